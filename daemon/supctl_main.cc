@@ -1,0 +1,190 @@
+// supctl: the command-line client of supd. Argument parsing and printing only.
+//
+// Exit codes: 0 ok, 1 the daemon refused or the operation failed, 2 usage, 3 the daemon is
+// unreachable.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "lib/control/client.h"
+#include "lib/control/paths.h"
+#include "lib/control/status_format.h"
+#include "lib/unit/unit_loader.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnreachable = 3;
+
+struct Outcome {
+  int code;
+  nlohmann::json response;
+};
+
+// Sends one request; prints transport failures and returns the exit code they mean.
+Outcome Call(const std::string& socket, const std::string& cmd, const nlohmann::json& args) {
+  auto client = supd::control::Client::Connect(socket);
+  if (!client.ok()) {
+    std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
+    return {kExitUnreachable, nullptr};
+  }
+  auto r = client->Call(cmd, args);
+  if (!r.ok()) {
+    std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
+    return {kExitUnreachable, nullptr};
+  }
+  if (!r->value("ok", false)) {
+    const auto& e = (*r)["error"];
+    std::fprintf(stderr, "supctl: %s\n", e.value("message", std::string("failed")).c_str());
+    return {kExitFailed, *r};
+  }
+  return {kExitOk, *r};
+}
+
+int CheckFiles(const std::vector<std::string>& files) {
+  supd::SpecifierContext ctx;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  ctx.hostname = host;
+  ctx.runtime_dir = supd::GetDefaultPaths().runtime_dir;
+  ctx.uid = geteuid();
+  int rc = kExitOk;
+  for (const auto& f : files) {
+    std::string name = std::filesystem::path(f).filename().string();
+    // A template is checked as one instance of itself.
+    const auto at = name.find("@.");
+    if (at != std::string::npos) name.insert(at + 1, "instance");
+    auto spec = supd::LoadServiceFile(f, name, ctx);
+    if (!spec.ok()) {
+      std::printf("%s\n", spec.error().message.c_str());
+      rc = kExitFailed;
+      continue;
+    }
+    for (const auto& w : spec->warnings) std::printf("%s\n", w.ToString().c_str());
+    if (spec->warnings.empty()) std::printf("%s: ok\n", f.c_str());
+  }
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"supctl: control supd"};
+  app.require_subcommand(1);
+  std::string socket = supd::GetDefaultPaths().control_socket;
+  if (const char* env = std::getenv("SUPD_SOCKET"); env && *env) socket = env;
+  app.add_option("--socket", socket, "supd's control socket (or $SUPD_SOCKET)")
+      ->capture_default_str();
+
+  bool json_out = false;
+  std::vector<std::string> services;
+  std::string signal_name = "SIGTERM";
+  std::string whom = "all";
+  std::vector<std::string> files;
+
+  auto* status = app.add_subcommand("status", "show the state of services (all if none named)");
+  status->add_option("services", services, "services");
+  status->add_flag("--json", json_out, "print the protocol's JSON");
+  auto* list = app.add_subcommand("list", "same as status --json, one line per service");
+  list->add_flag("--json", json_out, "print the protocol's JSON");
+  std::map<std::string, CLI::App*> ops;
+  for (const char* op : {"start", "stop", "restart", "reset-failed"}) {
+    auto* sub = app.add_subcommand(op, std::string(op) + " services");
+    sub->add_option("services", services, "services")->required();
+    ops[op] = sub;
+  }
+  auto* kill = app.add_subcommand("kill", "send a signal to the processes of services");
+  kill->add_option("services", services, "services")->required();
+  kill->add_option("-s,--signal", signal_name, "signal name or number")->capture_default_str();
+  kill->add_option("--kill-whom", whom, "all or main")->check(CLI::IsMember({"all", "main"}));
+  auto* check = app.add_subcommand("check", "check unit files (or all loaded units)");
+  check->add_option("files", files, "unit files to check without a daemon");
+  auto* cat = app.add_subcommand("cat", "print unit files of services");
+  cat->add_option("services", services, "services")->required();
+  auto* reload = app.add_subcommand("daemon-reload", "re-read the units directory");
+  auto* version = app.add_subcommand("version", "print supctl's and supd's versions");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (version->parsed()) {
+    std::printf("supctl %s\n", SUPD_VERSION);
+    Outcome o = Call(socket, "version", nlohmann::json::object());
+    if (o.code != kExitOk) return o.code;
+    std::printf("supd %s (pid %d)\n", o.response["result"].value("version", "?").c_str(),
+                o.response["result"].value("pid", 0));
+    return kExitOk;
+  }
+  if (status->parsed() || list->parsed()) {
+    nlohmann::json args = nlohmann::json::object();
+    if (!services.empty()) args["services"] = services;
+    Outcome o = Call(socket, "status", args);
+    if (o.code != kExitOk) return o.code;
+    const auto& result = o.response["result"];
+    if (json_out) {
+      std::printf("%s\n", result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    } else {
+      bool first = true;
+      for (const auto& s : result) {
+        if (!first) std::printf("\n");
+        first = false;
+        std::fputs(supd::control::FormatServiceStatus(s).c_str(), stdout);
+      }
+    }
+    // Asking for a named service that cannot even be loaded is a failure, as systemctl's is.
+    if (!services.empty())
+      for (const auto& s : result)
+        if (s.contains("load_error") && s["load_error"].is_string()) {
+          std::fprintf(stderr, "supctl: %s\n", s["load_error"].get<std::string>().c_str());
+          return kExitFailed;
+        }
+    return kExitOk;
+  }
+  for (auto& [op, sub] : ops) {
+    if (!sub->parsed()) continue;
+    Outcome o = Call(socket, op, {{"services", services}});
+    if (o.code == kExitOk) {
+      const auto& notes = o.response["result"]["notes"];
+      if (notes.is_array())
+        for (const auto& n : notes) std::fprintf(stderr, "supctl: %s\n", n.get<std::string>().c_str());
+    }
+    return o.code;
+  }
+  if (kill->parsed()) {
+    return Call(socket, "kill", {{"services", services}, {"signal", signal_name}, {"whom", whom}})
+        .code;
+  }
+  if (check->parsed()) {
+    if (!files.empty()) return CheckFiles(files);
+    Outcome o = Call(socket, "check", nlohmann::json::object());
+    if (o.code != kExitOk) return o.code;
+    int rc = kExitOk;
+    for (const auto& u : o.response["result"]) {
+      if (u["error"].is_string()) {
+        std::printf("%s\n", u["error"].get<std::string>().c_str());
+        rc = kExitFailed;
+      }
+      for (const auto& w : u["warnings"]) std::printf("%s\n", w.get<std::string>().c_str());
+    }
+    return rc;
+  }
+  if (cat->parsed()) {
+    Outcome o = Call(socket, "cat", {{"services", services}});
+    if (o.code != kExitOk) return o.code;
+    for (const auto& u : o.response["result"])
+      std::printf("# %s\n%s", u.value("path", "").c_str(), u.value("text", "").c_str());
+    return kExitOk;
+  }
+  if (reload->parsed()) return Call(socket, "daemon-reload", nlohmann::json::object()).code;
+  return kExitUsage;
+}

@@ -1,0 +1,31 @@
+// A blocking client of the control protocol, for supctl and tests. One request at a time.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
+
+namespace supd::control {
+
+class Client {
+ public:
+  // Connects to the control socket at `path`. The error says whether the daemon is not
+  // running (no socket / refused) or the socket could not be used.
+  [[nodiscard]] static Result<Client> Connect(const std::string& path);
+
+  // Sends one request and waits for its answer line. Returns the whole response object
+  // ({"id":…,"ok":…,…}); a transport failure is an Error.
+  [[nodiscard]] Result<nlohmann::json> Call(const std::string& cmd, const nlohmann::json& args);
+
+ private:
+  explicit Client(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  UniqueFd fd_;
+  std::string path_;
+  std::string buf_;
+  int next_id_ = 1;
+};
+
+}  // namespace supd::control

@@ -1,0 +1,105 @@
+#include "lib/control/protocol.h"
+
+#include <array>
+
+namespace supd::control {
+namespace {
+
+constexpr std::array<std::string_view, 13> kCommands = {
+    "status", "version", "check",  "start", "stop",         "restart", "kill",
+    "reset-failed", "daemon-reload", "list", "cat", "ping", "logs"};
+constexpr std::array<std::string_view, 6> kReadOnly = {"status", "version", "check",
+                                                       "list",   "cat",     "ping"};
+
+}  // namespace
+
+std::variant<Request, ProtocolError> ParseRequest(std::string_view line) {
+  if (line.size() > kMaxRequestBytes)
+    return ProtocolError{kTooLarge, "request over " + std::to_string(kMaxRequestBytes) + " bytes",
+                         nullptr};
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return ProtocolError{kBadRequest, "request is not valid JSON", nullptr};
+  if (!j.is_object()) return ProtocolError{kBadRequest, "request must be a JSON object", nullptr};
+  Request r;
+  if (auto it = j.find("id"); it != j.end()) r.id = *it;
+  auto cmd = j.find("cmd");
+  if (cmd == j.end() || !cmd->is_string())
+    return ProtocolError{kBadRequest, "request has no \"cmd\" string", r.id};
+  r.cmd = cmd->get<std::string>();
+  auto args = j.find("args");
+  if (args == j.end() || args->is_null()) {
+    r.args = nlohmann::json::object();
+  } else if (args->is_object()) {
+    r.args = *args;
+  } else {
+    return ProtocolError{kBadRequest, "\"args\" must be an object", r.id};
+  }
+  if (!IsKnownCommand(r.cmd)) {
+    std::string shown = r.cmd.substr(0, 64);
+    return ProtocolError{kUnknownCommand,
+                         "unknown command " + nlohmann::json(shown).dump(
+                                                  -1, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace),
+                         r.id};
+  }
+  return r;
+}
+
+std::string FormatReply(const nlohmann::json& id, const Reply& reply) {
+  nlohmann::json j;
+  j["id"] = id;
+  j["ok"] = reply.ok;
+  if (reply.ok) {
+    j["result"] = reply.result;
+  } else {
+    j["error"] = {{"code", reply.code}, {"message", reply.message}};
+  }
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  s += '\n';
+  return s;
+}
+
+std::string FormatRequest(const nlohmann::json& id, const std::string& cmd,
+                          const nlohmann::json& args) {
+  nlohmann::json j{{"id", id}, {"cmd", cmd}, {"args", args}};
+  std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  s += '\n';
+  return s;
+}
+
+bool IsReadOnlyCommand(std::string_view cmd) {
+  for (auto c : kReadOnly)
+    if (c == cmd) return true;
+  return false;
+}
+
+bool IsKnownCommand(std::string_view cmd) {
+  for (auto c : kCommands)
+    if (c == cmd) return true;
+  return false;
+}
+
+Result<std::string> NormalizeServiceName(const std::string& name) {
+  if (name.empty()) return Error{"empty service name"};
+  if (name.size() > 255) return Error{"service name too long"};
+  for (unsigned char c : name) {
+    if (c < 0x21 || c == 0x7f || c == '/')
+      return Error{"invalid service name " + nlohmann::json(name).dump(-1, ' ', false,
+                       nlohmann::json::error_handler_t::replace) +
+                   ": it must not contain '/', spaces or control characters"};
+  }
+  if (name.find("..") != std::string::npos)
+    return Error{"invalid service name \"" + name + "\": it must not contain \"..\""};
+  std::string n = name;
+  const auto dot = n.rfind('.');
+  if (dot == std::string::npos) {
+    n += ".service";
+  } else if (n.substr(dot) != ".service") {
+    return Error{"invalid service name \"" + name + "\": only .service units are managed"};
+  }
+  if (n == ".service" || n.front() == '.' || n.front() == '@')
+    return Error{"invalid service name \"" + name + "\""};
+  return n;
+}
+
+}  // namespace supd::control

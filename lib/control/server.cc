@@ -1,0 +1,216 @@
+#include "lib/control/server.h"
+
+#include <grp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <fstream>
+#include <optional>
+#include <spdlog/spdlog.h>
+#include <sstream>
+
+namespace supd::control {
+namespace asio = boost::asio;
+using stream_protocol = asio::local::stream_protocol;
+
+namespace {
+
+// Supplementary groups of a peer, from /proc (SO_PEERCRED carries only the primary gid).
+bool PeerInGroup(pid_t pid, gid_t gid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Groups:", 0) != 0) continue;
+    std::istringstream ss(line.substr(7));
+    unsigned long g;
+    while (ss >> g)
+      if (g == gid) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct ControlServer::Impl {
+  class Connection : public std::enable_shared_from_this<Connection> {
+   public:
+    Connection(Impl* server, stream_protocol::socket sock)
+        : server_(server), count_(server->client_count), sock_(std::move(sock)) {}
+
+    void Start() {
+      ++*count_;
+      ReadPeer();
+      Read();
+    }
+    // May run after the server is gone (pending handlers destroyed with the io_context): touch
+    // only what the connection co-owns.
+    ~Connection() { --*count_; }
+
+   private:
+    void ReadPeer() {
+      struct ucred cred {};
+      socklen_t len = sizeof(cred);
+      if (getsockopt(sock_.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        peer_.pid = cred.pid;
+        peer_.uid = cred.uid;
+        peer_.gid = cred.gid;
+        peer_.privileged = cred.uid == 0 || cred.uid == geteuid() ||
+                           (server_->admin_gid && (cred.gid == *server_->admin_gid ||
+                                                   PeerInGroup(cred.pid, *server_->admin_gid)));
+      }
+    }
+
+    void Read() {
+      asio::async_read_until(
+          sock_, asio::dynamic_buffer(buf_, kMaxRequestBytes + 1), '\n',
+          [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+            self->OnLine(ec, n);
+          });
+    }
+
+    void OnLine(const boost::system::error_code& ec, size_t n) {
+      if (ec == asio::error::not_found) {
+        // No newline within the limit: answer once and hang up, the rest of the line is junk.
+        Send(FormatReply(nullptr, Reply::Fail(kTooLarge, "request over " +
+                                                             std::to_string(kMaxRequestBytes) +
+                                                             " bytes")),
+             /*then_close=*/true);
+        return;
+      }
+      if (ec) return;  // EOF or error: the client is gone
+      std::string line = buf_.substr(0, n - 1);
+      buf_.erase(0, n);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) {
+        Read();
+        return;
+      }
+      auto parsed = ParseRequest(line);
+      if (auto* perr = std::get_if<ProtocolError>(&parsed)) {
+        Send(FormatReply(perr->id, Reply::Fail(perr->code, perr->message)), false);
+        return;
+      }
+      Request req = std::get<Request>(std::move(parsed));
+      if (!IsReadOnlyCommand(req.cmd) && !peer_.privileged) {
+        Send(FormatReply(req.id,
+                         Reply::Fail(kPermissionDenied,
+                                     "permission denied: '" + req.cmd +
+                                         "' needs root, supd's own user or the supd group (you "
+                                         "are uid " +
+                                         std::to_string(peer_.uid) + ")")),
+             false);
+        return;
+      }
+      auto self = shared_from_this();
+      nlohmann::json id = req.id;
+      server_->handler(req, peer_, [self, id](Reply reply) {
+        self->Send(FormatReply(id, reply), false);
+      });
+    }
+
+    // Writes one answer, then reads the next request (or closes).
+    void Send(std::string line, bool then_close) {
+      out_ = std::move(line);
+      asio::async_write(sock_, asio::buffer(out_),
+                        [self = shared_from_this(), then_close](const boost::system::error_code& ec,
+                                                                size_t) {
+                          if (ec || then_close) {
+                            boost::system::error_code ignored;
+                            self->sock_.shutdown(stream_protocol::socket::shutdown_both, ignored);
+                            return;
+                          }
+                          self->Read();
+                        });
+    }
+
+    Impl* server_;
+    std::shared_ptr<size_t> count_;
+    stream_protocol::socket sock_;
+    std::string buf_;
+    std::string out_;
+    Peer peer_;
+  };
+
+  Impl(asio::io_context& io, stream_protocol::acceptor acc)
+      : io(io), acceptor(std::move(acc)) {}
+
+  void Accept() {
+    acceptor.async_accept([this](const boost::system::error_code& ec,
+                                 stream_protocol::socket sock) {
+      if (ec == asio::error::operation_aborted) return;
+      if (!ec) {
+        if (*client_count >= kMaxClients) {
+          // Refuse politely: a line, then close. Never blocks: the kernel buffer takes it.
+          std::string line = FormatReply(nullptr, Reply::Fail(kBusy, "too many clients"));
+          boost::system::error_code ignored;
+          sock.non_blocking(true, ignored);
+          asio::write(sock, asio::buffer(line), ignored);
+        } else {
+          std::make_shared<Connection>(this, std::move(sock))->Start();
+        }
+      } else {
+        spdlog::warn("control socket accept: {}", ec.message());
+      }
+      Accept();
+    });
+  }
+
+  asio::io_context& io;
+  stream_protocol::acceptor acceptor;
+  Handler handler;
+  std::optional<gid_t> admin_gid;
+  std::shared_ptr<size_t> client_count = std::make_shared<size_t>(0);
+};
+
+ControlServer::ControlServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ControlServer::~ControlServer() { Close(); }
+
+Result<std::unique_ptr<ControlServer>> ControlServer::Listen(asio::io_context& io,
+                                                             const std::string& path,
+                                                             const std::string& admin_group,
+                                                             Handler handler) {
+  if (path.size() >= sizeof(sockaddr_un{}.sun_path))
+    return Error{"control socket path too long (max 107 bytes): " + path};
+  // A leftover socket from a previous run: the runtime-dir lock says no other supd uses it.
+  if (::unlink(path.c_str()) < 0 && errno != ENOENT)
+    return ErrnoError("remove stale control socket " + path);
+  stream_protocol::acceptor acc(io);
+  boost::system::error_code ec;
+  acc.open(stream_protocol(), ec);
+  if (!ec) {
+    // umask-independent: create it closed, then open it to everyone explicitly.
+    const mode_t old = ::umask(0177);
+    acc.bind(stream_protocol::endpoint(path), ec);
+    ::umask(old);
+  }
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error{"listen on control socket " + path + ": " + ec.message(), ec.value()};
+  if (::chmod(path.c_str(), 0666) < 0) return ErrnoError("chmod 0666 " + path);
+
+  auto impl = std::make_unique<Impl>(io, std::move(acc));
+  impl->handler = std::move(handler);
+  if (!admin_group.empty()) {
+    struct group gr;
+    struct group* found = nullptr;
+    std::vector<char> buf(65536);
+    if (getgrnam_r(admin_group.c_str(), &gr, buf.data(), buf.size(), &found) == 0 && found)
+      impl->admin_gid = gr.gr_gid;
+  }
+  impl->Accept();
+  return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));
+}
+
+void ControlServer::Close() {
+  boost::system::error_code ignored;
+  impl_->acceptor.close(ignored);
+}
+
+size_t ControlServer::clients() const { return *impl_->client_count; }
+
+}  // namespace supd::control

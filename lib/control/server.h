@@ -1,0 +1,55 @@
+// ControlServer: accepts connections on the control socket and turns each request line into a
+// call of the handler, answering one line per request, in order.
+//
+// It checks the peer (SO_PEERCRED) before running anything that changes state, bounds every
+// request to kMaxRequestBytes, caps the number of clients, and never lets one client's bad input
+// or slowness stop the others. What a command means is the handler's business.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "lib/base/result.h"
+#include "lib/control/protocol.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace supd::control {
+
+struct Peer {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool privileged = false;  // may change things
+};
+
+using Handler = std::function<void(const Request&, const Peer&, ReplyFn)>;
+
+class ControlServer {
+ public:
+  static constexpr size_t kMaxClients = 256;
+
+  // Binds `path` (a stale socket file is replaced), mode 0666: every local user may connect and
+  // read; privilege is checked per request. Privileged: uid 0, supd's own uid, members of
+  // `admin_group` (a group name; ignored if it does not exist).
+  [[nodiscard]] static Result<std::unique_ptr<ControlServer>> Listen(
+      boost::asio::io_context& io, const std::string& path, const std::string& admin_group,
+      Handler handler);
+  ~ControlServer();
+
+  // Stops accepting; open connections finish their current request.
+  void Close();
+  size_t clients() const;
+
+ private:
+  struct Impl;
+  explicit ControlServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace supd::control

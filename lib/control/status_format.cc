@@ -1,0 +1,59 @@
+#include "lib/control/status_format.h"
+
+namespace supd::control {
+namespace {
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+std::string FormatServiceStatus(const nlohmann::json& s) {
+  std::string out;
+  const std::string state = Str(s, "state");
+  const char* dot = state == "running" ? "●" : state == "failed" ? "×" : "○";
+  out += std::string(dot) + " " + Str(s, "name");
+  if (!Str(s, "description").empty()) out += " - " + Str(s, "description");
+  out += "\n";
+  out += "     Loaded: " + Str(s, "unit_path");
+  out += s.value("enabled", false) ? " (enabled)" : " (disabled)";
+  out += "\n";
+  if (auto le = s.find("load_error"); le != s.end() && le->is_string())
+    out += "      Error: " + le->get<std::string>() + "\n";
+  out += "     Active: " + state;
+  const std::string sub = Str(s, "sub_state");
+  if (!sub.empty() && sub != state) out += " (" + sub + ")";
+  out += " since " + Str(s, "since");
+  if (state == "failed" || (state == "stopped" && Str(s, "result") != "success"))
+    out += "; result: " + Str(s, "result");
+  out += "\n";
+  if (!Str(s, "cause").empty() && state != "running")
+    out += "      Cause: " + Str(s, "cause") + "\n";
+  if (auto pid = s.find("main_pid"); pid != s.end() && pid->is_number())
+    out += "   Main PID: " + std::to_string(pid->get<long>()) + "\n";
+  if (auto pid = s.find("control_pid"); pid != s.end() && pid->is_number())
+    out += "    Control: " + std::to_string(pid->get<long>()) + "\n";
+  if (!Str(s, "status_text").empty()) out += "     Status: \"" + Str(s, "status_text") + "\"\n";
+  if (s.value("restarts", 0) > 0)
+    out += "   Restarts: " + std::to_string(s.value("restarts", 0)) + "\n";
+  if (auto le = s.find("last_exit"); le != s.end() && le->is_object()) {
+    out += "  Last exit: " + Str(*le, "reason") + " (pid " +
+           std::to_string(le->value("pid", 0)) + ", " + Str(*le, "at") + ")\n";
+  }
+  if (auto w = s.find("warnings"); w != s.end() && w->is_array()) {
+    for (const auto& line : *w)
+      if (line.is_string()) out += "    Warning: " + line.get<std::string>() + "\n";
+  }
+  if (!Str(s, "log_file").empty()) out += "        Log: " + Str(s, "log_file") + "\n";
+  if (auto t = s.find("log_tail"); t != s.end() && t->is_array() && !t->empty()) {
+    out += "\n";
+    for (const auto& line : *t)
+      if (line.is_string()) out += line.get<std::string>() + "\n";
+  }
+  return out;
+}
+
+}  // namespace supd::control

@@ -1,0 +1,20 @@
+#include "lib/proc/exit_status.h"
+
+#include <string.h>
+
+namespace supd {
+
+std::string SigName(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  if (abbrev == nullptr) return "signal " + std::to_string(sig);
+  return std::string("SIG") + abbrev;
+}
+
+std::string DescribeExit(const ExitStatus& st) {
+  if (st.exited) return "exited with status " + std::to_string(st.code);
+  std::string s = "killed by signal " + SigName(st.signal);
+  if (st.core_dumped) s += " (core dumped)";
+  return s;
+}
+
+}  // namespace supd

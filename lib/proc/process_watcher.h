@@ -1,0 +1,50 @@
+// ProcessWatcher: tells the owner of each child when it exits, and reaps every other process
+// that lands on supd (supd is a child subreaper, so orphaned grandchildren become its children).
+//
+// Exits of watched children are seen through their pidfd on the io_context (no polling); a
+// SIGCHLD handler reaps the unwatched ones. Either path may be the first to see a watched
+// child's exit: the callback runs exactly once, from the io_context thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+
+#include "lib/proc/exit_status.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace supd {
+
+class ProcessWatcher {
+ public:
+  using ExitCallback = std::function<void(const ExitStatus&)>;
+
+  // Installs the SIGCHLD handler on `io`.
+  explicit ProcessWatcher(boost::asio::io_context& io);
+  ~ProcessWatcher();
+  ProcessWatcher(const ProcessWatcher&) = delete;
+  ProcessWatcher& operator=(const ProcessWatcher&) = delete;
+
+  // Calls on_exit once `pid` (a child of supd) has exited, after reaping it. `pidfd` is
+  // borrowed: it must stay open until the callback ran or Forget(pid) was called. pidfd may be
+  // -1 (no pidfd support): then SIGCHLD alone tells.
+  void Watch(pid_t pid, int pidfd, ExitCallback on_exit);
+  // Stops watching pid; it will be reaped silently when it exits.
+  void Forget(pid_t pid);
+
+  // Called after every SIGCHLD round, e.g. so that the Manager can check process groups.
+  void SetAfterReapHook(std::function<void()> hook);
+
+  // Number of orphans reaped so far (processes supd reaped that it did not spawn itself).
+  uint64_t orphans_reaped() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace supd

@@ -1,0 +1,234 @@
+#include "lib/proc/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <charconv>
+
+namespace supd {
+namespace {
+
+// The steps the child reports, with the exit status systemd uses for each (systemd.exec(5),
+// "Process Exit Codes").
+enum ChildStep : int {
+  kStepChdir = 200,
+  kStepStdio = 208,      // EXIT_STDIN / EXIT_STDOUT
+  kStepExec = 203,
+  kStepSignalMask = 201, // EXIT_NICE is 201 in systemd; we only use it as "setup" here
+  kStepSetsid = 220,     // EXIT_SETSID
+  kStepGroup = 216,
+  kStepUser = 217,
+};
+
+struct ChildReport {
+  int step;
+  int err;
+};
+
+[[noreturn]] void ChildFail(int fd, int step) {
+  ChildReport r{step, errno};
+  // Best effort: if the parent is gone there is nobody to tell.
+  ssize_t n = ::write(fd, &r, sizeof(r));
+  (void)n;
+  ::_exit(step);
+}
+
+int ParseId(const std::string& s) {
+  int v = -1;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return -1;
+  return v;
+}
+
+}  // namespace
+
+Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
+  // Everything the child touches is built here, before fork.
+  std::vector<char*> argv;
+  for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  const char* path = plan.path.c_str();
+  const char* wd = plan.working_directory.empty() ? "/" : plan.working_directory.c_str();
+  const bool wd_optional = plan.working_directory_optional;
+  const int out_fd = plan.stdout_fd;
+  const int err_fd = plan.stderr_fd;
+  const gid_t* groups = plan.groups ? plan.groups->data() : nullptr;
+  const size_t ngroups = plan.groups ? plan.groups->size() : 0;
+  const bool set_ids = plan.uid.has_value() || plan.gid.has_value();
+
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) < 0) return ErrnoError("pipe2 for exec status of " + plan.path);
+  UniqueFd status_read(pipefd[0]);
+  UniqueFd status_write(pipefd[1]);
+
+  const pid_t pid = ::fork();
+  if (pid < 0) return ErrnoError("fork for " + plan.path);
+  if (pid == 0) {
+    // Child: async-signal-safe calls only from here to execve.
+    const int report = status_write.get();
+    sigset_t all;
+    sigemptyset(&all);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // EINVAL for 9/19: fine
+    if (sigprocmask(SIG_SETMASK, &all, nullptr) < 0) ChildFail(report, kStepSignalMask);
+    if (setsid() < 0) ChildFail(report, kStepSetsid);
+
+    const int devnull = open("/dev/null", O_RDWR);  // not CLOEXEC: closed below or becomes 0
+    if (devnull < 0) ChildFail(report, kStepStdio);
+    if (dup2(devnull, 0) < 0) ChildFail(report, kStepStdio);
+    if (dup2(out_fd >= 0 ? out_fd : devnull, 1) < 0) ChildFail(report, kStepStdio);
+    if (dup2(err_fd >= 0 ? err_fd : devnull, 2) < 0) ChildFail(report, kStepStdio);
+    if (devnull > 2) close(devnull);
+
+    if (set_ids) {
+      if (groups != nullptr && setgroups(ngroups, groups) < 0) ChildFail(report, kStepGroup);
+      if (plan.gid && setresgid(*plan.gid, *plan.gid, *plan.gid) < 0)
+        ChildFail(report, kStepGroup);
+      if (plan.uid && setresuid(*plan.uid, *plan.uid, *plan.uid) < 0)
+        ChildFail(report, kStepUser);
+    }
+    if (chdir(wd) < 0) {
+      if (!wd_optional || chdir("/") < 0) ChildFail(report, kStepChdir);
+    }
+    // fds that supd inherited without close-on-exec must not reach the service either.
+    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    execve(path, argv.data(), envp.data());
+    ChildFail(report, kStepExec);
+  }
+
+  status_write.reset();
+  SpawnedProcess p;
+  p.pid = pid;
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  // Without pidfd (kernel < 5.3) supd still works: exits come through SIGCHLD, signals by pid.
+  if (pidfd >= 0) p.pidfd.reset(pidfd);
+  const int flags = fcntl(status_read.get(), F_GETFL);
+  if (flags >= 0) fcntl(status_read.get(), F_SETFL, flags | O_NONBLOCK);
+  p.exec_status = std::move(status_read);
+  return p;
+}
+
+ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& working_directory) {
+  ExecStatus st;
+  ChildReport r{};
+  ssize_t n;
+  do {
+    n = ::read(fd, &r, sizeof(r));
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return st;  // EAGAIN: the child has not reached execve yet
+  if (n == 0) {
+    st.kind = ExecStatus::Kind::kExecuted;
+    return st;
+  }
+  st.kind = ExecStatus::Kind::kFailed;
+  if (n != sizeof(r)) {
+    st.error = "spawn " + path + ": child failed before exec (short status report)";
+    return st;
+  }
+  std::string what;
+  switch (r.step) {
+    case kStepExec: what = "exec " + path; break;
+    case kStepChdir:
+      what = "chdir " + (working_directory.empty() ? std::string("/") : working_directory);
+      break;
+    case kStepStdio: what = "set up stdin/stdout/stderr for " + path; break;
+    case kStepSetsid: what = "setsid for " + path; break;
+    case kStepGroup: what = "set group (Group=/SupplementaryGroups=) for " + path; break;
+    case kStepUser: what = "set user (User=) for " + path; break;
+    default: what = "prepare " + path; break;
+  }
+  st.error = what + ": " + strerror(r.err);
+  return st;
+}
+
+Result<void> SignalProcess(const SpawnedProcess& p, int sig) {
+  int rc;
+  if (p.pidfd) {
+    rc = static_cast<int>(syscall(SYS_pidfd_send_signal, p.pidfd.get(), sig, nullptr, 0));
+  } else {
+    rc = ::kill(p.pid, sig);
+  }
+  if (rc < 0 && errno != ESRCH)
+    return ErrnoError("send signal " + std::to_string(sig) + " to pid " + std::to_string(p.pid));
+  return Ok();
+}
+
+Result<void> SignalProcessGroup(pid_t pgid, int sig) {
+  if (pgid <= 1) return Error{"refusing to signal process group " + std::to_string(pgid)};
+  if (::kill(-pgid, sig) < 0 && errno != ESRCH)
+    return ErrnoError("send signal " + std::to_string(sig) + " to process group " +
+                      std::to_string(pgid));
+  return Ok();
+}
+
+bool ProcessGroupExists(pid_t pgid) {
+  if (pgid <= 1) return false;
+  return ::kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+Result<UserInfo> LookupUser(const std::string& name_or_uid) {
+  struct passwd pw;
+  struct passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  errno = 0;
+  int rc;
+  const int numeric = ParseId(name_or_uid);
+  if (numeric >= 0) {
+    rc = getpwuid_r(static_cast<uid_t>(numeric), &pw, buf.data(), buf.size(), &found);
+  } else {
+    rc = getpwnam_r(name_or_uid.c_str(), &pw, buf.data(), buf.size(), &found);
+  }
+  if (rc != 0) return ErrnoError("look up user '" + name_or_uid + "'", rc);
+  if (found == nullptr) {
+    if (numeric >= 0) {
+      // A numeric User= without a passwd entry is valid in systemd: no name, home "/".
+      return UserInfo{static_cast<uid_t>(numeric), static_cast<gid_t>(numeric), name_or_uid, "/",
+                      "/bin/sh"};
+    }
+    return Error{"look up user '" + name_or_uid + "': no such user"};
+  }
+  return UserInfo{pw.pw_uid, pw.pw_gid, pw.pw_name, pw.pw_dir ? pw.pw_dir : "/",
+                  pw.pw_shell ? pw.pw_shell : "/bin/sh"};
+}
+
+Result<gid_t> LookupGroup(const std::string& name_or_gid) {
+  const int numeric = ParseId(name_or_gid);
+  if (numeric >= 0) return static_cast<gid_t>(numeric);
+  struct group gr;
+  struct group* found = nullptr;
+  std::vector<char> buf(65536);
+  const int rc = getgrnam_r(name_or_gid.c_str(), &gr, buf.data(), buf.size(), &found);
+  if (rc != 0) return ErrnoError("look up group '" + name_or_gid + "'", rc);
+  if (found == nullptr) return Error{"look up group '" + name_or_gid + "': no such group"};
+  return gr.gr_gid;
+}
+
+Result<std::vector<gid_t>> SupplementaryGroupsOf(const UserInfo& user) {
+  int n = 64;
+  std::vector<gid_t> groups(n);
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    int count = n;
+    if (getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) >= 0) {
+      groups.resize(count);
+      return groups;
+    }
+    n = count > n ? count : n * 4;
+    groups.resize(n);
+  }
+  return Error{"look up supplementary groups of '" + user.name + "': too many groups"};
+}
+
+}  // namespace supd

@@ -1,0 +1,77 @@
+// Spawning one process of a service: fork, set up the child, execve.
+//
+// Everything the child needs is prepared in the parent (argv/envp arrays, uid/gid/groups
+// already resolved), so that between fork and exec the child makes async-signal-safe system
+// calls only. A failure in the child is reported through a close-on-exec pipe as the step that
+// failed plus errno, and the child exits with systemd's status for that step (203 for exec,
+// 200 for chdir, 216/217 for group/user) so the exit alone also tells.
+//
+// Not responsible for: watching the exit (ProcessWatcher), reading the output (lib/log/).
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
+
+namespace supd {
+
+struct SpawnPlan {
+  std::string path;                // executable, absolute
+  std::vector<std::string> argv;   // argv[0] included
+  std::vector<std::string> env;    // "NAME=value", the complete environment
+  std::string working_directory;   // "" = "/" (systemd's default for system services)
+  bool working_directory_optional = false;  // a missing directory is not an error ('-' prefix)
+  std::optional<uid_t> uid;        // switch to this user (with gid and groups) if set
+  std::optional<gid_t> gid;
+  std::optional<std::vector<gid_t>> groups;  // supplementary groups; set only when uid/gid is
+  int stdout_fd = -1;              // becomes fd 1 in the child (not owned); -1: /dev/null
+  int stderr_fd = -1;              // becomes fd 2 in the child (not owned); -1: /dev/null
+};
+
+// A forked child. Owns the pidfd (for race-free signals and exit notification) and the read
+// end of the exec-status pipe.
+struct SpawnedProcess {
+  pid_t pid = -1;
+  UniqueFd pidfd;        // invalid if the kernel has no pidfd_open (then pid is used)
+  UniqueFd exec_status;  // non-blocking; EOF without data = execve succeeded
+};
+
+// Forks and execs `plan`; the child is the leader of a new session and process group.
+// Errors here are the parent's (pipe, fork); the child's own failures come through
+// ReadExecStatus().
+[[nodiscard]] Result<SpawnedProcess> Spawn(const SpawnPlan& plan);
+
+// What the exec-status pipe says right now.
+struct ExecStatus {
+  enum class Kind { kPending, kExecuted, kFailed } kind = Kind::kPending;
+  std::string error;  // for kFailed: "exec /usr/bin/x: No such file or directory"
+};
+// Reads without blocking. Once the child has exited the answer is never kPending.
+ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& working_directory);
+
+// Sends sig through the pidfd (or to pid if there is none). ESRCH is success: it is gone.
+[[nodiscard]] Result<void> SignalProcess(const SpawnedProcess& p, int sig);
+// Sends sig to every process of the process group pgid. ESRCH is success.
+[[nodiscard]] Result<void> SignalProcessGroup(pid_t pgid, int sig);
+// True while any process (zombies included) belongs to process group pgid.
+bool ProcessGroupExists(pid_t pgid);
+
+// Looks up a user/group by name or number, for User=/Group=. The parent resolves these before
+// forking (getpwnam is not async-signal-safe).
+struct UserInfo {
+  uid_t uid;
+  gid_t gid;
+  std::string name;
+  std::string home;
+  std::string shell;
+};
+[[nodiscard]] Result<UserInfo> LookupUser(const std::string& name_or_uid);
+[[nodiscard]] Result<gid_t> LookupGroup(const std::string& name_or_gid);
+[[nodiscard]] Result<std::vector<gid_t>> SupplementaryGroupsOf(const UserInfo& user);
+
+}  // namespace supd

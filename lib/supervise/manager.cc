@@ -1,0 +1,983 @@
+#include "lib/supervise/manager.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <algorithm>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <sstream>
+
+#include "lib/log/output_reader.h"
+#include "lib/log/service_log.h"
+#include "lib/proc/process_watcher.h"
+#include "lib/proc/spawn.h"
+#include "lib/supervise/service_fsm.h"
+
+namespace supd {
+namespace asio = boost::asio;
+using control::Reply;
+using control::ReplyFn;
+using nlohmann::json;
+
+namespace {
+
+// systemd's default PATH for services (with /sbin:/bin for hosts without merged /usr).
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+Usec Now() { return Usec(MonotonicUsec()); }
+
+std::string NewInvocationId() {
+  std::random_device rd;
+  std::string id;
+  static const char* hex = "0123456789abcdef";
+  for (int i = 0; i < 16; ++i) {
+    const unsigned b = rd() & 0xff;
+    id += hex[b >> 4];
+    id += hex[b & 0xf];
+  }
+  return id;
+}
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// "SIGTERM", "TERM", "15" → 15; 0 if unknown.
+int SignalFromJson(const json& j) {
+  if (j.is_number_integer()) {
+    const int v = j.get<int>();
+    return v > 0 && v < NSIG ? v : 0;
+  }
+  if (!j.is_string()) return 0;
+  auto r = ParseSignal(j.get<std::string>());
+  return r.ok() ? *r : 0;
+}
+
+}  // namespace
+
+struct Manager::Impl {
+  struct Proc {
+    SpawnedProcess sp;
+    std::string path;
+    std::string working_directory;
+    std::unique_ptr<asio::posix::stream_descriptor> exec_wait;  // for Type=exec readiness
+  };
+
+  struct LastExit {
+    ExitStatus status;
+    std::string reason;
+    pid_t pid = 0;
+    int64_t at_realtime = 0;
+    int64_t at_monotonic = 0;
+  };
+
+  struct Waiter {
+    enum class Kind { kStart, kStop } kind;
+    uint64_t attempts_before;
+    std::function<void(bool ok, std::string message)> done;
+  };
+
+  struct Service {
+    explicit Service(asio::io_context& io) : timer(io) {}
+    std::string name;
+    std::string unit_path;
+    bool is_instance = false;
+    std::shared_ptr<ServiceSpec> spec;       // what the FSM uses
+    std::shared_ptr<ServiceSpec> next_spec;  // from a reload, used from the next start on
+    std::string load_error;                  // the last load failed (spec may be an older one)
+    std::unique_ptr<ServiceFsm> fsm;         // null until a spec loaded once
+
+    std::unique_ptr<Proc> main;
+    std::unique_ptr<Proc> control;
+    std::vector<pid_t> pgids;  // process groups of this instance's processes
+    asio::steady_timer timer;
+    uint64_t timer_gen = 0;  // bumped on every arm/disarm: a stale expiry is ignored
+
+    std::string invocation_id;
+    std::vector<std::string> env;  // the environment of the current instance, "K=V"
+    EnvList env_pairs;             // the same, for $VAR expansion
+    std::string setup_error;       // EnvironmentFile=/User= failed for this start
+    std::optional<UserInfo> user;
+
+    std::optional<LastExit> last_exit;
+    State last_state = State::kStopped;
+    int64_t since_realtime = RealtimeUsec();
+    int64_t since_monotonic = MonotonicUsec();
+    std::vector<Waiter> waiters;
+    std::shared_ptr<ServiceLog> log;
+    std::string log_error;
+    bool removed = false;  // its unit file is gone: forget it once stopped
+  };
+
+  Impl(asio::io_context& io, ManagerConfig cfg) : io(io), config(std::move(cfg)), watcher(io) {
+    watcher.SetAfterReapHook([this] {
+      std::vector<std::string> names;
+      for (auto& [name, s] : services) names.push_back(name);
+      for (auto& name : names)
+        if (auto* s = Find(name)) CheckEmpty(*s);
+    });
+  }
+
+  Service* Find(const std::string& name) {
+    auto it = services.find(name);
+    return it == services.end() ? nullptr : it->second.get();
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  std::string UnitPathFor(const std::string& name) const {
+    const std::string tmpl = TemplateNameOf(name);
+    return config.units_dir + "/" + (tmpl.empty() ? name : tmpl);
+  }
+
+  // (Re)loads the unit file of `s`. On failure the service keeps the spec it had.
+  bool LoadSpec(Service& s) {
+    s.unit_path = UnitPathFor(s.name);
+    auto r = LoadServiceFile(s.unit_path, s.name, config.specifiers);
+    if (!r.ok()) {
+      s.load_error = r.error().message;
+      spdlog::error("{}: {}", s.name, s.load_error);
+      return false;
+    }
+    s.load_error.clear();
+    auto spec = std::make_shared<ServiceSpec>(std::move(r).value());
+    for (const auto& w : spec->warnings) spdlog::warn("{}", w.ToString());
+    if (!s.fsm) {
+      s.spec = spec;
+      s.fsm = std::make_unique<ServiceFsm>(s.spec.get());
+    } else {
+      s.next_spec = spec;
+      MaybeSwapSpec(s);
+    }
+    return true;
+  }
+
+  void MaybeSwapSpec(Service& s) {
+    if (!s.next_spec || !s.fsm) return;
+    const Phase p = s.fsm->phase();
+    if (p != Phase::kDead && p != Phase::kBackoff) return;
+    s.spec = std::move(s.next_spec);
+    s.next_spec.reset();
+    s.fsm->SetSpec(s.spec.get());
+  }
+
+  Service& Create(const std::string& name) {
+    auto s = std::make_unique<Service>(io);
+    s->name = name;
+    s->is_instance = !TemplateNameOf(name).empty();
+    Service& ref = *s;
+    services[name] = std::move(s);
+    return ref;
+  }
+
+  // Unit file names in the units directory: regular .service files and templates.
+  std::set<std::string> ScanUnitsDir() {
+    std::set<std::string> names;
+    DIR* d = opendir(config.units_dir.c_str());
+    if (d == nullptr) {
+      spdlog::error("read units directory {}: {}", config.units_dir, strerror(errno));
+      return names;
+    }
+    while (struct dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (!EndsWith(n, ".service") || !IsValidUnitName(n)) continue;
+      struct stat st;
+      const std::string path = config.units_dir + "/" + n;
+      if (stat(path.c_str(), &st) < 0) {
+        spdlog::error("{}: {}", path, strerror(errno));
+        continue;
+      }
+      if (S_ISDIR(st.st_mode)) continue;
+      names.insert(n);
+    }
+    closedir(d);
+    return names;
+  }
+
+  static bool IsTemplate(const std::string& n) { return EndsWith(n, "@.service"); }
+  static bool Enabled(const Service& s) {
+    return s.spec && (!s.spec->wanted_by.empty() || !s.spec->required_by.empty());
+  }
+
+  void LoadUnits() {
+    for (const auto& n : ScanUnitsDir()) {
+      if (IsTemplate(n)) continue;
+      Service& s = Create(n);
+      LoadSpec(s);
+    }
+    spdlog::info("loaded {} units from {}", services.size(), config.units_dir);
+    for (auto& [name, s] : services) {
+      if (s->fsm && Enabled(*s)) Dispatch(*s, s->fsm->Start(Now()));
+    }
+  }
+
+  void ReloadUnits() {
+    const auto names = ScanUnitsDir();
+    std::vector<std::string> added;
+    for (const auto& n : names) {
+      if (IsTemplate(n)) continue;
+      if (Service* s = Find(n)) {
+        s->removed = false;
+        LoadSpec(*s);
+      } else {
+        Service& created = Create(n);
+        if (LoadSpec(created)) added.push_back(n);
+      }
+    }
+    std::vector<std::string> gone;
+    for (auto& [name, s] : services) {
+      const std::string file = s->is_instance ? TemplateNameOf(name) : name;
+      if (names.count(file)) {
+        if (s->is_instance) LoadSpec(*s);
+        continue;
+      }
+      gone.push_back(name);
+    }
+    for (const auto& n : gone) {
+      Service* s = Find(n);
+      spdlog::info("{}: unit file removed; stopping and forgetting it", n);
+      s->removed = true;
+      if (s->fsm) {
+        Dispatch(*s, s->fsm->Stop());
+      } else {
+        ForgetIfRemoved(n);
+      }
+    }
+    for (const auto& n : added) {
+      Service* s = Find(n);
+      if (s && Enabled(*s)) Dispatch(*s, s->fsm->Start(Now()));
+    }
+    spdlog::info("reloaded units: {} added, {} removed", added.size(), gone.size());
+  }
+
+  void ForgetIfRemoved(const std::string& name) {
+    asio::post(io, [this, name] {
+      Service* s = Find(name);
+      if (!s || !s->removed) return;
+      if (s->fsm && (s->fsm->state() != State::kStopped && s->fsm->state() != State::kFailed))
+        return;
+      if (s->main || s->control) return;
+      for (auto& w : s->waiters) w.done(false, name + ": unit file was removed");
+      services.erase(name);
+    });
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  void Dispatch(Service& s, Actions first) {
+    std::deque<Action> q(first.begin(), first.end());
+    while (!q.empty()) {
+      const Action a = q.front();
+      q.pop_front();
+      Actions more;
+      switch (a.kind) {
+        case Action::Kind::kSpawnMain:
+        case Action::Kind::kSpawnControl: {
+          const bool is_main = a.kind == Action::Kind::kSpawnMain;
+          std::string err = SpawnOne(s, a.list, a.index, is_main);
+          if (!err.empty()) {
+            spdlog::error("{}: {}", s.name, err);
+            more = s.fsm->OnSpawnFailed(err, Now());
+          } else if (is_main) {
+            more = s.fsm->OnMainSpawned();
+          }
+          break;
+        }
+        case Action::Kind::kSignal:
+          SendSignal(s, a.target, a.signal);
+          break;
+        case Action::Kind::kArmTimer:
+          ArmTimer(s, a.delay);
+          break;
+        case Action::Kind::kDisarmTimer:
+          ++s.timer_gen;
+          s.timer.cancel();
+          break;
+        case Action::Kind::kResetInstance:
+          ResetInstance(s);
+          break;
+        case Action::Kind::kCheckConditions: {
+          ConditionResult c = EvaluateConditions(*s.spec);
+          if (!c.start) spdlog::info("{}: {}", s.name, c.message);
+          more = s.fsm->OnConditionsChecked(c.start, c.assert_failed, c.message, Now());
+          break;
+        }
+      }
+      q.insert(q.end(), more.begin(), more.end());
+    }
+    AfterChange(s);
+  }
+
+  void ArmTimer(Service& s, Usec delay) {
+    const uint64_t gen = ++s.timer_gen;
+    s.timer.expires_after(delay);
+    const std::string name = s.name;
+    s.timer.async_wait([this, name, gen](const boost::system::error_code& ec) {
+      if (ec) return;
+      Service* sp = Find(name);
+      if (!sp || sp->timer_gen != gen || !sp->fsm) return;
+      if (sp->fsm->phase() == Phase::kBackoff) MaybeSwapSpec(*sp);
+      Dispatch(*sp, sp->fsm->OnTimer(Now()));
+    });
+  }
+
+  void ResetInstance(Service& s) {
+    s.invocation_id = NewInvocationId();
+    s.pgids.clear();
+    s.setup_error.clear();
+    s.user.reset();
+    const ServiceSpec& spec = *s.spec;
+
+    // The environment systemd gives a service: PATH, INVOCATION_ID, the user's identity when
+    // User= is set, then Environment= and EnvironmentFile= (later wins).
+    EnvList pairs{{"PATH", kDefaultPath}, {"INVOCATION_ID", s.invocation_id}};
+    if (!spec.user.empty()) {
+      auto u = LookupUser(spec.user);
+      if (!u.ok()) {
+        s.setup_error = "User=" + spec.user + ": " + u.error().message;
+      } else {
+        s.user = *u;
+        pairs.push_back({"HOME", u->home});
+        pairs.push_back({"USER", u->name});
+        pairs.push_back({"LOGNAME", u->name});
+        pairs.push_back({"SHELL", u->shell});
+      }
+    }
+    auto unit_env = ResolveUnitEnvironment(spec);
+    if (!unit_env.ok()) {
+      if (s.setup_error.empty()) s.setup_error = unit_env.error().message;
+    } else {
+      for (auto& kv : *unit_env) pairs.push_back(kv);
+    }
+    // Later assignments win; keep the first position of each name.
+    std::map<std::string, size_t> index;
+    s.env_pairs.clear();
+    for (auto& [k, v] : pairs) {
+      auto it = index.find(k);
+      if (it == index.end()) {
+        index[k] = s.env_pairs.size();
+        s.env_pairs.push_back({k, v});
+      } else {
+        s.env_pairs[it->second].second = v;
+      }
+    }
+    s.env.clear();
+    for (auto& [k, v] : s.env_pairs) s.env.push_back(k + "=" + v);
+
+    if (!s.log) {
+      auto log = ServiceLog::Open(config.log_dir + "/" + s.name + ".log");
+      if (log.ok()) {
+        s.log = std::move(*log);
+        s.log_error.clear();
+      } else {
+        // Output then goes to supd's own stderr: never lost, and the reason is in status.
+        s.log_error = log.error().message;
+        spdlog::error("{}: {}", s.name, s.log_error);
+      }
+    }
+  }
+
+  // Spawns one command of `s`; returns "" on success or the reason it could not.
+  std::string SpawnOne(Service& s, CommandList list, size_t index, bool is_main) {
+    const ServiceSpec& spec = *s.spec;
+    const std::vector<ExecCommand>* cmds = nullptr;
+    switch (list) {
+      case CommandList::kCondition: cmds = &spec.exec_condition; break;
+      case CommandList::kStartPre: cmds = &spec.exec_start_pre; break;
+      case CommandList::kStart: cmds = &spec.exec_start; break;
+      case CommandList::kStartPost: cmds = &spec.exec_start_post; break;
+      case CommandList::kStop: cmds = &spec.exec_stop; break;
+      case CommandList::kStopPost: cmds = &spec.exec_stop_post; break;
+    }
+    if (index >= cmds->size()) return "internal error: no command " + std::to_string(index);
+    const ExecCommand& cmd = (*cmds)[index];
+    const std::string what = std::string(CommandListName(list)) + "=" + cmd.path;
+    if (!s.setup_error.empty()) return s.setup_error;
+
+    SpawnPlan plan;
+    plan.path = cmd.path;
+    EnvList env = s.env_pairs;
+    std::vector<std::string> envv = s.env;
+    if (!is_main && s.main) {
+      env.push_back({"MAINPID", std::to_string(s.main->sp.pid)});
+      envv.push_back("MAINPID=" + std::to_string(s.main->sp.pid));
+    }
+    plan.argv = ExpandCommand(cmd, env);
+    if (plan.argv.empty())
+      return what + " (" + cmd.source + "): command line is empty after variable expansion";
+    plan.env = std::move(envv);
+
+    if (!cmd.full_privileges && (s.user || !spec.group.empty())) {
+      uid_t uid = s.user ? s.user->uid : geteuid();
+      gid_t gid = s.user ? s.user->gid : getegid();
+      if (!spec.group.empty()) {
+        auto g = LookupGroup(spec.group);
+        if (!g.ok()) return "Group=" + spec.group + ": " + g.error().message;
+        gid = *g;
+      }
+      // Unprivileged supd running a unit with its own User=: nothing to switch.
+      const bool same = uid == geteuid() && gid == getegid();
+      if (!same || geteuid() == 0) {
+        plan.uid = uid;
+        plan.gid = gid;
+        if (s.user && geteuid() == 0) {
+          auto groups = SupplementaryGroupsOf(*s.user);
+          if (!groups.ok()) return groups.error().message;
+          plan.groups = std::move(*groups);
+        } else if (geteuid() == 0) {
+          plan.groups = std::vector<gid_t>{};
+        }
+      }
+    }
+    plan.working_directory = spec.working_directory;
+    if (plan.working_directory == "~") {
+      plan.working_directory = s.user ? s.user->home : (getenv("HOME") ? getenv("HOME") : "/");
+    }
+    plan.working_directory_optional = spec.working_directory_optional;
+
+    int out_pipe[2] = {-1, -1};
+    int err_pipe[2] = {-1, -1};
+    if (s.log) {
+      if (pipe2(out_pipe, O_CLOEXEC) < 0) return ErrnoError("pipe2 for stdout of " + what).message;
+      if (pipe2(err_pipe, O_CLOEXEC) < 0) {
+        ::close(out_pipe[0]);
+        ::close(out_pipe[1]);
+        return ErrnoError("pipe2 for stderr of " + what).message;
+      }
+    }
+    UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
+    plan.stdout_fd = s.log ? out_w.get() : STDERR_FILENO;
+    plan.stderr_fd = s.log ? err_w.get() : STDERR_FILENO;
+
+    auto spawned = Spawn(plan);
+    if (!spawned.ok()) return spawned.error().message;
+    auto proc = std::make_unique<Proc>();
+    proc->sp = std::move(*spawned);
+    proc->path = cmd.path;
+    proc->working_directory = plan.working_directory;
+    const pid_t pid = proc->sp.pid;
+    if (s.log) {
+      StartOutputReader(io, std::move(out_r), s.log, pid, "out");
+      StartOutputReader(io, std::move(err_r), s.log, pid, "err");
+    }
+    s.pgids.push_back(pid);
+    spdlog::debug("{}: spawned {} pid {}", s.name, what, pid);
+
+    const std::string name = s.name;
+    watcher.Watch(pid, proc->sp.pidfd.get(),
+                  [this, name, pid, is_main](const ExitStatus& st) { OnExit(name, pid, is_main, st); });
+    if (is_main && spec.type == ServiceType::kExec) {
+      // Readiness of Type=exec: the exec-status pipe reaches EOF once execve succeeded.
+      proc->exec_wait = std::make_unique<asio::posix::stream_descriptor>(io, proc->sp.exec_status.get());
+      proc->exec_wait->async_wait(
+          asio::posix::stream_descriptor::wait_read,
+          [this, name, pid](const boost::system::error_code& ec) {
+            if (ec) return;
+            OnExecStatusReadable(name, pid);
+          });
+    }
+    if (is_main) {
+      s.main = std::move(proc);
+    } else {
+      s.control = std::move(proc);
+    }
+    return "";
+  }
+
+  void OnExecStatusReadable(const std::string& name, pid_t pid) {
+    Service* s = Find(name);
+    if (!s || !s->main || s->main->sp.pid != pid) return;
+    ExecStatus st = ReadExecStatus(s->main->sp.exec_status.get(), s->main->path,
+                                   s->main->working_directory);
+    if (st.kind == ExecStatus::Kind::kExecuted) Dispatch(*s, s->fsm->OnMainExecOk());
+    // kFailed: the exit follows and carries the reason. kPending: spurious wake-up; the exit
+    // will tell.
+  }
+
+  static void ReleaseProc(Proc& p) {
+    if (p.exec_wait) {
+      p.exec_wait->cancel();
+      (void)p.exec_wait->release();  // the UniqueFd in p.sp owns it
+    }
+  }
+
+  void OnExit(const std::string& name, pid_t pid, bool is_main, const ExitStatus& st) {
+    Service* s = Find(name);
+    if (!s) return;
+    std::unique_ptr<Proc>& slot = is_main ? s->main : s->control;
+    if (!slot || slot->sp.pid != pid) return;
+    std::unique_ptr<Proc> proc = std::move(slot);
+    ReleaseProc(*proc);
+    const ExecStatus es =
+        ReadExecStatus(proc->sp.exec_status.get(), proc->path, proc->working_directory);
+    const std::string exec_error = es.kind == ExecStatus::Kind::kFailed ? es.error : "";
+    const Usec now = Now();
+    if (is_main) {
+      if (es.kind == ExecStatus::Kind::kExecuted && s->spec->type == ServiceType::kExec &&
+          s->fsm->phase() == Phase::kStart) {
+        Dispatch(*s, s->fsm->OnMainExecOk());
+      }
+      LastExit le;
+      le.status = st;
+      le.pid = pid;
+      le.reason = exec_error.empty() ? DescribeExit(st) : exec_error;
+      const Phase p = s->fsm->phase();
+      if ((p == Phase::kStopSigkill || p == Phase::kFinalSigkill) && !s->fsm->cause().empty())
+        le.reason += " (" + s->fsm->cause() + ")";
+      le.at_realtime = RealtimeUsec();
+      le.at_monotonic = now.count();
+      spdlog::log(s->fsm->state() == State::kStopping ? spdlog::level::info : spdlog::level::warn,
+                  "{}: main process {} {}", s->name, pid, le.reason);
+      s->last_exit = le;
+      Dispatch(*s, s->fsm->OnMainExited(st, exec_error, now));
+    } else {
+      if (!exec_error.empty() || !st.exited || st.code != 0)
+        spdlog::warn("{}: control process {} ({}) {}", s->name, pid, proc->path,
+                     exec_error.empty() ? DescribeExit(st) : exec_error);
+      Dispatch(*s, s->fsm->OnControlExited(st, exec_error, now));
+    }
+  }
+
+  void SendSignal(Service& s, KillTarget target, int sig) {
+    auto report = [&](const Result<void>& r) {
+      if (!r.ok()) spdlog::warn("{}: {}", s.name, r.error().message);
+    };
+    switch (target) {
+      case KillTarget::kMain:
+        if (s.main) report(SignalProcess(s.main->sp, sig));
+        break;
+      case KillTarget::kControl:
+        if (s.control) report(SignalProcess(s.control->sp, sig));
+        break;
+      case KillTarget::kAll:
+        if (s.main) report(SignalProcess(s.main->sp, sig));
+        if (s.control) report(SignalProcess(s.control->sp, sig));
+        for (pid_t pg : s.pgids) report(SignalProcessGroup(pg, sig));
+        break;
+    }
+  }
+
+  // Tells the FSM once nothing of the instance is left.
+  void CheckEmpty(Service& s) {
+    if (!s.fsm || !s.fsm->waiting_for_empty() || s.main || s.control) return;
+    if (s.fsm->main_alive() || s.fsm->control_alive()) return;  // its exit event is on the way
+    std::erase_if(s.pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
+    if (!s.pgids.empty()) return;
+    Actions acts = s.fsm->OnAllGone(Now());
+    if (!acts.empty()) Dispatch(s, std::move(acts));
+  }
+
+  void AfterChange(Service& s) {
+    const State st = s.fsm->state();
+    if (st != s.last_state) {
+      spdlog::info("{}: {} -> {}{}", s.name, StateName(s.last_state), StateName(st),
+                   s.fsm->cause().empty() || st == State::kRunning || st == State::kStarting
+                       ? ""
+                       : " (" + s.fsm->cause() + ")");
+      s.last_state = st;
+      s.since_realtime = RealtimeUsec();
+      s.since_monotonic = MonotonicUsec();
+    }
+    if (st == State::kStopped || st == State::kFailed) MaybeSwapSpec(s);
+    ResolveWaiters(s);
+    CheckEmpty(s);
+    if (s.removed) ForgetIfRemoved(s.name);
+    if (shutting_down && !shutdown_done_called && AllDead()) {
+      shutdown_done_called = true;
+      asio::post(io, shutdown_done);
+    }
+  }
+
+  bool AllDead() const {
+    for (auto& [n, s] : services) {
+      if (!s->fsm) continue;
+      const State st = s->fsm->state();
+      if (st != State::kStopped && st != State::kFailed) return false;
+      if (s->main || s->control) return false;
+    }
+    return true;
+  }
+
+  void ResolveWaiters(Service& s) {
+    if (s.waiters.empty()) return;
+    const State st = s.fsm->state();
+    std::vector<Waiter> keep;
+    std::vector<std::pair<Waiter, std::pair<bool, std::string>>> done;
+    for (auto& w : s.waiters) {
+      if (w.kind == Waiter::Kind::kStop) {
+        if ((st == State::kStopped || st == State::kFailed) && !s.main && !s.control) {
+          done.push_back({std::move(w), {true, ""}});
+        } else {
+          keep.push_back(std::move(w));
+        }
+        continue;
+      }
+      if (s.fsm->start_attempts() <= w.attempts_before) {
+        keep.push_back(std::move(w));
+        continue;
+      }
+      switch (st) {
+        case State::kRunning:
+          done.push_back({std::move(w), {true, ""}});
+          break;
+        case State::kStopped:
+          // A skipped start (Condition*=) or a oneshot that finished: not a failure.
+          done.push_back({std::move(w), {true, s.fsm->cause()}});
+          break;
+        case State::kFailed:
+          done.push_back({std::move(w), {false, s.name + " failed: " +
+                                                    (s.fsm->cause().empty()
+                                                         ? std::string(ResultName(s.fsm->result()))
+                                                         : s.fsm->cause())}});
+          break;
+        case State::kBackoff:
+          done.push_back(
+              {std::move(w),
+               {false, s.name + " failed to start and will be restarted: " + s.fsm->cause()}});
+          break;
+        default:
+          keep.push_back(std::move(w));
+      }
+    }
+    s.waiters = std::move(keep);
+    for (auto& [w, r] : done) w.done(r.first, r.second);
+  }
+
+  // ---------------------------------------------------------------- status
+
+  json StatusOf(const Service& s) const {
+    json j;
+    j["name"] = s.name;
+    j["unit_path"] = s.unit_path;
+    j["description"] = s.spec ? s.spec->description : "";
+    j["load_error"] = s.load_error.empty() ? json(nullptr) : json(s.load_error);
+    j["enabled"] = Enabled(s);
+    if (!s.fsm) {
+      j["state"] = "failed";
+      j["sub_state"] = "not-loaded";
+      j["result"] = "resources";
+      j["main_pid"] = nullptr;
+      j["control_pid"] = nullptr;
+      j["ready"] = false;
+      j["restarts"] = 0;
+      j["status_text"] = "";
+      j["since"] = FormatRfc3339(s.since_realtime);
+      j["last_exit"] = nullptr;
+      j["warnings"] = json::array();
+      j["cause"] = s.load_error;
+      return j;
+    }
+    j["state"] = StateName(s.fsm->state());
+    j["sub_state"] = PhaseName(s.fsm->phase());
+    j["result"] = ResultName(s.fsm->result());
+    j["main_pid"] = s.main ? json(s.main->sp.pid) : json(nullptr);
+    j["control_pid"] = s.control ? json(s.control->sp.pid) : json(nullptr);
+    j["ready"] = s.fsm->ready();
+    j["restarts"] = s.fsm->restarts();
+    j["status_text"] = "";
+    j["since"] = FormatRfc3339(s.since_realtime);
+    j["since_monotonic_usec"] = s.since_monotonic;
+    j["cause"] = s.fsm->cause();
+    j["invocation_id"] = s.invocation_id;
+    j["type"] = [&] {
+      switch (s.spec->type) {
+        case ServiceType::kSimple: return "simple";
+        case ServiceType::kExec: return "exec";
+        case ServiceType::kOneshot: return "oneshot";
+        case ServiceType::kNotify: return "notify";
+      }
+      return "simple";
+    }();
+    if (s.last_exit) {
+      const LastExit& le = *s.last_exit;
+      j["last_exit"] = {
+          {"pid", le.pid},
+          {"code", le.status.exited ? json(le.status.code) : json(nullptr)},
+          {"signal", le.status.exited ? json(nullptr) : json(SigName(le.status.signal))},
+          {"at", FormatRfc3339(le.at_realtime)},
+          {"at_monotonic_usec", le.at_monotonic},
+          {"reason", le.reason},
+      };
+    } else {
+      j["last_exit"] = nullptr;
+    }
+    json warnings = json::array();
+    for (const auto& w : s.spec->warnings) warnings.push_back(w.ToString());
+    if (!s.load_error.empty())
+      warnings.push_back("unit file changed but failed to load; still using the previous version: " +
+                         s.load_error);
+    if (s.next_spec) warnings.push_back("unit file changed; takes effect at the next start");
+    if (!s.log_error.empty()) warnings.push_back(s.log_error + " (output goes to supd's stderr)");
+    if (s.log && !s.log->write_error().empty()) warnings.push_back(s.log->write_error());
+    j["warnings"] = warnings;
+    j["log_file"] = s.log ? json(s.log->path()) : json(nullptr);
+    json tail = json::array();
+    if (s.log)
+      for (const auto& l : s.log->tail()) tail.push_back(l);
+    j["log_tail"] = tail;
+    return j;
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  // Finds a service by name, loading a template instance on first use.
+  Service* Resolve(const std::string& raw, std::string* err, bool create_instance) {
+    auto n = control::NormalizeServiceName(raw);
+    if (!n.ok()) {
+      *err = n.error().message;
+      return nullptr;
+    }
+    if (Service* s = Find(*n)) return s;
+    if (create_instance && !TemplateNameOf(*n).empty() && !IsTemplate(*n)) {
+      struct stat st;
+      if (stat(UnitPathFor(*n).c_str(), &st) == 0) {
+        Service& s = Create(*n);
+        if (!LoadSpec(s)) {
+          *err = s.load_error;
+          services.erase(*n);
+          return nullptr;
+        }
+        return &s;
+      }
+    }
+    *err = "no such service: " + *n + " (no unit file in " + config.units_dir + ")";
+    return nullptr;
+  }
+
+  std::vector<std::string> ServiceArgs(const json& args) {
+    std::vector<std::string> out;
+    auto it = args.find("services");
+    if (it == args.end()) return out;
+    if (it->is_string()) {
+      out.push_back(it->get<std::string>());
+    } else if (it->is_array()) {
+      for (auto& v : *it)
+        if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+    return out;
+  }
+
+  // Runs `op` on each named service and replies once all are done.
+  using DoneFn = std::function<void(bool, std::string)>;
+  void ForEachService(const json& args, ReplyFn reply, bool create_instance,
+                      std::function<void(Service&, DoneFn)> op) {
+    const auto names = ServiceArgs(args);
+    if (names.empty()) {
+      reply(Reply::Fail(control::kBadRequest, "no service named (args.services)"));
+      return;
+    }
+    std::vector<Service*> targets;
+    for (const auto& n : names) {
+      std::string err;
+      Service* s = Resolve(n, &err, create_instance);
+      if (!s) {
+        reply(Reply::Fail(control::kNotFound, err));
+        return;
+      }
+      if (!s->fsm) {
+        reply(Reply::Fail(control::kFailed, s->name + " failed to load: " + s->load_error));
+        return;
+      }
+      targets.push_back(s);
+    }
+    struct Pending {
+      size_t left;
+      std::vector<std::string> errors;
+      std::vector<std::string> notes;
+      ReplyFn reply;
+    };
+    auto pending = std::make_shared<Pending>(Pending{targets.size(), {}, {}, std::move(reply)});
+    for (Service* s : targets) {
+      op(*s, [pending](bool ok, std::string msg) {
+        if (!ok) {
+          pending->errors.push_back(msg);
+        } else if (!msg.empty()) {
+          pending->notes.push_back(msg);
+        }
+        if (--pending->left > 0) return;
+        if (!pending->errors.empty()) {
+          std::string all;
+          for (auto& e : pending->errors) all += (all.empty() ? "" : "; ") + e;
+          pending->reply(Reply::Fail(control::kFailed, all));
+        } else {
+          pending->reply(Reply::Ok(json{{"notes", pending->notes}}));
+        }
+      });
+    }
+  }
+
+  void AddWaiter(Service& s, Waiter::Kind kind, uint64_t before, DoneFn done) {
+    s.waiters.push_back(Waiter{kind, before, std::move(done)});
+    ResolveWaiters(s);
+  }
+
+  void HandleRequest(const control::Request& req, const control::Peer& peer, ReplyFn reply) {
+    const std::string& cmd = req.cmd;
+    if (cmd == "ping" || cmd == "version") {
+      reply(Reply::Ok(json{{"version", SUPD_VERSION}, {"pid", getpid()}}));
+      return;
+    }
+    if (cmd == "status" || cmd == "list") {
+      json out = json::array();
+      const auto names = ServiceArgs(req.args);
+      if (names.empty()) {
+        for (auto& [n, s] : services) out.push_back(StatusOf(*s));
+      } else {
+        for (const auto& n : names) {
+          std::string err;
+          Service* s = Resolve(n, &err, /*create_instance=*/false);
+          if (!s) {
+            reply(Reply::Fail(control::kNotFound, err));
+            return;
+          }
+          out.push_back(StatusOf(*s));
+        }
+      }
+      reply(Reply::Ok(out));
+      return;
+    }
+    if (cmd == "check") {
+      json out = json::array();
+      for (auto& [n, s] : services) {
+        json w = json::array();
+        if (s->spec)
+          for (const auto& d : s->spec->warnings) w.push_back(d.ToString());
+        out.push_back({{"name", n},
+                       {"path", s->unit_path},
+                       {"error", s->load_error.empty() ? json(nullptr) : json(s->load_error)},
+                       {"warnings", w}});
+      }
+      reply(Reply::Ok(out));
+      return;
+    }
+    if (cmd == "cat") {
+      const auto names = ServiceArgs(req.args);
+      json out = json::array();
+      for (const auto& n : names) {
+        std::string err;
+        Service* s = Resolve(n, &err, false);
+        if (!s) {
+          reply(Reply::Fail(control::kNotFound, err));
+          return;
+        }
+        std::ifstream in(s->unit_path);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        out.push_back({{"name", s->name}, {"path", s->unit_path}, {"text", ss.str()}});
+      }
+      reply(Reply::Ok(out));
+      return;
+    }
+    if (cmd == "daemon-reload") {
+      ReloadUnits();
+      reply(Reply::Ok());
+      return;
+    }
+    if (cmd == "start" || cmd == "restart") {
+      if (shutting_down) {
+        reply(Reply::Fail(control::kFailed, "supd is shutting down"));
+        return;
+      }
+      const bool restart = cmd == "restart";
+      ForEachService(req.args, std::move(reply), /*create_instance=*/true,
+                     [this, restart](Service& s, DoneFn done) {
+                       MaybeSwapSpec(s);
+                       const uint64_t before = s.fsm->start_attempts();
+                       const State st = s.fsm->state();
+                       if (!restart && st == State::kRunning) {
+                         done(true, "");
+                         return;
+                       }
+                       const uint64_t wait_after =
+                           (!restart && st == State::kStarting) ? before - 1 : before;
+                       Dispatch(s, restart ? s.fsm->Restart(Now()) : s.fsm->Start(Now()));
+                       AddWaiter(s, Waiter::Kind::kStart, wait_after, std::move(done));
+                     });
+      return;
+    }
+    if (cmd == "stop") {
+      ForEachService(req.args, std::move(reply), false, [this](Service& s, DoneFn done) {
+        Dispatch(s, s.fsm->Stop());
+        AddWaiter(s, Waiter::Kind::kStop, 0, std::move(done));
+      });
+      return;
+    }
+    if (cmd == "reset-failed") {
+      ForEachService(req.args, std::move(reply), false, [this](Service& s, DoneFn done) {
+        Dispatch(s, s.fsm->ResetFailed());
+        done(true, "");
+      });
+      return;
+    }
+    if (cmd == "kill") {
+      int sig = SIGTERM;
+      if (auto it = req.args.find("signal"); it != req.args.end()) {
+        sig = SignalFromJson(*it);
+        if (sig == 0) {
+          reply(Reply::Fail(control::kBadRequest, "unknown signal " + it->dump()));
+          return;
+        }
+      }
+      const bool main_only = req.args.value("whom", std::string("all")) == "main";
+      ForEachService(req.args, std::move(reply), false,
+                     [this, sig, main_only](Service& s, DoneFn done) {
+                       if (!s.main && !s.control) {
+                         done(false, s.name + " has no running process");
+                         return;
+                       }
+                       SendSignal(s, main_only ? KillTarget::kMain : KillTarget::kAll, sig);
+                       done(true, "");
+                     });
+      return;
+    }
+    reply(Reply::Fail(control::kUnknownCommand, "command '" + cmd + "' is not implemented"));
+  }
+
+  void StopAll(std::function<void()> done) {
+    shutting_down = true;
+    shutdown_done = std::move(done);
+    std::vector<std::string> names;
+    for (auto& [n, s] : services) names.push_back(n);
+    for (const auto& n : names) {
+      Service* s = Find(n);
+      if (s && s->fsm) Dispatch(*s, s->fsm->Stop());
+    }
+    if (!shutdown_done_called && AllDead()) {
+      shutdown_done_called = true;
+      asio::post(io, shutdown_done);
+    }
+  }
+
+  asio::io_context& io;
+  ManagerConfig config;
+  ProcessWatcher watcher;
+  std::map<std::string, std::unique_ptr<Service>> services;
+  bool shutting_down = false;
+  bool shutdown_done_called = false;
+  std::function<void()> shutdown_done;
+};
+
+Manager::Manager(asio::io_context& io, ManagerConfig config)
+    : impl_(std::make_unique<Impl>(io, std::move(config))) {}
+Manager::~Manager() = default;
+void Manager::LoadUnits() { impl_->LoadUnits(); }
+void Manager::ReloadUnits() { impl_->ReloadUnits(); }
+void Manager::StopAll(std::function<void()> done) { impl_->StopAll(std::move(done)); }
+void Manager::HandleRequest(const control::Request& req, const control::Peer& peer,
+                            control::ReplyFn reply) {
+  impl_->HandleRequest(req, peer, std::move(reply));
+}
+size_t Manager::service_count() const { return impl_->services.size(); }
+
+}  // namespace supd

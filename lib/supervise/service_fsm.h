@@ -1,0 +1,186 @@
+// ServiceFsm: the life cycle of one service as a pure state machine.
+//
+// Events go in (commands, process exits, timers), actions come out (spawn this command, send
+// this signal, arm the timer). It makes no system calls and owns no process, fd or timer: the
+// Manager performs the actions and feeds the outcomes back as events. That keeps every
+// transition, including odd orders of events, a plain unit test.
+//
+// The meaning follows systemd's service.c: ExecCondition= → ExecStartPre= → ExecStart= →
+// (ready per Type=) → ExecStartPost= → running; stop is ExecStop= → KillSignal= → (TimeoutStopSec=)
+// → FinalKillSignal= → ExecStopPost=; after the main process dies on its own, Restart= decides
+// between backoff (auto-restart after RestartSec=), stopped and failed.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/proc/exit_status.h"
+#include "lib/unit/service_spec.h"
+
+namespace supd {
+
+// The states the design and `supctl status` name.
+enum class State { kStopped, kStarting, kRunning, kReloading, kStopping, kBackoff, kFailed };
+const char* StateName(State s);
+
+// Where inside its state the service is; finer than State, as systemd's sub-states.
+enum class Phase {
+  kDead,         // stopped or failed
+  kCondition,    // running ExecCondition= commands
+  kStartPre,     // running ExecStartPre= commands
+  kStart,        // main process spawned, not ready yet (or oneshot's ExecStart= running)
+  kStartPost,    // running ExecStartPost= commands
+  kRunning,      // ready (oneshot with RemainAfterExit=: "exited", no process)
+  kStop,         // running ExecStop= commands
+  kStopSigterm,  // KillSignal= sent, waiting for the processes to go
+  kStopSigkill,  // FinalKillSignal= sent, waiting
+  kStopPost,     // running ExecStopPost= commands
+  kFinalSigterm, // killing what ExecStopPost= left behind
+  kFinalSigkill,
+  kBackoff,      // waiting RestartSec= before an automatic restart
+};
+const char* PhaseName(Phase p);
+
+// Why the service last stopped or failed, with systemd's names ("success", "exit-code", ...).
+enum class ServiceResult {
+  kSuccess, kResources, kTimeout, kExitCode, kSignal, kCoreDump, kWatchdog, kStartLimitHit,
+  kExecCondition, kAssert,
+};
+const char* ResultName(ServiceResult r);
+
+
+// Which command list a control process runs.
+enum class CommandList { kCondition, kStartPre, kStart, kStartPost, kStop, kStopPost };
+const char* CommandListName(CommandList l);  // "ExecStartPre" ...
+
+// Who receives a signal.
+enum class KillTarget {
+  kMain,     // the main process only
+  kControl,  // the running control process only
+  kAll,      // every process of the instance (process group today, cgroup later)
+};
+
+struct Action {
+  enum class Kind {
+    kSpawnMain,     // spawn spec.exec_start[index] as the main process
+    kSpawnControl,  // spawn <list>[index] as the control process
+    kSignal,        // send signal to target
+    kArmTimer,      // (re)arm the service's one timer to fire after `delay`
+    kDisarmTimer,
+    kResetInstance, // a new start begins: forget the old instance (new invocation id)
+    kCheckConditions,  // evaluate Condition*=/Assert*=, answer with OnConditionsChecked()
+  };
+  Kind kind;
+  CommandList list = CommandList::kStart;
+  size_t index = 0;
+  KillTarget target = KillTarget::kMain;
+  int signal = 0;
+  Usec delay{0};
+
+  bool operator==(const Action&) const = default;
+};
+using Actions = std::vector<Action>;
+
+class ServiceFsm {
+ public:
+  // `spec` must outlive the FSM or be replaced with SetSpec().
+  explicit ServiceFsm(const ServiceSpec* spec) : spec_(spec) {}
+
+  // A changed unit file takes effect at the next start; the manager swaps the spec while the
+  // service is dead (or keeps the old spec alive until then).
+  void SetSpec(const ServiceSpec* spec) { spec_ = spec; }
+  const ServiceSpec& spec() const { return *spec_; }
+
+  // --- Commands. `now` is a monotonic clock reading.
+  Actions Start(Usec now);
+  Actions Stop();
+  Actions Restart(Usec now);  // stop (if needed) then start, as `systemctl restart`
+  // Clears failed state and the start-limit history, as `systemctl reset-failed`.
+  Actions ResetFailed();
+
+  // --- Outcomes of actions and of the world.
+  // The spawn the last kSpawnMain/kSpawnControl asked for could not be done (fork failed, the
+  // command line expanded to nothing, ...). `reason` is shown as the failure.
+  Actions OnSpawnFailed(const std::string& reason, Usec now);
+  // The condition check that kCheckConditions asked for.
+  Actions OnConditionsChecked(bool start, bool assert_failed, const std::string& message,
+                              Usec now);
+  // The kSpawnMain just asked for was forked (Type=simple readiness).
+  Actions OnMainSpawned();
+  // The main process passed execve() (Type=exec readiness).
+  Actions OnMainExecOk();
+  // READY=1 from the main process (Type=notify readiness).
+  Actions OnReady();
+  // The main process exited. `exec_error` is set when it never reached execve() (the spawner's
+  // step and errno: "exec /usr/bin/x: No such file or directory").
+  Actions OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now);
+  Actions OnControlExited(const ExitStatus& st, const std::string& exec_error, Usec now);
+  Actions OnTimer(Usec now);
+  // Every process of the instance is gone (meaningful while waiting_for_empty()).
+  Actions OnAllGone(Usec now);
+
+  // --- Observers.
+  State state() const;
+  Phase phase() const { return phase_; }
+  ServiceResult result() const { return result_; }
+  bool ready() const { return phase_ == Phase::kRunning; }
+  bool main_alive() const { return main_alive_; }
+  bool control_alive() const { return control_alive_; }
+  CommandList control_list() const { return control_list_; }
+  size_t control_index() const { return control_index_; }
+  // True when the FSM waits for OnAllGone(): the manager must tell it as soon as the instance's
+  // processes are all gone (possibly at once).
+  bool waiting_for_empty() const;
+  unsigned restarts() const { return restarts_; }
+  // Counts every start attempt (also those the start limit refused): a client waiting for "its"
+  // start compares it with the value before its request.
+  uint64_t start_attempts() const { return start_attempts_; }
+  bool start_queued() const { return start_queued_; }
+  // A human sentence on why the service is failed/stopped/restarting, "" when nothing to say.
+  const std::string& cause() const { return cause_; }
+
+ private:
+  Actions BeginStart(Usec now, bool automatic);
+  Actions EnterCondition(size_t from, Actions acts);
+  Actions EnterStartPre(size_t from, Actions acts);
+  Actions EnterStart(size_t from, Actions acts);
+  Actions EnterStartPost(size_t from, Actions acts);
+  Actions EnterRunning(Actions acts);
+  Actions EnterStop(ServiceResult r, Actions acts);
+  Actions EnterStopSignal(Phase p, ServiceResult r, Actions acts);
+  Actions EnterStopPost(size_t from, ServiceResult r, Actions acts, Usec now);
+  Actions EnterDead(ServiceResult r, Usec now, Actions acts);
+  Actions ContinueWhenEmpty(Usec now);
+  void SetResult(ServiceResult r);
+  bool ShouldRestart() const;
+  Usec RestartDelay() const;
+  bool IsCleanExit(const ExitStatus& st) const;
+  ServiceResult ResultOfExit(const ExitStatus& st) const;
+  const std::vector<ExecCommand>& List(CommandList l) const;
+  Action SpawnControl(CommandList l, size_t i);
+  Actions KillActions(int sig, bool final_kill) const;
+
+  const ServiceSpec* spec_;  // not owned
+
+  Phase phase_ = Phase::kDead;
+  bool failed_ = false;        // in kDead: failed (true) or stopped
+  ServiceResult result_ = ServiceResult::kSuccess;
+  bool main_alive_ = false;
+  bool control_alive_ = false;
+  CommandList control_list_ = CommandList::kStart;
+  size_t control_index_ = 0;
+  size_t main_index_ = 0;      // which ExecStart= the main process runs (oneshot: several)
+  bool stop_requested_ = false;  // the current stop was asked for (no auto-restart)
+  bool start_queued_ = false;    // start once the current stop is done
+  unsigned restarts_ = 0;        // automatic restarts since load (systemd's NRestarts)
+  unsigned restart_streak_ = 0;  // consecutive automatic restarts, for RestartSteps=
+  uint64_t start_attempts_ = 0;
+  bool spawned_main_confirmed_ = false;  // OnMainSpawned() seen for the current main process
+  std::optional<ExitStatus> last_main_exit_;  // of the current start, for Restart*ExitStatus=
+  std::vector<Usec> start_times_;  // starts inside StartLimitIntervalSec=
+  std::string cause_;
+};
+
+}  // namespace supd

@@ -1,0 +1,132 @@
+// ServiceSpec: a validated .service unit, as lib/unit/ read it from systemd's syntax.
+//
+// This is plain data: it knows nothing of processes or file descriptors. Values are already
+// checked (a ServiceSpec that exists is one supd can run); what supd does not implement is listed
+// in `warnings` with file:line instead of being dropped silently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace supd {
+
+using Usec = std::chrono::microseconds;
+// A time span of "infinity" (systemd's USEC_INFINITY): no timeout.
+inline constexpr Usec kInfinity = Usec::max();
+
+// A warning about a unit file: unknown directive, directive not enforced yet, and so on.
+struct Diagnostic {
+  std::string file;
+  int line = 0;  // 0 when it concerns the whole file
+  std::string message;
+  // "file:line: message" (or "file: message" when line is 0).
+  std::string ToString() const;
+};
+
+// One command line of ExecStart= and friends, as written in the unit, quotes and C escapes
+// already removed and specifiers resolved, but $VAR / ${VAR} not yet expanded: that needs the
+// environment of the start (EnvironmentFile= is read at start time), see ExpandCommand().
+struct ExecCommand {
+  std::string path;               // the program to execute: absolute after load (PATH resolved
+                                  // like systemd does for bare names, see exec_command.h)
+  std::vector<std::string> argv;  // argv[0] included; with '@' it differs from path
+  bool ignore_failure = false;    // '-' prefix: a failing exit counts as success
+  bool no_env_expand = false;     // ':' prefix: no $VAR expansion
+  bool full_privileges = false;   // '+' prefix: run as root, ignoring User=/Group=
+  bool no_setuid = false;         // '!' prefix: (only meaningful with User=)
+  std::string source;             // "file:line", for messages
+};
+
+enum class ServiceType { kSimple, kExec, kOneshot, kNotify };
+enum class RestartPolicy { kNo, kAlways, kOnSuccess, kOnFailure, kOnAbnormal, kOnAbort, kOnWatchdog };
+enum class KillMode { kControlGroup, kMixed, kProcess, kNone };
+
+// SuccessExitStatus= / RestartPreventExitStatus= / RestartForceExitStatus=: exit codes and
+// signals, e.g. "1 2 8 SIGKILL".
+struct ExitStatusSet {
+  std::set<int> codes;
+  std::set<int> signals;
+  bool empty() const { return codes.empty() && signals.empty(); }
+};
+
+struct EnvironmentFileRef {
+  std::string path;
+  bool optional = false;  // '-' prefix: a missing file is not an error
+};
+
+// Condition*= and Assert*=. A failed Condition skips the start (not a failure); a failed Assert
+// fails it.
+struct Condition {
+  std::string name;       // "ConditionPathExists", "AssertPathIsDirectory", ...
+  bool is_assert = false;
+  bool trigger = false;   // '|' prefix: at least one trigger condition must hold
+  bool negate = false;    // '!' prefix
+  std::string value;      // after the prefixes, specifiers resolved
+  std::string source;     // "file:line"
+};
+
+struct ServiceSpec {
+  std::string name;         // full unit name: "web.service", "worker@3.service"
+  std::string source_path;  // the file it was read from (the template file for instances)
+  std::vector<std::string> dropin_paths;  // *.conf drop-ins applied, in order
+  std::string description;
+
+  ServiceType type = ServiceType::kSimple;
+  bool remain_after_exit = false;
+
+  std::vector<ExecCommand> exec_condition;
+  std::vector<ExecCommand> exec_start_pre;
+  std::vector<ExecCommand> exec_start;  // exactly one, except Type=oneshot (zero or more)
+  std::vector<ExecCommand> exec_start_post;
+  std::vector<ExecCommand> exec_reload;  // kept for the notify issue
+  std::vector<ExecCommand> exec_stop;
+  std::vector<ExecCommand> exec_stop_post;
+
+  RestartPolicy restart = RestartPolicy::kNo;
+  Usec restart_sec = std::chrono::milliseconds(100);
+  // RestartSteps= / RestartMaxDelaySec= (systemd >= 254): growing delay.
+  unsigned restart_steps = 0;
+  Usec restart_max_delay = kInfinity;
+  Usec timeout_start = std::chrono::seconds(90);  // kInfinity: none. oneshot default: infinity
+  Usec timeout_stop = std::chrono::seconds(90);
+  Usec start_limit_interval = std::chrono::seconds(10);  // 0 disables the limit
+  unsigned start_limit_burst = 5;
+
+  int kill_signal = 15;       // SIGTERM
+  int final_kill_signal = 9;  // SIGKILL
+  KillMode kill_mode = KillMode::kControlGroup;
+  bool send_sigkill = true;
+  bool send_sighup = false;
+
+  ExitStatusSet success_exit_status;
+  ExitStatusSet restart_prevent_exit_status;
+  ExitStatusSet restart_force_exit_status;
+
+  std::string working_directory;  // "" = unset; "~" = home of User=
+  bool working_directory_optional = false;  // '-' prefix
+  // Environment= in order (later assignments of the same name win at start).
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::vector<EnvironmentFileRef> environment_files;
+  std::string user;   // "" = the user supd runs as
+  std::string group;  // "" = the primary group of User=
+
+  std::vector<Condition> conditions;  // Condition*= and Assert*= from [Unit], in order
+
+  // [Unit] ordering and dependencies: kept, not acted on yet (later issues).
+  std::vector<std::string> after, before, wants, requires_, binds_to;
+  std::vector<std::string> documentation;
+
+  // [Install]
+  std::vector<std::string> wanted_by;
+  std::vector<std::string> required_by;
+  std::vector<std::string> aliases;
+
+  std::vector<Diagnostic> warnings;
+};
+
+}  // namespace supd
