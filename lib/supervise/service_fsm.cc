@@ -531,7 +531,10 @@ Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_e
   last_main_exit_ = st;
   const ServiceResult r = exec_error.empty() ? ResultOfExit(st) : ServiceResult::kExitCode;
   const bool ok = r == ServiceResult::kSuccess;
-  if (!ok) cause_ = exec_error.empty() ? "main process " + DescribeExit(st) : exec_error;
+  const bool stopping = state() == State::kStopping;
+  // During a stop the stop's own cause (e.g. "stop timeout") explains more than the exit does.
+  if (!ok && (!stopping || cause_.empty()))
+    cause_ = exec_error.empty() ? "main process " + DescribeExit(st) : exec_error;
 
   switch (phase_) {
     case Phase::kStart:

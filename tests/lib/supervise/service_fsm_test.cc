@@ -100,6 +100,350 @@ TEST_F(FsmTest, CrashWithRestartAlwaysBacksOffThenRestarts) {
   EXPECT_EQ(fsm.restarts(), 1u);
 }
 
+
+TEST_F(FsmTest, StopSendsKillSignalThenSigkillAfterTimeout) {
+  spec.timeout_stop = 2s;
+  StartToRunning();
+  Actions a = fsm.Stop();
+  EXPECT_EQ(fsm.state(), State::kStopping);
+  ASSERT_NE(Find(a, K::kSignal), nullptr);
+  EXPECT_EQ(Find(a, K::kSignal)->signal, SIGTERM);
+  EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kAll);
+  EXPECT_EQ(Find(a, K::kArmTimer)->delay, 2s);
+  a = fsm.OnTimer(now);
+  ASSERT_NE(Find(a, K::kSignal), nullptr);
+  EXPECT_EQ(Find(a, K::kSignal)->signal, SIGKILL);
+  EXPECT_EQ(fsm.phase(), Phase::kStopSigkill);
+  fsm.OnMainExited(ExitStatus::Signal(SIGKILL), "", now);
+  fsm.OnAllGone(now);
+  // A stop that needed SIGKILL is a failure (systemd: result "timeout").
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.result(), ServiceResult::kTimeout);
+  EXPECT_NE(fsm.cause().find("stop timeout"), std::string::npos) << fsm.cause();
+}
+
+TEST_F(FsmTest, GracefulStopIsStoppedNotFailed) {
+  spec.restart = RestartPolicy::kAlways;
+  StartToRunning();
+  fsm.Stop();
+  fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);  // Restart=always does not undo a stop
+}
+
+TEST_F(FsmTest, StopWaitsForTheWholeGroup) {
+  StartToRunning();
+  fsm.Stop();
+  fsm.OnMainExited(ExitStatus::Code(0), "", now);
+  EXPECT_EQ(fsm.state(), State::kStopping);
+  EXPECT_TRUE(fsm.waiting_for_empty());
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(FsmTest, KillModeProcessDoesNotWaitForTheRest) {
+  spec.kill_mode = KillMode::kProcess;
+  StartToRunning();
+  Actions a = fsm.Stop();
+  EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kMain);
+  fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(FsmTest, KillModeMixedTermsMainAndKillsAll) {
+  spec.kill_mode = KillMode::kMixed;
+  StartToRunning();
+  Actions a = fsm.Stop();
+  EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kMain);
+  a = fsm.OnTimer(now);
+  EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kAll);
+  EXPECT_EQ(Find(a, K::kSignal)->signal, SIGKILL);
+}
+
+TEST_F(FsmTest, ExecStopRunsFirstWithMainStillAlive) {
+  spec.exec_stop = {Cmd("/bin/kill")};
+  StartToRunning();
+  Actions a = fsm.Stop();
+  ASSERT_NE(Find(a, K::kSpawnControl), nullptr);
+  EXPECT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kStop);
+  EXPECT_EQ(Find(a, K::kSignal), nullptr);
+  // ExecStop=kill -s SIGINT $MAINPID: the main process goes first, then the control process.
+  fsm.OnMainExited(ExitStatus::Signal(SIGINT), "", now);
+  a = fsm.OnControlExited(ExitStatus::Code(0), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+  EXPECT_EQ(fsm.result(), ServiceResult::kSuccess);
+}
+
+TEST_F(FsmTest, ExecStopPostRunsAfterEverythingIsGone) {
+  spec.exec_stop_post = {Cmd("/bin/cleanup")};
+  StartToRunning();
+  fsm.Stop();
+  fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  Actions a = fsm.OnAllGone(now);
+  ASSERT_NE(Find(a, K::kSpawnControl), nullptr);
+  EXPECT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kStopPost);
+  fsm.OnControlExited(ExitStatus::Code(0), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(FsmTest, StopDuringBackoffCancelsTheRestart) {
+  spec.restart = RestartPolicy::kAlways;
+  spec.restart_sec = 5s;
+  StartToRunning();
+  fsm.OnMainExited(ExitStatus::Code(1), "", now);
+  fsm.OnAllGone(now);
+  ASSERT_EQ(fsm.state(), State::kBackoff);
+  Actions a = fsm.Stop();
+  EXPECT_TRUE(Has(a, K::kDisarmTimer));
+  EXPECT_EQ(fsm.state(), State::kStopped);
+  EXPECT_TRUE(fsm.OnTimer(now).empty());  // a stale expiry changes nothing
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(FsmTest, StartWhileStoppingIsQueued) {
+  StartToRunning();
+  fsm.Stop();
+  EXPECT_TRUE(fsm.Start(now).empty());
+  EXPECT_TRUE(fsm.start_queued());
+  fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  Actions a = fsm.OnAllGone(now);
+  EXPECT_TRUE(Has(a, K::kCheckConditions));
+  EXPECT_EQ(fsm.state(), State::kStarting);
+}
+
+TEST_F(FsmTest, SecondStopIsHarmless) {
+  StartToRunning();
+  fsm.Stop();
+  EXPECT_TRUE(fsm.Stop().empty());
+  EXPECT_EQ(fsm.state(), State::kStopping);
+  EXPECT_TRUE(fsm.Stop().empty());
+}
+
+TEST_F(FsmTest, StopWhenStoppedDoesNothing) {
+  EXPECT_TRUE(fsm.Stop().empty());
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(FsmTest, ExitDuringStopIsNotRestarted) {
+  spec.restart = RestartPolicy::kAlways;
+  StartToRunning();
+  fsm.Stop();
+  fsm.OnMainExited(ExitStatus::Code(1), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);  // exit 1 is a failure, but never a restart
+}
+
+TEST_F(FsmTest, RestartStopsThenStarts) {
+  StartToRunning();
+  const uint64_t before = fsm.start_attempts();
+  fsm.Restart(now);
+  EXPECT_EQ(fsm.state(), State::kStopping);
+  fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.start_attempts(), before + 1);
+  EXPECT_EQ(fsm.state(), State::kStarting);
+}
+
+TEST_F(FsmTest, StartLimitFailsTheService) {
+  spec.restart = RestartPolicy::kAlways;
+  spec.start_limit_burst = 3;
+  spec.start_limit_interval = 10s;
+  StartToRunning();
+  for (int i = 0; i < 2; ++i) {
+    fsm.OnMainExited(ExitStatus::Code(1), "", now);
+    fsm.OnAllGone(now);
+    ASSERT_EQ(fsm.state(), State::kBackoff);
+    fsm.OnTimer(now);
+    fsm.OnConditionsChecked(true, false, "", now);
+    fsm.OnMainSpawned();
+  }
+  fsm.OnMainExited(ExitStatus::Code(1), "", now);
+  fsm.OnAllGone(now);
+  fsm.OnTimer(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.result(), ServiceResult::kStartLimitHit);
+  // A manual start within the interval is refused too, as systemd does.
+  fsm.Start(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  // After the interval, or after reset-failed, it may start again.
+  fsm.ResetFailed();
+  EXPECT_EQ(fsm.state(), State::kStopped);
+  EXPECT_TRUE(Has(fsm.Start(now), K::kCheckConditions));
+}
+
+TEST_F(FsmTest, StartLimitWindowSlides) {
+  spec.start_limit_burst = 2;
+  spec.start_limit_interval = 10s;
+  for (int i = 0; i < 5; ++i) {
+    fsm.Start(now);
+    fsm.OnConditionsChecked(true, false, "", now);
+    fsm.OnMainSpawned();
+    fsm.Stop();
+    fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+    fsm.OnAllGone(now);
+    ASSERT_EQ(fsm.state(), State::kStopped) << i;
+    now += 6s;  // at most two starts in any 10 s
+  }
+}
+
+TEST_F(FsmTest, FalseConditionSkipsWithoutFailing) {
+  Actions a = fsm.Start(now);
+  a = fsm.OnConditionsChecked(false, false, "ConditionPathExists=/x was not met", now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+  EXPECT_EQ(fsm.result(), ServiceResult::kExecCondition);
+  EXPECT_EQ(fsm.cause(), "ConditionPathExists=/x was not met");
+}
+
+TEST_F(FsmTest, FailedAssertFails) {
+  fsm.Start(now);
+  fsm.OnConditionsChecked(false, true, "AssertPathExists=/x failed", now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.result(), ServiceResult::kAssert);
+}
+
+TEST_F(FsmTest, ExecConditionExit1SkipsAndExit255Fails) {
+  spec.exec_condition = {Cmd("/bin/check")};
+  fsm.Start(now);
+  Actions a = fsm.OnConditionsChecked(true, false, "", now);
+  ASSERT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kCondition);
+  fsm.OnControlExited(ExitStatus::Code(1), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnControlExited(ExitStatus::Code(255), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+}
+
+TEST_F(FsmTest, ExecStartPreFailureFailsWithoutRunningMain) {
+  spec.exec_start_pre = {Cmd("/bin/false")};
+  fsm.Start(now);
+  Actions a = fsm.OnConditionsChecked(true, false, "", now);
+  ASSERT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kStartPre);
+  a = fsm.OnControlExited(ExitStatus::Code(1), "", now);
+  EXPECT_FALSE(Has(a, K::kSpawnMain));
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.cause(), "ExecStartPre=/bin/false (test.service:1) exited with status 1");
+}
+
+TEST_F(FsmTest, IgnoredExecStartPreFailureContinues) {
+  spec.exec_start_pre = {Cmd("/bin/false")};
+  spec.exec_start_pre[0].ignore_failure = true;
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  Actions a = fsm.OnControlExited(ExitStatus::Code(1), "", now);
+  EXPECT_TRUE(Has(a, K::kSpawnMain));
+}
+
+TEST_F(FsmTest, StartTimeoutKillsAndFails) {
+  spec.type = ServiceType::kExec;
+  spec.timeout_start = 1s;
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  Actions a = fsm.OnTimer(now);
+  EXPECT_EQ(Find(a, K::kSignal)->signal, SIGTERM);
+  fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.result(), ServiceResult::kTimeout);
+}
+
+TEST_F(FsmTest, OneshotRunsCommandsInOrderAndRemains) {
+  spec.type = ServiceType::kOneshot;
+  spec.remain_after_exit = true;
+  spec.exec_start = {Cmd("/bin/a"), Cmd("/bin/b")};
+  fsm.Start(now);
+  Actions a = fsm.OnConditionsChecked(true, false, "", now);
+  EXPECT_EQ(Find(a, K::kSpawnMain)->index, 0u);
+  fsm.OnMainSpawned();
+  EXPECT_EQ(fsm.state(), State::kStarting);
+  a = fsm.OnMainExited(ExitStatus::Code(0), "", now);
+  EXPECT_EQ(Find(a, K::kSpawnMain)->index, 1u);
+  fsm.OnMainSpawned();
+  fsm.OnMainExited(ExitStatus::Code(0), "", now);
+  EXPECT_EQ(fsm.state(), State::kRunning);
+  EXPECT_FALSE(fsm.main_alive());
+  fsm.Stop();
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(FsmTest, OneshotWithoutRemainEndsStopped) {
+  spec.type = ServiceType::kOneshot;
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  fsm.OnMainExited(ExitStatus::Code(0), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+  EXPECT_EQ(fsm.result(), ServiceResult::kSuccess);
+}
+
+TEST_F(FsmTest, SpawnFailureIsAFailureWithItsReason) {
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnSpawnFailed("fork for /bin/main: Resource temporarily unavailable", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.result(), ServiceResult::kResources);
+  EXPECT_EQ(fsm.cause(), "fork for /bin/main: Resource temporarily unavailable");
+}
+
+TEST_F(FsmTest, RestartPreventExitStatusWins) {
+  spec.restart = RestartPolicy::kAlways;
+  spec.restart_prevent_exit_status.codes = {42};
+  StartToRunning();
+  fsm.OnMainExited(ExitStatus::Code(42), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+}
+
+TEST_F(FsmTest, SuccessExitStatusMakesACodeClean) {
+  spec.restart = RestartPolicy::kOnFailure;
+  spec.success_exit_status.codes = {3};
+  StartToRunning();
+  fsm.OnMainExited(ExitStatus::Code(3), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(FsmTest, RestartStepsGrowTheDelay) {
+  spec.restart = RestartPolicy::kAlways;
+  spec.restart_sec = 100ms;
+  spec.restart_steps = 2;
+  spec.restart_max_delay = 400ms;
+  spec.start_limit_interval = 0s;
+  StartToRunning();
+  std::vector<Usec> delays;
+  for (int i = 0; i < 4; ++i) {
+    fsm.OnMainExited(ExitStatus::Code(1), "", now);
+    Actions a = fsm.OnAllGone(now);
+    delays.push_back(Find(a, K::kArmTimer)->delay);
+    fsm.OnTimer(now);
+    fsm.OnConditionsChecked(true, false, "", now);
+    fsm.OnMainSpawned();
+  }
+  EXPECT_EQ(delays[0], 100ms);
+  EXPECT_EQ(delays[1], 200ms);
+  EXPECT_EQ(delays[2], 400ms);
+  EXPECT_EQ(delays[3], 400ms);
+}
+
+TEST_F(FsmTest, StaleEventsInStoppedStateAreIgnored) {
+  EXPECT_TRUE(fsm.OnMainExited(ExitStatus::Code(1), "", now).empty());
+  EXPECT_TRUE(fsm.OnControlExited(ExitStatus::Code(1), "", now).empty());
+  EXPECT_TRUE(fsm.OnTimer(now).empty());
+  EXPECT_TRUE(fsm.OnAllGone(now).empty());
+  EXPECT_TRUE(fsm.OnMainExecOk().empty());
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
 struct RestartCase {
   RestartPolicy policy;
   ExitStatus exit;

@@ -1,0 +1,31 @@
+#!/bin/bash
+# Installs what is missing, builds supd and the demo's Go service, and runs supd in the
+# foreground on config/demo/units. Stop it with Ctrl-C (all services are stopped first).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+packaging/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSUPD_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc)" --target supd supctl
+
+demo=build/demo
+mkdir -p "$demo/bin" "$demo/units"
+(cd config/demo/hello && GO111MODULE=off GOCACHE="$PWD/../../../build/go-cache" \
+  go build -o "../../../$demo/bin/hello" .)
+for unit in config/demo/units/*.service; do
+  sed "s|@DEMO_BIN@|$PWD/$demo/bin|g" "$unit" > "$demo/units/$(basename "$unit")"
+done
+
+export SUPD_SOCKET="$PWD/$demo/supd.sock"
+cat <<MSG
+supd demo: units in $demo/units, logs in $demo/log. In another terminal:
+  export SUPD_SOCKET=$SUPD_SOCKET
+  build/supctl status
+  curl http://127.0.0.1:8080/          # the Go service
+  curl http://127.0.0.1:8080/crash     # it crashes; supd restarts it at once
+  build/supctl status hello
+  build/supctl start tick@fast && build/supctl status tick@fast
+  build/supctl stop hello              # SIGTERM: it drains and exits 0
+Ctrl-C here stops everything.
+MSG
+exec build/supd --units "$demo/units" --control-socket "$SUPD_SOCKET" \
+  --log-dir "$demo/log" --state-dir "$demo/state"

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Installs what building, testing and running supd needs on Debian 12, with apt-get.
+# Idempotent: installs only what is missing, and says nothing when all is there.
+set -eu
+
+PKGS="cmake g++ make pkg-config
+libboost1.81-dev nlohmann-json3-dev libspdlog-dev libsystemd-dev libcli11-dev
+libgtest-dev libgmock-dev
+golang-go golang-github-coreos-go-systemd-dev
+util-linux procps psmisc curl python3 hey"
+
+missing=""
+for p in $PKGS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing="$missing $p"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "install-deps: installing:$missing"
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086  # word splitting of the package list is intended
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing

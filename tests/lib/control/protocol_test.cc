@@ -1,0 +1,83 @@
+#include "lib/control/protocol.h"
+
+#include <gtest/gtest.h>
+
+namespace supd::control {
+namespace {
+
+ProtocolError ErrorOf(std::string_view line) {
+  auto r = ParseRequest(line);
+  EXPECT_TRUE(std::holds_alternative<ProtocolError>(r)) << line;
+  return std::holds_alternative<ProtocolError>(r) ? std::get<ProtocolError>(r) : ProtocolError{};
+}
+
+TEST(ProtocolTest, ParsesAFullRequest) {
+  auto r = ParseRequest(R"({"id":7,"cmd":"start","args":{"services":["web"]}})");
+  ASSERT_TRUE(std::holds_alternative<Request>(r));
+  const Request& req = std::get<Request>(r);
+  EXPECT_EQ(req.id, 7);
+  EXPECT_EQ(req.cmd, "start");
+  EXPECT_EQ(req.args["services"][0], "web");
+}
+
+TEST(ProtocolTest, ArgsDefaultToAnEmptyObject) {
+  auto r = ParseRequest(R"({"cmd":"status"})");
+  ASSERT_TRUE(std::holds_alternative<Request>(r));
+  EXPECT_TRUE(std::get<Request>(r).args.is_object());
+  EXPECT_TRUE(std::get<Request>(r).id.is_null());
+}
+
+TEST(ProtocolTest, BadInputGetsClearErrors) {
+  EXPECT_EQ(ErrorOf("not json").message, "request is not valid JSON");
+  EXPECT_EQ(ErrorOf("[1,2]").message, "request must be a JSON object");
+  EXPECT_EQ(ErrorOf(R"({"id":1})").message, "request has no \"cmd\" string");
+  EXPECT_EQ(ErrorOf(R"({"id":1})").id, 1);
+  EXPECT_EQ(ErrorOf(R"({"cmd":"status","args":[1]})").message, "\"args\" must be an object");
+  EXPECT_EQ(ErrorOf(R"({"cmd":"explode"})").code, kUnknownCommand);
+  EXPECT_EQ(ErrorOf(R"({"cmd":"explode"})").message, "unknown command \"explode\"");
+  EXPECT_EQ(ErrorOf(R"({"cmd":"stat)").code, kBadRequest);  // truncated
+  EXPECT_EQ(ErrorOf(std::string(kMaxRequestBytes + 1, ' ')).code, kTooLarge);
+}
+
+TEST(ProtocolTest, InvalidUtf8NeverThrows) {
+  const std::string line = "{\"cmd\":\"\xff\xfe\"}";
+  EXPECT_EQ(ErrorOf(line).code, kBadRequest);  // nlohmann refuses invalid UTF-8 as bad JSON
+  const std::string out = FormatReply(nullptr, Reply::Fail(kBadRequest, "bad \xff byte"));
+  EXPECT_EQ(out.back(), '\n');
+  EXPECT_FALSE(nlohmann::json::parse(out, nullptr, false).is_discarded());
+}
+
+TEST(ProtocolTest, FormatsRepliesAsOneLine) {
+  EXPECT_EQ(FormatReply(3, Reply::Ok(nlohmann::json{{"a", 1}})),
+            "{\"id\":3,\"ok\":true,\"result\":{\"a\":1}}\n");
+  EXPECT_EQ(FormatReply(nullptr, Reply::Fail(kNotFound, "no such service: x.service")),
+            "{\"error\":{\"code\":\"not-found\",\"message\":\"no such service: x.service\"},"
+            "\"id\":null,\"ok\":false}\n");
+}
+
+TEST(ProtocolTest, ReadOnlyCommands) {
+  EXPECT_TRUE(IsReadOnlyCommand("status"));
+  EXPECT_TRUE(IsReadOnlyCommand("version"));
+  EXPECT_FALSE(IsReadOnlyCommand("stop"));
+  EXPECT_FALSE(IsReadOnlyCommand("kill"));
+  EXPECT_FALSE(IsReadOnlyCommand("daemon-reload"));
+}
+
+TEST(ProtocolTest, NormalizesServiceNames) {
+  EXPECT_EQ(*NormalizeServiceName("web"), "web.service");
+  EXPECT_EQ(*NormalizeServiceName("web.service"), "web.service");
+  EXPECT_EQ(*NormalizeServiceName("tick@fast"), "tick@fast.service");
+  EXPECT_EQ(NormalizeServiceName("../etc/passwd").error().message,
+            "invalid service name \"../etc/passwd\": it must not contain '/', spaces or control "
+            "characters");
+  EXPECT_EQ(NormalizeServiceName("a..b").error().message,
+            "invalid service name \"a..b\": it must not contain \"..\"");
+  EXPECT_EQ(NormalizeServiceName("web.socket").error().message,
+            "invalid service name \"web.socket\": only .service units are managed");
+  EXPECT_FALSE(NormalizeServiceName("").ok());
+  EXPECT_FALSE(NormalizeServiceName("a b").ok());
+  EXPECT_FALSE(NormalizeServiceName(std::string("a\0b", 3)).ok());
+}
+
+}  // namespace
+}  // namespace supd::control
