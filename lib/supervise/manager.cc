@@ -23,6 +23,7 @@
 #include "lib/proc/process_watcher.h"
 #include "lib/proc/spawn.h"
 #include "lib/supervise/service_fsm.h"
+#include "lib/unit/values.h"
 
 namespace supd {
 namespace asio = boost::asio;
@@ -72,6 +73,13 @@ struct Manager::Impl {
     std::string path;
     std::string working_directory;
     std::unique_ptr<asio::posix::stream_descriptor> exec_wait;  // for Type=exec readiness
+    // The exec-status pipe is read once; what it said is kept here.
+    ExecStatus exec;
+    ExecStatus ReadExec() {
+      if (exec.kind == ExecStatus::Kind::kPending)
+        exec = ReadExecStatus(sp.exec_status.get(), path, working_directory);
+      return exec;
+    }
   };
 
   struct LastExit {
@@ -105,6 +113,7 @@ struct Manager::Impl {
     uint64_t timer_gen = 0;  // bumped on every arm/disarm: a stale expiry is ignored
 
     std::string invocation_id;
+    int64_t started_monotonic = 0;  // when the current start began
     std::vector<std::string> env;  // the environment of the current instance, "K=V"
     EnvList env_pairs;             // the same, for $VAR expansion
     std::string setup_error;       // EnvironmentFile=/User= failed for this start
@@ -334,6 +343,7 @@ struct Manager::Impl {
 
   void ResetInstance(Service& s) {
     s.invocation_id = NewInvocationId();
+    s.started_monotonic = MonotonicUsec();
     s.pgids.clear();
     s.setup_error.clear();
     s.user.reset();
@@ -409,9 +419,20 @@ struct Manager::Impl {
     plan.path = cmd.path;
     EnvList env = s.env_pairs;
     std::vector<std::string> envv = s.env;
-    if (!is_main && s.main) {
-      env.push_back({"MAINPID", std::to_string(s.main->sp.pid)});
-      envv.push_back("MAINPID=" + std::to_string(s.main->sp.pid));
+    auto add_env = [&](const std::string& k, const std::string& v) {
+      env.push_back({k, v});
+      envv.push_back(k + "=" + v);
+    };
+    if (!is_main && s.main) add_env("MAINPID", std::to_string(s.main->sp.pid));
+    if (list == CommandList::kStop || list == CommandList::kStopPost) {
+      // As systemd: how the service ended, for ExecStop= and ExecStopPost=.
+      add_env("SERVICE_RESULT", ResultName(s.fsm->result()));
+      if (s.last_exit && s.last_exit->at_monotonic >= s.started_monotonic) {
+        const ExitStatus& st = s.last_exit->status;
+        add_env("EXIT_CODE", st.exited ? "exited" : st.core_dumped ? "dumped" : "killed");
+        add_env("EXIT_STATUS",
+                st.exited ? std::to_string(st.code) : SignalName(st.signal));
+      }
     }
     plan.argv = ExpandCommand(cmd, env);
     if (plan.argv.empty())
@@ -498,8 +519,7 @@ struct Manager::Impl {
   void OnExecStatusReadable(const std::string& name, pid_t pid) {
     Service* s = Find(name);
     if (!s || !s->main || s->main->sp.pid != pid) return;
-    ExecStatus st = ReadExecStatus(s->main->sp.exec_status.get(), s->main->path,
-                                   s->main->working_directory);
+    const ExecStatus st = s->main->ReadExec();
     if (st.kind == ExecStatus::Kind::kExecuted) Dispatch(*s, s->fsm->OnMainExecOk());
     // kFailed: the exit follows and carries the reason. kPending: spurious wake-up; the exit
     // will tell.
@@ -519,8 +539,7 @@ struct Manager::Impl {
     if (!slot || slot->sp.pid != pid) return;
     std::unique_ptr<Proc> proc = std::move(slot);
     ReleaseProc(*proc);
-    const ExecStatus es =
-        ReadExecStatus(proc->sp.exec_status.get(), proc->path, proc->working_directory);
+    const ExecStatus es = proc->ReadExec();
     const std::string exec_error = es.kind == ExecStatus::Kind::kFailed ? es.error : "";
     const Usec now = Now();
     if (is_main) {

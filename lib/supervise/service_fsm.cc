@@ -660,10 +660,14 @@ Actions ServiceFsm::OnTimer(Usec now) {
       cause_ = "processes survived " + SigName(spec_->final_kill_signal) + "; giving up";
       main_alive_ = control_alive_ = false;
       return EnterDead(ServiceResult::kTimeout, now, {});
-    case Phase::kBackoff:
-      ++restarts_;
-      ++restart_streak_;
-      return BeginStart(now, /*automatic=*/true);
+    case Phase::kBackoff: {
+      Actions acts = BeginStart(now, /*automatic=*/true);
+      if (phase_ != Phase::kDead) {  // the start limit may have refused it
+        ++restarts_;
+        ++restart_streak_;
+      }
+      return acts;
+    }
     case Phase::kRunning:
     case Phase::kDead:
       return {};
