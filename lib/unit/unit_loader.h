@@ -18,7 +18,7 @@ namespace supd {
 struct SpecifierContext {
   std::string hostname;     // %H
   std::string runtime_dir;  // %t: /run for the system manager, $XDG_RUNTIME_DIR for a user
-  std::string user_name;    // %u (the user supd runs as, unless User= is set)
+  std::string user_name;    // %u: the user supd runs as (as in systemd, User= does not change it)
   std::string user_home;    // %h
   unsigned uid = 0;         // %U
 };

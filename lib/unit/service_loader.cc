@@ -1,0 +1,881 @@
+// LoadServiceFile / ParseServiceText: the meaning of the directives of a .service unit, after
+// systemd's load-fragment.c and service.c (service_verify).
+//
+// Values are checked here, so a ServiceSpec that exists is one supd can run. Where systemd logs
+// a bad value and ignores the line, supd refuses the unit instead (an error with file:line):
+// a setting that looks applied but is not would be worse than a unit that does not load.
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "lib/unit/conditions.h"
+#include "lib/unit/exec_command.h"
+#include "lib/unit/specifiers.h"
+#include "lib/unit/unit_loader.h"
+#include "lib/unit/unit_syntax.h"
+#include "lib/unit/values.h"
+
+namespace supd {
+namespace {
+
+const std::vector<std::string> kSections = {"Unit", "Service", "Install", "X-Supd"};
+
+// Directives systemd knows that supd reads but does not implement yet: they get a warning
+// saying so rather than the "unknown key" one. Not exhaustive; anything else is "unknown".
+const std::set<std::string_view> kUnsupportedUnit = {
+    "Requisite",
+    "Conflicts",
+    "PartOf",
+    "Upholds",
+    "OnFailure",
+    "OnSuccess",
+    "PropagatesReloadTo",
+    "ReloadPropagatedFrom",
+    "PropagatesStopTo",
+    "StopPropagatedFrom",
+    "JoinsNamespaceOf",
+    "RequiresMountsFor",
+    "WantsMountsFor",
+    "OnFailureJobMode",
+    "IgnoreOnIsolate",
+    "StopWhenUnneeded",
+    "RefuseManualStart",
+    "RefuseManualStop",
+    "AllowIsolate",
+    "SurviveFinalKillSignal",
+    "CollectMode",
+    "FailureAction",
+    "SuccessAction",
+    "FailureActionExitStatus",
+    "SuccessActionExitStatus",
+    "JobTimeoutSec",
+    "JobRunningTimeoutSec",
+    "JobTimeoutAction",
+    "JobTimeoutRebootArgument",
+    "StartLimitAction",
+    "RebootArgument",
+    "SourcePath",
+};
+
+const std::set<std::string_view> kUnsupportedService = {
+    // systemd.service(5)
+    "PIDFile",
+    "GuessMainPID",
+    "BusName",
+    "NotifyAccess",
+    "WatchdogSec",
+    "RuntimeMaxSec",
+    "RuntimeRandomizedExtraSec",
+    "TimeoutAbortSec",
+    "TimeoutStartFailureMode",
+    "TimeoutStopFailureMode",
+    "RestartMode",
+    "ExitType",
+    "FileDescriptorStoreMax",
+    "FileDescriptorStorePreserve",
+    "USBFunctionDescriptors",
+    "USBFunctionStrings",
+    "OOMPolicy",
+    "OpenFile",
+    "ReloadSignal",
+    "Sockets",
+    "NonBlocking",
+    // systemd.exec(5)
+    "ExecSearchPath",
+    "RootDirectory",
+    "RootImage",
+    "RootImageOptions",
+    "RootHash",
+    "RootVerity",
+    "MountAPIVFS",
+    "BindPaths",
+    "BindReadOnlyPaths",
+    "MountImages",
+    "ExtensionImages",
+    "ExtensionDirectories",
+    "SupplementaryGroups",
+    "DynamicUser",
+    "PAMName",
+    "CapabilityBoundingSet",
+    "AmbientCapabilities",
+    "NoNewPrivileges",
+    "SecureBits",
+    "SELinuxContext",
+    "AppArmorProfile",
+    "SmackProcessLabel",
+    "LimitCPU",
+    "LimitFSIZE",
+    "LimitDATA",
+    "LimitSTACK",
+    "LimitCORE",
+    "LimitRSS",
+    "LimitNOFILE",
+    "LimitAS",
+    "LimitNPROC",
+    "LimitMEMLOCK",
+    "LimitLOCKS",
+    "LimitSIGPENDING",
+    "LimitMSGQUEUE",
+    "LimitNICE",
+    "LimitRTPRIO",
+    "LimitRTTIME",
+    "UMask",
+    "CoredumpFilter",
+    "KeyringMode",
+    "OOMScoreAdjust",
+    "TimerSlackNSec",
+    "Personality",
+    "IgnoreSIGPIPE",
+    "Nice",
+    "CPUSchedulingPolicy",
+    "CPUSchedulingPriority",
+    "CPUSchedulingResetOnFork",
+    "CPUAffinity",
+    "NUMAPolicy",
+    "NUMAMask",
+    "IOSchedulingClass",
+    "IOSchedulingPriority",
+    "ProtectSystem",
+    "ProtectHome",
+    "RuntimeDirectory",
+    "StateDirectory",
+    "CacheDirectory",
+    "LogsDirectory",
+    "ConfigurationDirectory",
+    "RuntimeDirectoryMode",
+    "StateDirectoryMode",
+    "CacheDirectoryMode",
+    "LogsDirectoryMode",
+    "ConfigurationDirectoryMode",
+    "RuntimeDirectoryPreserve",
+    "TimeoutCleanSec",
+    "ReadWritePaths",
+    "ReadOnlyPaths",
+    "InaccessiblePaths",
+    "ExecPaths",
+    "NoExecPaths",
+    "TemporaryFileSystem",
+    "PrivateTmp",
+    "PrivateDevices",
+    "PrivateNetwork",
+    "NetworkNamespacePath",
+    "PrivateIPC",
+    "IPCNamespacePath",
+    "PrivateUsers",
+    "ProtectHostname",
+    "ProtectClock",
+    "ProtectKernelTunables",
+    "ProtectKernelModules",
+    "ProtectKernelLogs",
+    "ProtectControlGroups",
+    "RestrictAddressFamilies",
+    "RestrictFileSystems",
+    "RestrictNamespaces",
+    "LockPersonality",
+    "MemoryDenyWriteExecute",
+    "RestrictRealtime",
+    "RestrictSUIDSGID",
+    "RemoveIPC",
+    "PrivateMounts",
+    "MountFlags",
+    "SystemCallFilter",
+    "SystemCallErrorNumber",
+    "SystemCallArchitectures",
+    "SystemCallLog",
+    "ProtectProc",
+    "ProcSubset",
+    "PassEnvironment",
+    "UnsetEnvironment",
+    "StandardInput",
+    "StandardOutput",
+    "StandardError",
+    "StandardInputText",
+    "StandardInputData",
+    "LogLevelMax",
+    "LogExtraFields",
+    "LogRateLimitIntervalSec",
+    "LogRateLimitBurst",
+    "LogFilterPatterns",
+    "LogNamespace",
+    "SyslogIdentifier",
+    "SyslogFacility",
+    "SyslogLevel",
+    "SyslogLevelPrefix",
+    "TTYPath",
+    "TTYReset",
+    "TTYVHangup",
+    "TTYRows",
+    "TTYColumns",
+    "TTYVTDisallocate",
+    "LoadCredential",
+    "LoadCredentialEncrypted",
+    "ImportCredential",
+    "SetCredential",
+    "SetCredentialEncrypted",
+    "UtmpIdentifier",
+    "UtmpMode",
+    // systemd.kill(5)
+    "RestartKillSignal",
+    "WatchdogSignal",
+    // systemd.resource-control(5)
+    "CPUAccounting",
+    "CPUWeight",
+    "StartupCPUWeight",
+    "CPUQuota",
+    "CPUQuotaPeriodSec",
+    "AllowedCPUs",
+    "StartupAllowedCPUs",
+    "AllowedMemoryNodes",
+    "StartupAllowedMemoryNodes",
+    "MemoryAccounting",
+    "MemoryMin",
+    "MemoryLow",
+    "StartupMemoryLow",
+    "MemoryHigh",
+    "StartupMemoryHigh",
+    "MemoryMax",
+    "StartupMemoryMax",
+    "MemorySwapMax",
+    "StartupMemorySwapMax",
+    "MemoryZSwapMax",
+    "StartupMemoryZSwapMax",
+    "TasksAccounting",
+    "TasksMax",
+    "IOAccounting",
+    "IOWeight",
+    "StartupIOWeight",
+    "IODeviceWeight",
+    "IOReadBandwidthMax",
+    "IOWriteBandwidthMax",
+    "IOReadIOPSMax",
+    "IOWriteIOPSMax",
+    "IODeviceLatencyTargetSec",
+    "IPAccounting",
+    "IPAddressAllow",
+    "IPAddressDeny",
+    "IPIngressFilterPath",
+    "IPEgressFilterPath",
+    "DeviceAllow",
+    "DevicePolicy",
+    "Slice",
+    "Delegate",
+    "DisableControllers",
+    "ManagedOOMSwap",
+    "ManagedOOMMemoryPressure",
+    "ManagedOOMMemoryPressureLimit",
+    "ManagedOOMPreference",
+    "MemoryPressureWatch",
+    "MemoryPressureThresholdSec",
+    "CPUShares",
+    "StartupCPUShares",
+    "MemoryLimit",
+    "BlockIOAccounting",
+    "BlockIOWeight",
+    "StartupBlockIOWeight",
+    "BlockIODeviceWeight",
+    "BlockIOReadBandwidth",
+    "BlockIOWriteBandwidth",
+};
+
+const std::set<std::string_view> kUnsupportedInstall = {"Also", "DefaultInstance", "UpheldBy"};
+
+using Handler = std::function<Result<void>(const UnitAssignment&)>;
+
+bool IsAbsolutePath(std::string_view p) { return !p.empty() && p[0] == '/'; }
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// A user or group name as systemd accepts it (relaxed rules), or a number.
+bool IsValidUserGroupName(std::string_view s) {
+  if (s.empty() || s.size() > 256 || s == "." || s == ".." || s[0] == '-' || s[0] == '+' ||
+      s[0] == '~') {
+    return false;
+  }
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u <= ' ' || u == 0x7f || c == ':' || c == '/' || c == ',') return false;
+  }
+  return true;
+}
+
+class Loader {
+ public:
+  Loader(const std::string& unit_name, const std::string& source_path, const SpecifierContext& ctx)
+      : data_{unit_name, source_path, ctx} {
+    spec_.name = unit_name;
+    spec_.source_path = source_path;
+    RegisterHandlers();
+  }
+
+  Result<void> ApplyText(std::string_view text, const std::string& file) {
+    auto assignments = ParseUnitSyntax(text, file, kSections, &spec_.warnings);
+    if (!assignments.ok()) return assignments.take_error();
+    for (const UnitAssignment& a : *assignments) SUPD_TRY(Apply(a));
+    return Ok();
+  }
+
+  void AddDropinPath(std::string path) { spec_.dropin_paths.push_back(std::move(path)); }
+
+  Result<ServiceSpec> Finish();
+
+ private:
+  Result<void> Apply(const UnitAssignment& a);
+  void RegisterHandlers();
+
+  Error Err(const UnitAssignment& a, const std::string& message) const {
+    return Error{a.Location() + ": " + message};
+  }
+  Error Invalid(const UnitAssignment& a) const {
+    return Err(a, "Invalid " + a.key + "= value '" + a.value + "'");
+  }
+  void Warn(const UnitAssignment& a, std::string message) {
+    spec_.warnings.push_back(Diagnostic{a.file, a.line, std::move(message)});
+  }
+  Result<std::string> Resolve(const UnitAssignment& a, const std::string& text) const {
+    auto r = ResolveSpecifiers(text, data_);
+    if (!r.ok())
+      return Err(a, "Failed to resolve specifiers in " + a.key + "=: " + r.error().message);
+    return r;
+  }
+
+  // Handler builders for the common value kinds.
+  Handler Bool(bool* out) {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      auto b = ParseBoolean(a.value);
+      if (!b.ok()) return Invalid(a);
+      *out = *b;
+      return Ok();
+    };
+  }
+  // zero_is_infinity: TimeoutStartSec=0 and TimeoutStopSec=0 mean "no timeout".
+  Handler Time(std::vector<Usec*> outs, bool zero_is_infinity, bool* was_set = nullptr) {
+    return [this, outs, zero_is_infinity, was_set](const UnitAssignment& a) -> Result<void> {
+      auto t = ParseTimeSpan(a.value);
+      if (!t.ok()) return Invalid(a);
+      Usec v = (zero_is_infinity && t->count() == 0) ? kInfinity : *t;
+      for (Usec* out : outs) *out = v;
+      if (was_set != nullptr) *was_set = true;
+      return Ok();
+    };
+  }
+  Handler Unsigned(unsigned* out) {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      auto n = ParseUnsigned(a.value);
+      if (!n.ok()) return Invalid(a);
+      *out = *n;
+      return Ok();
+    };
+  }
+  Handler Signal(int* out) {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      auto s = ParseSignal(a.value);
+      if (!s.ok()) return Invalid(a);
+      *out = *s;
+      return Ok();
+    };
+  }
+  Handler Exec(std::vector<ExecCommand>* out) {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      if (a.value.empty()) {
+        out->clear();
+        return Ok();
+      }
+      ExecLineContext ctx;
+      ctx.key = a.key;
+      ctx.file = a.file;
+      ctx.line = a.line;
+      ctx.resolve_specifiers = [this](const std::string& w) { return ResolveSpecifiers(w, data_); };
+      ctx.warnings = &spec_.warnings;
+      auto cmds = ParseExecLine(a.value, ctx);
+      if (!cmds.ok()) return cmds.take_error();
+      for (ExecCommand& c : *cmds) out->push_back(std::move(c));
+      return Ok();
+    };
+  }
+  Handler ExitStatus(ExitStatusSet* out) {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      if (a.value.empty()) {
+        *out = ExitStatusSet{};
+        return Ok();
+      }
+      auto words = SplitWords(a.value, 0);
+      if (!words.ok()) return Invalid(a);
+      for (const std::string& w : *words) {
+        if (!AddExitStatusWord(w, out).ok()) {
+          return Err(a, "Invalid exit status '" + w + "' in " + a.key + "=");
+        }
+      }
+      return Ok();
+    };
+  }
+  // Dependencies: whitespace-separated unit names. As in systemd an empty assignment does
+  // nothing, and an invalid name is skipped with a warning.
+  Handler UnitList(std::vector<std::string>* out, bool empty_resets) {
+    return [this, out, empty_resets](const UnitAssignment& a) -> Result<void> {
+      if (a.value.empty()) {
+        if (empty_resets) out->clear();
+        return Ok();
+      }
+      auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
+      if (!words.ok()) return Invalid(a);
+      for (const std::string& w : *words) {
+        auto name = Resolve(a, w);
+        if (!name.ok()) return name.take_error();
+        if (!IsValidUnitName(*name)) {
+          Warn(a, "Invalid unit name '" + *name + "' in " + a.key + "=, ignoring");
+          continue;
+        }
+        out->push_back(std::move(*name));
+      }
+      return Ok();
+    };
+  }
+
+  Result<void> HandleCondition(const UnitAssignment& a, bool is_assert, std::string_view type);
+  Result<void> HandleEnvironment(const UnitAssignment& a);
+
+  SpecifierData data_;
+  ServiceSpec spec_;
+  bool timeout_start_set_ = false;
+  std::map<std::string, Handler> handlers_;  // "Section.Key" → handler
+};
+
+void Loader::RegisterHandlers() {
+  auto& h = handlers_;
+  // [Unit]
+  h["Unit.Description"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto d = Resolve(a, a.value);
+    if (!d.ok()) return d.take_error();
+    spec_.description = std::move(*d);
+    return Ok();
+  };
+  h["Unit.Documentation"] = [this](const UnitAssignment& a) -> Result<void> {
+    if (a.value.empty()) {
+      spec_.documentation.clear();
+      return Ok();
+    }
+    auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
+    if (!words.ok()) return Invalid(a);
+    for (const std::string& w : *words) {
+      auto url = Resolve(a, w);
+      if (!url.ok()) return url.take_error();
+      bool ok = false;
+      for (std::string_view scheme : {"http://", "https://", "file:/", "info:", "man:"}) {
+        ok = ok || StartsWith(*url, scheme);
+      }
+      if (!ok) {
+        Warn(a, "Invalid URL '" + *url + "' in Documentation=, ignoring");
+        continue;
+      }
+      spec_.documentation.push_back(std::move(*url));
+    }
+    return Ok();
+  };
+  h["Unit.After"] = UnitList(&spec_.after, false);
+  h["Unit.Before"] = UnitList(&spec_.before, false);
+  h["Unit.Wants"] = UnitList(&spec_.wants, false);
+  h["Unit.Requires"] = UnitList(&spec_.requires_, false);
+  h["Unit.BindsTo"] = UnitList(&spec_.binds_to, false);
+  h["Unit.StartLimitIntervalSec"] = Time({&spec_.start_limit_interval}, false);
+  h["Unit.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);
+  // DefaultDependencies= only adds dependencies on systemd's boot targets, which supd treats
+  // as always satisfied: either value means the same to supd, so it is checked and accepted.
+  h["Unit.DefaultDependencies"] = [this](const UnitAssignment& a) -> Result<void> {
+    if (!ParseBoolean(a.value).ok()) return Invalid(a);
+    return Ok();
+  };
+
+  // [Service]
+  h["Service.Type"] = [this](const UnitAssignment& a) -> Result<void> {
+    static const std::map<std::string, ServiceType, std::less<>> kTypes = {
+        {"simple", ServiceType::kSimple},
+        {"exec", ServiceType::kExec},
+        {"oneshot", ServiceType::kOneshot},
+        {"notify", ServiceType::kNotify}};
+    auto it = kTypes.find(a.value);
+    if (it != kTypes.end()) {
+      spec_.type = it->second;
+      return Ok();
+    }
+    for (std::string_view t : {"forking", "dbus", "idle", "notify-reload"}) {
+      if (a.value == t) return Err(a, "Type=" + a.value + " is not supported by supd");
+    }
+    return Invalid(a);
+  };
+  h["Service.RemainAfterExit"] = Bool(&spec_.remain_after_exit);
+  h["Service.ExecCondition"] = Exec(&spec_.exec_condition);
+  h["Service.ExecStartPre"] = Exec(&spec_.exec_start_pre);
+  h["Service.ExecStart"] = Exec(&spec_.exec_start);
+  h["Service.ExecStartPost"] = Exec(&spec_.exec_start_post);
+  h["Service.ExecReload"] = Exec(&spec_.exec_reload);
+  h["Service.ExecStop"] = Exec(&spec_.exec_stop);
+  h["Service.ExecStopPost"] = Exec(&spec_.exec_stop_post);
+  h["Service.Restart"] = [this](const UnitAssignment& a) -> Result<void> {
+    static const std::map<std::string, RestartPolicy, std::less<>> kPolicies = {
+        {"no", RestartPolicy::kNo},
+        {"always", RestartPolicy::kAlways},
+        {"on-success", RestartPolicy::kOnSuccess},
+        {"on-failure", RestartPolicy::kOnFailure},
+        {"on-abnormal", RestartPolicy::kOnAbnormal},
+        {"on-abort", RestartPolicy::kOnAbort},
+        {"on-watchdog", RestartPolicy::kOnWatchdog}};
+    auto it = kPolicies.find(a.value);
+    if (it == kPolicies.end()) return Invalid(a);
+    spec_.restart = it->second;
+    return Ok();
+  };
+  h["Service.RestartSec"] = Time({&spec_.restart_sec}, false);
+  h["Service.RestartSteps"] = Unsigned(&spec_.restart_steps);
+  h["Service.RestartMaxDelaySec"] = Time({&spec_.restart_max_delay}, false);
+  h["Service.TimeoutStartSec"] = Time({&spec_.timeout_start}, true, &timeout_start_set_);
+  h["Service.TimeoutStopSec"] = Time({&spec_.timeout_stop}, true);
+  h["Service.TimeoutSec"] =
+      Time({&spec_.timeout_start, &spec_.timeout_stop}, true, &timeout_start_set_);
+  h["Service.KillSignal"] = Signal(&spec_.kill_signal);
+  h["Service.FinalKillSignal"] = Signal(&spec_.final_kill_signal);
+  h["Service.KillMode"] = [this](const UnitAssignment& a) -> Result<void> {
+    static const std::map<std::string, KillMode, std::less<>> kModes = {
+        {"control-group", KillMode::kControlGroup},
+        {"mixed", KillMode::kMixed},
+        {"process", KillMode::kProcess},
+        {"none", KillMode::kNone}};
+    auto it = kModes.find(a.value);
+    if (it == kModes.end()) return Invalid(a);
+    spec_.kill_mode = it->second;
+    return Ok();
+  };
+  h["Service.SendSIGKILL"] = Bool(&spec_.send_sigkill);
+  h["Service.SendSIGHUP"] = Bool(&spec_.send_sighup);
+  h["Service.SuccessExitStatus"] = ExitStatus(&spec_.success_exit_status);
+  h["Service.RestartPreventExitStatus"] = ExitStatus(&spec_.restart_prevent_exit_status);
+  h["Service.RestartForceExitStatus"] = ExitStatus(&spec_.restart_force_exit_status);
+  h["Service.WorkingDirectory"] = [this](const UnitAssignment& a) -> Result<void> {
+    if (a.value.empty()) {
+      spec_.working_directory.clear();
+      spec_.working_directory_optional = false;
+      return Ok();
+    }
+    std::string_view v = a.value;
+    bool optional = v[0] == '-';
+    if (optional) v.remove_prefix(1);
+    std::string dir;
+    if (v == "~") {
+      dir = "~";
+    } else {
+      auto r = Resolve(a, std::string(v));
+      if (!r.ok()) return r.take_error();
+      if (!IsAbsolutePath(*r)) return Err(a, "WorkingDirectory= path '" + *r + "' is not absolute");
+      dir = std::move(*r);
+    }
+    spec_.working_directory = std::move(dir);
+    spec_.working_directory_optional = optional;
+    return Ok();
+  };
+  h["Service.Environment"] = [this](const UnitAssignment& a) { return HandleEnvironment(a); };
+  h["Service.EnvironmentFile"] = [this](const UnitAssignment& a) -> Result<void> {
+    if (a.value.empty()) {
+      spec_.environment_files.clear();
+      return Ok();
+    }
+    std::string_view v = a.value;
+    bool optional = v[0] == '-';
+    if (optional) v.remove_prefix(1);
+    auto r = Resolve(a, std::string(v));
+    if (!r.ok()) return r.take_error();
+    if (!IsAbsolutePath(*r)) return Err(a, "EnvironmentFile= path '" + *r + "' is not absolute");
+    spec_.environment_files.push_back(EnvironmentFileRef{std::move(*r), optional});
+    return Ok();
+  };
+  auto user_group = [this](std::string* out) -> Handler {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      auto r = Resolve(a, a.value);
+      if (!r.ok()) return r.take_error();
+      if (!r->empty() && !IsValidUserGroupName(*r)) {
+        return Err(a, "Invalid " + a.key + "= value '" + *r + "'");
+      }
+      *out = std::move(*r);
+      return Ok();
+    };
+  };
+  h["Service.User"] = user_group(&spec_.user);
+  h["Service.Group"] = user_group(&spec_.group);
+  // The pre-v230 spellings, still accepted by systemd in [Service].
+  h["Service.StartLimitInterval"] = Time({&spec_.start_limit_interval}, false);
+  h["Service.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);
+
+  // [Install]
+  h["Install.WantedBy"] = UnitList(&spec_.wanted_by, true);
+  h["Install.RequiredBy"] = UnitList(&spec_.required_by, true);
+  h["Install.Alias"] = UnitList(&spec_.aliases, true);
+}
+
+Result<void> Loader::HandleEnvironment(const UnitAssignment& a) {
+  if (a.value.empty()) {
+    spec_.environment.clear();
+    return Ok();
+  }
+  // Like systemd: a syntax error drops the whole line with a warning, an invalid assignment
+  // only itself.
+  auto words = SplitWords(a.value, kExtractCUnescape | kExtractUnquote);
+  if (!words.ok()) {
+    Warn(a, "Invalid syntax in Environment=, ignoring: " + a.value);
+    return Ok();
+  }
+  for (const std::string& w : *words) {
+    auto r = Resolve(a, w);
+    if (!r.ok()) return r.take_error();
+    size_t eq = r->find('=');
+    if (eq == std::string::npos || !IsValidEnvName(std::string_view(*r).substr(0, eq)) ||
+        !IsValidUtf8(*r)) {
+      Warn(a, "Invalid environment assignment, ignoring: " + *r);
+      continue;
+    }
+    std::string name = r->substr(0, eq), value = r->substr(eq + 1);
+    bool replaced = false;
+    for (auto& [n, v] : spec_.environment) {
+      if (n == name) {
+        v = value;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) spec_.environment.emplace_back(std::move(name), std::move(value));
+  }
+  return Ok();
+}
+
+Result<void> Loader::HandleCondition(const UnitAssignment& a, bool is_assert,
+                                     std::string_view type) {
+  if (a.value.empty()) {
+    // An empty assignment to any Condition*= resets all conditions (Assert*=: all asserts).
+    std::erase_if(spec_.conditions, [&](const Condition& c) { return c.is_assert == is_assert; });
+    return Ok();
+  }
+  Condition c;
+  c.name = a.key;
+  c.is_assert = is_assert;
+  c.source = a.Location();
+  std::string_view v = a.value;
+  auto skip_space = [&] {
+    while (!v.empty() && (v[0] == ' ' || v[0] == '\t')) v.remove_prefix(1);
+  };
+  if (!v.empty() && v[0] == '|') {
+    c.trigger = true;
+    v.remove_prefix(1);
+    skip_space();
+  }
+  if (!v.empty() && v[0] == '!') {
+    c.negate = true;
+    v.remove_prefix(1);
+    skip_space();
+  }
+  auto r = Resolve(a, std::string(v));
+  if (!r.ok()) return r.take_error();
+  if (ConditionTakesPath(type) && !IsAbsolutePath(*r)) {
+    return Err(a, a.key + "= path '" + *r + "' is not absolute");
+  }
+  if (r->empty()) return Invalid(a);
+  c.value = std::move(*r);
+  spec_.conditions.push_back(std::move(c));
+  return Ok();
+}
+
+Result<void> Loader::Apply(const UnitAssignment& a) {
+  if (a.section == "X-Supd") {
+    Warn(a, "Unknown key '" + a.key + "' in section [X-Supd], ignoring");
+    return Ok();
+  }
+  if (a.section == "Unit") {
+    for (std::string_view prefix : {"Condition", "Assert"}) {
+      if (!StartsWith(a.key, prefix) || a.key.size() == prefix.size()) continue;
+      std::string_view type = std::string_view(a.key).substr(prefix.size());
+      if (IsSupportedConditionType(type)) return HandleCondition(a, prefix == "Assert", type);
+      if (IsKnownUnsupportedConditionType(type)) {
+        Warn(a, a.key + "= is not supported by supd yet; ignored");
+        return Ok();
+      }
+    }
+  }
+  auto it = handlers_.find(a.section + "." + a.key);
+  if (it != handlers_.end()) return it->second(a);
+
+  const std::set<std::string_view>& unsupported =
+      a.section == "Unit" ? kUnsupportedUnit
+                          : (a.section == "Service" ? kUnsupportedService : kUnsupportedInstall);
+  if (unsupported.count(a.key) > 0) {
+    Warn(a, a.key + "= is not supported by supd yet; ignored");
+    return Ok();
+  }
+  // Like systemd, keys starting with "X-" are extensions for other tools: silently ignored.
+  if (StartsWith(a.key, "X-")) return Ok();
+  std::string hint;
+  for (const std::string& section : kSections) {
+    if (section != a.section && handlers_.count(section + "." + a.key) > 0) {
+      hint = " (" + a.key + "= belongs in the [" + section + "] section)";
+      break;
+    }
+  }
+  Warn(a, "Unknown key '" + a.key + "' in section [" + a.section + "], ignoring" + hint);
+  return Ok();
+}
+
+Result<ServiceSpec> Loader::Finish() {
+  const std::string& file = spec_.source_path;
+  bool oneshot = spec_.type == ServiceType::kOneshot;
+  if (!oneshot) {
+    if (spec_.exec_start.empty()) {
+      return Error{file +
+                   ": Service has no ExecStart= setting, which is only allowed for "
+                   "Type=oneshot services"};
+    }
+    if (spec_.exec_start.size() > 1) {
+      return Error{file +
+                   ": Service has more than one ExecStart= setting, which is only allowed "
+                   "for Type=oneshot services"};
+    }
+  } else {
+    if (spec_.exec_start.empty() && spec_.exec_stop.empty()) {
+      return Error{file + ": Service has no ExecStart= and no ExecStop= setting"};
+    }
+    if (spec_.exec_start.empty() && !spec_.remain_after_exit) {
+      return Error{file +
+                   ": Service has no ExecStart= setting and does not have "
+                   "RemainAfterExit=yes set"};
+    }
+    if (spec_.restart == RestartPolicy::kAlways || spec_.restart == RestartPolicy::kOnSuccess) {
+      return Error{file +
+                   ": Service has Restart= set to either always or on-success, which "
+                   "isn't allowed for Type=oneshot services"};
+    }
+    if (!timeout_start_set_) spec_.timeout_start = kInfinity;
+  }
+  auto warn = [&](std::string message) {
+    spec_.warnings.push_back(Diagnostic{file, 0, std::move(message)});
+  };
+  if (spec_.restart_steps > 0 && spec_.restart_max_delay == kInfinity) {
+    warn("Service has RestartSteps= but no RestartMaxDelaySec= setting; RestartSteps= ignored");
+    spec_.restart_steps = 0;
+  } else if (spec_.restart_steps == 0 && spec_.restart_max_delay != kInfinity) {
+    warn(
+        "Service has RestartMaxDelaySec= but no RestartSteps= setting; RestartMaxDelaySec= "
+        "ignored");
+    spec_.restart_max_delay = kInfinity;
+  } else if (spec_.restart_max_delay < spec_.restart_sec) {
+    warn(
+        "RestartMaxDelaySec= is smaller than RestartSec=; RestartSec= set to "
+        "RestartMaxDelaySec=");
+    spec_.restart_sec = spec_.restart_max_delay;
+  }
+  return std::move(spec_);
+}
+
+Result<void> CheckUnitName(const std::string& unit_name) {
+  if (!IsValidUnitName(unit_name)) return Error{"Invalid unit name '" + unit_name + "'"};
+  if (SplitUnitName(unit_name).suffix != "service") {
+    return Error{"'" + unit_name + "' is not a .service unit"};
+  }
+  return Ok();
+}
+
+std::string DirName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool IsDevNull(const std::string& path) {
+  char resolved[PATH_MAX];
+  return realpath(path.c_str(), resolved) != nullptr && std::string_view(resolved) == "/dev/null";
+}
+
+// The drop-ins of the unit, in the order they apply: by file name, and for a name present in
+// several directories the one of the most specific directory (instance over template). A
+// drop-in that is empty or a link to /dev/null masks that name.
+Result<std::vector<std::string>> FindDropins(const std::string& path,
+                                             const std::string& unit_name) {
+  std::vector<std::string> dirs;  // least specific first
+  std::string dir = DirName(path);
+  std::string tmpl = TemplateNameOf(unit_name);
+  auto add = [&](std::string d) {
+    for (const std::string& x : dirs) {
+      if (x == d) return;
+    }
+    dirs.push_back(std::move(d));
+  };
+  // For an instance read from its template file, path.d is the template's directory and the
+  // instance's own directory comes last, so that it wins.
+  if (!tmpl.empty()) add(dir + "/" + tmpl + ".d");
+  add(path + ".d");
+  add(dir + "/" + unit_name + ".d");
+
+  std::map<std::string, std::string> by_name;  // file name → path ("" = masked)
+  for (const std::string& d : dirs) {
+    DIR* dp = opendir(d.c_str());
+    if (dp == nullptr) {
+      if (errno == ENOENT || errno == ENOTDIR) continue;
+      return ErrnoError("open " + d);
+    }
+    while (struct dirent* e = readdir(dp)) {
+      std::string name = e->d_name;
+      if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) continue;
+      std::string full = d + "/" + name;
+      struct stat st;
+      if (stat(full.c_str(), &st) < 0) continue;  // dangling link: nothing to read
+      if (IsDevNull(full)) {
+        by_name[name] = "";
+      } else if (S_ISREG(st.st_mode)) {
+        by_name[name] = full;
+      }
+    }
+    closedir(dp);
+  }
+  std::vector<std::string> out;
+  for (auto& [name, full] : by_name) {
+    if (!full.empty()) out.push_back(std::move(full));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ServiceSpec> ParseServiceText(const std::string& text, const std::string& path,
+                                     const std::string& unit_name, const SpecifierContext& ctx) {
+  SUPD_TRY(CheckUnitName(unit_name));
+  if (text.size() > kMaxUnitFileSize) return Error{path + ": file is larger than 4 MiB, refusing"};
+  Loader loader(unit_name, path, ctx);
+  SUPD_TRY(loader.ApplyText(text, path));
+  return loader.Finish();
+}
+
+Result<ServiceSpec> LoadServiceFile(const std::string& path, const std::string& unit_name,
+                                    const SpecifierContext& ctx) {
+  SUPD_TRY(CheckUnitName(unit_name));
+  auto text = ReadUnitFile(path);
+  if (!text.ok()) return text.take_error();
+  if (text->empty() || IsDevNull(path)) {
+    return Error{path + ": Unit " + unit_name + " is masked (the file is empty or /dev/null)"};
+  }
+  Loader loader(unit_name, path, ctx);
+  SUPD_TRY(loader.ApplyText(*text, path));
+  auto dropins = FindDropins(path, unit_name);
+  if (!dropins.ok()) return dropins.take_error();
+  for (const std::string& d : *dropins) {
+    auto content = ReadUnitFile(d);
+    if (!content.ok()) return content.take_error();
+    SUPD_TRY(loader.ApplyText(*content, d));
+    loader.AddDropinPath(d);
+  }
+  return loader.Finish();
+}
+
+}  // namespace supd

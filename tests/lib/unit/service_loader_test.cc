@@ -1,0 +1,539 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "lib/unit/unit_loader.h"
+
+namespace supd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::ElementsAre;
+using testing::IsEmpty;
+using testing::Pair;
+
+SpecifierContext Ctx() {
+  SpecifierContext c;
+  c.hostname = "box";
+  c.runtime_dir = "/run";
+  c.user_name = "root";
+  c.user_home = "/root";
+  c.uid = 0;
+  return c;
+}
+
+ServiceSpec Load(const std::string& text, const std::string& name = "web.service") {
+  auto r = ParseServiceText(text, "units/" + name, name, Ctx());
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+  return r.ok() ? std::move(*r) : ServiceSpec{};
+}
+
+std::string LoadErr(const std::string& text, const std::string& name = "web.service") {
+  auto r = ParseServiceText(text, "units/" + name, name, Ctx());
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.error().message;
+}
+
+std::vector<std::string> Warnings(const ServiceSpec& s) {
+  std::vector<std::string> out;
+  for (const auto& w : s.warnings) out.push_back(w.ToString());
+  return out;
+}
+
+TEST(ServiceLoader, Defaults) {
+  ServiceSpec s = Load("[Service]\nExecStart=/bin/web\n");
+  EXPECT_EQ("web.service", s.name);
+  EXPECT_EQ("units/web.service", s.source_path);
+  EXPECT_EQ(ServiceType::kSimple, s.type);
+  EXPECT_EQ(RestartPolicy::kNo, s.restart);
+  EXPECT_EQ(milliseconds(100), s.restart_sec);
+  EXPECT_EQ(seconds(90), s.timeout_start);
+  EXPECT_EQ(seconds(90), s.timeout_stop);
+  EXPECT_EQ(seconds(10), s.start_limit_interval);
+  EXPECT_EQ(5u, s.start_limit_burst);
+  EXPECT_EQ(SIGTERM, s.kill_signal);
+  EXPECT_EQ(SIGKILL, s.final_kill_signal);
+  EXPECT_EQ(KillMode::kControlGroup, s.kill_mode);
+  EXPECT_THAT(s.warnings, IsEmpty());
+}
+
+TEST(ServiceLoader, FullService) {
+  ServiceSpec s = Load(R"([Unit]
+Description=Web on %H
+Documentation=https://example.com man:web(8)
+After=network.target db.service
+Wants=db.service
+Requires=db.service
+BindsTo=db.service
+Before=late.service
+StartLimitIntervalSec=30s
+StartLimitBurst=3
+
+[Service]
+Type=notify
+ExecStartPre=/bin/prepare
+ExecStart=/usr/bin/web --listen :8080
+ExecReload=/bin/kill -HUP $MAINPID
+ExecStop=/bin/stop
+ExecStopPost=/bin/cleanup
+Restart=on-failure
+RestartSec=2s
+TimeoutStartSec=1min
+TimeoutStopSec=20
+KillSignal=SIGINT
+FinalKillSignal=9
+KillMode=mixed
+SendSIGKILL=no
+SendSIGHUP=yes
+SuccessExitStatus=3 SIGUSR1
+RestartPreventExitStatus=23
+RestartForceExitStatus=SIGABRT
+WorkingDirectory=-/srv/web
+User=www
+Group=www
+EnvironmentFile=-/etc/web.env
+
+[Install]
+WantedBy=multi-user.target
+Alias=www.service
+)");
+  EXPECT_EQ("Web on box", s.description);
+  EXPECT_THAT(s.documentation, ElementsAre("https://example.com", "man:web(8)"));
+  EXPECT_THAT(s.after, ElementsAre("network.target", "db.service"));
+  EXPECT_THAT(s.wants, ElementsAre("db.service"));
+  EXPECT_THAT(s.requires_, ElementsAre("db.service"));
+  EXPECT_THAT(s.binds_to, ElementsAre("db.service"));
+  EXPECT_THAT(s.before, ElementsAre("late.service"));
+  EXPECT_EQ(seconds(30), s.start_limit_interval);
+  EXPECT_EQ(3u, s.start_limit_burst);
+  EXPECT_EQ(ServiceType::kNotify, s.type);
+  ASSERT_EQ(1u, s.exec_start.size());
+  EXPECT_THAT(s.exec_start[0].argv, ElementsAre("/usr/bin/web", "--listen", ":8080"));
+  EXPECT_EQ("units/web.service:15", s.exec_start[0].source);
+  EXPECT_EQ(1u, s.exec_start_pre.size());
+  EXPECT_EQ(1u, s.exec_reload.size());
+  EXPECT_EQ(1u, s.exec_stop.size());
+  EXPECT_EQ(1u, s.exec_stop_post.size());
+  EXPECT_EQ(RestartPolicy::kOnFailure, s.restart);
+  EXPECT_EQ(seconds(2), s.restart_sec);
+  EXPECT_EQ(seconds(60), s.timeout_start);
+  EXPECT_EQ(seconds(20), s.timeout_stop);
+  EXPECT_EQ(SIGINT, s.kill_signal);
+  EXPECT_EQ(SIGKILL, s.final_kill_signal);
+  EXPECT_EQ(KillMode::kMixed, s.kill_mode);
+  EXPECT_FALSE(s.send_sigkill);
+  EXPECT_TRUE(s.send_sighup);
+  EXPECT_EQ(std::set<int>{3}, s.success_exit_status.codes);
+  EXPECT_EQ(std::set<int>{SIGUSR1}, s.success_exit_status.signals);
+  EXPECT_EQ(std::set<int>{23}, s.restart_prevent_exit_status.codes);
+  EXPECT_EQ(std::set<int>{SIGABRT}, s.restart_force_exit_status.signals);
+  EXPECT_EQ("/srv/web", s.working_directory);
+  EXPECT_TRUE(s.working_directory_optional);
+  EXPECT_EQ("www", s.user);
+  EXPECT_EQ("www", s.group);
+  ASSERT_EQ(1u, s.environment_files.size());
+  EXPECT_EQ("/etc/web.env", s.environment_files[0].path);
+  EXPECT_TRUE(s.environment_files[0].optional);
+  EXPECT_THAT(s.wanted_by, ElementsAre("multi-user.target"));
+  EXPECT_THAT(s.aliases, ElementsAre("www.service"));
+  EXPECT_THAT(s.warnings, IsEmpty());
+}
+
+TEST(ServiceLoader, EmptyAssignmentResetsLists) {
+  ServiceSpec s = Load(R"([Service]
+ExecStartPre=/bin/a
+ExecStartPre=/bin/b
+ExecStartPre=
+ExecStartPre=/bin/c
+ExecStart=/bin/web
+Environment=A=1 B=2
+Environment=
+Environment=C=3
+SuccessExitStatus=1 2
+SuccessExitStatus=
+SuccessExitStatus=7
+EnvironmentFile=/a
+EnvironmentFile=
+[Install]
+WantedBy=a.target
+WantedBy=
+WantedBy=b.target
+)");
+  ASSERT_EQ(1u, s.exec_start_pre.size());
+  EXPECT_EQ("/bin/c", s.exec_start_pre[0].path);
+  EXPECT_THAT(s.environment, ElementsAre(Pair("C", "3")));
+  EXPECT_EQ(std::set<int>{7}, s.success_exit_status.codes);
+  EXPECT_THAT(s.environment_files, IsEmpty());
+  EXPECT_THAT(s.wanted_by, ElementsAre("b.target"));
+}
+
+TEST(ServiceLoader, ExecStartResetThenSetOnce) {
+  ServiceSpec s = Load("[Service]\nExecStart=/bin/old\nExecStart=\nExecStart=/bin/new\n");
+  ASSERT_EQ(1u, s.exec_start.size());
+  EXPECT_EQ("/bin/new", s.exec_start[0].path);
+}
+
+TEST(ServiceLoader, EnvironmentQuotingEscapesAndInvalidAssignments) {
+  ServiceSpec s = Load(R"([Service]
+ExecStart=/bin/web
+Environment="GREETING=hello world" 'SQ=a "b"' TAB=a\tb PLAIN=x=y
+Environment=BAD-NAME=1 =nothing NOEQ GOOD=1 PLAIN=z
+)");
+  EXPECT_THAT(s.environment,
+              ElementsAre(Pair("GREETING", "hello world"), Pair("SQ", "a \"b\""),
+                          Pair("TAB", "a\tb"), Pair("PLAIN", "z"), Pair("GOOD", "1")));
+  EXPECT_THAT(
+      Warnings(s),
+      ElementsAre("units/web.service:4: Invalid environment assignment, ignoring: BAD-NAME=1",
+                  "units/web.service:4: Invalid environment assignment, ignoring: =nothing",
+                  "units/web.service:4: Invalid environment assignment, ignoring: NOEQ"));
+}
+
+TEST(ServiceLoader, EnvironmentSyntaxErrorDropsTheLine) {
+  ServiceSpec s = Load("[Service]\nExecStart=/bin/web\nEnvironment=A=1 \"B=2\n");
+  EXPECT_THAT(s.environment, IsEmpty());
+  EXPECT_THAT(Warnings(s), ElementsAre("units/web.service:3: Invalid syntax in Environment=, "
+                                       "ignoring: A=1 \"B=2"));
+}
+
+TEST(ServiceLoader, ContinuationAndCommentsInExecStart) {
+  ServiceSpec s = Load(
+      "[Service]\n"
+      "ExecStart=/usr/bin/web \\\n"
+      "  --a=1 \\\n"
+      "# --b=2 \\\n"
+      "  \"--c=x y\"\n");
+  ASSERT_EQ(1u, s.exec_start.size());
+  EXPECT_THAT(s.exec_start[0].argv, ElementsAre("/usr/bin/web", "--a=1", "--c=x y"));
+  EXPECT_EQ("units/web.service:5", s.exec_start[0].source);
+}
+
+TEST(ServiceLoader, SemicolonCommandsInExecStartPre) {
+  ServiceSpec s =
+      Load("[Service]\nExecStartPre=/bin/a ; -/bin/b x ; @/bin/c c0\nExecStart=/bin/web\n");
+  ASSERT_EQ(3u, s.exec_start_pre.size());
+  EXPECT_TRUE(s.exec_start_pre[1].ignore_failure);
+  EXPECT_THAT(s.exec_start_pre[2].argv, ElementsAre("c0"));
+}
+
+TEST(ServiceLoader, TemplateInstanceSpecifiers) {
+  ServiceSpec s = Load(R"([Unit]
+Description=Worker %i of %p (%n)
+ConditionPathExists=/etc/%p/%I.conf
+[Service]
+User=%i
+WorkingDirectory=/srv/%p/%i
+Environment=ID=%i HOST=%H
+ExecStart=/bin/worker --id %i --unit %N --run %t/%p
+)",
+                       "worker@alice.service");
+  EXPECT_EQ("Worker alice of worker (worker@alice.service)", s.description);
+  EXPECT_EQ("alice", s.user);
+  EXPECT_EQ("/srv/worker/alice", s.working_directory);
+  EXPECT_THAT(s.environment, ElementsAre(Pair("ID", "alice"), Pair("HOST", "box")));
+  EXPECT_THAT(s.exec_start[0].argv, ElementsAre("/bin/worker", "--id", "alice", "--unit",
+                                                "worker@alice", "--run", "/run/worker"));
+  ASSERT_EQ(1u, s.conditions.size());
+  EXPECT_EQ("/etc/worker/alice.conf", s.conditions[0].value);
+}
+
+TEST(ServiceLoader, UnknownSpecifierIsAnError) {
+  EXPECT_EQ(
+      "units/web.service:2: Failed to resolve specifiers in User=: unknown specifier '%Q' "
+      "in 'u%Q'",
+      LoadErr("[Service]\nUser=u%Q\nExecStart=/bin/web\n"));
+  EXPECT_EQ(
+      "units/web.service:3: Failed to resolve specifiers in ExecStart=: unknown specifier "
+      "'%Q' in '%Q'",
+      LoadErr("[Service]\n\nExecStart=/bin/web %Q\n"));
+}
+
+TEST(ServiceLoader, TimeSpansAndOldSpellings) {
+  ServiceSpec s = Load(R"([Service]
+ExecStart=/bin/web
+TimeoutSec=5min
+StartLimitInterval=1min 30s
+StartLimitBurst=7
+RestartSec=0
+)");
+  EXPECT_EQ(seconds(300), s.timeout_start);
+  EXPECT_EQ(seconds(300), s.timeout_stop);
+  EXPECT_EQ(seconds(90), s.start_limit_interval);
+  EXPECT_EQ(7u, s.start_limit_burst);
+  EXPECT_EQ(Usec(0), s.restart_sec);
+}
+
+TEST(ServiceLoader, ZeroTimeoutMeansInfinity) {
+  ServiceSpec s = Load("[Service]\nExecStart=/bin/web\nTimeoutStartSec=0\nTimeoutStopSec=0\n");
+  EXPECT_EQ(kInfinity, s.timeout_start);
+  EXPECT_EQ(kInfinity, s.timeout_stop);
+  s = Load("[Service]\nExecStart=/bin/web\nTimeoutSec=infinity\n");
+  EXPECT_EQ(kInfinity, s.timeout_start);
+  EXPECT_EQ(kInfinity, s.timeout_stop);
+}
+
+struct ErrCase {
+  std::string text;
+  std::string want;
+};
+
+class ServiceLoaderErrors : public testing::TestWithParam<ErrCase> {};
+
+TEST_P(ServiceLoaderErrors, Verbatim) { EXPECT_EQ(GetParam().want, LoadErr(GetParam().text)); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ServiceLoaderErrors,
+    testing::Values(
+        ErrCase{"[Service]\nExecStart=/bin/web\nRestart=sometimes\n",
+                "units/web.service:3: Invalid Restart= value 'sometimes'"},
+        ErrCase{"[Service]\nType=forking\nExecStart=/bin/web\n",
+                "units/web.service:2: Type=forking is not supported by supd"},
+        ErrCase{"[Service]\nType=dbus\n",
+                "units/web.service:2: Type=dbus is not supported by supd"},
+        ErrCase{"[Service]\nType=idle\n",
+                "units/web.service:2: Type=idle is not supported by supd"},
+        ErrCase{"[Service]\nType=notify-reload\n",
+                "units/web.service:2: Type=notify-reload is not supported by supd"},
+        ErrCase{"[Service]\nType=weird\n", "units/web.service:2: Invalid Type= value 'weird'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nRestartSec=5 parsecs\n",
+                "units/web.service:3: Invalid RestartSec= value '5 parsecs'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nTimeoutStopSec=-1\n",
+                "units/web.service:3: Invalid TimeoutStopSec= value '-1'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nKillSignal=SIGNOPE\n",
+                "units/web.service:3: Invalid KillSignal= value 'SIGNOPE'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nKillMode=all\n",
+                "units/web.service:3: Invalid KillMode= value 'all'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nSendSIGKILL=maybe\n",
+                "units/web.service:3: Invalid SendSIGKILL= value 'maybe'"},
+        ErrCase{"[Unit]\nStartLimitBurst=lots\n[Service]\nExecStart=/bin/web\n",
+                "units/web.service:2: Invalid StartLimitBurst= value 'lots'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nSuccessExitStatus=1 300\n",
+                "units/web.service:3: Invalid exit status '300' in SuccessExitStatus="},
+        ErrCase{"[Service]\nExecStart=/bin/web\nWorkingDirectory=srv\n",
+                "units/web.service:3: WorkingDirectory= path 'srv' is not absolute"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nEnvironmentFile=web.env\n",
+                "units/web.service:3: EnvironmentFile= path 'web.env' is not absolute"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nUser=a b\n",
+                "units/web.service:3: Invalid User= value 'a b'"},
+        ErrCase{"[Unit]\nConditionPathExists=etc/x\n[Service]\nExecStart=/bin/web\n",
+                "units/web.service:2: ConditionPathExists= path 'etc/x' is not absolute"},
+        ErrCase{"[Service]\nExecStart=bin/web\n",
+                "units/web.service:2: Neither a valid executable name nor an absolute path: "
+                "bin/web"},
+        ErrCase{"[Service]\nType=simple\n",
+                "units/web.service: Service has no ExecStart= setting, which is only allowed "
+                "for Type=oneshot services"},
+        ErrCase{"[Service]\nExecStart=/bin/a\nExecStart=/bin/b\n",
+                "units/web.service: Service has more than one ExecStart= setting, which is only "
+                "allowed for Type=oneshot services"},
+        ErrCase{"[Service]\nExecStart=/bin/a ; /bin/b\n",
+                "units/web.service: Service has more than one ExecStart= setting, which is only "
+                "allowed for Type=oneshot services"},
+        ErrCase{"[Service]\nType=oneshot\n",
+                "units/web.service: Service has no ExecStart= and no ExecStop= setting"},
+        ErrCase{"[Service]\nType=oneshot\nExecStop=/bin/x\n",
+                "units/web.service: Service has no ExecStart= setting and does not have "
+                "RemainAfterExit=yes set"},
+        ErrCase{"[Service]\nType=oneshot\nExecStart=/bin/x\nRestart=always\n",
+                "units/web.service: Service has Restart= set to either always or on-success, "
+                "which isn't allowed for Type=oneshot services"},
+        ErrCase{"Description=x\n[Unit]\n",
+                "units/web.service:1: Assignment outside of any section"}));
+
+TEST(ServiceLoader, Oneshot) {
+  ServiceSpec s = Load(
+      "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/a\nExecStart=/bin/b\n"
+      "Restart=on-failure\n");
+  EXPECT_EQ(ServiceType::kOneshot, s.type);
+  EXPECT_TRUE(s.remain_after_exit);
+  EXPECT_EQ(2u, s.exec_start.size());
+  EXPECT_EQ(kInfinity, s.timeout_start);
+  s = Load("[Service]\nType=oneshot\nExecStart=/bin/a\nTimeoutStartSec=10\n");
+  EXPECT_EQ(seconds(10), s.timeout_start);
+  s = Load("[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStop=/bin/a\n");
+  EXPECT_THAT(s.exec_start, IsEmpty());
+}
+
+TEST(ServiceLoader, UnknownAndUnsupportedDirectivesWarnWithLines) {
+  ServiceSpec s = Load(R"([Unit]
+Description=d
+Conflicts=other.service
+ConditionVirtualization=container
+Frobnicate=yes
+X-Custom=1
+[Service]
+ExecStart=/bin/web
+MemoryMax=1G
+LimitNOFILE=65536
+WatchdogSec=10
+NotifyAccess=all
+StandardOutput=journal
+WantedBy=multi-user.target
+Bogus=1
+[Install]
+Also=other.service
+[X-Supd]
+Whatever=1
+[X-Other]
+Ignored=1
+)");
+  EXPECT_THAT(
+      Warnings(s),
+      ElementsAre(
+          "units/web.service:3: Conflicts= is not supported by supd yet; ignored",
+          "units/web.service:4: ConditionVirtualization= is not supported by supd yet; ignored",
+          "units/web.service:5: Unknown key 'Frobnicate' in section [Unit], ignoring",
+          "units/web.service:9: MemoryMax= is not supported by supd yet; ignored",
+          "units/web.service:10: LimitNOFILE= is not supported by supd yet; ignored",
+          "units/web.service:11: WatchdogSec= is not supported by supd yet; ignored",
+          "units/web.service:12: NotifyAccess= is not supported by supd yet; ignored",
+          "units/web.service:13: StandardOutput= is not supported by supd yet; ignored",
+          "units/web.service:14: Unknown key 'WantedBy' in section [Service], ignoring "
+          "(WantedBy= belongs in the [Install] section)",
+          "units/web.service:15: Unknown key 'Bogus' in section [Service], ignoring",
+          "units/web.service:17: Also= is not supported by supd yet; ignored",
+          "units/web.service:19: Unknown key 'Whatever' in section [X-Supd], ignoring"));
+}
+
+TEST(ServiceLoader, InvalidDependencyNamesWarn) {
+  ServiceSpec s = Load("[Unit]\nAfter=good.service bad\nWants=\n[Service]\nExecStart=/bin/web\n");
+  EXPECT_THAT(s.after, ElementsAre("good.service"));
+  EXPECT_THAT(Warnings(s),
+              ElementsAre("units/web.service:2: Invalid unit name 'bad' in After=, ignoring"));
+}
+
+TEST(ServiceLoader, ConditionPrefixesAndReset) {
+  ServiceSpec s = Load(R"([Unit]
+ConditionPathExists=/a
+ConditionPathIsDirectory=|!/b
+AssertPathExists=/c
+ConditionHost=
+ConditionPathExists=| /d
+ConditionUser=!root
+[Service]
+ExecStart=/bin/web
+)");
+  ASSERT_EQ(3u, s.conditions.size());
+  EXPECT_EQ("AssertPathExists", s.conditions[0].name);
+  EXPECT_TRUE(s.conditions[0].is_assert);
+  EXPECT_EQ("/d", s.conditions[1].value);
+  EXPECT_TRUE(s.conditions[1].trigger);
+  EXPECT_FALSE(s.conditions[1].negate);
+  EXPECT_EQ("units/web.service:6", s.conditions[1].source);
+  EXPECT_EQ("root", s.conditions[2].value);
+  EXPECT_TRUE(s.conditions[2].negate);
+}
+
+TEST(ServiceLoader, RestartStepsNeedsMaxDelay) {
+  ServiceSpec s = Load("[Service]\nExecStart=/bin/web\nRestartSteps=5\n");
+  EXPECT_EQ(0u, s.restart_steps);
+  EXPECT_THAT(Warnings(s), ElementsAre("units/web.service: Service has RestartSteps= but no "
+                                       "RestartMaxDelaySec= setting; RestartSteps= ignored"));
+  s = Load(
+      "[Service]\nExecStart=/bin/web\nRestartSec=1\nRestartSteps=5\nRestartMaxDelaySec=1min\n");
+  EXPECT_EQ(5u, s.restart_steps);
+  EXPECT_EQ(seconds(60), s.restart_max_delay);
+  EXPECT_THAT(s.warnings, IsEmpty());
+}
+
+TEST(ServiceLoader, UnitNameChecks) {
+  EXPECT_EQ("Invalid unit name 'web'",
+            ParseServiceText("", "units/web", "web", Ctx()).error().message);
+  EXPECT_EQ("'web.socket' is not a .service unit",
+            ParseServiceText("", "units/web.socket", "web.socket", Ctx()).error().message);
+}
+
+TEST(ServiceLoader, NeverCrashesOnGarbage) {
+  // Random-ish bytes and pathological lines: an error or a spec, never a crash.
+  std::string junk;
+  for (int i = 0; i < 4096; ++i) junk += static_cast<char>((i * 7919 + 13) % 256);
+  (void)ParseServiceText(junk, "j.service", "j.service", Ctx());
+  (void)ParseServiceText("[Service]\nExecStart=" + std::string(100000, '\\') + "\n", "j.service",
+                         "j.service", Ctx());
+  (void)ParseServiceText("[Service]\nExecStart=/bin/x \"" + std::string(1000, '"') + "\n",
+                         "j.service", "j.service", Ctx());
+  (void)ParseServiceText("[Service]\nExecStart=@\nExecStart=-\nExecStart=%\n", "j.service",
+                         "j.service", Ctx());
+  (void)ParseServiceText(std::string(5 * 1024 * 1024, 'a'), "j.service", "j.service", Ctx());
+  SUCCEED();
+}
+
+class LoadFileTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/supd-unittest-XXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(tmpl));
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Write(const std::string& rel, const std::string& content) {
+    std::string p = dir_ + "/" + rel;
+    std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+    std::ofstream(p) << content;
+    return p;
+  }
+  std::string dir_;
+};
+
+TEST_F(LoadFileTest, DropinsInLexicalOrder) {
+  std::string unit = Write("web.service", "[Service]\nExecStart=/bin/web\nRestartSec=1\n");
+  Write("web.service.d/20-b.conf", "[Service]\nRestartSec=3\nEnvironment=B=1\n");
+  Write("web.service.d/10-a.conf", "[Service]\nRestartSec=2\nExecStart=\nExecStart=/bin/new\n");
+  Write("web.service.d/ignored.txt", "[Service]\nRestartSec=9\n");
+  auto r = LoadServiceFile(unit, "web.service", Ctx());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(seconds(3), r->restart_sec);
+  EXPECT_EQ("/bin/new", r->exec_start[0].path);
+  EXPECT_THAT(r->dropin_paths,
+              ElementsAre(dir_ + "/web.service.d/10-a.conf", dir_ + "/web.service.d/20-b.conf"));
+}
+
+TEST_F(LoadFileTest, InstanceFromTemplateWithInstanceDropins) {
+  std::string tmpl = Write("worker@.service", "[Service]\nExecStart=/bin/worker %i\nUser=%i\n");
+  Write("worker@.service.d/10-all.conf", "[Service]\nRestartSec=5\n");
+  Write("worker@.service.d/50-x.conf", "[Service]\nRestartSec=6\n");
+  Write("worker@7.service.d/50-x.conf", "[Service]\nRestartSec=7\nEnvironment=SEVEN=1\n");
+  auto r = LoadServiceFile(tmpl, "worker@7.service", Ctx());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ("worker@7.service", r->name);
+  EXPECT_EQ(tmpl, r->source_path);
+  EXPECT_EQ("7", r->user);
+  EXPECT_THAT(r->exec_start[0].argv, ElementsAre("/bin/worker", "7"));
+  EXPECT_EQ(seconds(7), r->restart_sec);
+  EXPECT_THAT(r->dropin_paths, ElementsAre(dir_ + "/worker@.service.d/10-all.conf",
+                                           dir_ + "/worker@7.service.d/50-x.conf"));
+  // Another instance does not see worker@7's drop-in.
+  auto other = LoadServiceFile(tmpl, "worker@8.service", Ctx());
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(seconds(6), other->restart_sec);
+}
+
+TEST_F(LoadFileTest, ErrorsInDropinsNameTheDropin) {
+  std::string unit = Write("web.service", "[Service]\nExecStart=/bin/web\n");
+  Write("web.service.d/x.conf", "[Service]\n\nRestart=sometimes\n");
+  EXPECT_EQ(dir_ + "/web.service.d/x.conf:3: Invalid Restart= value 'sometimes'",
+            LoadServiceFile(unit, "web.service", Ctx()).error().message);
+}
+
+TEST_F(LoadFileTest, UnreadableAndMaskedAndHuge) {
+  EXPECT_EQ("open " + dir_ + "/none.service: No such file or directory",
+            LoadServiceFile(dir_ + "/none.service", "none.service", Ctx()).error().message);
+  std::string empty = Write("empty.service", "");
+  EXPECT_EQ(empty + ": Unit empty.service is masked (the file is empty or /dev/null)",
+            LoadServiceFile(empty, "empty.service", Ctx()).error().message);
+  std::string big = Write("big.service", std::string(4 * 1024 * 1024 + 1, '#'));
+  EXPECT_EQ(big + ": file is larger than 4 MiB, refusing",
+            LoadServiceFile(big, "big.service", Ctx()).error().message);
+  std::string nul = Write("nul.service", std::string("[Service]\nExecStart=/bin/x\0y\n", 27));
+  EXPECT_EQ(nul + ":2: Line contains a NUL byte",
+            LoadServiceFile(nul, "nul.service", Ctx()).error().message);
+}
+
+}  // namespace
+}  // namespace supd
