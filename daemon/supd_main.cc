@@ -1,7 +1,9 @@
 // supd: the supervisor daemon. Argument parsing and wiring only; the work is in lib/.
 #include <fcntl.h>
 #include <signal.h>
+#include <malloc.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -73,6 +75,17 @@ int main(int argc, char** argv) {
 
   // Writes to a client that hung up must be errors, not a dead supd.
   signal(SIGPIPE, SIG_IGN);
+  // A long-running daemon should give back what a burst (a big status reply) took: return
+  // freed memory above 64 KiB to the kernel instead of keeping it in the heap.
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024);
+  mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+  // Each running process costs supd a few fds (pidfd, pipes): lift the soft limit to the hard
+  // one. Children get the usual 1024 back (see lib/proc/spawn.cc), as systemd does.
+  if (struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+      spdlog::warn("setrlimit(RLIMIT_NOFILE, {}): {}", rl.rlim_max, strerror(errno));
+  }
 
   std::string err;
   const std::string socket_dir = std::filesystem::path(socket_path).parent_path().string();

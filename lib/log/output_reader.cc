@@ -1,5 +1,8 @@
 #include "lib/log/output_reader.h"
 
+#include <errno.h>
+#include <unistd.h>
+
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -8,39 +11,67 @@ namespace supd {
 namespace asio = boost::asio;
 namespace {
 
+// One buffer for every reader: reads happen one at a time on the io_context thread, so a
+// reader waits for readability and then reads into this, instead of owning a buffer of its own
+// for the whole life of the pipe (that was 32 KiB per running process).
+std::array<char, 65536> g_read_buf;
+
 class Reader : public std::enable_shared_from_this<Reader> {
  public:
   Reader(asio::io_context& io, int fd, std::shared_ptr<ServiceLog> log, pid_t pid,
          std::string stream)
-      : sd_(io, fd), log_(std::move(log)), pid_(pid), stream_(std::move(stream)) {}
+      : sd_(io, fd), log_(std::move(log)), pid_(pid), stream_(std::move(stream)) {
+    boost::system::error_code ignored;
+    sd_.non_blocking(true, ignored);
+  }
 
-  void Read() {
-    sd_.async_read_some(asio::buffer(buf_),
-                        [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                          self->OnRead(ec, n);
-                        });
+  void Wait() {
+    sd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                   [self = shared_from_this()](const boost::system::error_code& ec) {
+                     if (ec) return;  // cancelled: supd is shutting down
+                     self->Drain();
+                   });
   }
 
  private:
-  void OnRead(const boost::system::error_code& ec, size_t n) {
-    pending_.append(buf_.data(), n);
+  // Reads what is there now (bounded, so one chatty service cannot starve the loop).
+  void Drain() {
+    for (int round = 0; round < 16; ++round) {
+      const ssize_t n = ::read(sd_.native_handle(), g_read_buf.data(), g_read_buf.size());
+      if (n > 0) {
+        Consume(std::string_view(g_read_buf.data(), static_cast<size_t>(n)));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      // EOF (or a read error, which ends the stream the same way): flush the partial line.
+      if (!pending_.empty()) Emit(pending_);
+      pending_.clear();
+      return;
+    }
+    Wait();
+  }
+
+  void Consume(std::string_view data) {
     size_t start = 0;
     for (;;) {
-      const size_t nl = pending_.find('\n', start);
-      if (nl == std::string::npos) break;
-      Emit(std::string_view(pending_).substr(start, nl - start));
+      const size_t nl = data.find('\n', start);
+      if (nl == std::string_view::npos) break;
+      if (pending_.empty()) {
+        Emit(data.substr(start, nl - start));
+      } else {
+        pending_.append(data.substr(start, nl - start));
+        Emit(pending_);
+        pending_.clear();
+      }
       start = nl + 1;
     }
-    pending_.erase(0, start);
+    pending_.append(data.substr(start));
     while (pending_.size() >= kMaxLine) {
       Emit(std::string_view(pending_).substr(0, kMaxLine));
       pending_.erase(0, kMaxLine);
     }
-    if (ec) {  // EOF or error: flush the partial last line and stop
-      if (!pending_.empty()) Emit(pending_);
-      return;
-    }
-    Read();
+    if (pending_.capacity() > 4096 && pending_.size() < 1024) pending_.shrink_to_fit();
   }
 
   void Emit(std::string_view line) {
@@ -55,8 +86,7 @@ class Reader : public std::enable_shared_from_this<Reader> {
   std::shared_ptr<ServiceLog> log_;
   pid_t pid_;
   std::string stream_;
-  std::array<char, 16384> buf_;
-  std::string pending_;
+  std::string pending_;  // a line without its newline yet
 };
 
 }  // namespace
@@ -64,7 +94,7 @@ class Reader : public std::enable_shared_from_this<Reader> {
 void StartOutputReader(asio::io_context& io, UniqueFd read_end, std::shared_ptr<ServiceLog> log,
                        pid_t pid, std::string stream) {
   auto r = std::make_shared<Reader>(io, read_end.release(), std::move(log), pid, std::move(stream));
-  r->Read();
+  r->Wait();
 }
 
 }  // namespace supd

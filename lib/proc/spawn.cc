@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -66,24 +67,34 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   const gid_t* groups = plan.groups ? plan.groups->data() : nullptr;
   const size_t ngroups = plan.groups ? plan.groups->size() : 0;
   const bool set_ids = plan.uid.has_value() || plan.gid.has_value();
+  // supd raises its own soft RLIMIT_NOFILE; a service gets the conventional 1024 back (programs
+  // using select() break above it), as under systemd. LimitNOFILE= comes with issue 5.
+  struct rlimit nofile {};
+  const bool reset_nofile = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > 1024;
+  if (reset_nofile) nofile.rlim_cur = 1024;
 
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) < 0) return ErrnoError("pipe2 for exec status of " + plan.path);
   UniqueFd status_read(pipefd[0]);
   UniqueFd status_write(pipefd[1]);
 
+  // Block every signal across fork: until the child has reset its handlers, a signal sent to
+  // it (a stop right after a start) would run supd's handlers in the child, which write to
+  // supd's own signal pipe — supd would think it got that signal and the child would not.
+  sigset_t all_blocked, parent_mask;
+  sigfillset(&all_blocked);
+  sigprocmask(SIG_SETMASK, &all_blocked, &parent_mask);
   const pid_t pid = ::fork();
-  if (pid < 0) return ErrnoError("fork for " + plan.path);
   if (pid == 0) {
     // Child: async-signal-safe calls only from here to execve.
     const int report = status_write.get();
-    sigset_t all;
-    sigemptyset(&all);
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);  // EINVAL for 9/19: fine
-    if (sigprocmask(SIG_SETMASK, &all, nullptr) < 0) ChildFail(report, kStepSignalMask);
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, nullptr) < 0) ChildFail(report, kStepSignalMask);
     if (setsid() < 0) ChildFail(report, kStepSetsid);
 
     const int devnull = open("/dev/null", O_RDWR);  // not CLOEXEC: closed below or becomes 0
@@ -92,6 +103,7 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
     if (dup2(out_fd >= 0 ? out_fd : devnull, 1) < 0) ChildFail(report, kStepStdio);
     if (dup2(err_fd >= 0 ? err_fd : devnull, 2) < 0) ChildFail(report, kStepStdio);
     if (devnull > 2) close(devnull);
+    if (reset_nofile) setrlimit(RLIMIT_NOFILE, &nofile);
 
     if (set_ids) {
       if (groups != nullptr && setgroups(ngroups, groups) < 0) ChildFail(report, kStepGroup);
@@ -109,6 +121,9 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
     ChildFail(report, kStepExec);
   }
 
+  const int fork_errno = errno;
+  sigprocmask(SIG_SETMASK, &parent_mask, nullptr);
+  if (pid < 0) return ErrnoError("fork for " + plan.path, fork_errno);
   status_write.reset();
   SpawnedProcess p;
   p.pid = pid;

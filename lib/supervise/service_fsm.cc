@@ -160,6 +160,7 @@ ServiceResult ServiceFsm::ResultOfExit(const ExitStatus& st) const {
 }
 
 bool ServiceFsm::ShouldRestart() const {
+  if (condition_skipped_) return false;
   if (result_ == ServiceResult::kStartLimitHit || result_ == ServiceResult::kExecCondition ||
       result_ == ServiceResult::kAssert)
     return false;
@@ -328,6 +329,7 @@ Actions ServiceFsm::BeginStart(Usec now, bool automatic) {
   stop_requested_ = false;
   start_queued_ = false;
   last_main_exit_.reset();
+  condition_skipped_ = false;
   cause_.clear();
   acts.push_back(Action{Action::Kind::kResetInstance});
   acts.push_back(Action{Action::Kind::kCheckConditions});
@@ -340,8 +342,10 @@ Actions ServiceFsm::OnConditionsChecked(bool start, bool assert_failed, const st
   if (phase_ != Phase::kCondition || control_alive_) return {};
   if (!start) {
     cause_ = message;
-    return EnterDead(assert_failed ? ServiceResult::kAssert : ServiceResult::kExecCondition, now,
-                     {});
+    if (assert_failed) return EnterDead(ServiceResult::kAssert, now, {});
+    // A false Condition*= is not a failure (result stays "success") and never a restart.
+    condition_skipped_ = true;
+    return EnterDead(ServiceResult::kSuccess, now, {});
   }
   return EnterCondition(0, {});
 }
@@ -660,14 +664,12 @@ Actions ServiceFsm::OnTimer(Usec now) {
       cause_ = "processes survived " + SigName(spec_->final_kill_signal) + "; giving up";
       main_alive_ = control_alive_ = false;
       return EnterDead(ServiceResult::kTimeout, now, {});
-    case Phase::kBackoff: {
-      Actions acts = BeginStart(now, /*automatic=*/true);
-      if (phase_ != Phase::kDead) {  // the start limit may have refused it
-        ++restarts_;
-        ++restart_streak_;
-      }
-      return acts;
-    }
+    case Phase::kBackoff:
+      // Counted when the restart is attempted, also if the start limit then refuses it, as
+      // systemd's NRestarts.
+      ++restarts_;
+      ++restart_streak_;
+      return BeginStart(now, /*automatic=*/true);
     case Phase::kRunning:
     case Phase::kDead:
       return {};

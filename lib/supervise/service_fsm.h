@@ -125,6 +125,8 @@ class ServiceFsm {
   State state() const;
   Phase phase() const { return phase_; }
   ServiceResult result() const { return result_; }
+  // The last start was skipped because a Condition*= did not hold.
+  bool condition_skipped() const { return condition_skipped_; }
   bool ready() const { return phase_ == Phase::kRunning; }
   bool main_alive() const { return main_alive_; }
   bool control_alive() const { return control_alive_; }
@@ -177,7 +179,8 @@ class ServiceFsm {
   unsigned restarts_ = 0;        // automatic restarts since load (systemd's NRestarts)
   unsigned restart_streak_ = 0;  // consecutive automatic restarts, for RestartSteps=
   uint64_t start_attempts_ = 0;
-  bool spawned_main_confirmed_ = false;  // OnMainSpawned() seen for the current main process
+  bool spawned_main_confirmed_ = false;
+  bool condition_skipped_ = false;  // this start was skipped by a false Condition*=  // OnMainSpawned() seen for the current main process
   std::optional<ExitStatus> last_main_exit_;  // of the current start, for Restart*ExitStatus=
   std::vector<Usec> start_times_;  // starts inside StartLimitIntervalSec=
   std::string cause_;

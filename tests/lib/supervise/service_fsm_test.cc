@@ -292,8 +292,16 @@ TEST_F(FsmTest, FalseConditionSkipsWithoutFailing) {
   Actions a = fsm.Start(now);
   a = fsm.OnConditionsChecked(false, false, "ConditionPathExists=/x was not met", now);
   EXPECT_EQ(fsm.state(), State::kStopped);
-  EXPECT_EQ(fsm.result(), ServiceResult::kExecCondition);
+  EXPECT_EQ(fsm.result(), ServiceResult::kSuccess);
+  EXPECT_TRUE(fsm.condition_skipped());
   EXPECT_EQ(fsm.cause(), "ConditionPathExists=/x was not met");
+}
+
+TEST_F(FsmTest, FalseConditionIsNeverRestarted) {
+  spec.restart = RestartPolicy::kAlways;
+  fsm.Start(now);
+  fsm.OnConditionsChecked(false, false, "ConditionPathExists=/x was not met", now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
 }
 
 TEST_F(FsmTest, FailedAssertFails) {

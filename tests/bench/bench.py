@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""supd's benchmark: the figures in README.md's Performance section come from this script.
+
+It runs the real supd (from the build directory) on temporary directories and prints medians,
+p99s and ratios. Not a test: it asserts nothing; it measures.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def pct(values, p):
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = min(len(s) - 1, max(0, int(round(p / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+class Supd:
+    def __init__(self, build, units):
+        self.build = build
+        self.dir = tempfile.mkdtemp(prefix="supd-bench-")
+        self.units = os.path.join(self.dir, "units")
+        os.makedirs(self.units)
+        for name, text in units.items():
+            with open(os.path.join(self.units, name), "w") as f:
+                f.write(text)
+        self.sock = os.path.join(self.dir, "supd.sock")
+        self.proc = None
+
+    def start(self):
+        self.t_launch = time.monotonic()
+        self.proc = subprocess.Popen(
+            [os.path.join(self.build, "supd"), "--units", self.units, "--control-socket", self.sock,
+             "--log-dir", os.path.join(self.dir, "log"), "--state-dir", os.path.join(self.dir, "state"),
+             "--log-level", "warn"],
+            stderr=open(os.path.join(self.dir, "supd.err"), "w"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                self.call("ping")
+                return
+            except OSError:
+                time.sleep(0.005)
+        raise RuntimeError("supd did not come up")
+
+    def call(self, cmd, args=None):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.sock)
+        s.sendall((json.dumps({"id": 1, "cmd": cmd, "args": args or {}}) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+        s.close()
+        return json.loads(buf)
+
+    def status(self, names=None):
+        return self.call("status", {"services": names} if names else {})["result"]
+
+    def wait(self, pred, timeout=30):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if pred():
+                return True
+            time.sleep(0.01)
+        return False
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return -1
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tck = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / tck
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def sleeper_unit(enabled=True):
+    return ("[Service]\nExecStart=/bin/sleep infinity\n" +
+            ("[Install]\nWantedBy=multi-user.target\n" if enabled else ""))
+
+
+def bench_respawn(build, gobin, crashes):
+    stamps = tempfile.mktemp(prefix="supd-bench-stamps-")
+    unit = (f"[Unit]\nStartLimitIntervalSec=0\n"
+            f"[Service]\nExecStart={gobin}/benchcrash -file {stamps} -after 20ms\n"
+            "Restart=always\nRestartSec=0\n")
+    d = Supd(build, {"crash.service": unit})
+    d.start()
+    internal = []
+    try:
+        r = d.call("start", {"services": ["crash"]})
+        if not r["ok"]:
+            raise RuntimeError(r["error"]["message"])
+        seen = set()
+        deadline = time.monotonic() + 120
+        while len(internal) < crashes and time.monotonic() < deadline:
+            s = d.status(["crash"])[0]
+            le = s.get("last_exit")
+            if s["state"] == "running" and le and le["pid"] not in seen:
+                seen.add(le["pid"])
+                internal.append((s["since_monotonic_usec"] - le["at_monotonic_usec"]) / 1000.0)
+            time.sleep(0.002)
+        d.call("stop", {"services": ["crash"]})
+    except Exception:
+        print(open(os.path.join(d.dir, "supd.err")).read()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        d.stop()
+    end_to_end = []
+    with open(stamps) as f:
+        events = [line.split() for line in f]
+    os.unlink(stamps)
+    last_exit = None
+    for kind, ns in events:
+        if kind == "exit":
+            last_exit = int(ns)
+        elif kind == "start" and last_exit is not None:
+            end_to_end.append((int(ns) - last_exit) / 1e6)
+            last_exit = None
+    return internal[:crashes], end_to_end[:crashes]
+
+
+def bench_many(build, n, idle_seconds):
+    units = {f"s{i:03d}.service": sleeper_unit(enabled=False) for i in range(n)}
+    d = Supd(build, units)
+    d.start()
+    out = {}
+    try:
+        out["rss_idle_kib"] = d.rss_kib()
+        names = [f"s{i:03d}" for i in range(n)]
+        t0 = time.monotonic()
+        r = subprocess.run([os.path.join(build, "supctl"), "--socket", d.sock, "start"] + names,
+                           capture_output=True)
+        out["start_all_s"] = time.monotonic() - t0
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.decode())
+        assert all(s["state"] == "running" for s in d.status())
+        out["rss_kib"] = d.rss_kib()
+        lat = []
+        for _ in range(50):
+            t0 = time.monotonic()
+            subprocess.run([os.path.join(build, "supctl"), "--socket", d.sock, "status", "--json"],
+                           capture_output=True, check=True)
+            lat.append((time.monotonic() - t0) * 1000)
+        out["supctl_status_ms"] = lat
+        raw = []
+        for _ in range(200):
+            t0 = time.monotonic()
+            d.call("status")
+            raw.append((time.monotonic() - t0) * 1000)
+        out["protocol_status_ms"] = raw
+        out["rss_after_status_kib"] = d.rss_kib()
+        if idle_seconds > 0:
+            c0 = d.cpu_seconds()
+            time.sleep(idle_seconds)
+            out["idle_cpu_s"] = d.cpu_seconds() - c0
+    finally:
+        d.stop()
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--crashes", type=int, default=100)
+    ap.add_argument("--idle", type=int, default=30, help="seconds of idle CPU measurement")
+    args = ap.parse_args()
+    args.build = os.path.abspath(args.build)
+    gobin = os.path.join(args.build, "tests", "go")
+
+    print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}")
+    internal, e2e = bench_respawn(args.build, gobin, args.crashes)
+    print(f"crash-to-running, supd's view (exit seen -> new main spawned), {len(internal)} crashes: "
+          f"median {statistics.median(internal):.2f} ms, p99 {pct(internal, 99):.2f} ms")
+    print(f"crash-to-running, program's view (exit -> new process runs main()), {len(e2e)} crashes: "
+          f"median {statistics.median(e2e):.2f} ms, p99 {pct(e2e, 99):.2f} ms")
+
+    one = bench_many(args.build, 1, 0)
+    print(f"supd RSS, 1 service running: {one['rss_kib'] / 1024:.1f} MiB")
+    many = bench_many(args.build, 100, args.idle)
+    print(f"supd RSS, 100 services running: {many['rss_kib'] / 1024:.1f} MiB "
+          f"(with none started: {many['rss_idle_kib'] / 1024:.1f} MiB; after 250 status "
+          f"requests: {many['rss_after_status_kib'] / 1024:.1f} MiB)")
+    print(f"time to start 100 services (one supctl start, until all running): "
+          f"{many['start_all_s'] * 1000:.0f} ms")
+    s = many["supctl_status_ms"]
+    print(f"supctl status --json with 100 services: median {statistics.median(s):.2f} ms, "
+          f"p99 {pct(s, 99):.2f} ms (process start included)")
+    r = many["protocol_status_ms"]
+    print(f"status request over the control socket with 100 services: median "
+          f"{statistics.median(r):.2f} ms, p99 {pct(r, 99):.2f} ms")
+    if "idle_cpu_s" in many:
+        print(f"supd CPU over {args.idle} s idle with 100 services: {many['idle_cpu_s']:.2f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
