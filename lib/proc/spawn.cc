@@ -27,6 +27,7 @@ enum ChildStep : int {
   kStepSetsid = 220,     // EXIT_SETSID
   kStepGroup = 216,
   kStepUser = 217,
+  kStepCgroup = 219,
 };
 
 struct ChildReport {
@@ -64,6 +65,7 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   const bool wd_optional = plan.working_directory_optional;
   const int out_fd = plan.stdout_fd;
   const int err_fd = plan.stderr_fd;
+  const int cgroup_fd = plan.cgroup_procs_fd;
   const gid_t* groups = plan.groups ? plan.groups->data() : nullptr;
   const size_t ngroups = plan.groups ? plan.groups->size() : 0;
   const bool set_ids = plan.uid.has_value() || plan.gid.has_value();
@@ -95,6 +97,8 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, nullptr) < 0) ChildFail(report, kStepSignalMask);
+    // Into the service's cgroup first, so that nothing it does escapes tracking.
+    if (cgroup_fd >= 0 && write(cgroup_fd, "0", 1) != 1) ChildFail(report, kStepCgroup);
     if (setsid() < 0) ChildFail(report, kStepSetsid);
 
     const int devnull = open("/dev/null", O_RDWR);  // not CLOEXEC: closed below or becomes 0
@@ -161,6 +165,7 @@ ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& wo
       break;
     case kStepStdio: what = "set up stdin/stdout/stderr for " + path; break;
     case kStepSetsid: what = "setsid for " + path; break;
+    case kStepCgroup: what = "enter the service's cgroup for " + path; break;
     case kStepGroup: what = "set group (Group=/SupplementaryGroups=) for " + path; break;
     case kStepUser: what = "set user (User=) for " + path; break;
     default: what = "prepare " + path; break;

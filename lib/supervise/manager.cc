@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <sstream>
 
+#include "lib/cgroup/cgroup.h"
 #include "lib/log/output_reader.h"
 #include "lib/log/service_log.h"
 #include "lib/proc/process_watcher.h"
@@ -109,6 +110,7 @@ struct Manager::Impl {
     std::unique_ptr<Proc> main;
     std::unique_ptr<Proc> control;
     std::vector<pid_t> pgids;  // process groups of this instance's processes
+    std::string cgroup;        // the service's cgroup directory; "" without cgroup tracking
     asio::steady_timer timer;
     uint64_t timer_gen = 0;  // bumped on every arm/disarm: a stale expiry is ignored
 
@@ -130,6 +132,22 @@ struct Manager::Impl {
   };
 
   Impl(asio::io_context& io, ManagerConfig cfg) : io(io), config(std::move(cfg)), watcher(io) {
+    // One subtree per state directory, so that two supd instances never share service cgroups
+    // and a restarted supd finds its predecessor's.
+    uint32_t h = 2166136261u;  // FNV-1a
+    for (unsigned char c : config.state_dir) h = (h ^ c) * 16777619u;
+    char name[32];
+    std::snprintf(name, sizeof(name), "supd-%08x", h);
+    auto tree = CgroupTree::Create(name);
+    if (tree.ok()) {
+      cgroups = std::move(*tree);
+      spdlog::info("tracking service processes in cgroups under {}", cgroups->path());
+    } else {
+      spdlog::warn("cgroup tracking unavailable ({}); using process groups: a process that "
+                   "leaves its process group (setsid) escapes a stop",
+                   tree.error().message);
+      cgroup_error = tree.error().message;
+    }
     watcher.SetAfterReapHook([this] {
       std::vector<std::string> names;
       for (auto& [name, s] : services) names.push_back(name);
@@ -343,6 +361,14 @@ struct Manager::Impl {
 
   void ResetInstance(Service& s) {
     s.invocation_id = NewInvocationId();
+    if (cgroups && s.cgroup.empty()) {
+      auto cg = cgroups->ServiceCgroup(s.name);
+      if (cg.ok()) {
+        s.cgroup = *cg;
+      } else {
+        s.setup_error = "create cgroup: " + cg.error().message;
+      }
+    }
     s.started_monotonic = MonotonicUsec();
     s.pgids.clear();
     s.setup_error.clear();
@@ -481,6 +507,13 @@ struct Manager::Impl {
     plan.stdout_fd = s.log ? out_w.get() : STDERR_FILENO;
     plan.stderr_fd = s.log ? err_w.get() : STDERR_FILENO;
 
+    UniqueFd cgroup_procs;
+    if (!s.cgroup.empty()) {
+      auto fd = OpenCgroupProcs(s.cgroup);
+      if (!fd.ok()) return fd.error().message;
+      cgroup_procs = std::move(*fd);
+      plan.cgroup_procs_fd = cgroup_procs.get();
+    }
     auto spawned = Spawn(plan);
     if (!spawned.ok()) return spawned.error().message;
     auto proc = std::make_unique<Proc>();
@@ -583,6 +616,7 @@ struct Manager::Impl {
         if (s.main) report(SignalProcess(s.main->sp, sig));
         if (s.control) report(SignalProcess(s.control->sp, sig));
         for (pid_t pg : s.pgids) report(SignalProcessGroup(pg, sig));
+        if (!s.cgroup.empty()) report(SignalCgroup(s.cgroup, sig));
         break;
     }
   }
@@ -593,6 +627,7 @@ struct Manager::Impl {
     if (s.fsm->main_alive() || s.fsm->control_alive()) return;  // its exit event is on the way
     std::erase_if(s.pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
     if (!s.pgids.empty()) return;
+    if (!s.cgroup.empty() && !CgroupEmpty(s.cgroup)) return;
     Actions acts = s.fsm->OnAllGone(Now());
     if (!acts.empty()) Dispatch(s, std::move(acts));
   }
@@ -608,7 +643,13 @@ struct Manager::Impl {
       s.since_realtime = RealtimeUsec();
       s.since_monotonic = MonotonicUsec();
     }
-    if (st == State::kStopped || st == State::kFailed) MaybeSwapSpec(s);
+    if (st == State::kStopped || st == State::kFailed) {
+      MaybeSwapSpec(s);
+      // An empty cgroup is removed; one that still holds processes (KillMode=process) stays.
+      if (!s.cgroup.empty() && !s.main && !s.control && CgroupEmpty(s.cgroup) &&
+          RemoveCgroup(s.cgroup).ok())
+        s.cgroup.clear();
+    }
     ResolveWaiters(s);
     CheckEmpty(s);
     if (s.removed) ForgetIfRemoved(s.name);
@@ -741,6 +782,9 @@ struct Manager::Impl {
     if (s.log && !s.log->write_error().empty()) warnings.push_back(s.log->write_error());
     j["warnings"] = warnings;
     j["log_file"] = s.log ? json(s.log->path()) : json(nullptr);
+    j["cgroup"] = s.cgroup.empty() ? json(nullptr) : json(s.cgroup);
+    if (!cgroups) j["tracking"] = "process-group (" + cgroup_error + ")";
+    else j["tracking"] = "cgroup";
     json tail = json::array();
     if (s.log)
       for (const auto& l : s.log->tail()) tail.push_back(l);
@@ -965,7 +1009,10 @@ struct Manager::Impl {
 
   void StopAll(std::function<void()> done) {
     shutting_down = true;
-    shutdown_done = std::move(done);
+    shutdown_done = [this, done = std::move(done)] {
+      if (cgroups) cgroups->RemoveAll();
+      done();
+    };
     std::vector<std::string> names;
     for (auto& [n, s] : services) names.push_back(n);
     for (const auto& n : names) {
@@ -981,6 +1028,8 @@ struct Manager::Impl {
   asio::io_context& io;
   ManagerConfig config;
   ProcessWatcher watcher;
+  std::optional<CgroupTree> cgroups;  // unset: process groups only
+  std::string cgroup_error;           // why there is no cgroup tracking
   std::map<std::string, std::unique_ptr<Service>> services;
   bool shutting_down = false;
   bool shutdown_done_called = false;

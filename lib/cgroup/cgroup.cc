@@ -1,0 +1,130 @@
+#include "lib/cgroup/cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace supd {
+namespace {
+
+// The cgroup2 mount point from /proc/self/mountinfo ("" if none).
+std::string FindCgroup2Mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // "<id> <parent> <maj:min> <root> <mount point> <opts> ... - <fstype> <source> <opts>"
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, dash));
+    std::string id, parent, dev, root, mount;
+    head >> id >> parent >> dev >> root >> mount;
+    return mount;
+  }
+  return "";
+}
+
+// supd's own cgroup v2 path ("0::/path" in /proc/self/cgroup).
+std::string OwnCgroupPath() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  }
+  return "";
+}
+
+Result<void> MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) return ErrnoError("mkdir " + path);
+  return Ok();
+}
+
+}  // namespace
+
+Result<CgroupTree> CgroupTree::Create(const std::string& name) {
+  const std::string mount = FindCgroup2Mount();
+  if (mount.empty()) return Error{"no cgroup2 hierarchy is mounted"};
+  const std::string own = OwnCgroupPath();
+  if (own.empty()) return Error{"supd's own cgroup v2 path is not in /proc/self/cgroup"};
+  return CreateAt(mount, own, name);
+}
+
+Result<CgroupTree> CgroupTree::CreateAt(const std::string& mount, const std::string& own_path,
+                                        const std::string& name) {
+  std::string base = mount;
+  if (own_path != "/") base += own_path;
+  const std::string path = base + "/" + name;
+  SUPD_TRY(MakeDir(path));
+  // Writable cgroup.procs in our own tree is what moving a child needs.
+  if (::access((path + "/cgroup.procs").c_str(), W_OK) < 0)
+    return ErrnoError("write access to " + path + "/cgroup.procs");
+  return CgroupTree(path);
+}
+
+Result<std::string> CgroupTree::ServiceCgroup(const std::string& service) const {
+  const std::string path = path_ + "/" + service;
+  SUPD_TRY(MakeDir(path));
+  return path;
+}
+
+void CgroupTree::RemoveAll() const {
+  DIR* d = opendir(path_.c_str());
+  if (d != nullptr) {
+    while (struct dirent* e = readdir(d)) {
+      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+      // Best effort: a cgroup that still holds processes stays, and says so by existing.
+      (void)RemoveCgroup(path_ + "/" + e->d_name);
+    }
+    closedir(d);
+  }
+  (void)RemoveCgroup(path_);
+}
+
+Result<UniqueFd> OpenCgroupProcs(const std::string& cgroup) {
+  const std::string file = cgroup + "/cgroup.procs";
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open " + file);
+  return UniqueFd(fd);
+}
+
+std::vector<pid_t> CgroupPids(const std::string& cgroup) {
+  std::vector<pid_t> pids;
+  std::ifstream in(cgroup + "/cgroup.procs");
+  pid_t pid;
+  while (in >> pid) pids.push_back(pid);
+  return pids;
+}
+
+bool CgroupEmpty(const std::string& cgroup) { return CgroupPids(cgroup).empty(); }
+
+Result<void> SignalCgroup(const std::string& cgroup, int sig) {
+  if (sig == SIGKILL) {
+    const std::string file = cgroup + "/cgroup.kill";
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CLOEXEC));
+    if (fd && ::write(fd.get(), "1", 1) == 1) return Ok();
+    // No cgroup.kill (kernel < 5.14): signal one by one below.
+  }
+  for (pid_t pid : CgroupPids(cgroup)) {
+    if (::kill(pid, sig) < 0 && errno != ESRCH)
+      return ErrnoError("send signal " + std::to_string(sig) + " to pid " + std::to_string(pid) +
+                        " in " + cgroup);
+  }
+  return Ok();
+}
+
+Result<void> RemoveCgroup(const std::string& cgroup) {
+  if (::rmdir(cgroup.c_str()) < 0 && errno != ENOENT) return ErrnoError("rmdir " + cgroup);
+  return Ok();
+}
+
+}  // namespace supd

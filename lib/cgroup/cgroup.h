@@ -1,0 +1,56 @@
+// Process tracking with cgroup v2: each service's processes live in a cgroup of their own, so
+// that a stop finds every one of them — also those that left the process group (setsid,
+// double fork) — and "all gone" means the cgroup is empty.
+//
+// This is tracking only: limits (MemoryMax= and friends, v1 controllers on hybrid hosts) come
+// with the resource-control issue. Works wherever a cgroup2 hierarchy is mounted and supd may
+// create directories in its own cgroup (root on a v2 or hybrid host, or a delegated subtree);
+// elsewhere supd falls back to process groups and says so.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
+
+namespace supd {
+
+class CgroupTree {
+ public:
+  // Finds the cgroup2 mount and supd's own cgroup, and creates `<own cgroup>/<name>` as the
+  // parent of all service cgroups. The error says why tracking is unavailable.
+  [[nodiscard]] static Result<CgroupTree> Create(const std::string& name);
+  // Same, on a given mount point and own path (for tests on a fake tree).
+  [[nodiscard]] static Result<CgroupTree> CreateAt(const std::string& mount,
+                                                   const std::string& own_path,
+                                                   const std::string& name);
+
+  const std::string& path() const { return path_; }
+
+  // Creates (or reuses) the cgroup of one service; returns its directory.
+  [[nodiscard]] Result<std::string> ServiceCgroup(const std::string& service) const;
+
+  // Removes every empty service cgroup and the tree itself (supd's shutdown).
+  void RemoveAll() const;
+
+ private:
+  explicit CgroupTree(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// Opens <cgroup>/cgroup.procs for writing, for a child to enter before exec.
+[[nodiscard]] Result<UniqueFd> OpenCgroupProcs(const std::string& cgroup);
+// The pids in a cgroup (not its children). An unreadable cgroup reads as empty.
+std::vector<pid_t> CgroupPids(const std::string& cgroup);
+bool CgroupEmpty(const std::string& cgroup);
+// Sends sig to every process in the cgroup. SIGKILL uses cgroup.kill where the kernel has it
+// (5.14+), which also catches processes forked while we iterate.
+[[nodiscard]] Result<void> SignalCgroup(const std::string& cgroup, int sig);
+// rmdir; fine if it is already gone. Fails (EBUSY) while processes remain.
+[[nodiscard]] Result<void> RemoveCgroup(const std::string& cgroup);
+
+}  // namespace supd
