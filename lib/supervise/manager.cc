@@ -531,7 +531,7 @@ struct Manager::Impl {
     const std::string name = s.name;
     watcher.Watch(pid, proc->sp.pidfd.get(),
                   [this, name, pid, is_main](const ExitStatus& st) { OnExit(name, pid, is_main, st); });
-    if (is_main && spec.type == ServiceType::kExec) {
+    if (is_main && (spec.type == ServiceType::kExec || spec.type == ServiceType::kNotify)) {
       // Readiness of Type=exec: the exec-status pipe reaches EOF once execve succeeded.
       proc->exec_wait = std::make_unique<asio::posix::stream_descriptor>(io, proc->sp.exec_status.get());
       proc->exec_wait->async_wait(
@@ -576,8 +576,8 @@ struct Manager::Impl {
     const std::string exec_error = es.kind == ExecStatus::Kind::kFailed ? es.error : "";
     const Usec now = Now();
     if (is_main) {
-      if (es.kind == ExecStatus::Kind::kExecuted && s->spec->type == ServiceType::kExec &&
-          s->fsm->phase() == Phase::kStart) {
+      if (es.kind == ExecStatus::Kind::kExecuted && s->fsm->phase() == Phase::kStart &&
+          (s->spec->type == ServiceType::kExec || s->spec->type == ServiceType::kNotify)) {
         Dispatch(*s, s->fsm->OnMainExecOk());
       }
       LastExit le;
@@ -802,6 +802,12 @@ struct Manager::Impl {
       return nullptr;
     }
     if (Service* s = Find(*n)) return s;
+    // [Install] Alias=: another name for the same service.
+    for (auto& [name, svc] : services) {
+      if (!svc->spec) continue;
+      for (const auto& alias : svc->spec->aliases)
+        if (alias == *n) return svc.get();
+    }
     if (create_instance && !TemplateNameOf(*n).empty() && !IsTemplate(*n)) {
       struct stat st;
       if (stat(UnitPathFor(*n).c_str(), &st) == 0) {

@@ -517,7 +517,9 @@ Actions ServiceFsm::OnMainSpawned() {
 }
 
 Actions ServiceFsm::OnMainExecOk() {
-  if (phase_ == Phase::kStart && spec_->type == ServiceType::kExec && main_alive_)
+  // Type=notify counts as Type=exec until supd has a notify socket (the unit loader warns).
+  if (phase_ == Phase::kStart &&
+      (spec_->type == ServiceType::kExec || spec_->type == ServiceType::kNotify) && main_alive_)
     return EnterStartPost(0, {});
   return {};
 }

@@ -505,6 +505,9 @@ void Loader::RegisterHandlers() {
     auto it = kTypes.find(a.value);
     if (it != kTypes.end()) {
       spec_.type = it->second;
+      if (spec_.type == ServiceType::kNotify)
+        Warn(a, "Type=notify: supd has no notify socket yet (NOTIFY_SOCKET is not set), so the "
+                "service counts as ready once its program has been executed, as Type=exec");
       return Ok();
     }
     for (std::string_view t : {"forking", "dbus", "idle", "notify-reload"}) {

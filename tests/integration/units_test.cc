@@ -279,5 +279,25 @@ NoSuchDirective=1
   EXPECT_GT(WaitForRunning("warn.service"), 0);
 }
 
+TEST_F(UnitFileTest, AliasNamesTheSameService) {
+  WriteUnit("web.service", R"([Service]
+ExecStart={go}/crasher -sleep
+[Install]
+Alias=www.service
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  CommandResult start = Supctl({"start", "www"});
+  ASSERT_EQ(0, start.exit_code) << start.Describe() << SupdContext();
+  ASSERT_GT(WaitForRunning("web.service"), 0) << SupdContext();
+  CommandResult status = Supctl({"status", "www"});
+  EXPECT_EQ(0, status.exit_code) << status.Describe();
+  EXPECT_NE(std::string::npos, status.out.find("web.service")) << status.Describe();
+  EXPECT_EQ(0, Supctl({"stop", "www.service"}).exit_code);
+  auto st = Status("web.service");
+  ASSERT_TRUE(st) << SupdContext();
+  EXPECT_EQ("stopped", st->value("state", "")) << st->dump();
+}
+
+
 }  // namespace
 }  // namespace supd::integration

@@ -68,6 +68,16 @@ TEST_F(FsmTest, ExecIsReadyOnlyAfterExecve) {
   EXPECT_EQ(fsm.state(), State::kRunning);
 }
 
+TEST_F(FsmTest, NotifyIsReadyAfterExecveUntilThereIsANotifySocket) {
+  spec.type = ServiceType::kNotify;
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  EXPECT_EQ(fsm.state(), State::kStarting);
+  fsm.OnMainExecOk();
+  EXPECT_EQ(fsm.state(), State::kRunning);
+}
+
 TEST_F(FsmTest, ExecFailureBeforeReadyGoesThroughRestartPolicy) {
   spec.type = ServiceType::kExec;
   spec.restart = RestartPolicy::kNo;

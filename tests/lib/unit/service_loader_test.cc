@@ -142,7 +142,9 @@ Alias=www.service
   EXPECT_TRUE(s.environment_files[0].optional);
   EXPECT_THAT(s.wanted_by, ElementsAre("multi-user.target"));
   EXPECT_THAT(s.aliases, ElementsAre("www.service"));
-  EXPECT_THAT(s.warnings, IsEmpty());
+  // The only warning: Type=notify readiness is Type=exec's until supd has a notify socket.
+  ASSERT_EQ(1u, s.warnings.size());
+  EXPECT_THAT(s.warnings[0].message, ::testing::StartsWith("Type=notify: supd has no notify socket"));
 }
 
 TEST(ServiceLoader, EmptyAssignmentResetsLists) {
