@@ -39,9 +39,12 @@ Outcome Call(const std::string& socket, const std::string& cmd, const nlohmann::
     std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
     return {kExitUnreachable, nullptr};
   }
-  if (!r->value("ok", false)) {
-    const auto& e = (*r)["error"];
-    std::fprintf(stderr, "supctl: %s\n", e.value("message", std::string("failed")).c_str());
+  const auto ok = r->find("ok");
+  if (ok == r->end() || !ok->is_boolean() || !ok->get<bool>()) {
+    std::string message = "failed";
+    if (auto e = r->find("error"); e != r->end() && e->is_object())
+      if (auto m = e->find("message"); m != e->end() && m->is_string()) message = *m;
+    std::fprintf(stderr, "supctl: %s\n", message.c_str());
     return {kExitFailed, *r};
   }
   return {kExitOk, *r};
@@ -74,7 +77,20 @@ int CheckFiles(const std::vector<std::string>& files) {
 
 }  // namespace
 
+int Run(int argc, char** argv, std::string* socket_out);
+
 int main(int argc, char** argv) {
+  std::string socket;
+  try {
+    return Run(argc, argv, &socket);
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr, "supctl: unexpected answer from supd at %s: %s\n", socket.c_str(),
+                 e.what());
+    return kExitFailed;
+  }
+}
+
+int Run(int argc, char** argv, std::string* socket_out) {
   CLI::App app{"supctl: control supd"};
   app.require_subcommand(1);
   std::string socket = supd::GetDefaultPaths().control_socket;
@@ -116,6 +132,7 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
+  *socket_out = socket;
 
   if (version->parsed()) {
     std::printf("supctl %s\n", SUPD_VERSION);

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -20,6 +21,7 @@
 #include "lib/base/unique_fd.h"
 #include "lib/control/paths.h"
 #include "lib/control/server.h"
+#include "lib/log/output_reader.h"
 #include "lib/proc/spawn.h"
 #include "lib/supervise/manager.h"
 
@@ -59,7 +61,9 @@ int main(int argc, char** argv) {
   app.add_option("--control-socket", socket_path, "control socket path")->capture_default_str();
   app.add_option("--log-dir", log_dir, "directory for service logs")->capture_default_str();
   app.add_option("--state-dir", state_dir, "directory for supd's state")->capture_default_str();
-  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warn or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical"}));
   app.add_option("--admin-group", admin_group, "group whose members may change services")
       ->capture_default_str();
   app.add_flag_callback("--version", [] {
@@ -137,6 +141,7 @@ int main(int argc, char** argv) {
   }
 
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  boost::asio::steady_timer drain_timer(io);
   bool stopping = false;
   std::function<void()> wait_signal;
   wait_signal = [&] {
@@ -152,9 +157,21 @@ int main(int argc, char** argv) {
         spdlog::info("{}: stopping all services", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         sd_notify(0, "STOPPING=1");
         manager.StopAll([&] {
-          spdlog::info("all services stopped; exiting");
-          (*server)->Close();
-          io.stop();
+          // Let the output pipes drain (a Go program's last log lines), for at most 2 s: a
+          // leftover process could hold one open for ever.
+          auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+          auto finish = std::make_shared<std::function<void()>>();
+          *finish = [&, deadline, finish] {
+            if (supd::LiveOutputReaders() > 0 && std::chrono::steady_clock::now() < deadline) {
+              drain_timer.expires_after(std::chrono::milliseconds(10));
+              drain_timer.async_wait([finish](const boost::system::error_code&) { (*finish)(); });
+              return;
+            }
+            spdlog::info("all services stopped; exiting");
+            (*server)->Close();
+            io.stop();
+          };
+          (*finish)();
         });
       } else {
         spdlog::info("already stopping; waiting for services to finish their stop timeouts");

@@ -105,7 +105,17 @@ std::vector<pid_t> CgroupPids(const std::string& cgroup) {
   return pids;
 }
 
-bool CgroupEmpty(const std::string& cgroup) { return CgroupPids(cgroup).empty(); }
+Result<bool> CgroupIsEmpty(const std::string& cgroup) {
+  const std::string file = cgroup + "/cgroup.events";
+  std::ifstream in(file);
+  if (!in) return ErrnoError("read " + file);
+  std::string key;
+  int value;
+  while (in >> key >> value) {
+    if (key == "populated") return value == 0;
+  }
+  return Error{"read " + file + ": no \"populated\" line"};
+}
 
 Result<void> SignalCgroup(const std::string& cgroup, int sig) {
   if (sig == SIGKILL) {
@@ -114,12 +124,14 @@ Result<void> SignalCgroup(const std::string& cgroup, int sig) {
     if (fd && ::write(fd.get(), "1", 1) == 1) return Ok();
     // No cgroup.kill (kernel < 5.14): signal one by one below.
   }
+  // Every process gets the signal even if one refuses it (EPERM); the first error is reported.
+  Result<void> result = Ok();
   for (pid_t pid : CgroupPids(cgroup)) {
-    if (::kill(pid, sig) < 0 && errno != ESRCH)
-      return ErrnoError("send signal " + std::to_string(sig) + " to pid " + std::to_string(pid) +
-                        " in " + cgroup);
+    if (::kill(pid, sig) < 0 && errno != ESRCH && result.ok())
+      result = ErrnoError("send signal " + std::to_string(sig) + " to pid " +
+                          std::to_string(pid) + " in " + cgroup);
   }
-  return Ok();
+  return result;
 }
 
 Result<void> RemoveCgroup(const std::string& cgroup) {

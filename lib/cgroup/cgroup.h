@@ -44,9 +44,11 @@ class CgroupTree {
 
 // Opens <cgroup>/cgroup.procs for writing, for a child to enter before exec.
 [[nodiscard]] Result<UniqueFd> OpenCgroupProcs(const std::string& cgroup);
-// The pids in a cgroup (not its children). An unreadable cgroup reads as empty.
+// The pids in a cgroup (not its children). An unreadable cgroup reads as no pids.
 std::vector<pid_t> CgroupPids(const std::string& cgroup);
-bool CgroupEmpty(const std::string& cgroup);
+// Whether no process is left in the cgroup or below it ("populated 0" in cgroup.events). An
+// unreadable cgroup.events is an error, never "empty".
+[[nodiscard]] Result<bool> CgroupIsEmpty(const std::string& cgroup);
 // Sends sig to every process in the cgroup. SIGKILL uses cgroup.kill where the kernel has it
 // (5.14+), which also catches processes forked while we iterate.
 [[nodiscard]] Result<void> SignalCgroup(const std::string& cgroup, int sig);

@@ -17,11 +17,43 @@ std::variant<Request, ProtocolError> ParseRequest(std::string_view line) {
   if (line.size() > kMaxRequestBytes)
     return ProtocolError{kTooLarge, "request over " + std::to_string(kMaxRequestBytes) + " bytes",
                          nullptr};
+  // nlohmann parses, copies and prints recursively: bound the nesting before it sees the line,
+  // or 64 KiB of '[' would be a stack overflow that any local user could send.
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : line) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxNesting)
+        return ProtocolError{kBadRequest,
+                             "request nested deeper than " + std::to_string(kMaxNesting) +
+                                 " levels",
+                             nullptr};
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
   nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return ProtocolError{kBadRequest, "request is not valid JSON", nullptr};
   if (!j.is_object()) return ProtocolError{kBadRequest, "request must be a JSON object", nullptr};
   Request r;
-  if (auto it = j.find("id"); it != j.end()) r.id = *it;
+  if (auto it = j.find("id"); it != j.end()) {
+    if (!it->is_null() && !it->is_number() && !it->is_string())
+      return ProtocolError{kBadRequest, "\"id\" must be a number or a string", nullptr};
+    r.id = *it;
+  }
   auto cmd = j.find("cmd");
   if (cmd == j.end() || !cmd->is_string())
     return ProtocolError{kBadRequest, "request has no \"cmd\" string", r.id};

@@ -19,6 +19,7 @@
 namespace supd::control {
 
 inline constexpr size_t kMaxRequestBytes = 64 * 1024;
+inline constexpr int kMaxNesting = 32;  // of arrays/objects in one request
 
 struct Request {
   nlohmann::json id;    // echoed back; null when the client sent none

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <fstream>
@@ -21,16 +22,20 @@ using stream_protocol = asio::local::stream_protocol;
 
 namespace {
 
-// Supplementary groups of a peer, from /proc (SO_PEERCRED carries only the primary gid).
-bool PeerInGroup(pid_t pid, gid_t gid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Groups:", 0) != 0) continue;
-    std::istringstream ss(line.substr(7));
-    unsigned long g;
-    while (ss >> g)
-      if (g == gid) return true;
+// Whether the peer had `gid` among its supplementary groups when it connected (SO_PEERGROUPS,
+// Linux 4.13+: taken at connect(), so a reused pid cannot lend its groups).
+bool PeerInGroup(int fd, gid_t gid) {
+  std::vector<gid_t> groups(64);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+      groups.resize(len / sizeof(gid_t));
+      for (gid_t g : groups)
+        if (g == gid) return true;
+      return false;
+    }
+    if (errno != ERANGE) return false;
+    groups.resize(len / sizeof(gid_t) + 1);
   }
   return false;
 }
@@ -61,8 +66,9 @@ struct ControlServer::Impl {
         peer_.uid = cred.uid;
         peer_.gid = cred.gid;
         peer_.privileged = cred.uid == 0 || cred.uid == geteuid() ||
-                           (server_->admin_gid && (cred.gid == *server_->admin_gid ||
-                                                   PeerInGroup(cred.pid, *server_->admin_gid)));
+                           (server_->admin_gid &&
+                            (cred.gid == *server_->admin_gid ||
+                             PeerInGroup(sock_.native_handle(), *server_->admin_gid)));
       }
     }
 
@@ -109,9 +115,16 @@ struct ControlServer::Impl {
       }
       auto self = shared_from_this();
       nlohmann::json id = req.id;
-      server_->handler(req, peer_, [self, id](Reply reply) {
-        self->Send(FormatReply(id, reply), false);
-      });
+      try {
+        server_->handler(req, peer_, [self, id](Reply reply) {
+          self->Send(FormatReply(id, reply), false);
+        });
+      } catch (const std::exception& e) {
+        // A bug, not the client's fault; but no control message may take supd down.
+        spdlog::error("control: '{}' from uid {} failed: {}", req.cmd, peer_.uid, e.what());
+        Send(FormatReply(id, Reply::Fail(kFailed, std::string("internal error: ") + e.what())),
+             false);
+      }
     }
 
     // Writes one answer, then reads the next request (or closes).
@@ -137,15 +150,37 @@ struct ControlServer::Impl {
     Peer peer_;
   };
 
-  Impl(asio::io_context& io, stream_protocol::acceptor acc)
-      : io(io), acceptor(std::move(acc)) {}
+  Impl(asio::io_context& io, stream_protocol::acceptor acc, std::string path)
+      : io(io), acceptor(std::move(acc)), retry(io), path(std::move(path)) {}
 
   void Accept() {
     acceptor.async_accept([this](const boost::system::error_code& ec,
                                  stream_protocol::socket sock) {
       if (ec == asio::error::operation_aborted) return;
+      if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+          ec == asio::error::no_memory || ec.value() == ENFILE) {
+        // Out of fds: the connection stays in the backlog and accept would fail again at
+        // once. Wait a little instead of spinning.
+        if (!accept_error_logged)
+          spdlog::warn("control socket {}: accept: {}; retrying every 100 ms", path, ec.message());
+        accept_error_logged = true;
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([this](const boost::system::error_code& e) {
+          if (!e) Accept();
+        });
+        return;
+      }
+      accept_error_logged = false;
       if (!ec) {
-        if (*client_count >= kMaxClients) {
+        // The last few slots are kept for privileged peers, so that idle unprivileged clients
+        // cannot lock root out.
+        struct ucred cred {};
+        socklen_t len = sizeof(cred);
+        const bool root_like =
+            getsockopt(sock.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+            (cred.uid == 0 || cred.uid == geteuid());
+        const size_t limit = root_like ? kMaxClients : kMaxClients - kReservedForPrivileged;
+        if (*client_count >= limit) {
           // Refuse politely: a line, then close. Never blocks: the kernel buffer takes it.
           std::string line = FormatReply(nullptr, Reply::Fail(kBusy, "too many clients"));
           boost::system::error_code ignored;
@@ -155,7 +190,7 @@ struct ControlServer::Impl {
           std::make_shared<Connection>(this, std::move(sock))->Start();
         }
       } else {
-        spdlog::warn("control socket accept: {}", ec.message());
+        spdlog::warn("control socket {}: accept: {}", path, ec.message());
       }
       Accept();
     });
@@ -163,6 +198,9 @@ struct ControlServer::Impl {
 
   asio::io_context& io;
   stream_protocol::acceptor acceptor;
+  asio::steady_timer retry;  // re-arms accept after EMFILE
+  std::string path;
+  bool accept_error_logged = false;
   Handler handler;
   std::optional<gid_t> admin_gid;
   std::shared_ptr<size_t> client_count = std::make_shared<size_t>(0);
@@ -193,7 +231,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(asio::io_context& i
   if (ec) return Error{"listen on control socket " + path + ": " + ec.message(), ec.value()};
   if (::chmod(path.c_str(), 0666) < 0) return ErrnoError("chmod 0666 " + path);
 
-  auto impl = std::make_unique<Impl>(io, std::move(acc));
+  auto impl = std::make_unique<Impl>(io, std::move(acc), path);
   impl->handler = std::move(handler);
   if (!admin_group.empty()) {
     struct group gr;

@@ -33,6 +33,7 @@ using Handler = std::function<void(const Request&, const Peer&, ReplyFn)>;
 class ControlServer {
  public:
   static constexpr size_t kMaxClients = 256;
+  static constexpr size_t kReservedForPrivileged = 16;  // of kMaxClients: root and supd's uid
 
   // Binds `path` (a stale socket file is replaced), mode 0666: every local user may connect and
   // read; privilege is checked per request. Privileged: uid 0, supd's own uid, members of

@@ -15,6 +15,7 @@ namespace {
 // reader waits for readability and then reads into this, instead of owning a buffer of its own
 // for the whole life of the pipe (that was 32 KiB per running process).
 std::array<char, 65536> g_read_buf;
+size_t g_live_readers = 0;  // touched only on the io_context thread
 
 class Reader : public std::enable_shared_from_this<Reader> {
  public:
@@ -23,7 +24,9 @@ class Reader : public std::enable_shared_from_this<Reader> {
       : sd_(io, fd), log_(std::move(log)), pid_(pid), stream_(std::move(stream)) {
     boost::system::error_code ignored;
     sd_.non_blocking(true, ignored);
+    ++g_live_readers;
   }
+  ~Reader() { --g_live_readers; }
 
   void Wait() {
     sd_.async_wait(asio::posix::stream_descriptor::wait_read,
@@ -90,6 +93,8 @@ class Reader : public std::enable_shared_from_this<Reader> {
 };
 
 }  // namespace
+
+size_t LiveOutputReaders() { return g_live_readers; }
 
 void StartOutputReader(asio::io_context& io, UniqueFd read_end, std::shared_ptr<ServiceLog> log,
                        pid_t pid, std::string stream) {

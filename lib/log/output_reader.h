@@ -24,4 +24,8 @@ void StartOutputReader(boost::asio::io_context& io, UniqueFd read_end,
 
 inline constexpr size_t kMaxLine = 48 * 1024;  // systemd's LineMax= default
 
+// Readers that have not reached EOF yet (supd's shutdown waits for them, briefly, so that a
+// service's last lines reach its log).
+size_t LiveOutputReaders();
+
 }  // namespace supd

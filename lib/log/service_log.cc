@@ -71,6 +71,12 @@ void ServiceLog::Write(pid_t pid, std::string_view stream, std::string_view text
   }
   if (off == line.size()) write_error_.clear();
   line.pop_back();
+  // The tail is for status replies: a few lines, each kept short.
+  constexpr size_t kTailLineMax = 1024;
+  if (line.size() > kTailLineMax) {
+    line.resize(kTailLineMax);
+    line += "…";
+  }
   tail_.push_back(std::move(line));
   if (tail_.size() > kTailLines) tail_.pop_front();
 }

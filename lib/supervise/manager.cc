@@ -109,6 +109,9 @@ struct Manager::Impl {
 
     std::unique_ptr<Proc> main;
     std::unique_ptr<Proc> control;
+    // Processes the FSM stopped waiting for (KillMode=none, survived SIGKILL): still watched so
+    // that they are reaped and their pidfd stays valid, but no longer the service's.
+    std::vector<std::unique_ptr<Proc>> abandoned;
     std::vector<pid_t> pgids;  // process groups of this instance's processes
     std::string cgroup;        // the service's cgroup directory; "" without cgroup tracking
     asio::steady_timer timer;
@@ -151,8 +154,13 @@ struct Manager::Impl {
     watcher.SetAfterReapHook([this] {
       std::vector<std::string> names;
       for (auto& [name, s] : services) names.push_back(name);
-      for (auto& name : names)
-        if (auto* s = Find(name)) CheckEmpty(*s);
+      for (auto& name : names) {
+        Service* s = Find(name);
+        if (!s) continue;
+        // A pgid whose last member is gone may be reused by anyone: forget it at once.
+        std::erase_if(s->pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
+        CheckEmpty(*s);
+      }
     });
   }
 
@@ -283,7 +291,7 @@ struct Manager::Impl {
     }
     for (const auto& n : added) {
       Service* s = Find(n);
-      if (s && Enabled(*s)) Dispatch(*s, s->fsm->Start(Now()));
+      if (s && Enabled(*s) && !shutting_down) Dispatch(*s, s->fsm->Start(Now()));
     }
     spdlog::info("reloaded units: {} added, {} removed", added.size(), gone.size());
   }
@@ -334,6 +342,10 @@ struct Manager::Impl {
         case Action::Kind::kResetInstance:
           ResetInstance(s);
           break;
+        case Action::Kind::kAbandonProcesses:
+          Abandon(s, s.main);
+          Abandon(s, s.control);
+          break;
         case Action::Kind::kCheckConditions: {
           ConditionResult c = EvaluateConditions(*s.spec);
           if (!c.start) spdlog::info("{}: {}", s.name, c.message);
@@ -344,6 +356,12 @@ struct Manager::Impl {
       q.insert(q.end(), more.begin(), more.end());
     }
     AfterChange(s);
+  }
+
+  void Abandon(Service& s, std::unique_ptr<Proc>& slot) {
+    if (!slot) return;
+    spdlog::warn("{}: no longer waiting for pid {} ({})", s.name, slot->sp.pid, slot->path);
+    s.abandoned.push_back(std::move(slot));
   }
 
   void ArmTimer(Service& s, Usec delay) {
@@ -360,7 +378,15 @@ struct Manager::Impl {
   }
 
   void ResetInstance(Service& s) {
+    // A unit changed by a reload takes effect here, at the start of a new instance, when none of
+    // the old one's processes is left (also for a restart, which never passes through "dead").
+    if (s.next_spec) {
+      s.spec = std::move(s.next_spec);
+      s.next_spec.reset();
+      s.fsm->SetSpec(s.spec.get());
+    }
     s.invocation_id = NewInvocationId();
+    s.setup_error.clear();
     if (cgroups && s.cgroup.empty()) {
       auto cg = cgroups->ServiceCgroup(s.name);
       if (cg.ok()) {
@@ -371,7 +397,6 @@ struct Manager::Impl {
     }
     s.started_monotonic = MonotonicUsec();
     s.pgids.clear();
-    s.setup_error.clear();
     s.user.reset();
     const ServiceSpec& spec = *s.spec;
 
@@ -541,11 +566,9 @@ struct Manager::Impl {
             OnExecStatusReadable(name, pid);
           });
     }
-    if (is_main) {
-      s.main = std::move(proc);
-    } else {
-      s.control = std::move(proc);
-    }
+    std::unique_ptr<Proc>& slot = is_main ? s.main : s.control;
+    Abandon(s, slot);  // never expected: the FSM spawns into a free slot
+    slot = std::move(proc);
     return "";
   }
 
@@ -569,7 +592,14 @@ struct Manager::Impl {
     Service* s = Find(name);
     if (!s) return;
     std::unique_ptr<Proc>& slot = is_main ? s->main : s->control;
-    if (!slot || slot->sp.pid != pid) return;
+    if (!slot || slot->sp.pid != pid) {
+      std::erase_if(s->abandoned, [&](const std::unique_ptr<Proc>& p) {
+        if (p->sp.pid != pid) return false;
+        ReleaseProc(*p);
+        return true;
+      });
+      return;
+    }
     std::unique_ptr<Proc> proc = std::move(slot);
     ReleaseProc(*proc);
     const ExecStatus es = proc->ReadExec();
@@ -615,8 +645,11 @@ struct Manager::Impl {
       case KillTarget::kAll:
         if (s.main) report(SignalProcess(s.main->sp, sig));
         if (s.control) report(SignalProcess(s.control->sp, sig));
-        for (pid_t pg : s.pgids) report(SignalProcessGroup(pg, sig));
-        if (!s.cgroup.empty()) report(SignalCgroup(s.cgroup, sig));
+        if (!s.cgroup.empty()) {
+          report(SignalCgroup(s.cgroup, sig));
+        } else {
+          for (pid_t pg : s.pgids) report(SignalProcessGroup(pg, sig));
+        }
         break;
     }
   }
@@ -627,7 +660,16 @@ struct Manager::Impl {
     if (s.fsm->main_alive() || s.fsm->control_alive()) return;  // its exit event is on the way
     std::erase_if(s.pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
     if (!s.pgids.empty()) return;
-    if (!s.cgroup.empty() && !CgroupEmpty(s.cgroup)) return;
+    if (!s.cgroup.empty()) {
+      auto empty = CgroupIsEmpty(s.cgroup);
+      if (!empty.ok()) {
+        // Unknown is not empty: better a stop that waits for its timeout than a restart on top
+        // of a live instance.
+        spdlog::warn("{}: {}", s.name, empty.error().message);
+        return;
+      }
+      if (!*empty) return;
+    }
     Actions acts = s.fsm->OnAllGone(Now());
     if (!acts.empty()) Dispatch(s, std::move(acts));
   }
@@ -646,7 +688,8 @@ struct Manager::Impl {
     if (st == State::kStopped || st == State::kFailed) {
       MaybeSwapSpec(s);
       // An empty cgroup is removed; one that still holds processes (KillMode=process) stays.
-      if (!s.cgroup.empty() && !s.main && !s.control && CgroupEmpty(s.cgroup) &&
+      auto empty = s.cgroup.empty() ? Result<bool>(false) : CgroupIsEmpty(s.cgroup);
+      if (empty.ok() && *empty && !s.main && !s.control && s.abandoned.empty() &&
           RemoveCgroup(s.cgroup).ok())
         s.cgroup.clear();
     }
@@ -692,8 +735,14 @@ struct Manager::Impl {
           done.push_back({std::move(w), {true, ""}});
           break;
         case State::kStopped:
-          // A skipped start (Condition*=) or a oneshot that finished: not a failure.
-          done.push_back({std::move(w), {true, s.fsm->cause()}});
+          // A skipped start (Condition*=) or a oneshot that finished: not a failure. A stop
+          // that cancelled the start is.
+          if (s.fsm->condition_skipped() || s.fsm->result() == ServiceResult::kExecCondition ||
+              (!s.fsm->stop_requested() && s.fsm->result() == ServiceResult::kSuccess)) {
+            done.push_back({std::move(w), {true, s.fsm->cause()}});
+          } else {
+            done.push_back({std::move(w), {false, s.name + ": the start was cancelled by a stop"}});
+          }
           break;
         case State::kFailed:
           done.push_back({std::move(w), {false, s.name + " failed: " +
@@ -716,7 +765,7 @@ struct Manager::Impl {
 
   // ---------------------------------------------------------------- status
 
-  json StatusOf(const Service& s) const {
+  json StatusOf(const Service& s, bool privileged) const {
     json j;
     j["name"] = s.name;
     j["unit_path"] = s.unit_path;
@@ -785,8 +834,9 @@ struct Manager::Impl {
     j["cgroup"] = s.cgroup.empty() ? json(nullptr) : json(s.cgroup);
     if (!cgroups) j["tracking"] = "process-group (" + cgroup_error + ")";
     else j["tracking"] = "cgroup";
+    // The log file is 0640: its lines are not for every local user either.
     json tail = json::array();
-    if (s.log)
+    if (s.log && privileged)
       for (const auto& l : s.log->tail()) tail.push_back(l);
     j["log_tail"] = tail;
     return j;
@@ -901,7 +951,7 @@ struct Manager::Impl {
       json out = json::array();
       const auto names = ServiceArgs(req.args);
       if (names.empty()) {
-        for (auto& [n, s] : services) out.push_back(StatusOf(*s));
+        for (auto& [n, s] : services) out.push_back(StatusOf(*s, peer.privileged));
       } else {
         for (const auto& n : names) {
           std::string err;
@@ -910,7 +960,7 @@ struct Manager::Impl {
             reply(Reply::Fail(control::kNotFound, err));
             return;
           }
-          out.push_back(StatusOf(*s));
+          out.push_back(StatusOf(*s, peer.privileged));
         }
       }
       reply(Reply::Ok(out));
@@ -938,6 +988,14 @@ struct Manager::Impl {
         Service* s = Resolve(n, &err, false);
         if (!s) {
           reply(Reply::Fail(control::kNotFound, err));
+          return;
+        }
+        // supd reads as root: show a unit only to who could read the file itself.
+        struct stat st;
+        if (!peer.privileged &&
+            (stat(s->unit_path.c_str(), &st) < 0 || (st.st_mode & S_IROTH) == 0)) {
+          reply(Reply::Fail(control::kPermissionDenied,
+                            "permission denied: " + s->unit_path + " is not world-readable"));
           return;
         }
         std::ifstream in(s->unit_path);
@@ -998,7 +1056,14 @@ struct Manager::Impl {
           return;
         }
       }
-      const bool main_only = req.args.value("whom", std::string("all")) == "main";
+      bool main_only = false;
+      if (auto w = req.args.find("whom"); w != req.args.end()) {
+        if (!w->is_string() || (*w != "all" && *w != "main")) {
+          reply(Reply::Fail(control::kBadRequest, "\"whom\" must be \"all\" or \"main\""));
+          return;
+        }
+        main_only = *w == "main";
+      }
       ForEachService(req.args, std::move(reply), false,
                      [this, sig, main_only](Service& s, DoneFn done) {
                        if (!s.main && !s.control) {

@@ -223,6 +223,7 @@ Actions ServiceFsm::KillActions(int sig, bool final_kill) const {
 // ---- Commands ----
 
 Actions ServiceFsm::Start(Usec now) {
+  now_ = now;
   switch (state()) {
     case State::kStopped:
     case State::kFailed:
@@ -253,9 +254,10 @@ Actions ServiceFsm::Stop() {
     case Phase::kCondition:
     case Phase::kStartPre:
     case Phase::kStart:
+    case Phase::kStartPost:
+      // As systemd: a start in progress is signalled; ExecStop= is for a started service.
       stop_requested_ = true;
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, {});
-    case Phase::kStartPost:
     case Phase::kRunning:
       stop_requested_ = true;
       return EnterStop(ServiceResult::kSuccess, {});
@@ -272,6 +274,7 @@ Actions ServiceFsm::Stop() {
 }
 
 Actions ServiceFsm::Restart(Usec now) {
+  now_ = now;
   switch (state()) {
     case State::kStopped:
     case State::kFailed:
@@ -306,6 +309,7 @@ Actions ServiceFsm::ResetFailed() {
 
 Actions ServiceFsm::BeginStart(Usec now, bool automatic) {
   ++start_attempts_;
+  gave_up_ = false;
   Actions acts{Disarm()};
   const Usec interval = spec_->start_limit_interval;
   if (interval.count() > 0 && interval != kInfinity && spec_->start_limit_burst > 0) {
@@ -339,6 +343,7 @@ Actions ServiceFsm::BeginStart(Usec now, bool automatic) {
 
 Actions ServiceFsm::OnConditionsChecked(bool start, bool assert_failed, const std::string& message,
                                         Usec now) {
+  now_ = now;
   if (phase_ != Phase::kCondition || control_alive_) return {};
   if (!start) {
     cause_ = message;
@@ -415,6 +420,15 @@ Actions ServiceFsm::EnterStopSignal(Phase p, ServiceResult r, Actions acts) {
   const bool final_kill = (p == Phase::kStopSigkill || p == Phase::kFinalSigkill);
   const int sig = final_kill ? spec_->final_kill_signal : spec_->kill_signal;
   Actions kills = KillActions(sig, final_kill);
+  if (kills.empty() && spec_->kill_mode == KillMode::kNone) {
+    // KillMode=none: nothing is signalled and nothing waited for; what runs, stays (systemd
+    // warns about this mode for the same reason).
+    main_alive_ = control_alive_ = false;
+    gave_up_ = true;
+    acts.push_back(Action{Action::Kind::kAbandonProcesses});
+    if (p == Phase::kFinalSigterm || p == Phase::kFinalSigkill) return EnterDead(r, now_, acts);
+    return EnterStopPost(0, r, std::move(acts), now_);
+  }
   acts.insert(acts.end(), kills.begin(), kills.end());
   if (!final_kill && spec_->send_sighup && !kills.empty()) {
     Actions hups = KillActions(SIGHUP, false);
@@ -469,6 +483,7 @@ Actions ServiceFsm::ContinueWhenEmpty(Usec now) {
 }
 
 Actions ServiceFsm::OnAllGone(Usec now) {
+  now_ = now;
   if (main_alive_ || control_alive_) return {};
   switch (phase_) {
     case Phase::kStopSigterm:
@@ -485,6 +500,7 @@ Actions ServiceFsm::OnAllGone(Usec now) {
 // ---- Outcomes ----
 
 Actions ServiceFsm::OnSpawnFailed(const std::string& reason, Usec now) {
+  now_ = now;
   cause_ = reason;
   if (main_alive_ && phase_ == Phase::kStart && !spawned_main_confirmed_) {
     main_alive_ = false;
@@ -531,6 +547,7 @@ Actions ServiceFsm::OnReady() {
 }
 
 Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now) {
+  now_ = now;
   if (!main_alive_) return {};
   main_alive_ = false;
   spawned_main_confirmed_ = false;
@@ -578,11 +595,17 @@ Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_e
 
 Actions ServiceFsm::OnControlExited(const ExitStatus& st, const std::string& exec_error,
                                     Usec now) {
+  now_ = now;
   if (!control_alive_) return {};
   control_alive_ = false;
   const auto& list = List(control_list_);
   const bool ignore = control_index_ < list.size() && list[control_index_].ignore_failure;
-  const ServiceResult r = exec_error.empty() ? ResultOfExit(st) : ServiceResult::kExitCode;
+  // Commands are judged by systemd's EXIT_CLEAN_COMMAND: exit 0 only; SuccessExitStatus= and
+  // the "clean" daemon signals are for the main process.
+  ServiceResult r = ServiceResult::kSuccess;
+  if (!exec_error.empty() || (st.exited && st.code != 0)) r = ServiceResult::kExitCode;
+  if (exec_error.empty() && !st.exited)
+    r = st.core_dumped ? ServiceResult::kCoreDump : ServiceResult::kSignal;
   const bool ok = r == ServiceResult::kSuccess || (ignore && exec_error.empty());
   std::string what = std::string(CommandListName(control_list_)) + "=";
   if (control_index_ < list.size())
@@ -627,6 +650,7 @@ Actions ServiceFsm::OnControlExited(const ExitStatus& st, const std::string& exe
 }
 
 Actions ServiceFsm::OnTimer(Usec now) {
+  now_ = now;
   const std::string start_span = FormatSpan(spec_->timeout_start);
   const std::string stop_span = FormatSpan(spec_->timeout_stop);
   switch (phase_) {
@@ -637,7 +661,7 @@ Actions ServiceFsm::OnTimer(Usec now) {
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, {});
     case Phase::kStartPost:
       cause_ = "start timeout: ExecStartPost= did not finish within TimeoutStartSec=" + start_span;
-      return EnterStop(ServiceResult::kTimeout, {});
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, {});
     case Phase::kStop:
       cause_ = "stop timeout: ExecStop= did not finish within TimeoutStopSec=" + stop_span;
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, {});
@@ -649,23 +673,27 @@ Actions ServiceFsm::OnTimer(Usec now) {
         return EnterStopSignal(Phase::kStopSigkill, ServiceResult::kTimeout, {});
       }
       cause_ += " (SendSIGKILL=no: left running)";
-      return EnterStopPost(0, ServiceResult::kTimeout, {}, now);
+      main_alive_ = control_alive_ = false;
+      return EnterStopPost(0, ServiceResult::kTimeout,
+                           {Action{Action::Kind::kAbandonProcesses}}, now);
     case Phase::kStopSigkill:
       cause_ = "processes survived " + SigName(spec_->final_kill_signal) + "; giving up";
       main_alive_ = control_alive_ = false;
-      return EnterStopPost(0, ServiceResult::kTimeout, {}, now);
+      return EnterStopPost(0, ServiceResult::kTimeout,
+                           {Action{Action::Kind::kAbandonProcesses}}, now);
     case Phase::kStopPost:
       cause_ = "stop timeout: ExecStopPost= did not finish within TimeoutStopSec=" + stop_span;
       return EnterStopSignal(Phase::kFinalSigterm, ServiceResult::kTimeout, {});
     case Phase::kFinalSigterm:
       if (spec_->send_sigkill)
         return EnterStopSignal(Phase::kFinalSigkill, ServiceResult::kTimeout, {});
+      cause_ = "processes still running after ExecStopPost= (SendSIGKILL=no); left running";
       main_alive_ = control_alive_ = false;
-      return EnterDead(ServiceResult::kTimeout, now, {});
+      return EnterDead(ServiceResult::kTimeout, now, {Action{Action::Kind::kAbandonProcesses}});
     case Phase::kFinalSigkill:
       cause_ = "processes survived " + SigName(spec_->final_kill_signal) + "; giving up";
       main_alive_ = control_alive_ = false;
-      return EnterDead(ServiceResult::kTimeout, now, {});
+      return EnterDead(ServiceResult::kTimeout, now, {Action{Action::Kind::kAbandonProcesses}});
     case Phase::kBackoff:
       // Counted when the restart is attempted, also if the start limit then refuses it, as
       // systemd's NRestarts.

@@ -71,6 +71,8 @@ struct Action {
     kDisarmTimer,
     kResetInstance, // a new start begins: forget the old instance (new invocation id)
     kCheckConditions,  // evaluate Condition*=/Assert*=, answer with OnConditionsChecked()
+    kAbandonProcesses, // the FSM no longer waits for the instance's processes (KillMode=none,
+                       // or they survived SIGKILL): stop tracking them as main/control
   };
   Kind kind;
   CommandList list = CommandList::kStart;
@@ -140,6 +142,8 @@ class ServiceFsm {
   // start compares it with the value before its request.
   uint64_t start_attempts() const { return start_attempts_; }
   bool start_queued() const { return start_queued_; }
+  // The current/last stop was asked for by a command (not a crash or a failed start).
+  bool stop_requested() const { return stop_requested_; }
   // A human sentence on why the service is failed/stopped/restarting, "" when nothing to say.
   const std::string& cause() const { return cause_; }
 
@@ -180,7 +184,9 @@ class ServiceFsm {
   unsigned restart_streak_ = 0;  // consecutive automatic restarts, for RestartSteps=
   uint64_t start_attempts_ = 0;
   bool spawned_main_confirmed_ = false;
-  bool condition_skipped_ = false;  // this start was skipped by a false Condition*=  // OnMainSpawned() seen for the current main process
+  bool condition_skipped_ = false;  // this start was skipped by a false Condition*=
+  bool gave_up_ = false;            // processes were abandoned during the last stop
+  Usec now_{0};                     // the latest clock reading an event brought  // OnMainSpawned() seen for the current main process
   std::optional<ExitStatus> last_main_exit_;  // of the current start, for Restart*ExitStatus=
   std::vector<Usec> start_times_;  // starts inside StartLimitIntervalSec=
   std::string cause_;

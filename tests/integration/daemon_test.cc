@@ -114,6 +114,8 @@ ExecStart={go}/crasher -sleep -write-file {dir}/starts
   ASSERT_EQ(0, Supctl({"start", "svc.service"}).exit_code);
   pid_t first = WaitForRunning("svc.service");
   ASSERT_GT(first, 0);
+  // Running (Type=simple) is "spawned": let the program get to main() before restarting it.
+  ASSERT_TRUE(WaitFor([&] { return CountLines(dir_ + "/starts") == 1; }));
   CommandResult restart = Supctl({"restart", "svc"});
   ASSERT_EQ(0, restart.exit_code) << restart.Describe();
   EXPECT_EQ(ProcState::kGone, GetProcState(first));
@@ -230,6 +232,19 @@ WantedBy=multi-user.target
                     "{\"id\":8,\"cmd\":\"start\",\"args\":{\"services\":42,\"names\":42}}\n",
                     json(8));
   expect_error_line("binary", std::string("\x00\xff\xfe{\n", 5), json());
+  // Found in review: each of these took supd down once.
+  expect_error_line("30000 levels of nesting",
+                    "{\"id\":" + std::string(30000, '[') + std::string(30000, ']') +
+                        ",\"cmd\":\"status\"}\n",
+                    json());
+  expect_error_line("kill with a non-string whom",
+                    "{\"id\":9,\"cmd\":\"kill\",\"args\":{\"services\":\"svc\",\"whom\":5}}\n",
+                    json(9));
+  expect_error_line("kill with a bad signal",
+                    "{\"id\":10,\"cmd\":\"kill\",\"args\":{\"services\":[\"svc\"],"
+                    "\"signal\":{\"a\":1}}}\n",
+                    json(10));
+  ASSERT_EQ("running", State("svc.service")) << SupdContext();
 
   {
     SCOPED_TRACE("100 KiB line");

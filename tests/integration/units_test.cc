@@ -279,6 +279,25 @@ NoSuchDirective=1
   EXPECT_GT(WaitForRunning("warn.service"), 0);
 }
 
+TEST_F(UnitFileTest, RestartAfterDaemonReloadRunsTheNewDefinition) {
+  WriteUnit("svc.service", R"([Service]
+ExecStart={go}/crasher -sleep -write-file {dir}/old.starts
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "svc"}).exit_code) << SupdContext();
+  ASSERT_TRUE(WaitFor([&] { return CountLines(dir_ + "/old.starts") == 1; }));
+  WriteUnit("svc.service", R"([Service]
+ExecStart={go}/crasher -sleep -write-file {dir}/new.starts
+)");
+  ASSERT_EQ(0, Supctl({"daemon-reload"}).exit_code) << SupdContext();
+  // Still the old one until its next start.
+  EXPECT_EQ(1, CountLines(dir_ + "/old.starts"));
+  CommandResult restart = Supctl({"restart", "svc"});
+  ASSERT_EQ(0, restart.exit_code) << restart.Describe() << SupdContext();
+  EXPECT_TRUE(WaitFor([&] { return CountLines(dir_ + "/new.starts") == 1; })) << SupdContext();
+  EXPECT_EQ(1, CountLines(dir_ + "/old.starts"));
+}
+
 TEST_F(UnitFileTest, AliasNamesTheSameService) {
   WriteUnit("web.service", R"([Service]
 ExecStart={go}/crasher -sleep

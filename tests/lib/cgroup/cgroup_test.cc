@@ -48,13 +48,23 @@ TEST_F(CgroupTest, CreatesServiceCgroupsUnderItsOwnCgroup) {
   EXPECT_TRUE(tree->ServiceCgroup("web.service").ok());
 }
 
-TEST_F(CgroupTest, ReadsPidsAndEmptiness) {
+TEST_F(CgroupTest, ReadsPids) {
   Write(root_ + "/cgroup.procs", "12\n345\n");
   EXPECT_EQ(CgroupPids(root_), (std::vector<pid_t>{12, 345}));
-  EXPECT_FALSE(CgroupEmpty(root_));
-  Write(root_ + "/cgroup.procs", "");
-  EXPECT_TRUE(CgroupEmpty(root_));
-  EXPECT_TRUE(CgroupEmpty(root_ + "/missing"));  // unreadable reads as empty
+  EXPECT_TRUE(CgroupPids(root_ + "/missing").empty());
+}
+
+TEST_F(CgroupTest, EmptinessComesFromCgroupEvents) {
+  Write(root_ + "/cgroup.events", "populated 1\nfrozen 0\n");
+  ASSERT_TRUE(CgroupIsEmpty(root_).ok());
+  EXPECT_FALSE(*CgroupIsEmpty(root_));
+  Write(root_ + "/cgroup.events", "populated 0\nfrozen 0\n");
+  EXPECT_TRUE(*CgroupIsEmpty(root_));
+  // Unknown is never "empty": a stop must not conclude on a read error.
+  auto missing = CgroupIsEmpty(root_ + "/missing");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message,
+            "read " + root_ + "/missing/cgroup.events: No such file or directory");
 }
 
 TEST_F(CgroupTest, RemovingAGoneCgroupIsFine) {

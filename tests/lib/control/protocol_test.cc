@@ -39,6 +39,21 @@ TEST(ProtocolTest, BadInputGetsClearErrors) {
   EXPECT_EQ(ErrorOf(std::string(kMaxRequestBytes + 1, ' ')).code, kTooLarge);
 }
 
+TEST(ProtocolTest, DeepNestingIsRefusedBeforeParsing) {
+  const std::string deep = "{\"cmd\":\"status\",\"id\":" + std::string(30000, '[') + "}";
+  EXPECT_EQ(ErrorOf(deep).message, "request nested deeper than 32 levels");
+  // Brackets inside strings do not count.
+  auto r = ParseRequest("{\"cmd\":\"status\",\"args\":{\"x\":\"" + std::string(100, '[') +
+                        "\\\"\"}}");
+  EXPECT_TRUE(std::holds_alternative<Request>(r));
+}
+
+TEST(ProtocolTest, IdMustBeAScalar) {
+  EXPECT_EQ(ErrorOf(R"({"cmd":"status","id":{"a":1}})").message,
+            "\"id\" must be a number or a string");
+  EXPECT_TRUE(std::holds_alternative<Request>(ParseRequest(R"({"cmd":"status","id":"x"})")));
+}
+
 TEST(ProtocolTest, InvalidUtf8NeverThrows) {
   const std::string line = "{\"cmd\":\"\xff\xfe\"}";
   EXPECT_EQ(ErrorOf(line).code, kBadRequest);  // nlohmann refuses invalid UTF-8 as bad JSON

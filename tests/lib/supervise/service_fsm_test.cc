@@ -231,6 +231,38 @@ TEST_F(FsmTest, SecondStopIsHarmless) {
   EXPECT_TRUE(fsm.Stop().empty());
 }
 
+TEST_F(FsmTest, StopDuringStartPostSignalsInsteadOfRunningExecStop) {
+  spec.exec_start_post = {Cmd("/bin/post")};
+  spec.exec_stop = {Cmd("/bin/stop")};
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  Actions a = fsm.OnMainSpawned();
+  ASSERT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kStartPost);
+  a = fsm.Stop();
+  EXPECT_FALSE(Has(a, K::kSpawnControl)) << "ExecStop= while ExecStartPost= still runs";
+  EXPECT_TRUE(Has(a, K::kSignal));
+}
+
+TEST_F(FsmTest, KillModeNoneStopFinishesWithoutWaiting) {
+  spec.kill_mode = KillMode::kNone;
+  StartToRunning();
+  Actions a = fsm.Stop();
+  EXPECT_FALSE(Has(a, K::kSignal));
+  EXPECT_TRUE(Has(a, K::kAbandonProcesses));
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(FsmTest, ControlCommandKilledBySigtermIsAFailure) {
+  spec.exec_start_pre = {Cmd("/bin/pre")};
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  Actions a = fsm.OnControlExited(ExitStatus::Signal(SIGTERM), "", now);
+  EXPECT_FALSE(Has(a, K::kSpawnMain));
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.result(), ServiceResult::kSignal);
+}
+
 TEST_F(FsmTest, StopWhenStoppedDoesNothing) {
   EXPECT_TRUE(fsm.Stop().empty());
   EXPECT_EQ(fsm.state(), State::kStopped);
