@@ -90,6 +90,12 @@ void CgroupTree::RemoveAll() const {
   (void)RemoveCgroup(path_);
 }
 
+Result<UniqueFd> OpenCgroupDir(const std::string& cgroup) {
+  const int fd = ::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open " + cgroup);
+  return UniqueFd(fd);
+}
+
 Result<UniqueFd> OpenCgroupProcs(const std::string& cgroup) {
   const std::string file = cgroup + "/cgroup.procs";
   const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);

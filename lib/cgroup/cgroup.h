@@ -42,6 +42,8 @@ class CgroupTree {
   std::string path_;
 };
 
+// Opens the cgroup directory (O_DIRECTORY), for clone3(CLONE_INTO_CGROUP).
+[[nodiscard]] Result<UniqueFd> OpenCgroupDir(const std::string& cgroup);
 // Opens <cgroup>/cgroup.procs for writing, for a child to enter before exec.
 [[nodiscard]] Result<UniqueFd> OpenCgroupProcs(const std::string& cgroup);
 // The pids in a cgroup (not its children). An unreadable cgroup reads as no pids.

@@ -532,12 +532,16 @@ struct Manager::Impl {
     plan.stdout_fd = s.log ? out_w.get() : STDERR_FILENO;
     plan.stderr_fd = s.log ? err_w.get() : STDERR_FILENO;
 
-    UniqueFd cgroup_procs;
+    UniqueFd cgroup_procs, cgroup_dir;
     if (!s.cgroup.empty()) {
       auto fd = OpenCgroupProcs(s.cgroup);
       if (!fd.ok()) return fd.error().message;
       cgroup_procs = std::move(*fd);
       plan.cgroup_procs_fd = cgroup_procs.get();
+      auto dir = OpenCgroupDir(s.cgroup);
+      if (!dir.ok()) return dir.error().message;
+      cgroup_dir = std::move(*dir);
+      plan.cgroup_dir_fd = cgroup_dir.get();
     }
     auto spawned = Spawn(plan);
     if (!spawned.ok()) return spawned.error().message;

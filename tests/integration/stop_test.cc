@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -173,6 +174,30 @@ TimeoutStopSec=1
         << "pid " << pid << " (" << ProcCmdline(pid) << ") is " << ToString(GetProcState(pid))
         << " after stop returned";
   }
+}
+
+TEST_F(StopTest, ServiceProcessesStartInsideTheServiceCgroup) {
+  WriteUnit("cg.service", R"([Service]
+ExecStart={go}/crasher -sleep
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "cg"}).exit_code) << SupdContext();
+  auto st = Status("cg.service");
+  ASSERT_TRUE(st);
+  if ((*st)["tracking"] != "cgroup") {
+    GTEST_SKIP() << "no cgroup tracking here: " << (*st)["tracking"];
+  }
+  const std::string cgroup = (*st)["cgroup"].get<std::string>();
+  const pid_t pid = (*st)["main_pid"].get<pid_t>();
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line, v2;
+  while (std::getline(in, line))
+    if (line.rfind("0::", 0) == 0) v2 = line.substr(3);
+  ASSERT_FALSE(v2.empty());
+  // The status names the directory under the cgroup2 mount; /proc names the path inside it.
+  EXPECT_GE(cgroup.size(), v2.size());
+  EXPECT_EQ(cgroup.substr(cgroup.size() - v2.size()), v2) << cgroup << " vs " << v2;
+  EXPECT_EQ(0, Supctl({"stop", "cg"}).exit_code);
 }
 
 TEST_F(StopTest, ExecStopWithMainPidStopsCleanly) {
