@@ -110,7 +110,7 @@ int Run(int argc, char** argv, std::string* socket_out) {
   auto* list = app.add_subcommand("list", "same as status --json, one line per service");
   list->add_flag("--json", json_out, "print the protocol's JSON");
   std::map<std::string, CLI::App*> ops;
-  for (const char* op : {"start", "stop", "restart", "reset-failed"}) {
+  for (const char* op : {"start", "stop", "restart", "reload", "reset-failed"}) {
     auto* sub = app.add_subcommand(op, std::string(op) + " services");
     sub->add_option("services", services, "services")->required();
     ops[op] = sub;

@@ -122,6 +122,12 @@ int main(int argc, char** argv) {
   cfg.units_dir = units_dir;
   cfg.log_dir = log_dir;
   cfg.state_dir = state_dir;
+  {
+    // The notify socket sits beside the control socket: "supd.sock" → "supd.notify".
+    std::string n = socket_path;
+    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".sock") == 0) n.resize(n.size() - 5);
+    cfg.notify_socket = n + ".notify";
+  }
   cfg.specifiers.hostname = Hostname();
   cfg.specifiers.runtime_dir = defaults.runtime_dir;
   cfg.specifiers.uid = geteuid();
@@ -142,6 +148,18 @@ int main(int argc, char** argv) {
 
   boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   boost::asio::steady_timer drain_timer(io);
+  std::chrono::steady_clock::time_point drain_deadline;
+  // Lives on main's stack for the whole run: the timer's handler refers to it, not a copy.
+  std::function<void()> finish_shutdown = [&] {
+    if (supd::LiveOutputReaders() > 0 && std::chrono::steady_clock::now() < drain_deadline) {
+      drain_timer.expires_after(std::chrono::milliseconds(10));
+      drain_timer.async_wait([&](const boost::system::error_code&) { finish_shutdown(); });
+      return;
+    }
+    spdlog::info("all services stopped; exiting");
+    (*server)->Close();
+    io.stop();
+  };
   bool stopping = false;
   std::function<void()> wait_signal;
   wait_signal = [&] {
@@ -159,19 +177,8 @@ int main(int argc, char** argv) {
         manager.StopAll([&] {
           // Let the output pipes drain (a Go program's last log lines), for at most 2 s: a
           // leftover process could hold one open for ever.
-          auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-          auto finish = std::make_shared<std::function<void()>>();
-          *finish = [&, deadline, finish] {
-            if (supd::LiveOutputReaders() > 0 && std::chrono::steady_clock::now() < deadline) {
-              drain_timer.expires_after(std::chrono::milliseconds(10));
-              drain_timer.async_wait([finish](const boost::system::error_code&) { (*finish)(); });
-              return;
-            }
-            spdlog::info("all services stopped; exiting");
-            (*server)->Close();
-            io.stop();
-          };
-          (*finish)();
+          drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+          finish_shutdown();
         });
       } else {
         spdlog::info("already stopping; waiting for services to finish their stop timeouts");

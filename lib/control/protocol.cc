@@ -6,8 +6,8 @@ namespace supd::control {
 namespace {
 
 constexpr std::array<std::string_view, 13> kCommands = {
-    "status", "version", "check",  "start", "stop",         "restart", "kill",
-    "reset-failed", "daemon-reload", "list", "cat", "ping", "logs"};
+    "status", "version", "check", "start", "stop", "restart", "reload", "kill",
+    "reset-failed", "daemon-reload", "list", "cat", "ping"};
 constexpr std::array<std::string_view, 6> kReadOnly = {"status", "version", "check",
                                                        "list",   "cat",     "ping"};
 

@@ -64,12 +64,21 @@ struct ProcessWatcher::Impl {
     if (after_reap) after_reap();
   }
 
-  // Reaps a watched child if it has exited, then runs its callback.
-  void Reap(pid_t pid) {
+  // Reaps a watched child if it has exited, then runs its callback. `pidfd_readable`: its
+  // pidfd said it exited (it may then not be our child: a MAINPID= process whose parent lives).
+  void Reap(pid_t pid, bool pidfd_readable = false) {
     auto it = watched.find(pid);
     if (it == watched.end()) return;
     siginfo_t info{};
-    if (waitid(P_PID, pid, &info, WEXITED | WNOHANG) < 0 || info.si_pid == 0) return;
+    if (waitid(P_PID, pid, &info, WEXITED | WNOHANG) < 0) {
+      if (errno != ECHILD || !pidfd_readable) return;
+      // Exited, but someone else is its parent: the status is not ours to know.
+      spdlog::debug("pid {} exited; not a child of supd, exit status unknown", pid);
+      info.si_pid = pid;
+      info.si_code = CLD_EXITED;
+      info.si_status = 0;
+    }
+    if (info.si_pid == 0) return;
     Watched w = std::move(it->second);
     watched.erase(it);
     if (w.pidfd) {
@@ -83,7 +92,7 @@ struct ProcessWatcher::Impl {
     sd.async_wait(asio::posix::stream_descriptor::wait_read,
                   [this, pid](const boost::system::error_code& ec) {
                     if (ec) return;  // cancelled: reaped through SIGCHLD, or forgotten
-                    Reap(pid);
+                    Reap(pid, /*pidfd_readable=*/true);
                     if (after_reap) after_reap();
                   });
   }

@@ -75,8 +75,18 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   std::vector<char*> argv;
   for (const auto& a : plan.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // Room for "NAME=<pid>" that the child fills in with its own pid.
+  std::vector<std::string> own_pid(plan.own_pid_env.size());
+  std::vector<std::pair<char*, size_t>> own_pid_slots;  // buffer, offset of the value
+  for (size_t i = 0; i < own_pid.size(); ++i) {
+    own_pid[i] = plan.own_pid_env[i] + "=" + std::string(24, '\0');
+  }
   std::vector<char*> envp;
   for (const auto& e : plan.env) envp.push_back(const_cast<char*>(e.c_str()));
+  for (size_t i = 0; i < own_pid.size(); ++i) {
+    envp.push_back(own_pid[i].data());
+    own_pid_slots.push_back({own_pid[i].data(), plan.own_pid_env[i].size() + 1});
+  }
   envp.push_back(nullptr);
   const char* path = plan.path.c_str();
   const char* wd = plan.working_directory.empty() ? "/" : plan.working_directory.c_str();
@@ -154,6 +164,15 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
     }
     if (chdir(wd) < 0) {
       if (!wd_optional || chdir("/") < 0) ChildFail(report, kStepChdir);
+    }
+    if (!own_pid_slots.empty()) {
+      char digits[24];
+      int n = 0;
+      for (pid_t v = getpid(); v > 0; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+      for (auto& [buf, off] : own_pid_slots) {
+        for (int i = 0; i < n; ++i) buf[off + i] = digits[n - 1 - i];
+        buf[off + n] = '\0';
+      }
     }
     // fds that supd inherited without close-on-exec must not reach the service either.
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);

@@ -24,6 +24,9 @@ struct SpawnPlan {
   std::string path;                // executable, absolute
   std::vector<std::string> argv;   // argv[0] included
   std::vector<std::string> env;    // "NAME=value", the complete environment
+  // Variables whose value is the child's own pid (WATCHDOG_PID=, later LISTEN_PID=), which only
+  // the child knows: filled in between fork and exec.
+  std::vector<std::string> own_pid_env;
   std::string working_directory;   // "" = "/" (systemd's default for system services)
   bool working_directory_optional = false;  // a missing directory is not an error ('-' prefix)
   std::optional<uid_t> uid;        // switch to this user (with gid and groups) if set

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -21,6 +22,8 @@
 #include "lib/cgroup/cgroup.h"
 #include "lib/log/output_reader.h"
 #include "lib/log/service_log.h"
+#include "lib/notify/notify_message.h"
+#include "lib/notify/notify_server.h"
 #include "lib/proc/process_watcher.h"
 #include "lib/proc/spawn.h"
 #include "lib/supervise/service_fsm.h"
@@ -92,13 +95,13 @@ struct Manager::Impl {
   };
 
   struct Waiter {
-    enum class Kind { kStart, kStop } kind;
+    enum class Kind { kStart, kStop, kReload } kind;
     uint64_t attempts_before;
     std::function<void(bool ok, std::string message)> done;
   };
 
   struct Service {
-    explicit Service(asio::io_context& io) : timer(io) {}
+    explicit Service(asio::io_context& io) : timer(io), watchdog(io) {}
     std::string name;
     std::string unit_path;
     bool is_instance = false;
@@ -116,6 +119,9 @@ struct Manager::Impl {
     std::string cgroup;        // the service's cgroup directory; "" without cgroup tracking
     asio::steady_timer timer;
     uint64_t timer_gen = 0;  // bumped on every arm/disarm: a stale expiry is ignored
+    asio::steady_timer watchdog;
+    uint64_t watchdog_gen = 0;
+    std::string status_text;  // STATUS= from the program
 
     std::string invocation_id;
     int64_t started_monotonic = 0;  // when the current start began
@@ -150,6 +156,19 @@ struct Manager::Impl {
                    "leaves its process group (setsid) escapes a stop",
                    tree.error().message);
       cgroup_error = tree.error().message;
+    }
+    if (!config.notify_socket.empty()) {
+      auto server = NotifyServer::Bind(
+          io, config.notify_socket,
+          [this](const NotifyMessage& m, const NotifyCredentials& cred, std::vector<UniqueFd> fds) {
+            OnNotify(m, cred, std::move(fds));
+          });
+      if (server.ok()) {
+        notify = std::move(*server);
+      } else {
+        notify_error = server.error().message;
+        spdlog::error("{}; Type=notify services cannot start", notify_error);
+      }
     }
     watcher.SetAfterReapHook([this] {
       std::vector<std::string> names;
@@ -342,6 +361,34 @@ struct Manager::Impl {
         case Action::Kind::kResetInstance:
           ResetInstance(s);
           break;
+        case Action::Kind::kArmWatchdog: {
+          const uint64_t gen = ++s.watchdog_gen;
+          s.watchdog.expires_after(a.delay);
+          const std::string name = s.name;
+          s.watchdog.async_wait([this, name, gen](const boost::system::error_code& ec) {
+            if (ec) return;
+            Service* sp = Find(name);
+            if (!sp || sp->watchdog_gen != gen || !sp->fsm) return;
+            spdlog::warn("{}: watchdog timeout", name);
+            Dispatch(*sp, sp->fsm->OnWatchdogTimeout(Now()));
+          });
+          break;
+        }
+        case Action::Kind::kDisarmWatchdog:
+          ++s.watchdog_gen;
+          s.watchdog.cancel();
+          break;
+        case Action::Kind::kExtendTimer: {
+          // EXTEND_TIMEOUT_USEC=: not earlier than now + delay; never shortened.
+          if (a.delay == kInfinity) {
+            ++s.timer_gen;
+            s.timer.cancel();
+            break;
+          }
+          const auto wanted = asio::steady_timer::clock_type::now() + a.delay;
+          if (s.timer.expiry() < wanted) ArmTimer(s, a.delay);
+          break;
+        }
         case Action::Kind::kAbandonProcesses:
           Abandon(s, s.main);
           Abandon(s, s.control);
@@ -387,6 +434,7 @@ struct Manager::Impl {
     }
     s.invocation_id = NewInvocationId();
     s.setup_error.clear();
+    s.status_text.clear();
     if (cgroups && s.cgroup.empty()) {
       auto cg = cgroups->ServiceCgroup(s.name);
       if (cg.ok()) {
@@ -458,6 +506,7 @@ struct Manager::Impl {
       case CommandList::kStartPre: cmds = &spec.exec_start_pre; break;
       case CommandList::kStart: cmds = &spec.exec_start; break;
       case CommandList::kStartPost: cmds = &spec.exec_start_post; break;
+      case CommandList::kReload: cmds = &spec.exec_reload; break;
       case CommandList::kStop: cmds = &spec.exec_stop; break;
       case CommandList::kStopPost: cmds = &spec.exec_stop_post; break;
     }
@@ -475,6 +524,17 @@ struct Manager::Impl {
       envv.push_back(k + "=" + v);
     };
     if (!is_main && s.main) add_env("MAINPID", std::to_string(s.main->sp.pid));
+    const bool notify_type =
+        spec.type == ServiceType::kNotify || spec.type == ServiceType::kNotifyReload;
+    if (notify_type && !notify)
+      return "Type=notify needs the notify socket: " + notify_error;
+    if (notify && (notify_type || spec.notify_access != NotifyAccess::kNone))
+      add_env("NOTIFY_SOCKET", notify->path());
+    if (is_main && s.fsm->watchdog_interval().count() > 0 &&
+        s.fsm->watchdog_interval() != kInfinity) {
+      add_env("WATCHDOG_USEC", std::to_string(s.fsm->watchdog_interval().count()));
+      plan.own_pid_env.push_back("WATCHDOG_PID");
+    }
     if (list == CommandList::kStop || list == CommandList::kStopPost) {
       // As systemd: how the service ended, for ExecStop= and ExecStopPost=.
       add_env("SERVICE_RESULT", ResultName(s.fsm->result()));
@@ -635,6 +695,138 @@ struct Manager::Impl {
     }
   }
 
+  // Which service a process belongs to: its main or control process, its cgroup, or one of its
+  // process groups. nullptr if none.
+  Service* ServiceOfPid(pid_t pid, bool* is_main, bool* is_control) {
+    *is_main = *is_control = false;
+    for (auto& [n, s] : services) {
+      if (s->main && s->main->sp.pid == pid) {
+        *is_main = true;
+        return s.get();
+      }
+      if (s->control && s->control->sp.pid == pid) {
+        *is_control = true;
+        return s.get();
+      }
+    }
+    std::string own;
+    {
+      std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+      std::string line;
+      while (std::getline(in, line))
+        if (line.rfind("0::", 0) == 0) own = line.substr(3);
+    }
+    const pid_t pgid = getpgid(pid);
+    for (auto& [n, s] : services) {
+      if (!own.empty() && !s->cgroup.empty() && s->cgroup.size() >= own.size() &&
+          s->cgroup.compare(s->cgroup.size() - own.size(), own.size(), own) == 0)
+        return s.get();
+      if (pgid > 0 && std::find(s->pgids.begin(), s->pgids.end(), pgid) != s->pgids.end())
+        return s.get();
+    }
+    return nullptr;
+  }
+
+  void RefuseNotify(const NotifyCredentials& cred, const std::string& why) {
+    ++notify_refused;
+    const int64_t now = MonotonicUsec();
+    if (now - notify_refused_logged_at < 1000000) return;  // at most one line a second
+    notify_refused_logged_at = now;
+    spdlog::warn("notify message from pid {} (uid {}) refused: {} ({} refused so far)", cred.pid,
+                 cred.uid, why, notify_refused);
+  }
+
+  void OnNotify(const NotifyMessage& m, const NotifyCredentials& cred, std::vector<UniqueFd> fds) {
+    bool is_main = false, is_control = false;
+    Service* s = ServiceOfPid(cred.pid, &is_main, &is_control);
+    if (s == nullptr || !s->fsm) {
+      RefuseNotify(cred, "the sender belongs to no service");
+      return;
+    }
+    switch (s->spec->notify_access) {
+      case NotifyAccess::kNone:
+        RefuseNotify(cred, s->name + " has NotifyAccess=none");
+        return;
+      case NotifyAccess::kMain:
+        if (!is_main) {
+          RefuseNotify(cred, s->name + " has NotifyAccess=main and the sender is not its main "
+                                       "process");
+          return;
+        }
+        break;
+      case NotifyAccess::kExec:
+        if (!is_main && !is_control) {
+          RefuseNotify(cred, s->name + " has NotifyAccess=exec and the sender is neither its "
+                                       "main nor its control process");
+          return;
+        }
+        break;
+      case NotifyAccess::kAll:
+        break;
+    }
+    // BARRIER=1: closing the fds (when `fds` goes) is the whole answer.
+    if (m.barrier) return;
+    if (!fds.empty() || m.fdstore)
+      spdlog::debug("{}: FDSTORE is not implemented yet; closed {} fds", s->name, fds.size());
+    if (m.status) s->status_text = *m.status;
+    if (m.mainpid) ChangeMainPid(*s, *m.mainpid, is_main || cred.uid == 0);
+    Actions acts;
+    auto add = [&](Actions more) { acts.insert(acts.end(), more.begin(), more.end()); };
+    // systemd's precedence: STOPPING over READY over RELOADING.
+    if (m.stopping) {
+      add(s->fsm->OnStopping());
+    } else if (m.ready) {
+      if (m.reloading) add(s->fsm->OnReloading());
+      add(s->fsm->OnReady());
+    } else if (m.reloading) {
+      add(s->fsm->OnReloading());
+    }
+    if (m.watchdog_usec) add(s->fsm->OnWatchdogUsec(*m.watchdog_usec));
+    if (m.watchdog_ping) add(s->fsm->OnWatchdogPing());
+    if (m.extend_timeout) add(s->fsm->OnExtendTimeout(*m.extend_timeout));
+    Dispatch(*s, std::move(acts));
+    if (m.watchdog_trigger) {
+      if (Service* again = Find(s->name)) Dispatch(*again, again->fsm->OnWatchdogTimeout(Now()));
+    }
+  }
+
+  // MAINPID=: another process of the service becomes the main one (forking-style programs).
+  void ChangeMainPid(Service& s, pid_t pid, bool sender_trusted) {
+    if (!sender_trusted) {
+      spdlog::warn("{}: MAINPID={} ignored: only the main process or root may send it", s.name,
+                   pid);
+      return;
+    }
+    if (s.main && s.main->sp.pid == pid) return;
+    bool is_main = false, is_control = false;
+    if (ServiceOfPid(pid, &is_main, &is_control) != &s) {
+      spdlog::warn("{}: MAINPID={} ignored: that process does not belong to the service", s.name,
+                   pid);
+      return;
+    }
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+      spdlog::warn("{}: MAINPID={} ignored: {}", s.name, pid,
+                   ErrnoError("pidfd_open").message);
+      return;
+    }
+    auto proc = std::make_unique<Proc>();
+    proc->sp.pid = pid;
+    proc->sp.pidfd.reset(pidfd);
+    proc->path = s.main ? s.main->path : "";
+    proc->exec.kind = ExecStatus::Kind::kExecuted;
+    spdlog::info("{}: main process is now {} (MAINPID=)", s.name, pid);
+    // The old main process is no longer the service's main: its exit is just reaped.
+    if (s.main) {
+      spdlog::debug("{}: former main process {} is left to exit", s.name, s.main->sp.pid);
+      s.abandoned.push_back(std::move(s.main));
+    }
+    const std::string name = s.name;
+    watcher.Watch(pid, pidfd,
+                  [this, name, pid](const ExitStatus& st) { OnExit(name, pid, true, st); });
+    s.main = std::move(proc);
+  }
+
   void SendSignal(Service& s, KillTarget target, int sig) {
     auto report = [&](const Result<void>& r) {
       if (!r.ok()) spdlog::warn("{}: {}", s.name, r.error().message);
@@ -730,6 +922,20 @@ struct Manager::Impl {
         }
         continue;
       }
+      if (w.kind == Waiter::Kind::kReload) {
+        if (s.fsm->reloads_done() > w.attempts_before) {
+          if (s.fsm->last_reload_failed())
+            done.push_back({std::move(w), {false, s.name + ": reload failed: " + s.fsm->cause()}});
+          else
+            done.push_back({std::move(w), {true, ""}});
+        } else if (st != State::kRunning && st != State::kReloading) {
+          done.push_back({std::move(w), {false, s.name + ": reload interrupted: the service is " +
+                                                    StateName(st)}});
+        } else {
+          keep.push_back(std::move(w));
+        }
+        continue;
+      }
       if (s.fsm->start_attempts() <= w.attempts_before) {
         keep.push_back(std::move(w));
         continue;
@@ -798,9 +1004,11 @@ struct Manager::Impl {
     j["control_pid"] = s.control ? json(s.control->sp.pid) : json(nullptr);
     j["ready"] = s.fsm->ready();
     j["restarts"] = s.fsm->restarts();
-    j["status_text"] = "";
+    j["status_text"] = s.status_text;
     j["since"] = FormatRfc3339(s.since_realtime);
     j["since_monotonic_usec"] = s.since_monotonic;
+    if (s.fsm->watchdog_interval().count() > 0)
+      j["watchdog_usec"] = s.fsm->watchdog_interval().count();
     j["cause"] = s.fsm->cause();
     j["invocation_id"] = s.invocation_id;
     j["type"] = [&] {
@@ -809,6 +1017,7 @@ struct Manager::Impl {
         case ServiceType::kExec: return "exec";
         case ServiceType::kOneshot: return "oneshot";
         case ServiceType::kNotify: return "notify";
+        case ServiceType::kNotifyReload: return "notify-reload";
       }
       return "simple";
     }();
@@ -1044,6 +1253,19 @@ struct Manager::Impl {
       });
       return;
     }
+    if (cmd == "reload") {
+      ForEachService(req.args, std::move(reply), false, [this](Service& s, DoneFn done) {
+        const std::string why = s.fsm->CanReload();
+        if (!why.empty()) {
+          done(false, s.name + " cannot be reloaded: " + why);
+          return;
+        }
+        const uint64_t before = s.fsm->reloads_done();
+        Dispatch(s, s.fsm->Reload());
+        AddWaiter(s, Waiter::Kind::kReload, before, std::move(done));
+      });
+      return;
+    }
     if (cmd == "reset-failed") {
       ForEachService(req.args, std::move(reply), false, [this](Service& s, DoneFn done) {
         Dispatch(s, s.fsm->ResetFailed());
@@ -1103,6 +1325,10 @@ struct Manager::Impl {
   asio::io_context& io;
   ManagerConfig config;
   ProcessWatcher watcher;
+  std::unique_ptr<NotifyServer> notify;  // null: no notify socket (see notify_error)
+  std::string notify_error;
+  uint64_t notify_refused = 0;           // datagrams from processes not allowed to send
+  int64_t notify_refused_logged_at = 0;  // for rate-limiting that log line
   std::optional<CgroupTree> cgroups;  // unset: process groups only
   std::string cgroup_error;           // why there is no cgroup tracking
   std::map<std::string, std::unique_ptr<Service>> services;

@@ -30,6 +30,7 @@ struct ManagerConfig {
   std::string units_dir;
   std::string log_dir;
   std::string state_dir;
+  std::string notify_socket;  // where services send sd_notify datagrams ("" = none)
   SpecifierContext specifiers;
 };
 

@@ -55,6 +55,7 @@ const char* PhaseName(Phase p) {
     case Phase::kStart: return "start";
     case Phase::kStartPost: return "start-post";
     case Phase::kRunning: return "running";
+    case Phase::kReload: return "reload";
     case Phase::kStop: return "stop";
     case Phase::kStopSigterm: return "stop-sigterm";
     case Phase::kStopSigkill: return "stop-sigkill";
@@ -88,6 +89,7 @@ const char* CommandListName(CommandList l) {
     case CommandList::kStartPre: return "ExecStartPre";
     case CommandList::kStart: return "ExecStart";
     case CommandList::kStartPost: return "ExecStartPost";
+    case CommandList::kReload: return "ExecReload";
     case CommandList::kStop: return "ExecStop";
     case CommandList::kStopPost: return "ExecStopPost";
   }
@@ -102,6 +104,7 @@ State ServiceFsm::state() const {
     case Phase::kStart:
     case Phase::kStartPost: return State::kStarting;
     case Phase::kRunning: return State::kRunning;
+    case Phase::kReload: return State::kReloading;
     case Phase::kStop:
     case Phase::kStopSigterm:
     case Phase::kStopSigkill:
@@ -124,6 +127,7 @@ const std::vector<ExecCommand>& ServiceFsm::List(CommandList l) const {
     case CommandList::kStartPre: return spec_->exec_start_pre;
     case CommandList::kStart: return spec_->exec_start;
     case CommandList::kStartPost: return spec_->exec_start_post;
+    case CommandList::kReload: return spec_->exec_reload;
     case CommandList::kStop: return spec_->exec_stop;
     case CommandList::kStopPost: return spec_->exec_stop_post;
   }
@@ -258,6 +262,13 @@ Actions ServiceFsm::Stop() {
       // As systemd: a start in progress is signalled; ExecStop= is for a started service.
       stop_requested_ = true;
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, {});
+    case Phase::kReload:
+      if (control_alive_) {
+        // An ExecReload= is still running: signal everything, as systemd does.
+        stop_requested_ = true;
+        return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, {});
+      }
+      [[fallthrough]];
     case Phase::kRunning:
       stop_requested_ = true;
       return EnterStop(ServiceResult::kSuccess, {});
@@ -334,7 +345,9 @@ Actions ServiceFsm::BeginStart(Usec now, bool automatic) {
   start_queued_ = false;
   last_main_exit_.reset();
   condition_skipped_ = false;
+  watchdog_override_.reset();
   cause_.clear();
+  acts.push_back(Action{Action::Kind::kDisarmWatchdog});
   acts.push_back(Action{Action::Kind::kResetInstance});
   acts.push_back(Action{Action::Kind::kCheckConditions});
   phase_ = Phase::kCondition;  // until OnConditionsChecked()
@@ -400,6 +413,108 @@ Actions ServiceFsm::EnterRunning(Actions acts) {
   }
   phase_ = Phase::kRunning;
   acts.push_back(Disarm());
+  if (watchdog_interval().count() > 0 && main_alive_) {
+    // systemd: the watchdog is active once the start-up is complete.
+    Action w{Action::Kind::kArmWatchdog};
+    w.delay = watchdog_interval();
+    acts.push_back(w);
+  }
+  return acts;
+}
+
+bool ServiceFsm::NotifyType() const {
+  return spec_->type == ServiceType::kNotify || spec_->type == ServiceType::kNotifyReload;
+}
+
+Usec ServiceFsm::watchdog_interval() const {
+  if (watchdog_override_) return *watchdog_override_;
+  return spec_->watchdog_sec;
+}
+
+Actions ServiceFsm::EndReload(bool failed, Actions acts) {
+  ++reloads_done_;
+  last_reload_failed_ = failed;
+  phase_ = Phase::kRunning;
+  acts.push_back(Disarm());
+  return acts;
+}
+
+std::string ServiceFsm::CanReload() const {
+  if (phase_ == Phase::kReload) return "a reload is already in progress";
+  if (phase_ != Phase::kRunning) return std::string("the service is ") + StateName(state());
+  if (spec_->exec_reload.empty() && spec_->type != ServiceType::kNotifyReload)
+    return "the unit has no ExecReload= (and is not Type=notify-reload)";
+  if (!main_alive_ && spec_->exec_reload.empty()) return "the service has no main process";
+  return "";
+}
+
+Actions ServiceFsm::Reload() {
+  if (!CanReload().empty()) return {};
+  phase_ = Phase::kReload;
+  Actions acts{Timer(spec_->timeout_start)};
+  if (!spec_->exec_reload.empty()) {
+    acts.push_back(SpawnControl(CommandList::kReload, 0));
+    return acts;
+  }
+  // Type=notify-reload: the signal asks, RELOADING=1 … READY=1 answers.
+  acts.push_back(SignalTo(KillTarget::kMain, spec_->reload_signal));
+  return acts;
+}
+
+Actions ServiceFsm::OnReloading() {
+  if (phase_ != Phase::kRunning) return {};
+  phase_ = Phase::kReload;
+  return {Timer(spec_->timeout_start)};
+}
+
+Actions ServiceFsm::OnStopping() {
+  // The program has begun its own shutdown: stopping, without a signal of ours; the stop
+  // timeout still applies.
+  if (phase_ != Phase::kRunning && phase_ != Phase::kReload && phase_ != Phase::kStartPost &&
+      phase_ != Phase::kStart)
+    return {};
+  if (control_alive_) return {};
+  phase_ = Phase::kStopSigterm;
+  return {Action{Action::Kind::kDisarmWatchdog}, Timer(spec_->timeout_stop)};
+}
+
+Actions ServiceFsm::OnWatchdogPing() {
+  if ((phase_ != Phase::kRunning && phase_ != Phase::kReload) || watchdog_interval().count() == 0)
+    return {};
+  Action w{Action::Kind::kArmWatchdog};
+  w.delay = watchdog_interval();
+  return {w};
+}
+
+Actions ServiceFsm::OnWatchdogUsec(Usec usec) {
+  watchdog_override_ = usec;
+  if (phase_ != Phase::kRunning && phase_ != Phase::kReload) return {};
+  if (usec.count() == 0) return {Action{Action::Kind::kDisarmWatchdog}};
+  Action w{Action::Kind::kArmWatchdog};
+  w.delay = usec;
+  return {w};
+}
+
+Actions ServiceFsm::OnExtendTimeout(Usec usec) {
+  if (state() != State::kStarting && state() != State::kStopping && phase_ != Phase::kReload)
+    return {};
+  Action a{Action::Kind::kExtendTimer};
+  a.delay = usec;
+  return {a};
+}
+
+Actions ServiceFsm::OnWatchdogTimeout(Usec now) {
+  now_ = now;
+  if (phase_ != Phase::kRunning && phase_ != Phase::kReload) return {};
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval());
+  cause_ = "watchdog timeout: no WATCHDOG=1 within " + FormatSpan(ms) + ", sent " +
+           SigName(spec_->watchdog_signal);
+  SetResult(ServiceResult::kWatchdog);
+  phase_ = Phase::kStopSigterm;
+  Actions acts{Action{Action::Kind::kDisarmWatchdog}};
+  Actions kills = KillActions(spec_->watchdog_signal, false);
+  acts.insert(acts.end(), kills.begin(), kills.end());
+  acts.push_back(Timer(spec_->timeout_stop));
   return acts;
 }
 
@@ -407,6 +522,7 @@ Actions ServiceFsm::EnterRunning(Actions acts) {
 
 Actions ServiceFsm::EnterStop(ServiceResult r, Actions acts) {
   SetResult(r);
+  acts.push_back(Action{Action::Kind::kDisarmWatchdog});
   if (spec_->exec_stop.empty()) return EnterStopSignal(Phase::kStopSigterm, r, std::move(acts));
   phase_ = Phase::kStop;
   acts.push_back(Timer(spec_->timeout_stop));
@@ -416,6 +532,7 @@ Actions ServiceFsm::EnterStop(ServiceResult r, Actions acts) {
 
 Actions ServiceFsm::EnterStopSignal(Phase p, ServiceResult r, Actions acts) {
   SetResult(r);
+  acts.push_back(Action{Action::Kind::kDisarmWatchdog});
   phase_ = p;
   const bool final_kill = (p == Phase::kStopSigkill || p == Phase::kFinalSigkill);
   const int sig = final_kill ? spec_->final_kill_signal : spec_->kill_signal;
@@ -533,16 +650,22 @@ Actions ServiceFsm::OnMainSpawned() {
 }
 
 Actions ServiceFsm::OnMainExecOk() {
-  // Type=notify counts as Type=exec until supd has a notify socket (the unit loader warns).
-  if (phase_ == Phase::kStart &&
-      (spec_->type == ServiceType::kExec || spec_->type == ServiceType::kNotify) && main_alive_)
+  if (phase_ == Phase::kStart && spec_->type == ServiceType::kExec && main_alive_)
     return EnterStartPost(0, {});
   return {};
 }
 
 Actions ServiceFsm::OnReady() {
-  if (phase_ == Phase::kStart && spec_->type == ServiceType::kNotify && main_alive_)
-    return EnterStartPost(0, {});
+  if (phase_ == Phase::kStart && NotifyType() && main_alive_) return EnterStartPost(0, {});
+  if (phase_ == Phase::kReload && !control_alive_) {
+    Actions acts = EndReload(false, {});
+    if (watchdog_interval().count() > 0) {
+      Action w{Action::Kind::kArmWatchdog};
+      w.delay = watchdog_interval();
+      acts.push_back(w);
+    }
+    return acts;
+  }
   return {};
 }
 
@@ -573,6 +696,11 @@ Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_e
     case Phase::kStartPost:
       if (ok) return {};  // EnterRunning() notices the main process is gone
       return EnterStopSignal(Phase::kStopSigterm, r, {});
+    case Phase::kReload:
+      if (control_alive_) return EnterStopSignal(Phase::kStopSigterm, r, {});
+      ++reloads_done_;
+      last_reload_failed_ = true;
+      return EnterStop(r, {});
     case Phase::kRunning:
       return EnterStop(r, {});
     case Phase::kStop:
@@ -628,6 +756,23 @@ Actions ServiceFsm::OnControlExited(const ExitStatus& st, const std::string& exe
     case Phase::kStartPost:
       if (ok) return EnterStartPost(next, {});
       return EnterStop(r, {});
+    case Phase::kReload:
+      if (!ok) return EndReload(true, {});
+      if (next < spec_->exec_reload.size()) {
+        Actions acts{Timer(spec_->timeout_start)};
+        acts.push_back(SpawnControl(CommandList::kReload, next));
+        return acts;
+      }
+      if (!main_alive_) return EndReload(false, {});
+      {
+        Actions acts = EndReload(false, {});
+        if (watchdog_interval().count() > 0) {
+          Action w{Action::Kind::kArmWatchdog};
+          w.delay = watchdog_interval();
+          acts.push_back(w);
+        }
+        return acts;
+      }
     case Phase::kStop:
       if (!ok) SetResult(r);
       if (next < spec_->exec_stop.size()) {
@@ -657,8 +802,19 @@ Actions ServiceFsm::OnTimer(Usec now) {
     case Phase::kCondition:
     case Phase::kStartPre:
     case Phase::kStart:
-      cause_ = std::string("start timeout: not ready within TimeoutStartSec=") + start_span;
+      if (phase_ == Phase::kStart && NotifyType())
+        cause_ = "start timeout: no READY=1 within " + start_span + " (TimeoutStartSec=)";
+      else
+        cause_ = std::string("start timeout: not ready within TimeoutStartSec=") + start_span;
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, {});
+    case Phase::kReload: {
+      // systemd: a reload that does not finish in time fails; the service keeps running.
+      cause_ = "reload timeout: not done within " + start_span;
+      Actions acts;
+      if (control_alive_) acts.push_back(SignalTo(KillTarget::kControl, SIGKILL));
+      Actions more = EndReload(true, std::move(acts));
+      return more;
+    }
     case Phase::kStartPost:
       cause_ = "start timeout: ExecStartPost= did not finish within TimeoutStartSec=" + start_span;
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, {});

@@ -33,6 +33,7 @@ enum class Phase {
   kStart,        // main process spawned, not ready yet (or oneshot's ExecStart= running)
   kStartPost,    // running ExecStartPost= commands
   kRunning,      // ready (oneshot with RemainAfterExit=: "exited", no process)
+  kReload,       // ExecReload= running, or ReloadSignal= sent / RELOADING=1: until READY=1
   kStop,         // running ExecStop= commands
   kStopSigterm,  // KillSignal= sent, waiting for the processes to go
   kStopSigkill,  // FinalKillSignal= sent, waiting
@@ -52,7 +53,7 @@ const char* ResultName(ServiceResult r);
 
 
 // Which command list a control process runs.
-enum class CommandList { kCondition, kStartPre, kStart, kStartPost, kStop, kStopPost };
+enum class CommandList { kCondition, kStartPre, kStart, kStartPost, kReload, kStop, kStopPost };
 const char* CommandListName(CommandList l);  // "ExecStartPre" ...
 
 // Who receives a signal.
@@ -73,6 +74,9 @@ struct Action {
     kCheckConditions,  // evaluate Condition*=/Assert*=, answer with OnConditionsChecked()
     kAbandonProcesses, // the FSM no longer waits for the instance's processes (KillMode=none,
                        // or they survived SIGKILL): stop tracking them as main/control
+    kArmWatchdog,      // (re)arm the watchdog timer to fire after `delay`
+    kDisarmWatchdog,
+    kExtendTimer,      // EXTEND_TIMEOUT_USEC=: the timer fires no earlier than `delay` from now
   };
   Kind kind;
   CommandList list = CommandList::kStart;
@@ -113,8 +117,25 @@ class ServiceFsm {
   Actions OnMainSpawned();
   // The main process passed execve() (Type=exec readiness).
   Actions OnMainExecOk();
-  // READY=1 from the main process (Type=notify readiness).
-  Actions OnReady();
+  // sd_notify messages, already checked against NotifyAccess= by the manager.
+  Actions OnReady();            // READY=1 (Type=notify readiness; end of a reload)
+  Actions OnReloading();        // RELOADING=1: the program reloads on its own
+  Actions OnStopping();         // STOPPING=1: the program is shutting down on its own
+  Actions OnWatchdogPing();     // WATCHDOG=1
+  Actions OnWatchdogUsec(Usec usec);  // WATCHDOG_USEC=: a new interval (0 = off)
+  Actions OnExtendTimeout(Usec usec);  // EXTEND_TIMEOUT_USEC=
+  // The watchdog timer fired (or WATCHDOG=trigger).
+  Actions OnWatchdogTimeout(Usec now);
+  // `supctl reload`: ExecReload= or, for Type=notify-reload, ReloadSignal=. Empty when the
+  // service cannot be reloaded now (see CanReload()).
+  Actions Reload();
+  // Why a reload cannot run now ("" if it can).
+  std::string CanReload() const;
+  // Counts reloads that finished (ok or not), and whether the last one failed.
+  uint64_t reloads_done() const { return reloads_done_; }
+  bool last_reload_failed() const { return last_reload_failed_; }
+  // The watchdog interval in force (WatchdogSec= or the program's WATCHDOG_USEC=), 0 = off.
+  Usec watchdog_interval() const;
   // The main process exited. `exec_error` is set when it never reached execve() (the spawner's
   // step and errno: "exec /usr/bin/x: No such file or directory").
   Actions OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now);
@@ -154,6 +175,8 @@ class ServiceFsm {
   Actions EnterStart(size_t from, Actions acts);
   Actions EnterStartPost(size_t from, Actions acts);
   Actions EnterRunning(Actions acts);
+  Actions EndReload(bool failed, Actions acts);
+  bool NotifyType() const;
   Actions EnterStop(ServiceResult r, Actions acts);
   Actions EnterStopSignal(Phase p, ServiceResult r, Actions acts);
   Actions EnterStopPost(size_t from, ServiceResult r, Actions acts, Usec now);
@@ -186,7 +209,10 @@ class ServiceFsm {
   bool spawned_main_confirmed_ = false;
   bool condition_skipped_ = false;  // this start was skipped by a false Condition*=
   bool gave_up_ = false;            // processes were abandoned during the last stop
-  Usec now_{0};                     // the latest clock reading an event brought  // OnMainSpawned() seen for the current main process
+  Usec now_{0};                     // the latest clock reading an event brought
+  std::optional<Usec> watchdog_override_;  // WATCHDOG_USEC= from the program, this start only
+  uint64_t reloads_done_ = 0;
+  bool last_reload_failed_ = false;  // OnMainSpawned() seen for the current main process
   std::optional<ExitStatus> last_main_exit_;  // of the current start, for Restart*ExitStatus=
   std::vector<Usec> start_times_;  // starts inside StartLimitIntervalSec=
   std::string cause_;

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -70,8 +71,6 @@ const std::set<std::string_view> kUnsupportedService = {
     "PIDFile",
     "GuessMainPID",
     "BusName",
-    "NotifyAccess",
-    "WatchdogSec",
     "RuntimeMaxSec",
     "RuntimeRandomizedExtraSec",
     "TimeoutAbortSec",
@@ -85,7 +84,6 @@ const std::set<std::string_view> kUnsupportedService = {
     "USBFunctionStrings",
     "OOMPolicy",
     "OpenFile",
-    "ReloadSignal",
     "Sockets",
     "NonBlocking",
     // systemd.exec(5)
@@ -224,7 +222,6 @@ const std::set<std::string_view> kUnsupportedService = {
     "UtmpMode",
     // systemd.kill(5)
     "RestartKillSignal",
-    "WatchdogSignal",
     // systemd.resource-control(5)
     "CPUAccounting",
     "CPUWeight",
@@ -447,6 +444,10 @@ class Loader {
   SpecifierData data_;
   ServiceSpec spec_;
   bool timeout_start_set_ = false;
+  // WatchdogSec= > 0 as written ("infinity" included), for NotifyAccess='s default.
+  bool watchdog_requested_ = false;
+  // The warning for ReloadSignal= if Type= turns out not to be notify-reload.
+  std::optional<Diagnostic> reload_signal_at_;
   std::map<std::string, Handler> handlers_;  // "Section.Key" → handler
 };
 
@@ -501,16 +502,14 @@ void Loader::RegisterHandlers() {
         {"simple", ServiceType::kSimple},
         {"exec", ServiceType::kExec},
         {"oneshot", ServiceType::kOneshot},
-        {"notify", ServiceType::kNotify}};
+        {"notify", ServiceType::kNotify},
+        {"notify-reload", ServiceType::kNotifyReload}};
     auto it = kTypes.find(a.value);
     if (it != kTypes.end()) {
       spec_.type = it->second;
-      if (spec_.type == ServiceType::kNotify)
-        Warn(a, "Type=notify: supd has no notify socket yet (NOTIFY_SOCKET is not set), so the "
-                "service counts as ready once its program has been executed, as Type=exec");
       return Ok();
     }
-    for (std::string_view t : {"forking", "dbus", "idle", "notify-reload"}) {
+    for (std::string_view t : {"forking", "dbus", "idle"}) {
       if (a.value == t) return Err(a, "Type=" + a.value + " is not supported by supd");
     }
     return Invalid(a);
@@ -555,6 +554,34 @@ void Loader::RegisterHandlers() {
     auto it = kModes.find(a.value);
     if (it == kModes.end()) return Invalid(a);
     spec_.kill_mode = it->second;
+    return Ok();
+  };
+  h["Service.NotifyAccess"] = [this](const UnitAssignment& a) -> Result<void> {
+    static const std::map<std::string, NotifyAccess, std::less<>> kAccess = {
+        {"none", NotifyAccess::kNone},
+        {"main", NotifyAccess::kMain},
+        {"exec", NotifyAccess::kExec},
+        {"all", NotifyAccess::kAll}};
+    auto it = kAccess.find(a.value);
+    if (it == kAccess.end()) return Invalid(a);
+    spec_.notify_access = it->second;
+    spec_.notify_access_set = true;
+    return Ok();
+  };
+  h["Service.WatchdogSec"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto t = ParseTimeSpan(a.value);
+    if (!t.ok()) return Invalid(a);
+    watchdog_requested_ = t->count() > 0;
+    // systemd arms no watchdog for "infinity" either (service_start_watchdog).
+    spec_.watchdog_sec = *t == kInfinity ? Usec{0} : *t;
+    return Ok();
+  };
+  h["Service.WatchdogSignal"] = Signal(&spec_.watchdog_signal);
+  h["Service.ReloadSignal"] = [this](const UnitAssignment& a) -> Result<void> {
+    SUPD_TRY(Signal(&spec_.reload_signal)(a));
+    reload_signal_at_ = Diagnostic{a.file, a.line,
+                                   "ReloadSignal= has an effect only with Type=notify-reload; "
+                                   "ignored"};
     return Ok();
   };
   h["Service.SendSIGKILL"] = Bool(&spec_.send_sigkill);
@@ -765,6 +792,20 @@ Result<ServiceSpec> Loader::Finish() {
   auto warn = [&](std::string message) {
     spec_.warnings.push_back(Diagnostic{file, 0, std::move(message)});
   };
+  // systemd's service_add_extras(): a service that needs the notify socket gets it. An explicit
+  // NotifyAccess=none cannot be told apart from the default there, so it is overridden too.
+  const bool notify_type =
+      spec_.type == ServiceType::kNotify || spec_.type == ServiceType::kNotifyReload;
+  if (spec_.notify_access == NotifyAccess::kNone && (notify_type || watchdog_requested_)) {
+    if (spec_.notify_access_set) {
+      warn("NotifyAccess=none is overridden to main, as systemd does, because the service is " +
+           std::string(notify_type ? "Type=notify" : "using WatchdogSec=") +
+           (spec_.type == ServiceType::kNotifyReload ? "-reload" : ""));
+    }
+    spec_.notify_access = NotifyAccess::kMain;
+  }
+  if (reload_signal_at_ && spec_.type != ServiceType::kNotifyReload)
+    spec_.warnings.push_back(*reload_signal_at_);
   if (spec_.restart_steps > 0 && spec_.restart_max_delay == kInfinity) {
     warn("Service has RestartSteps= but no RestartMaxDelaySec= setting; RestartSteps= ignored");
     spec_.restart_steps = 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -42,9 +43,15 @@ struct ExecCommand {
   std::string source;             // "file:line", for messages
 };
 
-enum class ServiceType { kSimple, kExec, kOneshot, kNotify };
+// kNotifyReload: systemd >= 253's Type=notify-reload: as kNotify, and a reload is ReloadSignal=
+// to the main process, answered with RELOADING=1 (+ MONOTONIC_USEC=) and then READY=1.
+enum class ServiceType { kSimple, kExec, kOneshot, kNotify, kNotifyReload };
 enum class RestartPolicy { kNo, kAlways, kOnSuccess, kOnFailure, kOnAbnormal, kOnAbort, kOnWatchdog };
 enum class KillMode { kControlGroup, kMixed, kProcess, kNone };
+// NotifyAccess=: whose sd_notify datagrams are accepted. kMain: the main pid; kExec: the main
+// pid and the pid of a running Exec*= command (ExecStartPre=, ExecReload=, ...); kAll: any
+// process of the service (its cgroup, or process group without one).
+enum class NotifyAccess { kNone, kMain, kExec, kAll };
 
 // SuccessExitStatus= / RestartPreventExitStatus= / RestartForceExitStatus=: exit codes and
 // signals, e.g. "1 2 8 SIGKILL".
@@ -96,6 +103,14 @@ struct ServiceSpec {
   Usec timeout_stop = std::chrono::seconds(90);
   Usec start_limit_interval = std::chrono::seconds(10);  // 0 disables the limit
   unsigned start_limit_burst = 5;
+
+  // Resolved at load as systemd does: kMain when NotifyAccess= is not set (or set to none) and
+  // the service is Type=notify/notify-reload or has WatchdogSec=, kNone otherwise.
+  NotifyAccess notify_access = NotifyAccess::kNone;
+  bool notify_access_set = false;  // NotifyAccess= appeared in the unit
+  Usec watchdog_sec{0};            // WatchdogSec=; 0: no watchdog (also for "infinity")
+  int watchdog_signal = SIGABRT;   // WatchdogSignal=
+  int reload_signal = SIGHUP;      // ReloadSignal=: sent on reload for Type=notify-reload
 
   int kill_signal = 15;       // SIGTERM
   int final_kill_signal = 9;  // SIGKILL

@@ -68,16 +68,6 @@ TEST_F(FsmTest, ExecIsReadyOnlyAfterExecve) {
   EXPECT_EQ(fsm.state(), State::kRunning);
 }
 
-TEST_F(FsmTest, NotifyIsReadyAfterExecveUntilThereIsANotifySocket) {
-  spec.type = ServiceType::kNotify;
-  fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
-  EXPECT_EQ(fsm.state(), State::kStarting);
-  fsm.OnMainExecOk();
-  EXPECT_EQ(fsm.state(), State::kRunning);
-}
-
 TEST_F(FsmTest, ExecFailureBeforeReadyGoesThroughRestartPolicy) {
   spec.type = ServiceType::kExec;
   spec.restart = RestartPolicy::kNo;
@@ -492,6 +482,125 @@ TEST_F(FsmTest, StaleEventsInStoppedStateAreIgnored) {
   EXPECT_TRUE(fsm.OnAllGone(now).empty());
   EXPECT_TRUE(fsm.OnMainExecOk().empty());
   EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+// ---- sd_notify: readiness, watchdog, reload, STOPPING=1
+
+class NotifyFsmTest : public FsmTest {
+ protected:
+  NotifyFsmTest() { spec.type = ServiceType::kNotify; }
+  void StartToReady() {
+    fsm.Start(now);
+    fsm.OnConditionsChecked(true, false, "", now);
+    fsm.OnMainSpawned();
+    fsm.OnMainExecOk();
+    ASSERT_EQ(fsm.state(), State::kStarting) << "Type=notify is not ready before READY=1";
+    fsm.OnReady();
+    ASSERT_EQ(fsm.state(), State::kRunning);
+  }
+};
+
+TEST_F(NotifyFsmTest, StartsOnlyOnReady) { StartToReady(); }
+
+TEST_F(NotifyFsmTest, NoReadyWithinTimeoutFailsWithReason) {
+  spec.timeout_start = 2s;
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  Actions a = fsm.OnTimer(now);
+  EXPECT_EQ(Find(a, K::kSignal)->signal, SIGTERM);
+  fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.cause(), "start timeout: no READY=1 within 2s (TimeoutStartSec=)");
+}
+
+TEST_F(NotifyFsmTest, WatchdogArmsOnReadyAndFiresWithItsSignal) {
+  spec.watchdog_sec = 1s;
+  spec.restart = RestartPolicy::kOnWatchdog;
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  Actions a = fsm.OnReady();
+  ASSERT_NE(Find(a, K::kArmWatchdog), nullptr);
+  EXPECT_EQ(Find(a, K::kArmWatchdog)->delay, 1s);
+  EXPECT_EQ(Find(fsm.OnWatchdogPing(), K::kArmWatchdog)->delay, 1s);
+  a = fsm.OnWatchdogTimeout(now);
+  EXPECT_EQ(Find(a, K::kSignal)->signal, SIGABRT);
+  EXPECT_EQ(fsm.state(), State::kStopping);
+  fsm.OnMainExited(ExitStatus::Signal(SIGABRT, true), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.result(), ServiceResult::kWatchdog);
+  EXPECT_EQ(fsm.state(), State::kBackoff) << "Restart=on-watchdog";
+  EXPECT_EQ(fsm.cause(), "watchdog timeout: no WATCHDOG=1 within 1s, sent SIGABRT");
+}
+
+TEST_F(NotifyFsmTest, WatchdogUsecFromTheProgramOverrides) {
+  spec.watchdog_sec = 10s;
+  StartToReady();
+  Actions a = fsm.OnWatchdogUsec(500ms);
+  EXPECT_EQ(Find(a, K::kArmWatchdog)->delay, 500ms);
+  EXPECT_EQ(fsm.watchdog_interval(), 500ms);
+  EXPECT_TRUE(Has(fsm.OnWatchdogUsec(0us), K::kDisarmWatchdog));
+}
+
+TEST_F(NotifyFsmTest, StoppingMovesToStoppingWithoutASignal) {
+  StartToReady();
+  Actions a = fsm.OnStopping();
+  EXPECT_EQ(fsm.state(), State::kStopping);
+  EXPECT_FALSE(Has(a, K::kSignal));
+  fsm.OnMainExited(ExitStatus::Code(0), "", now);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(NotifyFsmTest, ReloadWithExecReloadRunsTheCommand) {
+  spec.exec_reload = {Cmd("/bin/kill")};
+  StartToReady();
+  EXPECT_EQ(fsm.CanReload(), "");
+  Actions a = fsm.Reload();
+  EXPECT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kReload);
+  EXPECT_EQ(fsm.state(), State::kReloading);
+  fsm.OnControlExited(ExitStatus::Code(0), "", now);
+  EXPECT_EQ(fsm.state(), State::kRunning);
+  EXPECT_EQ(fsm.reloads_done(), 1u);
+  EXPECT_FALSE(fsm.last_reload_failed());
+}
+
+TEST_F(NotifyFsmTest, NotifyReloadSignalsAndWaitsForReady) {
+  spec.type = ServiceType::kNotifyReload;
+  StartToReady();
+  Actions a = fsm.Reload();
+  EXPECT_EQ(Find(a, K::kSignal)->signal, SIGHUP);
+  EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kMain);
+  EXPECT_EQ(fsm.state(), State::kReloading);
+  fsm.OnReady();
+  EXPECT_EQ(fsm.state(), State::kRunning);
+  EXPECT_EQ(fsm.reloads_done(), 1u);
+}
+
+TEST_F(NotifyFsmTest, CannotReloadWithoutAMechanism) {
+  StartToReady();
+  EXPECT_EQ(fsm.CanReload(), "the unit has no ExecReload= (and is not Type=notify-reload)");
+  EXPECT_TRUE(fsm.Reload().empty());
+}
+
+TEST_F(NotifyFsmTest, ReloadingFromTheProgramEndsOnReady) {
+  StartToReady();
+  fsm.OnReloading();
+  EXPECT_EQ(fsm.state(), State::kReloading);
+  fsm.OnReady();
+  EXPECT_EQ(fsm.state(), State::kRunning);
+}
+
+TEST_F(NotifyFsmTest, ExtendTimeoutOnlyWhileStartingOrStopping) {
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  Actions a = fsm.OnExtendTimeout(30s);
+  EXPECT_EQ(Find(a, K::kExtendTimer)->delay, 30s);
+  fsm.OnReady();
+  EXPECT_TRUE(fsm.OnExtendTimeout(30s).empty());
 }
 
 struct RestartCase {

@@ -142,9 +142,8 @@ Alias=www.service
   EXPECT_TRUE(s.environment_files[0].optional);
   EXPECT_THAT(s.wanted_by, ElementsAre("multi-user.target"));
   EXPECT_THAT(s.aliases, ElementsAre("www.service"));
-  // The only warning: Type=notify readiness is Type=exec's until supd has a notify socket.
-  ASSERT_EQ(1u, s.warnings.size());
-  EXPECT_THAT(s.warnings[0].message, ::testing::StartsWith("Type=notify: supd has no notify socket"));
+  EXPECT_EQ(NotifyAccess::kMain, s.notify_access);  // Type=notify's default
+  EXPECT_THAT(Warnings(s), IsEmpty());
 }
 
 TEST(ServiceLoader, EmptyAssignmentResetsLists) {
@@ -300,8 +299,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "units/web.service:2: Type=dbus is not supported by supd"},
         ErrCase{"[Service]\nType=idle\n",
                 "units/web.service:2: Type=idle is not supported by supd"},
-        ErrCase{"[Service]\nType=notify-reload\n",
-                "units/web.service:2: Type=notify-reload is not supported by supd"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nNotifyAccess=some\n",
+                "units/web.service:3: Invalid NotifyAccess= value 'some'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nWatchdogSec=often\n",
+                "units/web.service:3: Invalid WatchdogSec= value 'often'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nWatchdogSignal=SIGNOPE\n",
+                "units/web.service:3: Invalid WatchdogSignal= value 'SIGNOPE'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nReloadSignal=0\n",
+                "units/web.service:3: Invalid ReloadSignal= value '0'"},
         ErrCase{"[Service]\nType=weird\n", "units/web.service:2: Invalid Type= value 'weird'"},
         ErrCase{"[Service]\nExecStart=/bin/web\nRestartSec=5 parsecs\n",
                 "units/web.service:3: Invalid RestartSec= value '5 parsecs'"},
@@ -373,8 +378,8 @@ X-Custom=1
 ExecStart=/bin/web
 MemoryMax=1G
 LimitNOFILE=65536
-WatchdogSec=10
-NotifyAccess=all
+RuntimeMaxSec=10
+OOMPolicy=stop
 StandardOutput=journal
 WantedBy=multi-user.target
 Bogus=1
@@ -393,14 +398,83 @@ Ignored=1
           "units/web.service:5: Unknown key 'Frobnicate' in section [Unit], ignoring",
           "units/web.service:9: MemoryMax= is not supported by supd yet; ignored",
           "units/web.service:10: LimitNOFILE= is not supported by supd yet; ignored",
-          "units/web.service:11: WatchdogSec= is not supported by supd yet; ignored",
-          "units/web.service:12: NotifyAccess= is not supported by supd yet; ignored",
+          "units/web.service:11: RuntimeMaxSec= is not supported by supd yet; ignored",
+          "units/web.service:12: OOMPolicy= is not supported by supd yet; ignored",
           "units/web.service:13: StandardOutput= is not supported by supd yet; ignored",
           "units/web.service:14: Unknown key 'WantedBy' in section [Service], ignoring "
           "(WantedBy= belongs in the [Install] section)",
           "units/web.service:15: Unknown key 'Bogus' in section [Service], ignoring",
           "units/web.service:17: Also= is not supported by supd yet; ignored",
           "units/web.service:19: Unknown key 'Whatever' in section [X-Supd], ignoring"));
+}
+
+TEST(ServiceLoader, NotifyDefaults) {
+  ServiceSpec s = Load("[Service]\nExecStart=/bin/web\n");
+  EXPECT_EQ(NotifyAccess::kNone, s.notify_access);
+  EXPECT_FALSE(s.notify_access_set);
+  EXPECT_EQ(Usec{0}, s.watchdog_sec);
+  EXPECT_EQ(SIGABRT, s.watchdog_signal);
+  EXPECT_EQ(SIGHUP, s.reload_signal);
+
+  // As systemd's service_add_extras(): Type=notify, notify-reload or a watchdog → main.
+  EXPECT_EQ(NotifyAccess::kMain,
+            Load("[Service]\nType=notify\nExecStart=/bin/web\n").notify_access);
+  EXPECT_EQ(NotifyAccess::kMain,
+            Load("[Service]\nType=notify-reload\nExecStart=/bin/web\n").notify_access);
+  EXPECT_EQ(NotifyAccess::kMain,
+            Load("[Service]\nExecStart=/bin/web\nWatchdogSec=5\n").notify_access);
+  EXPECT_EQ(NotifyAccess::kNone,
+            Load("[Service]\nExecStart=/bin/web\nWatchdogSec=0\n").notify_access);
+}
+
+TEST(ServiceLoader, NotifyDirectives) {
+  ServiceSpec s = Load(R"([Service]
+Type=notify-reload
+ExecStart=/bin/web
+NotifyAccess=all
+WatchdogSec=30s
+WatchdogSignal=SIGQUIT
+ReloadSignal=USR1
+)");
+  EXPECT_EQ(ServiceType::kNotifyReload, s.type);
+  EXPECT_EQ(NotifyAccess::kAll, s.notify_access);
+  EXPECT_TRUE(s.notify_access_set);
+  EXPECT_EQ(seconds(30), s.watchdog_sec);
+  EXPECT_EQ(SIGQUIT, s.watchdog_signal);
+  EXPECT_EQ(SIGUSR1, s.reload_signal);
+  EXPECT_THAT(Warnings(s), IsEmpty());
+
+  EXPECT_EQ(NotifyAccess::kExec,
+            Load("[Service]\nType=notify\nExecStart=/bin/web\nNotifyAccess=exec\n").notify_access);
+  EXPECT_EQ(NotifyAccess::kMain,
+            Load("[Service]\nExecStart=/bin/web\nNotifyAccess=main\n").notify_access);
+  // "infinity" arms no watchdog in systemd either; NotifyAccess= still defaults to main.
+  ServiceSpec inf = Load("[Service]\nExecStart=/bin/web\nWatchdogSec=infinity\n");
+  EXPECT_EQ(Usec{0}, inf.watchdog_sec);
+  EXPECT_EQ(NotifyAccess::kMain, inf.notify_access);
+}
+
+TEST(ServiceLoader, NotifyAccessNoneIsOverriddenLikeSystemd) {
+  ServiceSpec s = Load("[Service]\nType=notify\nExecStart=/bin/web\nNotifyAccess=none\n");
+  EXPECT_EQ(NotifyAccess::kMain, s.notify_access);
+  EXPECT_THAT(Warnings(s), ElementsAre("units/web.service: NotifyAccess=none is overridden to "
+                                       "main, as systemd does, because the service is "
+                                       "Type=notify"));
+  ServiceSpec w = Load("[Service]\nExecStart=/bin/web\nNotifyAccess=none\nWatchdogSec=1\n");
+  EXPECT_EQ(NotifyAccess::kMain, w.notify_access);
+  EXPECT_THAT(Warnings(w), ElementsAre("units/web.service: NotifyAccess=none is overridden to "
+                                       "main, as systemd does, because the service is using "
+                                       "WatchdogSec="));
+  ServiceSpec n = Load("[Service]\nExecStart=/bin/web\nNotifyAccess=none\n");
+  EXPECT_EQ(NotifyAccess::kNone, n.notify_access);
+  EXPECT_THAT(Warnings(n), IsEmpty());
+}
+
+TEST(ServiceLoader, ReloadSignalWithoutNotifyReloadWarns) {
+  ServiceSpec s = Load("[Service]\nType=notify\nExecStart=/bin/web\nReloadSignal=SIGUSR2\n");
+  EXPECT_EQ(SIGUSR2, s.reload_signal);
+  EXPECT_THAT(Warnings(s), ElementsAre("units/web.service:4: ReloadSignal= has an effect only "
+                                       "with Type=notify-reload; ignored"));
 }
 
 TEST(ServiceLoader, InvalidDependencyNamesWarn) {
