@@ -187,11 +187,52 @@ def bench_many(build, n, idle_seconds):
     return out
 
 
+def bench_notify(build, rounds, flood):
+    client = os.path.join(ROOT, "tests", "bench", "notify_client.py")
+    mark = tempfile.mktemp(prefix="supd-bench-ready-")
+    out = tempfile.mktemp(prefix="supd-bench-flood-")
+    units = {
+        "ready.service": f"[Unit]\nStartLimitIntervalSec=0\n[Service]\nType=notify\nExecStart=/usr/bin/python3 {client} ready {mark}\n",
+        "flood.service": (f"[Service]\nType=notify\n"
+                          f"ExecStart=/usr/bin/python3 {client} flood {flood} {out}\n"),
+    }
+    d = Supd(build, units)
+    d.start()
+    state_change, seen = [], []
+    try:
+        for _ in range(rounds):
+            if os.path.exists(mark):
+                os.unlink(mark)
+            d.call("start", {"services": ["ready"]})  # returns once running
+            # The control socket view: poll until a client sees "running".
+            s = d.status(["ready"])[0]
+            t_seen = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+            d.wait(lambda: os.path.exists(mark) and os.path.getsize(mark) > 0, timeout=10)
+            sent = int(open(mark).read())
+            state_change.append((s["since_monotonic_usec"] - sent) / 1000.0)
+            seen.append((t_seen - sent) / 1000.0)
+            d.call("stop", {"services": ["ready"]})
+        d.call("start", {"services": ["flood"]})
+        d.wait(lambda: os.path.exists(out) and os.path.getsize(out) > 0, timeout=120)
+        n, secs = open(out).read().split()
+        rate = int(n) / float(secs)
+        d.wait(lambda: d.status(["flood"])[0]["status_text"] == str(flood), timeout=30)
+        last = d.status(["flood"])[0]["status_text"]
+    finally:
+        d.stop()
+        for f in (mark, out):
+            if os.path.exists(f):
+                os.unlink(f)
+    return state_change, seen, rate, last
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--crashes", type=int, default=100)
     ap.add_argument("--idle", type=int, default=30, help="seconds of idle CPU measurement")
+    ap.add_argument("--ready-rounds", type=int, default=50)
+    ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     gobin = os.path.join(args.build, "tests", "go")
@@ -219,6 +260,14 @@ def main():
           f"{statistics.median(r):.2f} ms, p99 {pct(r, 99):.2f} ms")
     if "idle_cpu_s" in many:
         print(f"supd CPU over {args.idle} s idle with 100 services: {many['idle_cpu_s']:.2f} s")
+
+    change, seen, rate, last = bench_notify(args.build, args.ready_rounds, args.flood)
+    print(f"READY=1 sent -> state running in supd, {len(change)} starts: median "
+          f"{statistics.median(change):.3f} ms, p99 {pct(change, 99):.3f} ms")
+    print(f"READY=1 sent -> running seen by a client over the control socket: median "
+          f"{statistics.median(seen):.2f} ms, p99 {pct(seen, 99):.2f} ms")
+    print(f"notify datagrams absorbed from one busy service: {rate:,.0f}/s "
+          f"({args.flood} STATUS= datagrams, last status seen: {last})")
 
 
 if __name__ == "__main__":
