@@ -1,12 +1,14 @@
 #include "lib/control/server.h"
 
 #include <grp.h>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -130,6 +132,12 @@ struct ControlServer::Impl {
     // Writes one answer, then reads the next request (or closes).
     void Send(std::string line, bool then_close) {
       out_ = std::move(line);
+      if (out_.size() > 16 * 1024) {
+        // Building a big answer (status of many services) scattered thousands of small JSON
+        // nodes over the heap; once they are freed (after this handler), give the pages back so
+        // that RSS stays flat.
+        asio::post(sock_.get_executor(), [] { malloc_trim(0); });
+      }
       asio::async_write(sock_, asio::buffer(out_),
                         [self = shared_from_this(), then_close](const boost::system::error_code& ec,
                                                                 size_t) {
