@@ -48,7 +48,8 @@ struct ControlServer::Impl {
   class Connection : public std::enable_shared_from_this<Connection> {
    public:
     Connection(Impl* server, stream_protocol::socket sock)
-        : server_(server), count_(server->client_count), sock_(std::move(sock)) {}
+        : server_(server), count_(server->client_count), sock_(std::move(sock)),
+          idle_(sock_.get_executor()) {}
 
     void Start() {
       ++*count_;
@@ -75,6 +76,17 @@ struct ControlServer::Impl {
     }
 
     void Read() {
+      // A client that says nothing for kIdleTimeout is hung up on, so that idle connections
+      // cannot pile up. Not armed while a request runs (a start may take its TimeoutStartSec=).
+      idle_.expires_after(kIdleTimeout);
+      idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+        if (ec) return;
+        if (auto self = weak.lock()) {
+          boost::system::error_code ignored;
+          self->sock_.shutdown(stream_protocol::socket::shutdown_both, ignored);
+          self->sock_.close(ignored);
+        }
+      });
       asio::async_read_until(
           sock_, asio::dynamic_buffer(buf_, kMaxRequestBytes + 1), '\n',
           [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
@@ -83,6 +95,7 @@ struct ControlServer::Impl {
     }
 
     void OnLine(const boost::system::error_code& ec, size_t n) {
+      idle_.cancel();
       if (ec == asio::error::not_found) {
         // No newline within the limit: answer once and hang up, the rest of the line is junk.
         Send(FormatReply(nullptr, Reply::Fail(kTooLarge, "request over " +
@@ -153,6 +166,7 @@ struct ControlServer::Impl {
     Impl* server_;
     std::shared_ptr<size_t> count_;
     stream_protocol::socket sock_;
+    asio::steady_timer idle_;
     std::string buf_;
     std::string out_;
     Peer peer_;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +35,8 @@ class ControlServer {
  public:
   static constexpr size_t kMaxClients = 256;
   static constexpr size_t kReservedForPrivileged = 16;  // of kMaxClients: root and supd's uid
+  // A connection with no request for this long is closed.
+  static constexpr std::chrono::seconds kIdleTimeout{60};
 
   // Binds `path` (a stale socket file is replaced), mode 0666: every local user may connect and
   // read; privilege is checked per request. Privileged: uid 0, supd's own uid, members of

@@ -558,6 +558,9 @@ Actions ServiceFsm::EnterStopSignal(Phase p, ServiceResult r, Actions acts) {
 Actions ServiceFsm::EnterStopPost(size_t from, ServiceResult r, Actions acts, Usec now) {
   SetResult(r);
   if (from >= spec_->exec_stop_post.size()) {
+    // KillMode=mixed got here without waiting for the cgroup: SIGKILL what is left.
+    if (spec_->kill_mode == KillMode::kMixed)
+      return EnterStopSignal(Phase::kFinalSigkill, r, std::move(acts));
     if (from == 0) return EnterDead(r, now, std::move(acts));
     // ExecStopPost= ran: kill whatever it left behind.
     return EnterStopSignal(Phase::kFinalSigterm, r, std::move(acts));
@@ -592,10 +595,17 @@ Actions ServiceFsm::EnterDead(ServiceResult r, Usec now, Actions acts) {
 
 Actions ServiceFsm::ContinueWhenEmpty(Usec now) {
   if (!waiting_for_empty()) return {};
+  if (main_alive_ || control_alive_) return {};
+  // KillMode=control-group: everything got the signal; wait for the whole cgroup.
+  if (spec_->kill_mode == KillMode::kControlGroup) return {};
+  if (spec_->kill_mode == KillMode::kMixed &&
+      (phase_ == Phase::kStopSigterm || phase_ == Phase::kStopSigkill)) {
+    // KillMode=mixed, as systemd: once the main (and control) process is gone, on to
+    // ExecStopPost=; what is left of the cgroup then gets FinalKillSignal= at once.
+    return EnterStopPost(0, result_, {}, now);
+  }
+  if (spec_->kill_mode == KillMode::kMixed) return {};
   // KillMode=process/none leave the rest of the group alone: only our own processes count.
-  const bool group_matters =
-      spec_->kill_mode == KillMode::kControlGroup || spec_->kill_mode == KillMode::kMixed;
-  if (group_matters || main_alive_ || control_alive_) return {};
   return OnAllGone(now);
 }
 

@@ -160,6 +160,22 @@ TEST_F(FsmTest, KillModeMixedTermsMainAndKillsAll) {
   EXPECT_EQ(Find(a, K::kSignal)->signal, SIGKILL);
 }
 
+TEST_F(FsmTest, KillModeMixedKillsTheRestAsSoonAsMainIsGone) {
+  spec.kill_mode = KillMode::kMixed;
+  spec.timeout_stop = 90s;
+  StartToRunning();
+  fsm.Stop();
+  Actions a = fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  // No waiting TimeoutStopSec= for the leftovers: SIGKILL to the whole cgroup now.
+  const Action* kill = Find(a, K::kSignal);
+  ASSERT_NE(kill, nullptr);
+  EXPECT_EQ(kill->signal, SIGKILL);
+  EXPECT_EQ(kill->target, KillTarget::kAll);
+  EXPECT_EQ(fsm.phase(), Phase::kFinalSigkill);
+  fsm.OnAllGone(now);
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
 TEST_F(FsmTest, ExecStopRunsFirstWithMainStillAlive) {
   spec.exec_stop = {Cmd("/bin/kill")};
   StartToRunning();
