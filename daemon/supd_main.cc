@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
         spdlog::info("SIGHUP: reloading units from {}", units_dir);
         sd_notify(0, "RELOADING=1");
         manager.ReloadUnits();
-        sd_notify(0, "READY=1");
+        sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
       } else if (!stopping) {
         stopping = true;
         spdlog::info("{}: stopping all services", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -191,7 +191,23 @@ int main(int argc, char** argv) {
   manager.LoadUnits();
   spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION, units_dir,
                socket_path, log_dir);
-  sd_notify(0, "READY=1");
+  // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
+  sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
+  // WatchdogSec= on supd's own unit: ping at half the interval from the loop, so a blocked
+  // loop is exactly what the watchdog catches.
+  boost::asio::steady_timer watchdog(io);
+  uint64_t watchdog_usec = 0;
+  std::function<void()> ping;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    ping = [&] {
+      sd_notify(0, "WATCHDOG=1");
+      watchdog.expires_after(std::chrono::microseconds(watchdog_usec / 2));
+      watchdog.async_wait([&](const boost::system::error_code& ec) {
+        if (!ec) ping();
+      });
+    };
+    ping();
+  }
   io.run();
   return 0;
 }

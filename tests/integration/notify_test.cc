@@ -293,5 +293,51 @@ ExecStart={go}/notifier -ready-after 0s
   EXPECT_EQ("ready", st->value("status_text", "")) << st->dump();
 }
 
+TEST_F(NotifyTest, SupdItselfNotifiesItsOwnManager) {
+  // As if supd ran under systemd with Type=notify and WatchdogSec=: a datagram socket of ours
+  // stands in for systemd's.
+  const std::string path = dir_ + "/parent.notify";
+  int sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(sock, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(0, bind(sock, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
+  WriteUnit("n.service", R"([Service]
+ExecStart={go}/crasher -sleep
+[Install]
+WantedBy=multi-user.target
+)");
+  SupdOptions opts;
+  opts.extra_env = {"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=200000"};
+  ASSERT_NO_FATAL_FAILURE(StartSupd(opts));
+  std::string seen;
+  int pings = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        char buf[4096];
+        ssize_t n;
+        while ((n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+          std::string m(buf, static_cast<size_t>(n));
+          seen += m + "|";
+          if (m == "WATCHDOG=1") ++pings;
+        }
+        return seen.find("READY=1") != std::string::npos && pings >= 3;
+      },
+      5s))
+      << seen;
+  EXPECT_NE(std::string::npos, seen.find("STATUS=supervising 1 units")) << seen;
+  // The service must not inherit supd's NOTIFY_SOCKET/WATCHDOG_USEC: it is not Type=notify.
+  ASSERT_EQ(0, StopSupd());
+  EXPECT_NE(std::string::npos, [&] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT)) > 0) seen += std::string(buf, n) + "|";
+    return seen;
+  }().find("STOPPING=1"))
+      << seen;
+  close(sock);
+}
+
 }  // namespace
 }  // namespace supd::integration
