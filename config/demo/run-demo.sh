@@ -7,15 +7,14 @@ packaging/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSUPD_BUILD_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)" --target supd supctl
 
-demo=build/demo
+demo="$PWD/build/demo"
 mkdir -p "$demo/bin" "$demo/units"
-(cd config/demo/hello && GO111MODULE=off GOCACHE="$PWD/../../../build/go-cache" \
-  go build -o "../../../$demo/bin/hello" .)
+(cd config/demo/hello && GO111MODULE=off GOCACHE="$demo/../go-cache" go build -o "$demo/bin/hello" .)
 for unit in config/demo/units/*.service; do
-  sed "s|@DEMO_BIN@|$PWD/$demo/bin|g" "$unit" > "$demo/units/$(basename "$unit")"
+  sed "s|@DEMO_BIN@|$demo/bin|g" "$unit" > "$demo/units/$(basename "$unit")"
 done
 
-export SUPD_SOCKET="$PWD/$demo/supd.sock"
+export SUPD_SOCKET="$demo/supd.sock"
 cat <<MSG
 supd demo: units in $demo/units, logs in $demo/log. In another terminal:
   export SUPD_SOCKET=$SUPD_SOCKET

@@ -37,6 +37,9 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
   if (auto pid = s.find("control_pid"); pid != s.end() && pid->is_number())
     out += "    Control: " + std::to_string(pid->get<long>()) + "\n";
   if (!Str(s, "status_text").empty()) out += "     Status: \"" + Str(s, "status_text") + "\"\n";
+  if (auto e = s.find("status_errno"); e != s.end() && e->is_number())
+    out += "      Error: " + std::to_string(e->get<int>()) + " (" + Str(s, "status_errno_name") +
+           ")\n";
   if (s.value("restarts", 0) > 0)
     out += "   Restarts: " + std::to_string(s.value("restarts", 0)) + "\n";
   if (auto le = s.find("last_exit"); le != s.end() && le->is_object()) {

@@ -122,6 +122,7 @@ struct Manager::Impl {
     asio::steady_timer watchdog;
     uint64_t watchdog_gen = 0;
     std::string status_text;  // STATUS= from the program
+    int status_errno = 0;     // ERRNO= from the program (0: none)
 
     std::string invocation_id;
     int64_t started_monotonic = 0;  // when the current start began
@@ -435,6 +436,7 @@ struct Manager::Impl {
     s.invocation_id = NewInvocationId();
     s.setup_error.clear();
     s.status_text.clear();
+    s.status_errno = 0;
     if (cgroups && s.cgroup.empty()) {
       auto cg = cgroups->ServiceCgroup(s.name);
       if (cg.ok()) {
@@ -769,6 +771,7 @@ struct Manager::Impl {
     if (!fds.empty() || m.fdstore)
       spdlog::debug("{}: FDSTORE is not implemented yet; closed {} fds", s->name, fds.size());
     if (m.status) s->status_text = *m.status;
+    if (m.errno_value) s->status_errno = *m.errno_value;
     if (m.mainpid) ChangeMainPid(*s, *m.mainpid, is_main || cred.uid == 0);
     Actions acts;
     auto add = [&](Actions more) { acts.insert(acts.end(), more.begin(), more.end()); };
@@ -1005,6 +1008,11 @@ struct Manager::Impl {
     j["ready"] = s.fsm->ready();
     j["restarts"] = s.fsm->restarts();
     j["status_text"] = s.status_text;
+    if (s.status_errno != 0) {
+      const char* name = strerrorname_np(s.status_errno);
+      j["status_errno"] = s.status_errno;
+      j["status_errno_name"] = name ? name : "";
+    }
     j["since"] = FormatRfc3339(s.since_realtime);
     j["since_monotonic_usec"] = s.since_monotonic;
     if (s.fsm->watchdog_interval().count() > 0)

@@ -8,7 +8,9 @@
 // The meaning follows systemd's service.c: ExecCondition= → ExecStartPre= → ExecStart= →
 // (ready per Type=) → ExecStartPost= → running; stop is ExecStop= → KillSignal= → (TimeoutStopSec=)
 // → FinalKillSignal= → ExecStopPost=; after the main process dies on its own, Restart= decides
-// between backoff (auto-restart after RestartSec=), stopped and failed.
+// between backoff (auto-restart after RestartSec=), stopped and failed. Readiness follows Type=
+// (spawned, execve done, READY=1); sd_notify's STOPPING/RELOADING/WATCHDOG and `reload` come in
+// as events too, and the watchdog is a second timer of its own.
 #pragma once
 
 #include <cstdint>
