@@ -68,7 +68,7 @@ Result<CgroupTree> CgroupTree::CreateAt(const std::string& mount, const std::str
   // Writable cgroup.procs in our own tree is what moving a child needs.
   if (::access((path + "/cgroup.procs").c_str(), W_OK) < 0)
     return ErrnoError("write access to " + path + "/cgroup.procs");
-  return CgroupTree(path);
+  return CgroupTree(path, mount);
 }
 
 Result<std::string> CgroupTree::ServiceCgroup(const std::string& service) const {

@@ -30,6 +30,8 @@ class CgroupTree {
                                                    const std::string& name);
 
   const std::string& path() const { return path_; }
+  // The cgroup2 mount point: a cgroup's path as /proc/PID/cgroup shows it is path minus this.
+  const std::string& mount() const { return mount_; }
 
   // Creates (or reuses) the cgroup of one service; returns its directory.
   [[nodiscard]] Result<std::string> ServiceCgroup(const std::string& service) const;
@@ -38,8 +40,10 @@ class CgroupTree {
   void RemoveAll() const;
 
  private:
-  explicit CgroupTree(std::string path) : path_(std::move(path)) {}
+  CgroupTree(std::string path, std::string mount)
+      : path_(std::move(path)), mount_(std::move(mount)) {}
   std::string path_;
+  std::string mount_;
 };
 
 // Opens the cgroup directory (O_DIRECTORY), for clone3(CLONE_INTO_CGROUP).

@@ -59,6 +59,12 @@ struct NotifyServer::Impl : std::enable_shared_from_this<Impl> {
     Wait();
   }
 
+  // Reads what is queued now, without touching the pending wait.
+  void Drain() {
+    for (int i = 0; i < kMaxDatagramsPerWakeup; ++i)
+      if (ReadOne() != 0) break;
+  }
+
   // One datagram: 0 when one was read (handled or dropped), else the errno of recvmsg.
   int ReadOne() {
     char buf[kMaxDatagramBytes];
@@ -234,5 +240,7 @@ Result<std::unique_ptr<NotifyServer>> NotifyServer::Bind(asio::io_context& io,
   impl->Wait();
   return std::unique_ptr<NotifyServer>(new NotifyServer(std::move(impl)));
 }
+
+void NotifyServer::Drain() { impl_->Drain(); }
 
 }  // namespace supd

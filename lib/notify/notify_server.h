@@ -76,6 +76,10 @@ class NotifyServer {
   // As given to Bind(): the value for NOTIFY_SOCKET.
   const std::string& path() const;
   // Datagrams read from the socket, and those of them not handed to the handler.
+  // Handles the datagrams queued right now (at most kMaxDatagramsPerWakeup). The manager calls
+  // it before acting on a main process's exit: "READY=1\nMAINPID=<child>" sent just before the
+  // exit must count, as systemd gives its notify fd priority over SIGCHLD.
+  void Drain();
   uint64_t received() const;
   uint64_t dropped() const;
 

@@ -70,6 +70,7 @@ struct ProcessWatcher::Impl {
     auto it = watched.find(pid);
     if (it == watched.end()) return;
     siginfo_t info{};
+    bool status_unknown = false;
     if (waitid(P_PID, pid, &info, WEXITED | WNOHANG) < 0) {
       if (errno != ECHILD || !pidfd_readable) return;
       // Exited, but someone else is its parent: the status is not ours to know.
@@ -77,6 +78,7 @@ struct ProcessWatcher::Impl {
       info.si_pid = pid;
       info.si_code = CLD_EXITED;
       info.si_status = 0;
+      status_unknown = true;
     }
     if (info.si_pid == 0) return;
     Watched w = std::move(it->second);
@@ -85,7 +87,9 @@ struct ProcessWatcher::Impl {
       w.pidfd->cancel();
       (void)w.pidfd->release();
     }
-    w.on_exit(FromSiginfo(info));
+    ExitStatus st = FromSiginfo(info);
+    st.unknown = status_unknown;
+    w.on_exit(st);
   }
 
   void WaitPidfd(pid_t pid, asio::posix::stream_descriptor& sd) {
@@ -108,6 +112,11 @@ ProcessWatcher::ProcessWatcher(asio::io_context& io) : impl_(std::make_unique<Im
 ProcessWatcher::~ProcessWatcher() = default;
 
 void ProcessWatcher::Watch(pid_t pid, int pidfd, ExitCallback on_exit) {
+  // Watching a pid again replaces the old watch; its pidfd belongs to its owner: release it.
+  if (auto old = impl_->watched.find(pid); old != impl_->watched.end() && old->second.pidfd) {
+    old->second.pidfd->cancel();
+    (void)old->second.pidfd->release();
+  }
   Impl::Watched w;
   w.on_exit = std::move(on_exit);
   if (pidfd >= 0) w.pidfd = std::make_unique<asio::posix::stream_descriptor>(impl_->io, pidfd);

@@ -23,11 +23,12 @@ enum ChildStep : int {
   kStepChdir = 200,
   kStepStdio = 208,      // EXIT_STDIN / EXIT_STDOUT
   kStepExec = 203,
-  kStepSignalMask = 201, // EXIT_NICE is 201 in systemd; we only use it as "setup" here
+  kStepSignalMask = 207, // EXIT_SIGNAL_MASK
   kStepSetsid = 220,     // EXIT_SETSID
   kStepGroup = 216,
   kStepUser = 217,
   kStepCgroup = 219,
+  kStepFds = 202,  // EXIT_FDS
 };
 
 // The kernel's struct clone_args (up to the cgroup field, Linux 5.7), declared here because
@@ -95,6 +96,8 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   const int err_fd = plan.stderr_fd;
   const int cgroup_fd = plan.cgroup_procs_fd;
   const int cgroup_dir_fd = plan.cgroup_dir_fd;
+  const int* pass_fds = plan.pass_fds.data();
+  const int npass = static_cast<int>(plan.pass_fds.size());
   const gid_t* groups = plan.groups ? plan.groups->data() : nullptr;
   const size_t ngroups = plan.groups ? plan.groups->size() : 0;
   const bool set_ids = plan.uid.has_value() || plan.gid.has_value();
@@ -176,6 +179,21 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
     }
     // fds that supd inherited without close-on-exec must not reach the service either.
     syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    if (npass > 0) {
+      // Socket activation: the passed fds become 3, 4, … First move every one above that
+      // range (a source may already sit where another must go), then dup2 into place; dup2
+      // clears close-on-exec on the copy, and the fcntl covers an fd already at its place.
+      int moved[256];
+      if (npass > 256) ChildFail(report, kStepFds);
+      for (int i = 0; i < npass; ++i) {
+        moved[i] = fcntl(pass_fds[i], F_DUPFD_CLOEXEC, 3 + npass);
+        if (moved[i] < 0) ChildFail(report, kStepFds);
+      }
+      for (int i = 0; i < npass; ++i) {
+        if (dup2(moved[i], 3 + i) < 0) ChildFail(report, kStepFds);
+        if (fcntl(3 + i, F_SETFD, 0) < 0) ChildFail(report, kStepFds);
+      }
+    }
     execve(path, argv.data(), envp.data());
     ChildFail(report, kStepExec);
   }
@@ -222,6 +240,7 @@ ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& wo
     case kStepStdio: what = "set up stdin/stdout/stderr for " + path; break;
     case kStepSetsid: what = "setsid for " + path; break;
     case kStepCgroup: what = "enter the service's cgroup for " + path; break;
+    case kStepFds: what = "pass the socket fds (LISTEN_FDS) to " + path; break;
     case kStepGroup: what = "set group (Group=/SupplementaryGroups=) for " + path; break;
     case kStepUser: what = "set user (User=) for " + path; break;
     default: what = "prepare " + path; break;

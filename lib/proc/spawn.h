@@ -34,6 +34,9 @@ struct SpawnPlan {
   std::optional<std::vector<gid_t>> groups;  // supplementary groups; set only when uid/gid is
   int stdout_fd = -1;              // becomes fd 1 in the child (not owned); -1: /dev/null
   int stderr_fd = -1;              // becomes fd 2 in the child (not owned); -1: /dev/null
+  // fds the child gets as 3, 4, … (socket activation: LISTEN_FDS); not owned. Everything else
+  // supd has open is closed at exec.
+  std::vector<int> pass_fds;
   int cgroup_dir_fd = -1;          // cgroup directory to start the child in (clone3); not owned
   int cgroup_procs_fd = -1;        // fallback without clone3: the child writes "0" here to
                                    // enter its cgroup (not owned)

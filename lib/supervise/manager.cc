@@ -26,7 +26,9 @@
 #include "lib/notify/notify_server.h"
 #include "lib/proc/process_watcher.h"
 #include "lib/proc/spawn.h"
+#include "lib/socket/listener.h"
 #include "lib/supervise/service_fsm.h"
+#include "lib/unit/socket_loader.h"
 #include "lib/unit/values.h"
 
 namespace supd {
@@ -41,6 +43,13 @@ namespace {
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 Usec Now() { return Usec(MonotonicUsec()); }
+
+// Asio converts to the steady clock's nanoseconds: a delay near Usec::max() would overflow into
+// the past and fire at once. Nothing supd waits for is longer than this.
+Usec ClampDelay(Usec d) {
+  constexpr Usec kMax = std::chrono::hours(24 * 365);
+  return d > kMax ? kMax : d;
+}
 
 std::string NewInvocationId() {
   std::random_device rd;
@@ -119,6 +128,7 @@ struct Manager::Impl {
     std::string cgroup;        // the service's cgroup directory; "" without cgroup tracking
     asio::steady_timer timer;
     uint64_t timer_gen = 0;  // bumped on every arm/disarm: a stale expiry is ignored
+    bool timer_armed = false;
     asio::steady_timer watchdog;
     uint64_t watchdog_gen = 0;
     std::string status_text;  // STATUS= from the program
@@ -237,7 +247,7 @@ struct Manager::Impl {
   }
 
   // Unit file names in the units directory: regular .service files and templates.
-  std::set<std::string> ScanUnitsDir() {
+  std::set<std::string> ScanUnitsDir(const std::string& suffix = ".service") {
     std::set<std::string> names;
     DIR* d = opendir(config.units_dir.c_str());
     if (d == nullptr) {
@@ -246,7 +256,8 @@ struct Manager::Impl {
     }
     while (struct dirent* e = readdir(d)) {
       std::string n = e->d_name;
-      if (!EndsWith(n, ".service") || !IsValidUnitName(n)) continue;
+      if (!EndsWith(n, suffix)) continue;
+      if (suffix == ".service" && !IsValidUnitName(n)) continue;
       struct stat st;
       const std::string path = config.units_dir + "/" + n;
       if (stat(path.c_str(), &st) < 0) {
@@ -265,7 +276,67 @@ struct Manager::Impl {
     return s.spec && (!s.spec->wanted_by.empty() || !s.spec->required_by.empty());
   }
 
+  // ---------------------------------------------------------------- sockets
+
+  // A .socket unit: supd binds its sockets once and holds them for as long as the unit exists,
+  // across every stop, start and restart of its service.
+  struct SocketUnit {
+    std::shared_ptr<SocketSpec> spec;
+    std::vector<BoundSocket> bound;  // empty if load or bind failed
+    std::string error;               // why there is nothing bound ("" if all is well)
+  };
+
+  void LoadSocketUnits() {
+    for (const auto& n : ScanUnitsDir(".socket")) {
+      if (sockets.count(n)) continue;  // already bound: kept as it is (see ReloadUnits)
+      SocketUnit u;
+      auto spec = LoadSocketFile(config.units_dir + "/" + n, n, config.specifiers);
+      if (!spec.ok()) {
+        u.error = spec.error().message;
+        spdlog::error("{}", u.error);
+        sockets[n] = std::move(u);
+        continue;
+      }
+      u.spec = std::make_shared<SocketSpec>(std::move(*spec));
+      for (const auto& w : u.spec->warnings) spdlog::warn("{}", w.ToString());
+      auto bound = BindAll(*u.spec);
+      if (bound.ok()) {
+        u.bound = std::move(*bound);
+        for (const auto& b : u.bound)
+          spdlog::info("{}: listening on {} for {}", n, b.identity, u.spec->service);
+      } else {
+        u.error = bound.error().message;
+        spdlog::error("{}", u.error);
+      }
+      sockets[n] = std::move(u);
+    }
+  }
+
+  // RemoveOnStop=: a unix socket file goes with its socket unit (when supd stops or the unit is
+  // removed by a reload); without it the file stays, as in systemd.
+  static void RemoveSocketFiles(const SocketUnit& u) {
+    if (!u.spec || !u.spec->remove_on_stop) return;
+    for (const auto& b : u.bound) {
+      for (const char* prefix : {"unix:/", "unix-dgram:/"}) {
+        const std::string p(prefix);
+        if (b.identity.rfind(p, 0) == 0) ::unlink(b.identity.substr(p.size() - 1).c_str());
+      }
+    }
+  }
+
+  // The socket units whose Service= is `service`, in name order (the fds' order).
+  std::vector<const SocketUnit*> SocketsOf(const std::string& service) const {
+    std::vector<const SocketUnit*> out;
+    for (const auto& [n, u] : sockets) {
+      const std::string target =
+          u.spec ? u.spec->service : n.substr(0, n.size() - std::string(".socket").size()) + ".service";
+      if (target == service) out.push_back(&u);
+    }
+    return out;
+  }
+
   void LoadUnits() {
+    LoadSocketUnits();
     for (const auto& n : ScanUnitsDir()) {
       if (IsTemplate(n)) continue;
       Service& s = Create(n);
@@ -278,6 +349,15 @@ struct Manager::Impl {
   }
 
   void ReloadUnits() {
+    // New .socket units are bound; existing ones keep their sockets (a changed address takes a
+    // restart of supd for now); removed ones are closed once nothing uses them.
+    LoadSocketUnits();
+    const auto socket_names = ScanUnitsDir(".socket");
+    std::erase_if(sockets, [&](const auto& kv) {
+      if (socket_names.count(kv.first)) return false;
+      RemoveSocketFiles(kv.second);
+      return true;
+    });
     const auto names = ScanUnitsDir();
     std::vector<std::string> added;
     for (const auto& n : names) {
@@ -357,6 +437,7 @@ struct Manager::Impl {
           break;
         case Action::Kind::kDisarmTimer:
           ++s.timer_gen;
+          s.timer_armed = false;
           s.timer.cancel();
           break;
         case Action::Kind::kResetInstance:
@@ -364,7 +445,7 @@ struct Manager::Impl {
           break;
         case Action::Kind::kArmWatchdog: {
           const uint64_t gen = ++s.watchdog_gen;
-          s.watchdog.expires_after(a.delay);
+          s.watchdog.expires_after(ClampDelay(a.delay));
           const std::string name = s.name;
           s.watchdog.async_wait([this, name, gen](const boost::system::error_code& ec) {
             if (ec) return;
@@ -380,13 +461,16 @@ struct Manager::Impl {
           s.watchdog.cancel();
           break;
         case Action::Kind::kExtendTimer: {
-          // EXTEND_TIMEOUT_USEC=: not earlier than now + delay; never shortened.
+          // EXTEND_TIMEOUT_USEC=: not earlier than now + delay; never shortened, and no timeout
+          // where there was none (TimeoutStartSec=infinity).
+          if (!s.timer_armed) break;
           if (a.delay == kInfinity) {
             ++s.timer_gen;
+            s.timer_armed = false;
             s.timer.cancel();
             break;
           }
-          const auto wanted = asio::steady_timer::clock_type::now() + a.delay;
+          const auto wanted = asio::steady_timer::clock_type::now() + ClampDelay(a.delay);
           if (s.timer.expiry() < wanted) ArmTimer(s, a.delay);
           break;
         }
@@ -414,12 +498,14 @@ struct Manager::Impl {
 
   void ArmTimer(Service& s, Usec delay) {
     const uint64_t gen = ++s.timer_gen;
-    s.timer.expires_after(delay);
+    s.timer_armed = true;
+    s.timer.expires_after(ClampDelay(delay));
     const std::string name = s.name;
     s.timer.async_wait([this, name, gen](const boost::system::error_code& ec) {
       if (ec) return;
       Service* sp = Find(name);
       if (!sp || sp->timer_gen != gen || !sp->fsm) return;
+      sp->timer_armed = false;
       if (sp->fsm->phase() == Phase::kBackoff) MaybeSwapSpec(*sp);
       Dispatch(*sp, sp->fsm->OnTimer(Now()));
     });
@@ -435,6 +521,10 @@ struct Manager::Impl {
     }
     s.invocation_id = NewInvocationId();
     s.setup_error.clear();
+    for (const SocketUnit* u : SocketsOf(s.name)) {
+      // The service is started only on all of its sockets.
+      if (!u->error.empty() && s.setup_error.empty()) s.setup_error = u->error;
+    }
     s.status_text.clear();
     s.status_errno = 0;
     if (cgroups && s.cgroup.empty()) {
@@ -532,6 +622,23 @@ struct Manager::Impl {
       return "Type=notify needs the notify socket: " + notify_error;
     if (notify && (notify_type || spec.notify_access != NotifyAccess::kNone))
       add_env("NOTIFY_SOCKET", notify->path());
+    if (is_main) {
+      // Socket activation, byte-for-byte as systemd: fds from 3 on, LISTEN_FDS, LISTEN_PID (the
+      // child's own pid), LISTEN_FDNAMES.
+      std::string names;
+      for (const SocketUnit* u : SocketsOf(s.name)) {
+        for (const auto& b : u->bound) {
+          plan.pass_fds.push_back(b.fd.get());
+          if (!names.empty()) names += ':';
+          names += b.fd_name;
+        }
+      }
+      if (!plan.pass_fds.empty()) {
+        add_env("LISTEN_FDS", std::to_string(plan.pass_fds.size()));
+        add_env("LISTEN_FDNAMES", names);
+        plan.own_pid_env.push_back("LISTEN_PID");
+      }
+    }
     if (is_main && s.fsm->watchdog_interval().count() > 0 &&
         s.fsm->watchdog_interval() != kInfinity) {
       add_env("WATCHDOG_USEC", std::to_string(s.fsm->watchdog_interval().count()));
@@ -666,7 +773,25 @@ struct Manager::Impl {
       });
       return;
     }
-    std::unique_ptr<Proc> proc = std::move(slot);
+    if (is_main && notify) {
+      // "READY=1\nMAINPID=<child>" sent right before exiting must count before the exit does,
+      // as systemd gives its notify fd priority over SIGCHLD. It may change s->main.
+      notify->Drain();
+      s = Find(name);
+      if (!s) return;
+      if (!s->main || s->main->sp.pid != pid) {
+        // No longer the main process (MAINPID= moved it to `abandoned`): just forget it.
+        std::erase_if(s->abandoned, [&](const std::unique_ptr<Proc>& p) {
+          if (p->sp.pid != pid) return false;
+          ReleaseProc(*p);
+          return true;
+        });
+        spdlog::debug("{}: former main process {} exited", name, pid);
+        return;
+      }
+    }
+    std::unique_ptr<Proc>& live_slot = is_main ? s->main : s->control;
+    std::unique_ptr<Proc> proc = std::move(live_slot);
     ReleaseProc(*proc);
     const ExecStatus es = proc->ReadExec();
     const std::string exec_error = es.kind == ExecStatus::Kind::kFailed ? es.error : "";
@@ -718,11 +843,17 @@ struct Manager::Impl {
       while (std::getline(in, line))
         if (line.rfind("0::", 0) == 0) own = line.substr(3);
     }
+    if (cgroups) {
+      // The service's cgroup or one below it, compared as paths under the mount.
+      for (auto& [n, s] : services) {
+        if (s->cgroup.size() <= cgroups->mount().size()) continue;
+        const std::string rel = s->cgroup.substr(cgroups->mount().size());
+        if (own == rel || own.rfind(rel + "/", 0) == 0) return s.get();
+      }
+      return nullptr;
+    }
     const pid_t pgid = getpgid(pid);
     for (auto& [n, s] : services) {
-      if (!own.empty() && !s->cgroup.empty() && s->cgroup.size() >= own.size() &&
-          s->cgroup.compare(s->cgroup.size() - own.size(), own.size(), own) == 0)
-        return s.get();
       if (pgid > 0 && std::find(s->pgids.begin(), s->pgids.end(), pgid) != s->pgids.end())
         return s.get();
     }
@@ -789,7 +920,8 @@ struct Manager::Impl {
     if (m.extend_timeout) add(s->fsm->OnExtendTimeout(*m.extend_timeout));
     Dispatch(*s, std::move(acts));
     if (m.watchdog_trigger) {
-      if (Service* again = Find(s->name)) Dispatch(*again, again->fsm->OnWatchdogTimeout(Now()));
+      if (Service* again = Find(s->name))
+        Dispatch(*again, again->fsm->OnWatchdogTimeout(Now(), /*triggered=*/true));
     }
   }
 
@@ -801,6 +933,28 @@ struct Manager::Impl {
       return;
     }
     if (s.main && s.main->sp.pid == pid) return;
+    // systemd accepts MAINPID= only while the service has a main process to replace.
+    const State st = s.fsm->state();
+    if (!s.fsm->main_alive() || !s.main ||
+        (st != State::kStarting && st != State::kRunning && st != State::kReloading)) {
+      spdlog::warn("{}: MAINPID={} ignored: the service is {} without a main process to replace",
+                   s.name, pid, StateName(st));
+      return;
+    }
+    if (s.control && s.control->sp.pid == pid) {
+      spdlog::warn("{}: MAINPID={} ignored: that is the control process", s.name, pid);
+      return;
+    }
+    // A former main process named again: take it back as it is (still watched, same pidfd).
+    for (auto it = s.abandoned.begin(); it != s.abandoned.end(); ++it) {
+      if ((*it)->sp.pid != pid) continue;
+      std::unique_ptr<Proc> back = std::move(*it);
+      s.abandoned.erase(it);
+      s.abandoned.push_back(std::move(s.main));
+      s.main = std::move(back);
+      spdlog::info("{}: main process is again {} (MAINPID=)", s.name, pid);
+      return;
+    }
     bool is_main = false, is_control = false;
     if (ServiceOfPid(pid, &is_main, &is_control) != &s) {
       spdlog::warn("{}: MAINPID={} ignored: that process does not belong to the service", s.name,
@@ -1053,6 +1207,18 @@ struct Manager::Impl {
     j["warnings"] = warnings;
     j["log_file"] = s.log ? json(s.log->path()) : json(nullptr);
     j["cgroup"] = s.cgroup.empty() ? json(nullptr) : json(s.cgroup);
+    json socks = json::array();
+    for (const auto& [n, u] : sockets) {
+      const std::string target =
+          u.spec ? u.spec->service : n.substr(0, n.size() - std::string(".socket").size()) + ".service";
+      if (target != s.name) continue;
+      json listen = json::array();
+      for (const auto& b : u.bound) listen.push_back({{"listen", b.identity}, {"name", b.fd_name}});
+      socks.push_back({{"unit", n},
+                       {"listening", listen},
+                       {"error", u.error.empty() ? json(nullptr) : json(u.error)}});
+    }
+    j["sockets"] = socks;
     if (!cgroups) j["tracking"] = "process-group (" + cgroup_error + ")";
     else j["tracking"] = "cgroup";
     // The log file is 0640: its lines are not for every local user either.
@@ -1316,6 +1482,7 @@ struct Manager::Impl {
     shutting_down = true;
     shutdown_done = [this, done = std::move(done)] {
       if (cgroups) cgroups->RemoveAll();
+      for (const auto& [n, u] : sockets) RemoveSocketFiles(u);
       done();
     };
     std::vector<std::string> names;
@@ -1340,6 +1507,7 @@ struct Manager::Impl {
   std::optional<CgroupTree> cgroups;  // unset: process groups only
   std::string cgroup_error;           // why there is no cgroup tracking
   std::map<std::string, std::unique_ptr<Service>> services;
+  std::map<std::string, SocketUnit> sockets;  // by unit name; bound once, held
   bool shutting_down = false;
   bool shutdown_done_called = false;
   std::function<void()> shutdown_done;

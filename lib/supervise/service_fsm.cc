@@ -451,18 +451,26 @@ std::string ServiceFsm::CanReload() const {
 Actions ServiceFsm::Reload() {
   if (!CanReload().empty()) return {};
   phase_ = Phase::kReload;
+  reload_needs_reloading_ = false;
   Actions acts{Timer(spec_->timeout_start)};
   if (!spec_->exec_reload.empty()) {
     acts.push_back(SpawnControl(CommandList::kReload, 0));
     return acts;
   }
-  // Type=notify-reload: the signal asks, RELOADING=1 … READY=1 answers.
+  // Type=notify-reload: the signal asks, RELOADING=1 … READY=1 answers; a READY=1 before the
+  // RELOADING=1 (a program re-sending READY with STATUS) does not end the reload.
+  reload_needs_reloading_ = true;
   acts.push_back(SignalTo(KillTarget::kMain, spec_->reload_signal));
   return acts;
 }
 
 Actions ServiceFsm::OnReloading() {
+  if (phase_ == Phase::kReload) {
+    reload_needs_reloading_ = false;
+    return {};
+  }
   if (phase_ != Phase::kRunning) return {};
+  reload_needs_reloading_ = false;
   phase_ = Phase::kReload;
   return {Timer(spec_->timeout_start)};
 }
@@ -487,6 +495,8 @@ Actions ServiceFsm::OnWatchdogPing() {
 }
 
 Actions ServiceFsm::OnWatchdogUsec(Usec usec) {
+  // "infinity" (USEC_INFINITY) means no watchdog, as in systemd.
+  if (usec == kInfinity) usec = Usec(0);
   watchdog_override_ = usec;
   if (phase_ != Phase::kRunning && phase_ != Phase::kReload) return {};
   if (usec.count() == 0) return {Action{Action::Kind::kDisarmWatchdog}};
@@ -503,12 +513,17 @@ Actions ServiceFsm::OnExtendTimeout(Usec usec) {
   return {a};
 }
 
-Actions ServiceFsm::OnWatchdogTimeout(Usec now) {
+Actions ServiceFsm::OnWatchdogTimeout(Usec now, bool triggered) {
   now_ = now;
   if (phase_ != Phase::kRunning && phase_ != Phase::kReload) return {};
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval());
-  cause_ = "watchdog timeout: no WATCHDOG=1 within " + FormatSpan(ms) + ", sent " +
-           SigName(spec_->watchdog_signal);
+  if (triggered) {
+    cause_ = "watchdog triggered by the program (WATCHDOG=trigger), sent " +
+             SigName(spec_->watchdog_signal);
+  } else {
+    cause_ = "watchdog timeout: no WATCHDOG=1 within " + FormatSpan(ms) + ", sent " +
+             SigName(spec_->watchdog_signal);
+  }
   SetResult(ServiceResult::kWatchdog);
   phase_ = Phase::kStopSigterm;
   Actions acts{Action{Action::Kind::kDisarmWatchdog}};
@@ -647,6 +662,8 @@ Actions ServiceFsm::OnSpawnFailed(const std::string& reason, Usec now) {
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, {});
     case Phase::kStopPost:
       return EnterStopSignal(Phase::kFinalSigterm, ServiceResult::kResources, {});
+    case Phase::kReload:
+      return EndReload(true, {});
     default:
       return {};
   }
@@ -667,7 +684,7 @@ Actions ServiceFsm::OnMainExecOk() {
 
 Actions ServiceFsm::OnReady() {
   if (phase_ == Phase::kStart && NotifyType() && main_alive_) return EnterStartPost(0, {});
-  if (phase_ == Phase::kReload && !control_alive_) {
+  if (phase_ == Phase::kReload && !control_alive_ && !reload_needs_reloading_) {
     Actions acts = EndReload(false, {});
     if (watchdog_interval().count() > 0) {
       Action w{Action::Kind::kArmWatchdog};

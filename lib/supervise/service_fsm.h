@@ -127,7 +127,7 @@ class ServiceFsm {
   Actions OnWatchdogUsec(Usec usec);  // WATCHDOG_USEC=: a new interval (0 = off)
   Actions OnExtendTimeout(Usec usec);  // EXTEND_TIMEOUT_USEC=
   // The watchdog timer fired (or WATCHDOG=trigger).
-  Actions OnWatchdogTimeout(Usec now);
+  Actions OnWatchdogTimeout(Usec now, bool triggered = false);
   // `supctl reload`: ExecReload= or, for Type=notify-reload, ReloadSignal=. Empty when the
   // service cannot be reloaded now (see CanReload()).
   Actions Reload();
@@ -214,6 +214,7 @@ class ServiceFsm {
   Usec now_{0};                     // the latest clock reading an event brought
   std::optional<Usec> watchdog_override_;  // WATCHDOG_USEC= from the program, this start only
   uint64_t reloads_done_ = 0;
+  bool reload_needs_reloading_ = false;  // ReloadSignal= sent: READY=1 counts after RELOADING=1
   bool last_reload_failed_ = false;  // OnMainSpawned() seen for the current main process
   std::optional<ExitStatus> last_main_exit_;  // of the current start, for Restart*ExitStatus=
   std::vector<Usec> start_times_;  // starts inside StartLimitIntervalSec=

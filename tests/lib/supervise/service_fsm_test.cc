@@ -590,9 +590,30 @@ TEST_F(NotifyFsmTest, NotifyReloadSignalsAndWaitsForReady) {
   EXPECT_EQ(Find(a, K::kSignal)->signal, SIGHUP);
   EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kMain);
   EXPECT_EQ(fsm.state(), State::kReloading);
+  // A READY=1 re-sent with a STATUS= update is not the answer to the signal...
+  fsm.OnReady();
+  EXPECT_EQ(fsm.state(), State::kReloading);
+  // ...RELOADING=1 then READY=1 is.
+  fsm.OnReloading();
   fsm.OnReady();
   EXPECT_EQ(fsm.state(), State::kRunning);
   EXPECT_EQ(fsm.reloads_done(), 1u);
+}
+
+TEST_F(NotifyFsmTest, WatchdogUsecInfinityTurnsItOff) {
+  spec.watchdog_sec = 1s;
+  StartToReady();
+  EXPECT_TRUE(Has(fsm.OnWatchdogUsec(kInfinity), K::kDisarmWatchdog));
+  EXPECT_EQ(fsm.watchdog_interval(), 0us);
+}
+
+TEST_F(NotifyFsmTest, FailedExecReloadSpawnEndsTheReload) {
+  spec.exec_reload = {Cmd("/bin/reload")};
+  StartToReady();
+  fsm.Reload();
+  fsm.OnSpawnFailed("fork for /bin/reload: Resource temporarily unavailable", now);
+  EXPECT_EQ(fsm.state(), State::kRunning);
+  EXPECT_TRUE(fsm.last_reload_failed());
 }
 
 TEST_F(NotifyFsmTest, CannotReloadWithoutAMechanism) {

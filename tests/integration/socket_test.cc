@@ -1,0 +1,215 @@
+// Sockets owned by supd (.socket units): bound once and held across stops and restarts, passed
+// to the service exactly as systemd does (fds from 3, LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES), so
+// that coreos/go-systemd's activation package works unchanged.
+
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "tests/integration/harness.h"
+
+namespace supd::integration {
+namespace {
+
+using nlohmann::json;
+
+class SocketTest : public SupdTest {
+ protected:
+  std::map<std::string, std::string> ReadKv(const std::string& path) {
+    std::map<std::string, std::string> kv;
+    std::istringstream in(ReadFile(path));
+    std::string line;
+    while (std::getline(in, line)) {
+      auto eq = line.find('=');
+      if (eq != std::string::npos) kv[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    return kv;
+  }
+  // What each fd of pid points to.
+  std::map<int, std::string> FdTargets(pid_t pid) {
+    std::map<int, std::string> out;
+    const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
+      std::error_code ec2;
+      out[std::stoi(e.path().filename().string())] =
+          std::filesystem::read_symlink(e.path(), ec2).string();
+    }
+    return out;
+  }
+};
+
+TEST_F(SocketTest, ServiceGetsExactlyItsSocketsAsSystemdPassesThem) {
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+FileDescriptorName=http
+[Install]
+WantedBy=sockets.target
+)",
+                                {{"port", std::to_string(port)}}));
+  WriteUnit("web.service", R"([Service]
+Type=notify
+ExecStart={go}/activated -fds {dir}/fds
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "web"}).exit_code) << SupdContext();
+  auto body = HttpGet(port);
+  ASSERT_TRUE(body) << SupdContext() << ServiceLog("web.service");
+  const pid_t pid = MainPid("web.service");
+  EXPECT_EQ("hello from " + std::to_string(pid) + "\n", *body);
+  auto kv = ReadKv(dir_ + "/fds");
+  EXPECT_EQ("1", kv["LISTEN_FDS"]);
+  EXPECT_EQ(std::to_string(pid), kv["LISTEN_PID"]) << "LISTEN_PID is the child's own pid";
+  EXPECT_EQ("http", kv["LISTEN_FDNAMES"]);
+  // Nothing of supd's besides the socket: no log file, control socket, cgroup dir, unit dir.
+  for (const auto& [fd, target] : FdTargets(pid)) {
+    if (fd <= 3) continue;
+    EXPECT_EQ(std::string::npos, target.find(dir_)) << "fd " << fd << " -> " << target;
+    EXPECT_EQ(std::string::npos, target.find("cgroup")) << "fd " << fd << " -> " << target;
+  }
+  // The service serves on the very socket supd holds (go-systemd dups fd 3 and closes it).
+  std::set<std::string> supd_sockets, shared;
+  for (const auto& [fd, target] : FdTargets(supd_pid_))
+    if (target.rfind("socket:", 0) == 0) supd_sockets.insert(target);
+  for (const auto& [fd, target] : FdTargets(pid))
+    if (supd_sockets.count(target)) shared.insert(target);
+  EXPECT_EQ(1u, shared.size()) << "the service does not hold supd's listening socket";
+  auto st = Status("web.service");
+  ASSERT_TRUE(st);
+  ASSERT_EQ(1u, (*st)["sockets"].size()) << st->dump();
+  EXPECT_EQ("tcp:127.0.0.1:" + std::to_string(port),
+            (*st)["sockets"][0]["listening"][0]["listen"]) << st->dump();
+}
+
+TEST_F(SocketTest, TwoNamedSocketsIncludingAUnixOne) {
+  const int port = FreeTcpPort();
+  WriteUnit("api.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+FileDescriptorName=public
+)",
+                                {{"port", std::to_string(port)}}));
+  WriteUnit("admin.socket", Subst(R"([Socket]
+ListenStream={dir}/admin.sock
+FileDescriptorName=admin
+SocketMode=0600
+Service=api.service
+)",
+                                  {{"dir", dir_}}));
+  WriteUnit("api.service", R"([Service]
+ExecStart={go}/activated -fds {dir}/fds
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "api"}).exit_code) << SupdContext();
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(port).has_value(); })) << ServiceLog("api.service");
+  auto kv = ReadKv(dir_ + "/fds");
+  EXPECT_EQ("2", kv["LISTEN_FDS"]);
+  // In the order of the socket units' names, as fds 3 and 4.
+  EXPECT_EQ("admin:public", kv["LISTEN_FDNAMES"]);
+  struct stat st {};
+  ASSERT_EQ(0, stat((dir_ + "/admin.sock").c_str(), &st));
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(0600u, st.st_mode & 0777);
+  EXPECT_TRUE(WaitForLog("api.service", "serving admin on")) << ServiceLog("api.service");
+  // Without RemoveOnStop= the socket file outlives supd, as with systemd.
+  ASSERT_EQ(0, StopSupd());
+  EXPECT_TRUE(FileExists(dir_ + "/admin.sock"));
+}
+
+TEST_F(SocketTest, RemoveOnStopRemovesTheSocketFileWhenSupdStops) {
+  WriteUnit("u.socket", Subst(R"([Socket]
+ListenStream={dir}/u.sock
+RemoveOnStop=yes
+)",
+                              {{"dir", dir_}}));
+  WriteUnit("u.service", R"([Service]
+ExecStart={go}/activated
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  EXPECT_TRUE(FileExists(dir_ + "/u.sock"));
+  ASSERT_EQ(0, StopSupd());
+  EXPECT_FALSE(FileExists(dir_ + "/u.sock"));
+}
+
+TEST_F(SocketTest, PortInUseFailsTheStartWithTheAddressAndErrno) {
+  const int port = FreeTcpPort();
+  // Hold the port ourselves.
+  int holder = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  ASSERT_EQ(0, bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr));
+  ASSERT_EQ(0, listen(holder, 1));
+  WriteUnit("busy.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+)",
+                                 {{"port", std::to_string(port)}}));
+  WriteUnit("busy.service", R"([Service]
+ExecStart={go}/activated
+)");
+  WriteUnit("other.service", R"([Service]
+ExecStart={go}/crasher -sleep
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  CommandResult start = Supctl({"start", "busy"});
+  EXPECT_EQ(1, start.exit_code) << start.Describe();
+  EXPECT_NE(std::string::npos, start.err.find("busy.socket")) << start.Describe();
+  EXPECT_NE(std::string::npos, start.err.find("127.0.0.1:" + std::to_string(port)))
+      << start.Describe();
+  EXPECT_NE(std::string::npos, start.err.find("Address already in use")) << start.Describe();
+  EXPECT_EQ(0, Supctl({"start", "other"}).exit_code) << "the others are not disturbed";
+  close(holder);
+}
+
+TEST_F(SocketTest, RestartsNeverRefuseAConnection) {
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+)",
+                                {{"port", std::to_string(port)}}));
+  WriteUnit("web.service", R"([Service]
+Type=notify
+ExecStart={go}/activated -startup-delay 300ms
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "web"}).exit_code) << SupdContext();
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::thread client([&] {
+    while (!done) {
+      if (HttpGet(port, 10s)) {
+        ++ok;
+      } else {
+        ++failed;
+      }
+    }
+  });
+  // Stop-then-start restarts (supctl restart today): the socket stays bound, so connections
+  // wait in the backlog while the new instance starts instead of being refused.
+  for (int i = 0; i < 3; ++i) {
+    CommandResult r = Supctl({"restart", "web"});
+    EXPECT_EQ(0, r.exit_code) << r.Describe();
+  }
+  // And across a stop and a later start.
+  EXPECT_EQ(0, Supctl({"stop", "web"}).exit_code);
+  EXPECT_EQ(0, Supctl({"start", "web"}).exit_code);
+  const int before = ok;
+  EXPECT_TRUE(WaitFor([&] { return ok > before + 5; })) << "no requests served after restart";
+  done = true;
+  client.join();
+  EXPECT_EQ(0, failed.load()) << ok.load() << " ok";
+  EXPECT_GT(ok.load(), 10);
+}
+
+}  // namespace
+}  // namespace supd::integration
