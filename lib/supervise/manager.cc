@@ -284,7 +284,58 @@ struct Manager::Impl {
     std::shared_ptr<SocketSpec> spec;
     std::vector<BoundSocket> bound;  // empty if load or bind failed
     std::string error;               // why there is nothing bound ("" if all is well)
+    // Socket activation on demand: while the service is down, a wait for the first connection
+    // (on duplicates of the held fds, so that dropping the waits closes nothing of ours).
+    std::vector<std::unique_ptr<asio::posix::stream_descriptor>> activation;
   };
+
+  // An enabled socket unit ([Install]) starts its service at the first connection, as systemd
+  // does: the connection waits in the backlog meanwhile.
+  void ArmActivation(const std::string& socket_name) {
+    auto it = sockets.find(socket_name);
+    if (it == sockets.end() || shutting_down) return;
+    SocketUnit& u = it->second;
+    if (!u.spec || u.spec->wanted_by.empty() || u.bound.empty() || !u.activation.empty()) return;
+    Service* s = Find(u.spec->service);
+    if (!s || !s->fsm) return;
+    const State st = s->fsm->state();
+    if (st != State::kStopped && st != State::kFailed) return;
+    for (const auto& b : u.bound) {
+      const int dup = fcntl(b.fd.get(), F_DUPFD_CLOEXEC, 3);
+      if (dup < 0) {
+        spdlog::warn("{}: dup for activation: {}", socket_name, strerror(errno));
+        continue;
+      }
+      auto sd = std::make_unique<asio::posix::stream_descriptor>(io, dup);
+      sd->async_wait(asio::posix::stream_descriptor::wait_read,
+                     [this, socket_name](const boost::system::error_code& ec) {
+                       if (ec) return;
+                       OnActivation(socket_name);
+                     });
+      u.activation.push_back(std::move(sd));
+    }
+  }
+
+  void OnActivation(const std::string& socket_name) {
+    auto it = sockets.find(socket_name);
+    if (it == sockets.end()) return;
+    // Drop the waits (posted: this handler belongs to one of them).
+    asio::post(io, [this, socket_name] {
+      if (auto i = sockets.find(socket_name); i != sockets.end()) i->second.activation.clear();
+    });
+    Service* s = Find(it->second.spec->service);
+    if (!s || !s->fsm || shutting_down) return;
+    const State st = s->fsm->state();
+    if (st != State::kStopped && st != State::kFailed) return;
+    spdlog::info("{}: connection waiting; starting {}", socket_name, s->name);
+    MaybeSwapSpec(*s);
+    Dispatch(*s, s->fsm->Start(Now()));
+  }
+
+  void ArmActivationFor(const std::string& service) {
+    for (const auto& [n, u] : sockets)
+      if (u.spec && u.spec->service == service) ArmActivation(n);
+  }
 
   void LoadSocketUnits() {
     for (const auto& n : ScanUnitsDir(".socket")) {
@@ -343,6 +394,7 @@ struct Manager::Impl {
       LoadSpec(s);
     }
     spdlog::info("loaded {} units from {}", services.size(), config.units_dir);
+    for (const auto& [n, u] : sockets) ArmActivation(n);
     for (auto& [name, s] : services) {
       if (s->fsm && Enabled(*s)) Dispatch(*s, s->fsm->Start(Now()));
     }
@@ -1040,6 +1092,7 @@ struct Manager::Impl {
     }
     if (st == State::kStopped || st == State::kFailed) {
       MaybeSwapSpec(s);
+      ArmActivationFor(s.name);  // idempotent: arms only what is not armed yet
       // An empty cgroup is removed; one that still holds processes (KillMode=process) stays.
       auto empty = s.cgroup.empty() ? Result<bool>(false) : CgroupIsEmpty(s.cgroup);
       if (empty.ok() && *empty && !s.main && !s.control && s.abandoned.empty() &&

@@ -211,5 +211,28 @@ ExecStart={go}/activated -startup-delay 300ms
   EXPECT_GT(ok.load(), 10);
 }
 
+TEST_F(SocketTest, EnabledSocketStartsItsServiceOnTheFirstConnection) {
+  const int port = FreeTcpPort();
+  WriteUnit("lazy.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+[Install]
+WantedBy=sockets.target
+)",
+                                 {{"port", std::to_string(port)}}));
+  WriteUnit("lazy.service", R"([Service]
+ExecStart={go}/activated
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  EXPECT_EQ("stopped", State("lazy.service")) << "nothing started before a connection";
+  // The connection waits in the backlog while supd starts the service.
+  auto body = HttpGet(port, 10s);
+  ASSERT_TRUE(body) << SupdContext();
+  EXPECT_EQ("running", State("lazy.service"));
+  // Stopped again, the next connection starts it again.
+  ASSERT_EQ(0, Supctl({"stop", "lazy"}).exit_code);
+  EXPECT_TRUE(HttpGet(port, 10s)) << SupdContext();
+  EXPECT_EQ("running", State("lazy.service"));
+}
+
 }  // namespace
 }  // namespace supd::integration
