@@ -36,6 +36,17 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
     out += "   Main PID: " + std::to_string(pid->get<long>()) + "\n";
   if (auto pid = s.find("control_pid"); pid != s.end() && pid->is_number())
     out += "    Control: " + std::to_string(pid->get<long>()) + "\n";
+  if (auto socks = s.find("sockets"); socks != s.end() && socks->is_array()) {
+    for (const auto& u : *socks) {
+      if (!u.is_object()) continue;
+      if (auto e = u.find("error"); e != u.end() && e->is_string())
+        out += "     Socket: " + e->get<std::string>() + "\n";
+      if (auto l = u.find("listening"); l != u.end() && l->is_array())
+        for (const auto& one : *l)
+          if (one.is_object())
+            out += "     Listen: " + Str(one, "listen") + " (" + Str(one, "name") + ")\n";
+    }
+  }
   if (!Str(s, "status_text").empty()) out += "     Status: \"" + Str(s, "status_text") + "\"\n";
   if (auto e = s.find("status_errno"); e != s.end() && e->is_number())
     out += "      Error: " + std::to_string(e->get<int>()) + " (" + Str(s, "status_errno_name") +

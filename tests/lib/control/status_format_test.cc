@@ -54,6 +54,24 @@ TEST(StatusFormatTest, FailedShowsResultAndCause) {
   EXPECT_EQ(out.find("Main PID"), std::string::npos) << out;
 }
 
+TEST(StatusFormatTest, ShowsSocketsAndTheirErrors) {
+  nlohmann::json s = {
+      {"name", "web.service"}, {"unit_path", "/u/web.service"}, {"state", "running"},
+      {"since", "T"},
+      {"sockets",
+       {{{"unit", "web.socket"},
+         {"listening", {{{"listen", "tcp:127.0.0.1:8080"}, {"name", "web.socket"}}}},
+         {"error", nullptr}},
+        {{"unit", "adm.socket"},
+         {"listening", nlohmann::json::array()},
+         {"error", "adm.socket: bind 127.0.0.1:80: Permission denied"}}}}};
+  const std::string out = FormatServiceStatus(s);
+  EXPECT_NE(out.find("     Listen: tcp:127.0.0.1:8080 (web.socket)\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("     Socket: adm.socket: bind 127.0.0.1:80: Permission denied\n"),
+            std::string::npos)
+      << out;
+}
+
 TEST(StatusFormatTest, WrongTypesNeverThrow) {
   nlohmann::json s = {{"name", 5}, {"state", nullptr}, {"main_pid", "x"}, {"warnings", "nope"},
                       {"last_exit", 3}, {"log_tail", {1, 2}}};
