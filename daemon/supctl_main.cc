@@ -110,11 +110,14 @@ int Run(int argc, char** argv, std::string* socket_out) {
   auto* list = app.add_subcommand("list", "same as status --json, one line per service");
   list->add_flag("--json", json_out, "print the protocol's JSON");
   std::map<std::string, CLI::App*> ops;
+  bool hard = false;
   for (const char* op : {"start", "stop", "restart", "reload", "reset-failed"}) {
     auto* sub = app.add_subcommand(op, std::string(op) + " services");
     sub->add_option("services", services, "services")->required();
     ops[op] = sub;
   }
+  ops["restart"]->add_flag("--hard", hard,
+                           "stop, then start (no overlap of old and new instance)");
   auto* kill = app.add_subcommand("kill", "send a signal to the processes of services");
   kill->add_option("services", services, "services")->required();
   kill->add_option("-s,--signal", signal_name, "signal name or number")->capture_default_str();
@@ -169,7 +172,9 @@ int Run(int argc, char** argv, std::string* socket_out) {
   }
   for (auto& [op, sub] : ops) {
     if (!sub->parsed()) continue;
-    Outcome o = Call(socket, op, {{"services", services}});
+    nlohmann::json args = {{"services", services}};
+    if (op == "restart" && hard) args["hard"] = true;
+    Outcome o = Call(socket, op, args);
     if (o.code == kExitOk) {
       const auto& notes = o.response["result"]["notes"];
       if (notes.is_array())

@@ -77,18 +77,26 @@ Result<std::string> CgroupTree::ServiceCgroup(const std::string& service) const 
   return path;
 }
 
-void CgroupTree::RemoveAll() const {
-  DIR* d = opendir(path_.c_str());
-  if (d != nullptr) {
-    while (struct dirent* e = readdir(d)) {
-      if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-      // Best effort: a cgroup that still holds processes stays, and says so by existing.
-      (void)RemoveCgroup(path_ + "/" + e->d_name);
+namespace {
+
+// Removes the empty cgroups below dir (depth first), then dir. Best effort: a cgroup that still
+// holds processes stays, and says so by existing.
+void RemoveTree(const std::string& dir, int depth) {
+  if (depth > 0) {
+    if (DIR* d = opendir(dir.c_str())) {
+      while (struct dirent* e = readdir(d)) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+        RemoveTree(dir + "/" + e->d_name, depth - 1);
+      }
+      closedir(d);
     }
-    closedir(d);
   }
-  (void)RemoveCgroup(path_);
+  (void)RemoveCgroup(dir);
 }
+
+}  // namespace
+
+void CgroupTree::RemoveAll() const { RemoveTree(path_, 2); }
 
 Result<UniqueFd> OpenCgroupDir(const std::string& cgroup) {
   const int fd = ::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -107,10 +107,24 @@ struct Manager::Impl {
     enum class Kind { kStart, kStop, kReload } kind;
     uint64_t attempts_before;
     std::function<void(bool ok, std::string message)> done;
+    uint64_t overlaps_failed_before = UINT64_MAX;  // an overlap restart: did its new instance fail
+  };
+
+  // An instance set aside by an overlap restart: still serving until the new one is ready, then
+  // stopped (KillSignal=, TimeoutStopSec=, then SIGKILL) on its own, beside the new instance.
+  struct OldInstance {
+    explicit OldInstance(asio::io_context& io) : timer(io) {}
+    std::unique_ptr<Proc> main;
+    std::unique_ptr<Proc> control;
+    std::string cgroup;          // its own instance cgroup ("" without cgroup tracking)
+    std::vector<pid_t> pgids;
+    asio::steady_timer timer;    // TimeoutStopSec= of its stop
   };
 
   struct Service {
     explicit Service(asio::io_context& io) : timer(io), watchdog(io) {}
+    std::unique_ptr<OldInstance> detached;               // set aside, still serving
+    std::vector<std::unique_ptr<OldInstance>> draining;  // asked to stop, not gone yet
     std::string name;
     std::string unit_path;
     bool is_instance = false;
@@ -189,6 +203,10 @@ struct Manager::Impl {
         if (!s) continue;
         // A pgid whose last member is gone may be reused by anyone: forget it at once.
         std::erase_if(s->pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
+        if (!s->draining.empty()) {
+          CheckDrained(*s);
+          if (s->draining.empty()) AfterChange(*s);
+        }
         CheckEmpty(*s);
       }
     });
@@ -526,6 +544,34 @@ struct Manager::Impl {
           if (s.timer.expiry() < wanted) ArmTimer(s, a.delay);
           break;
         }
+        case Action::Kind::kDetachInstance: {
+          auto old = std::make_unique<OldInstance>(io);
+          old->main = std::move(s.main);
+          old->control = std::move(s.control);
+          old->cgroup = std::move(s.cgroup);
+          old->pgids = std::move(s.pgids);
+          s.cgroup.clear();
+          s.pgids.clear();
+          spdlog::info("{}: starting a new instance beside pid {}, which keeps serving", s.name,
+                       old->main ? old->main->sp.pid : 0);
+          s.detached = std::move(old);
+          break;
+        }
+        case Action::Kind::kStopOldInstance:
+          StopOldInstance(s);
+          break;
+        case Action::Kind::kReattachOldInstance:
+          if (s.detached) {
+            // The new instance is all gone (its cgroup empty): the old one is the service again.
+            if (!s.cgroup.empty()) (void)RemoveCgroup(s.cgroup);
+            s.main = std::move(s.detached->main);
+            s.control = std::move(s.detached->control);
+            s.cgroup = std::move(s.detached->cgroup);
+            s.pgids = std::move(s.detached->pgids);
+            s.detached.reset();
+            spdlog::warn("{}: {}", s.name, s.fsm->cause());
+          }
+          break;
         case Action::Kind::kAbandonProcesses:
           Abandon(s, s.main);
           Abandon(s, s.control);
@@ -540,6 +586,82 @@ struct Manager::Impl {
       q.insert(q.end(), more.begin(), more.end());
     }
     AfterChange(s);
+  }
+
+  void SignalOld(const Service& s, OldInstance& o, int sig, bool all) {
+    auto report = [&](const Result<void>& r) {
+      if (!r.ok()) spdlog::warn("{}: {}", s.name, r.error().message);
+    };
+    if (o.main) report(SignalProcess(o.main->sp, sig));
+    if (o.control) report(SignalProcess(o.control->sp, sig));
+    if (!all) return;
+    if (!o.cgroup.empty()) {
+      report(SignalCgroup(o.cgroup, sig));
+    } else {
+      for (pid_t pg : o.pgids) report(SignalProcessGroup(pg, sig));
+    }
+  }
+
+  // The old instance of an overlap restart is stopped as a stop would: KillSignal= per
+  // KillMode=, then after TimeoutStopSec= FinalKillSignal= to all of it.
+  void StopOldInstance(Service& s) {
+    if (!s.detached) return;
+    std::unique_ptr<OldInstance> o = std::move(s.detached);
+    const ServiceSpec& spec = *s.spec;
+    spdlog::info("{}: stopping the previous instance (pid {})", s.name,
+                 o->main ? o->main->sp.pid : 0);
+    if (spec.kill_mode != KillMode::kNone)
+      SignalOld(s, *o, spec.kill_signal, spec.kill_mode == KillMode::kControlGroup);
+    if (spec.send_sigkill && spec.kill_mode != KillMode::kNone) {
+      OldInstance* raw = o.get();
+      const std::string name = s.name;
+      raw->timer.expires_after(ClampDelay(spec.timeout_stop));
+      raw->timer.async_wait([this, name, raw](const boost::system::error_code& ec) {
+        if (ec) return;
+        Service* sp = Find(name);
+        if (!sp) return;
+        for (auto& d : sp->draining) {
+          if (d.get() != raw) continue;
+          spdlog::warn("{}: previous instance still running after TimeoutStopSec=; killing it",
+                       name);
+          SignalOld(*sp, *d, sp->spec->final_kill_signal, true);
+        }
+      });
+    }
+    s.draining.push_back(std::move(o));
+    CheckDrained(s);
+  }
+
+  // Forgets old instances that are all gone.
+  void CheckDrained(Service& s) {
+    std::erase_if(s.draining, [&](std::unique_ptr<OldInstance>& o) {
+      if (o->main || o->control) return false;
+      if (!o->cgroup.empty()) {
+        auto empty = CgroupIsEmpty(o->cgroup);
+        if (!empty.ok() || !*empty) return false;
+        (void)RemoveCgroup(o->cgroup);  // best effort: an empty instance cgroup
+      } else {
+        std::erase_if(o->pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
+        if (!o->pgids.empty()) return false;
+      }
+      o->timer.cancel();
+      spdlog::info("{}: previous instance is gone", s.name);
+      return true;
+    });
+  }
+
+  // Whether pid is a process of an instance set aside or draining; if so, forgets it there.
+  bool ForgetOldProcess(Service& s, pid_t pid) {
+    auto take = [&](std::unique_ptr<Proc>& p) {
+      if (!p || p->sp.pid != pid) return false;
+      ReleaseProc(*p);
+      p.reset();
+      return true;
+    };
+    if (s.detached && (take(s.detached->main) || take(s.detached->control))) return true;
+    for (auto& d : s.draining)
+      if (take(d->main) || take(d->control)) return true;
+    return false;
   }
 
   void Abandon(Service& s, std::unique_ptr<Proc>& slot) {
@@ -579,8 +701,16 @@ struct Manager::Impl {
     }
     s.status_text.clear();
     s.status_errno = 0;
-    if (cgroups && s.cgroup.empty()) {
-      auto cg = cgroups->ServiceCgroup(s.name);
+    if (cgroups) {
+      // One cgroup per instance under the service's: during an overlap restart the old and the
+      // new instance are told apart exactly. A previous instance's is removed if empty.
+      if (!s.cgroup.empty()) {
+        auto empty = CgroupIsEmpty(s.cgroup);
+        if (empty.ok() && *empty) (void)RemoveCgroup(s.cgroup);
+      }
+      s.cgroup.clear();
+      auto parent = cgroups->ServiceCgroup(s.name);
+      auto cg = parent.ok() ? cgroups->ServiceCgroup(s.name + "/" + s.invocation_id) : parent;
       if (cg.ok()) {
         s.cgroup = *cg;
       } else {
@@ -818,6 +948,12 @@ struct Manager::Impl {
     if (!s) return;
     std::unique_ptr<Proc>& slot = is_main ? s->main : s->control;
     if (!slot || slot->sp.pid != pid) {
+      if (ForgetOldProcess(*s, pid)) {
+        spdlog::info("{}: previous instance's pid {} {}", s->name, pid, DescribeExit(st));
+        CheckDrained(*s);
+        AfterChange(*s);
+        return;
+      }
       std::erase_if(s->abandoned, [&](const std::unique_ptr<Proc>& p) {
         if (p->sp.pid != pid) return false;
         ReleaseProc(*p);
@@ -898,8 +1034,9 @@ struct Manager::Impl {
     if (cgroups) {
       // The service's cgroup or one below it, compared as paths under the mount.
       for (auto& [n, s] : services) {
-        if (s->cgroup.size() <= cgroups->mount().size()) continue;
-        const std::string rel = s->cgroup.substr(cgroups->mount().size());
+        const std::string dir = cgroups->path() + "/" + n;
+        if (dir.size() <= cgroups->mount().size()) continue;
+        const std::string rel = dir.substr(cgroups->mount().size());
         if (own == rel || own.rfind(rel + "/", 0) == 0) return s.get();
       }
       return nullptr;
@@ -1113,7 +1250,7 @@ struct Manager::Impl {
       if (!s->fsm) continue;
       const State st = s->fsm->state();
       if (st != State::kStopped && st != State::kFailed) return false;
-      if (s->main || s->control) return false;
+      if (s->main || s->control || s->detached || !s->draining.empty()) return false;
     }
     return true;
   }
@@ -1125,7 +1262,8 @@ struct Manager::Impl {
     std::vector<std::pair<Waiter, std::pair<bool, std::string>>> done;
     for (auto& w : s.waiters) {
       if (w.kind == Waiter::Kind::kStop) {
-        if ((st == State::kStopped || st == State::kFailed) && !s.main && !s.control) {
+        if ((st == State::kStopped || st == State::kFailed) && !s.main && !s.control &&
+            !s.detached && s.draining.empty()) {
           done.push_back({std::move(w), {true, ""}});
         } else {
           keep.push_back(std::move(w));
@@ -1152,7 +1290,14 @@ struct Manager::Impl {
       }
       switch (st) {
         case State::kRunning:
-          done.push_back({std::move(w), {true, ""}});
+          if (w.overlaps_failed_before != UINT64_MAX &&
+              s.fsm->overlaps_failed() > w.overlaps_failed_before) {
+            done.push_back({std::move(w), {false, s.name + ": " + s.fsm->cause()}});
+          } else if (s.fsm->overlap_pending()) {
+            keep.push_back(std::move(w));
+          } else {
+            done.push_back({std::move(w), {true, ""}});
+          }
           break;
         case State::kStopped:
           // A skipped start (Condition*=) or a oneshot that finished: not a failure. A stop
@@ -1260,6 +1405,15 @@ struct Manager::Impl {
     j["warnings"] = warnings;
     j["log_file"] = s.log ? json(s.log->path()) : json(nullptr);
     j["cgroup"] = s.cgroup.empty() ? json(nullptr) : json(s.cgroup);
+    // During an overlap restart: the instance still serving, then those being stopped.
+    json old = json::array();
+    if (s.detached)
+      old.push_back({{"pid", s.detached->main ? json(s.detached->main->sp.pid) : json(nullptr)},
+                     {"role", "serving until the new instance is ready"}});
+    for (const auto& d : s.draining)
+      old.push_back({{"pid", d->main ? json(d->main->sp.pid) : json(nullptr)},
+                     {"role", "draining"}});
+    j["previous_instances"] = old;
     json socks = json::array();
     for (const auto& [n, u] : sockets) {
       const std::string target =
@@ -1457,8 +1611,28 @@ struct Manager::Impl {
         return;
       }
       const bool restart = cmd == "restart";
+      const bool hard = req.args.value("hard", false) == true;
       ForEachService(req.args, std::move(reply), /*create_instance=*/true,
-                     [this, restart](Service& s, DoneFn done) {
+                     [this, restart, hard](Service& s, DoneFn done) {
+                       if (restart && (s.fsm->overlap_pending() || s.detached)) {
+                         done(false, "a restart of " + s.name + " is already in progress");
+                         return;
+                       }
+                       // Sockets held by supd: overlap the new instance with the old one.
+                       bool has_sockets = false;
+                       for (const SocketUnit* u : SocketsOf(s.name))
+                         if (!u->bound.empty()) has_sockets = true;
+                       if (restart && !hard && has_sockets &&
+                           s.fsm->CanOverlapRestart().empty()) {
+                         const uint64_t before = s.fsm->start_attempts();
+                         const uint64_t failed_before = s.fsm->overlaps_failed();
+                         Dispatch(s, s.fsm->OverlapRestart(Now()));
+                         s.waiters.push_back(
+                             Waiter{Waiter::Kind::kStart, before, std::move(done)});
+                         s.waiters.back().overlaps_failed_before = failed_before;
+                         ResolveWaiters(s);
+                         return;
+                       }
                        MaybeSwapSpec(s);
                        const uint64_t before = s.fsm->start_attempts();
                        const State st = s.fsm->state();

@@ -306,6 +306,37 @@ Actions ServiceFsm::Restart(Usec now) {
   return {};
 }
 
+std::string ServiceFsm::CanOverlapRestart() const {
+  if (overlap_pending_) return "a restart is already in progress";
+  if (phase_ != Phase::kRunning) return std::string("the service is ") + StateName(state());
+  if (!main_alive_) return "the service has no main process";
+  if (control_alive_) return "a control process is running";
+  return "";
+}
+
+Actions ServiceFsm::OverlapRestart(Usec now) {
+  now_ = now;
+  if (!CanOverlapRestart().empty()) return {};
+  // The running instance leaves the FSM's hands (its processes keep running); what follows is
+  // an ordinary start of a new instance.
+  Actions acts{Action{Action::Kind::kDisarmWatchdog}, Action{Action::Kind::kDetachInstance}};
+  main_alive_ = false;
+  spawned_main_confirmed_ = false;
+  overlap_pending_ = true;
+  Actions start = BeginStart(now, /*automatic=*/false);
+  acts.insert(acts.end(), start.begin(), start.end());
+  if (phase_ == Phase::kDead) {
+    // Refused (start limit): the old instance simply goes on.
+    overlap_pending_ = false;
+    ++overlaps_failed_;
+    main_alive_ = true;
+    phase_ = Phase::kRunning;
+    failed_ = false;
+    acts.push_back(Action{Action::Kind::kReattachOldInstance});
+  }
+  return acts;
+}
+
 Actions ServiceFsm::ResetFailed() {
   start_times_.clear();
   if (phase_ == Phase::kDead && failed_) {
@@ -413,6 +444,11 @@ Actions ServiceFsm::EnterRunning(Actions acts) {
   }
   phase_ = Phase::kRunning;
   acts.push_back(Disarm());
+  if (overlap_pending_) {
+    // The new instance is ready: now, and only now, the old one is asked to stop.
+    overlap_pending_ = false;
+    acts.push_back(Action{Action::Kind::kStopOldInstance});
+  }
   if (watchdog_interval().count() > 0 && main_alive_) {
     // systemd: the watchdog is active once the start-up is complete.
     Action w{Action::Kind::kArmWatchdog};
@@ -591,6 +627,28 @@ Actions ServiceFsm::EnterDead(ServiceResult r, Usec now, Actions acts) {
   main_alive_ = false;
   control_alive_ = false;
   acts.push_back(Disarm());
+  if (overlap_pending_) {
+    overlap_pending_ = false;
+    if (!stop_requested_) {
+      // The new instance failed to become ready: it is gone, the old one is the service again
+      // and never stopped serving.
+      ++overlaps_failed_;
+      cause_ = "restart failed, the previous instance keeps serving: " +
+               (cause_.empty() ? std::string(ResultName(result_)) : cause_);
+      result_ = ServiceResult::kSuccess;
+      main_alive_ = true;
+      phase_ = Phase::kRunning;
+      acts.push_back(Action{Action::Kind::kReattachOldInstance});
+      if (watchdog_interval().count() > 0) {
+        Action w{Action::Kind::kArmWatchdog};
+        w.delay = watchdog_interval();
+        acts.push_back(w);
+      }
+      return acts;
+    }
+    // A stop during the overlap: the old instance goes too.
+    acts.push_back(Action{Action::Kind::kStopOldInstance});
+  }
   if (start_queued_) {
     Actions more = BeginStart(now, /*automatic=*/false);
     acts.insert(acts.end(), more.begin(), more.end());

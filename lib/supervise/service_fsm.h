@@ -79,6 +79,12 @@ struct Action {
     kArmWatchdog,      // (re)arm the watchdog timer to fire after `delay`
     kDisarmWatchdog,
     kExtendTimer,      // EXTEND_TIMEOUT_USEC=: the timer fires no earlier than `delay` from now
+    // Overlap restart (sockets held by supd): the running instance is set aside, still serving,
+    // while a new one starts; once the new one is ready the old one is stopped, and if the new
+    // one fails the old one becomes the service's instance again.
+    kDetachInstance,
+    kStopOldInstance,
+    kReattachOldInstance,
   };
   Kind kind;
   CommandList list = CommandList::kStart;
@@ -105,6 +111,15 @@ class ServiceFsm {
   Actions Start(Usec now);
   Actions Stop();
   Actions Restart(Usec now);  // stop (if needed) then start, as `systemctl restart`
+  // Overlap restart: start a new instance beside the running one (which keeps serving on the
+  // sockets supd holds) and stop the old one only once the new one is ready. Empty unless
+  // CanOverlapRestart() is "".
+  Actions OverlapRestart(Usec now);
+  std::string CanOverlapRestart() const;
+  // An overlap restart is under way (new instance starting, old one serving).
+  bool overlap_pending() const { return overlap_pending_; }
+  // Counts overlap restarts whose new instance failed (the old one kept serving).
+  uint64_t overlaps_failed() const { return overlaps_failed_; }
   // Clears failed state and the start-limit history, as `systemctl reset-failed`.
   Actions ResetFailed();
 
@@ -215,6 +230,8 @@ class ServiceFsm {
   std::optional<Usec> watchdog_override_;  // WATCHDOG_USEC= from the program, this start only
   uint64_t reloads_done_ = 0;
   bool reload_needs_reloading_ = false;  // ReloadSignal= sent: READY=1 counts after RELOADING=1
+  bool overlap_pending_ = false;         // an old instance is set aside, serving
+  uint64_t overlaps_failed_ = 0;
   bool last_reload_failed_ = false;  // OnMainSpawned() seen for the current main process
   std::optional<ExitStatus> last_main_exit_;  // of the current start, for Restart*ExitStatus=
   std::vector<Usec> start_times_;  // starts inside StartLimitIntervalSec=

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <set>
 #include <string>
@@ -232,6 +234,118 @@ ExecStart={go}/activated
   ASSERT_EQ(0, Supctl({"stop", "lazy"}).exit_code);
   EXPECT_TRUE(HttpGet(port, 10s)) << SupdContext();
   EXPECT_EQ("running", State("lazy.service"));
+}
+
+// The point of supd: `supctl restart` under traffic starts the new instance beside the old one,
+// on the same held socket, and stops the old one only once the new one is ready.
+TEST_F(SocketTest, OverlapRestartUnderLoadFailsNoRequestAndNeverStalls) {
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+)",
+                                {{"port", std::to_string(port)}}));
+  WriteUnit("web.service", R"([Service]
+Type=notify
+ExecStart={go}/activated -startup-delay 1s
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "web"}).exit_code) << SupdContext();
+  std::atomic<bool> done{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::atomic<long> slowest_ms{0};
+  std::thread client([&] {
+    while (!done) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const bool good = HttpGet(port, 10s).has_value();
+      const long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count();
+      if (ms > slowest_ms) slowest_ms = ms;
+      good ? ++ok : ++failed;
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    const pid_t old_pid = MainPid("web.service");
+    CommandResult r = Supctl({"restart", "web"});
+    EXPECT_EQ(0, r.exit_code) << r.Describe() << SupdContext();
+    const pid_t new_pid = MainPid("web.service");
+    EXPECT_NE(old_pid, new_pid);
+    EXPECT_TRUE(WaitFor([&] { return GetProcState(old_pid) == ProcState::kGone; }))
+        << "the old instance was not stopped";
+    EXPECT_TRUE(WaitForLog("web.service", "drained")) << ServiceLog("web.service");
+  }
+  done = true;
+  client.join();
+  std::cout << "[measure] overlap restarts x3 under a request loop: " << ok.load() << " ok, "
+            << failed.load() << " failed, slowest " << slowest_ms.load() << " ms\n";
+  EXPECT_EQ(0, failed.load()) << ok.load() << " ok";
+  EXPECT_GT(ok.load(), 50);
+  // Each new instance takes 1 s to start; with the overlap no request waits for that.
+  EXPECT_LT(slowest_ms.load(), 900) << "a request stalled during a restart";
+  auto st = Status("web.service");
+  ASSERT_TRUE(st);
+  EXPECT_TRUE((*st)["previous_instances"].empty()) << st->dump();
+}
+
+TEST_F(SocketTest, OverlapRestartWhoseNewInstanceFailsKeepsTheOldOneServing) {
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+)",
+                                {{"port", std::to_string(port)}}));
+  WriteUnit("web.service", R"([Service]
+Type=notify
+ExecStart={go}/activated
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "web"}).exit_code) << SupdContext();
+  const pid_t old_pid = MainPid("web.service");
+  ASSERT_TRUE(HttpGet(port));
+  // The next start of web.service crashes before it is ready.
+  WriteUnit("web.service", R"([Service]
+Type=notify
+ExecStart={go}/crasher -exit-code 3
+)");
+  ASSERT_EQ(0, Supctl({"daemon-reload"}).exit_code);
+  CommandResult r = Supctl({"restart", "web"});
+  EXPECT_EQ(1, r.exit_code) << r.Describe();
+  EXPECT_NE(std::string::npos, r.err.find("restart failed, the previous instance keeps serving"))
+      << r.Describe();
+  EXPECT_EQ(old_pid, MainPid("web.service"));
+  EXPECT_EQ("running", State("web.service"));
+  auto body = HttpGet(port);
+  ASSERT_TRUE(body);
+  EXPECT_EQ("hello from " + std::to_string(old_pid) + "\n", *body);
+}
+
+TEST_F(SocketTest, HardRestartIsStopThenStartAndASecondRestartIsRefused) {
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+)",
+                                {{"port", std::to_string(port)}}));
+  WriteUnit("web.service", R"([Service]
+Type=notify
+ExecStart={go}/activated -startup-delay 1s
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "web"}).exit_code) << SupdContext();
+  // A restart while one is in progress is refused, clearly.
+  std::thread first([&] { EXPECT_EQ(0, Supctl({"restart", "web"}).exit_code); });
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = Status("web.service");
+    return st && !(*st)["previous_instances"].empty();
+  }));
+  CommandResult second = Supctl({"restart", "web"});
+  EXPECT_EQ(1, second.exit_code) << second.Describe();
+  EXPECT_NE(std::string::npos, second.err.find("already in progress")) << second.Describe();
+  first.join();
+  // --hard: the old one is gone before the new one starts.
+  const pid_t old_pid = MainPid("web.service");
+  CommandResult hard = Supctl({"restart", "--hard", "web"});
+  EXPECT_EQ(0, hard.exit_code) << hard.Describe();
+  EXPECT_EQ(ProcState::kGone, GetProcState(old_pid));
+  EXPECT_TRUE(HttpGet(port, 10s));
 }
 
 }  // namespace

@@ -640,6 +640,56 @@ TEST_F(NotifyFsmTest, ExtendTimeoutOnlyWhileStartingOrStopping) {
   EXPECT_TRUE(fsm.OnExtendTimeout(30s).empty());
 }
 
+// ---- Overlap restart (sockets held by supd)
+
+TEST_F(NotifyFsmTest, OverlapRestartStopsTheOldInstanceOnlyOnceTheNewOneIsReady) {
+  StartToReady();
+  EXPECT_EQ(fsm.CanOverlapRestart(), "");
+  Actions a = fsm.OverlapRestart(now);
+  EXPECT_TRUE(Has(a, K::kDetachInstance));
+  EXPECT_FALSE(Has(a, K::kSignal)) << "the old instance keeps serving";
+  EXPECT_TRUE(fsm.overlap_pending());
+  EXPECT_EQ(fsm.CanOverlapRestart(), "a restart is already in progress");
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  EXPECT_EQ(fsm.state(), State::kStarting);
+  a = fsm.OnReady();
+  EXPECT_TRUE(Has(a, K::kStopOldInstance));
+  EXPECT_EQ(fsm.state(), State::kRunning);
+  EXPECT_FALSE(fsm.overlap_pending());
+  EXPECT_EQ(fsm.overlaps_failed(), 0u);
+}
+
+TEST_F(NotifyFsmTest, OverlapRestartThatFailsReattachesTheOldInstance) {
+  spec.restart = RestartPolicy::kAlways;
+  StartToReady();
+  fsm.OverlapRestart(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  fsm.OnMainExited(ExitStatus::Code(3), "", now);
+  Actions a = fsm.OnAllGone(now);
+  EXPECT_TRUE(Has(a, K::kReattachOldInstance));
+  EXPECT_FALSE(Has(a, K::kStopOldInstance));
+  EXPECT_EQ(fsm.state(), State::kRunning) << "no backoff: the old instance is the service";
+  EXPECT_TRUE(fsm.main_alive());
+  EXPECT_EQ(fsm.overlaps_failed(), 1u);
+  EXPECT_EQ(fsm.cause(),
+            "restart failed, the previous instance keeps serving: main process exited with "
+            "status 3");
+}
+
+TEST_F(NotifyFsmTest, StopDuringAnOverlapStopsBothInstances) {
+  StartToReady();
+  fsm.OverlapRestart(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  fsm.Stop();
+  fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
+  Actions a = fsm.OnAllGone(now);
+  EXPECT_TRUE(Has(a, K::kStopOldInstance));
+  EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
 struct RestartCase {
   RestartPolicy policy;
   ExitStatus exit;
