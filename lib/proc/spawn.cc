@@ -137,7 +137,7 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   if (!born_in_cgroup) pid = ::fork();
   if (pid == 0) {
     // Child: async-signal-safe calls only from here to execve.
-    const int report = status_write.get();
+    int report = status_write.get();
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
     dfl.sa_handler = SIG_DFL;
@@ -184,6 +184,10 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
       // range (a source may already sit where another must go), then dup2 into place; dup2
       // clears close-on-exec on the copy, and the fcntl covers an fd already at its place.
       int moved[256];
+      // The status pipe must not sit where a passed fd goes: move it above them first.
+      const int high = fcntl(report, F_DUPFD_CLOEXEC, 3 + npass);
+      if (high < 0) ChildFail(report, kStepFds);
+      report = high;
       if (npass > 256) ChildFail(report, kStepFds);
       for (int i = 0; i < npass; ++i) {
         moved[i] = fcntl(pass_fds[i], F_DUPFD_CLOEXEC, 3 + npass);

@@ -119,11 +119,17 @@ struct Manager::Impl {
     std::string cgroup;          // its own instance cgroup ("" without cgroup tracking)
     std::vector<pid_t> pgids;
     asio::steady_timer timer;    // TimeoutStopSec= of its stop
+    uint64_t id = 0;             // for the timer's handler (an address could be reused)
+    bool killed = false;         // FinalKillSignal= sent
   };
+  uint64_t next_old_instance_id = 1;
 
   struct Service {
     explicit Service(asio::io_context& io) : timer(io), watchdog(io) {}
     std::unique_ptr<OldInstance> detached;               // set aside, still serving
+    // Instance cgroups that still held processes when a new instance began (KillMode=process
+    // leftovers, survivors of SIGKILL): signalled with the service, removed once empty.
+    std::vector<std::string> stale_cgroups;
     std::vector<std::unique_ptr<OldInstance>> draining;  // asked to stop, not gone yet
     std::string name;
     std::string unit_path;
@@ -203,6 +209,10 @@ struct Manager::Impl {
         if (!s) continue;
         // A pgid whose last member is gone may be reused by anyone: forget it at once.
         std::erase_if(s->pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
+        std::erase_if(s->stale_cgroups, [](const std::string& cg) {
+          auto empty = CgroupIsEmpty(cg);
+          return empty.ok() && *empty && RemoveCgroup(cg).ok();
+        });
         if (!s->draining.empty()) {
           CheckDrained(*s);
           if (s->draining.empty()) AfterChange(*s);
@@ -330,6 +340,11 @@ struct Manager::Impl {
                        if (ec) return;
                        OnActivation(socket_name);
                      });
+      // Asio made the open file non-blocking for its wait; it is shared with the socket the
+      // service will get, which systemd passes as it was bound (blocking): put that back. The
+      // wait needs only readiness, never a read.
+      const int fl = fcntl(dup, F_GETFL);
+      if (fl >= 0 && (fl & O_NONBLOCK)) fcntl(dup, F_SETFL, fl & ~O_NONBLOCK);
       u.activation.push_back(std::move(sd));
     }
   }
@@ -337,10 +352,12 @@ struct Manager::Impl {
   void OnActivation(const std::string& socket_name) {
     auto it = sockets.find(socket_name);
     if (it == sockets.end()) return;
-    // Drop the waits (posted: this handler belongs to one of them).
-    asio::post(io, [this, socket_name] {
-      if (auto i = sockets.find(socket_name); i != sockets.end()) i->second.activation.clear();
-    });
+    // Drop the waits now (so that a start that ends at once can re-arm them), destroying them
+    // later: this handler belongs to one of them.
+    auto gone = std::make_shared<std::vector<std::unique_ptr<asio::posix::stream_descriptor>>>(
+        std::move(it->second.activation));
+    it->second.activation.clear();
+    asio::post(io, [gone] {});
     Service* s = Find(it->second.spec->service);
     if (!s || !s->fsm || shutting_down) return;
     const State st = s->fsm->state();
@@ -472,7 +489,8 @@ struct Manager::Impl {
       if (!s || !s->removed) return;
       if (s->fsm && (s->fsm->state() != State::kStopped && s->fsm->state() != State::kFailed))
         return;
-      if (s->main || s->control) return;
+      if (s->main || s->control || s->detached || !s->draining.empty() || !s->abandoned.empty())
+        return;
       for (auto& w : s->waiters) w.done(false, name + ": unit file was removed");
       services.erase(name);
     });
@@ -612,24 +630,43 @@ struct Manager::Impl {
                  o->main ? o->main->sp.pid : 0);
     if (spec.kill_mode != KillMode::kNone)
       SignalOld(s, *o, spec.kill_signal, spec.kill_mode == KillMode::kControlGroup);
-    if (spec.send_sigkill && spec.kill_mode != KillMode::kNone) {
-      OldInstance* raw = o.get();
-      const std::string name = s.name;
-      raw->timer.expires_after(ClampDelay(spec.timeout_stop));
-      raw->timer.async_wait([this, name, raw](const boost::system::error_code& ec) {
-        if (ec) return;
-        Service* sp = Find(name);
-        if (!sp) return;
-        for (auto& d : sp->draining) {
-          if (d.get() != raw) continue;
-          spdlog::warn("{}: previous instance still running after TimeoutStopSec=; killing it",
-                       name);
-          SignalOld(*sp, *d, sp->spec->final_kill_signal, true);
-        }
-      });
-    }
+    o->id = next_old_instance_id++;
+    ArmOldInstanceTimer(s, *o);
     s.draining.push_back(std::move(o));
     CheckDrained(s);
+  }
+
+  // TimeoutStopSec= for an old instance: then FinalKillSignal= (SendSIGKILL=yes), and if it
+  // survives another TimeoutStopSec= (or may not be killed), it is given up on: abandoned,
+  // still reaped, no longer holding up a stop or supd's exit — as the FSM does for an instance.
+  void ArmOldInstanceTimer(Service& s, OldInstance& o) {
+    const std::string name = s.name;
+    const uint64_t id = o.id;
+    o.timer.expires_after(ClampDelay(s.spec->timeout_stop));
+    o.timer.async_wait([this, name, id](const boost::system::error_code& ec) {
+      if (ec) return;
+      Service* sp = Find(name);
+      if (!sp) return;
+      for (auto it = sp->draining.begin(); it != sp->draining.end(); ++it) {
+        OldInstance& d = **it;
+        if (d.id != id) continue;
+        if (!d.killed && sp->spec->send_sigkill) {
+          spdlog::warn("{}: previous instance still running after TimeoutStopSec=; killing it",
+                       name);
+          d.killed = true;
+          SignalOld(*sp, d, sp->spec->final_kill_signal, true);
+          ArmOldInstanceTimer(*sp, d);
+          return;
+        }
+        spdlog::warn("{}: giving up on the previous instance (still running)", name);
+        if (d.main) sp->abandoned.push_back(std::move(d.main));
+        if (d.control) sp->abandoned.push_back(std::move(d.control));
+        if (!d.cgroup.empty()) sp->stale_cgroups.push_back(d.cgroup);
+        sp->draining.erase(it);
+        AfterChange(*sp);
+        return;
+      }
+    });
   }
 
   // Forgets old instances that are all gone.
@@ -658,7 +695,11 @@ struct Manager::Impl {
       p.reset();
       return true;
     };
-    if (s.detached && (take(s.detached->main) || take(s.detached->control))) return true;
+    if (s.detached && take(s.detached->main)) {
+      Dispatch(s, s.fsm->OnDetachedMainExited());
+      return true;
+    }
+    if (s.detached && take(s.detached->control)) return true;
     for (auto& d : s.draining)
       if (take(d->main) || take(d->control)) return true;
     return false;
@@ -706,7 +747,11 @@ struct Manager::Impl {
       // new instance are told apart exactly. A previous instance's is removed if empty.
       if (!s.cgroup.empty()) {
         auto empty = CgroupIsEmpty(s.cgroup);
-        if (empty.ok() && *empty) (void)RemoveCgroup(s.cgroup);
+        if (empty.ok() && *empty) {
+          (void)RemoveCgroup(s.cgroup);
+        } else {
+          s.stale_cgroups.push_back(s.cgroup);
+        }
       }
       s.cgroup.clear();
       auto parent = cgroups->ServiceCgroup(s.name);
@@ -1049,6 +1094,25 @@ struct Manager::Impl {
     return nullptr;
   }
 
+  // Whether pid belongs to the service's current instance (not to one an overlap restart set
+  // aside): its instance cgroup, or without cgroups one of its process groups.
+  bool InCurrentInstance(const Service& s, pid_t pid) {
+    if (cgroups) {
+      if (s.cgroup.size() <= cgroups->mount().size()) return false;
+      const std::string rel = s.cgroup.substr(cgroups->mount().size());
+      std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("0::", 0) != 0) continue;
+        const std::string own = line.substr(3);
+        return own == rel || own.rfind(rel + "/", 0) == 0;
+      }
+      return false;
+    }
+    const pid_t pgid = getpgid(pid);
+    return pgid > 0 && std::find(s.pgids.begin(), s.pgids.end(), pgid) != s.pgids.end();
+  }
+
   void RefuseNotify(const NotifyCredentials& cred, const std::string& why) {
     ++notify_refused;
     const int64_t now = MonotonicUsec();
@@ -1063,6 +1127,12 @@ struct Manager::Impl {
     Service* s = ServiceOfPid(cred.pid, &is_main, &is_control);
     if (s == nullptr || !s->fsm) {
       RefuseNotify(cred, "the sender belongs to no service");
+      return;
+    }
+    if (!is_main && !is_control && !InCurrentInstance(*s, cred.pid)) {
+      // A process of an instance set aside or draining (overlap restart): its STOPPING=1 or
+      // READY=1 must not steer the new instance.
+      RefuseNotify(cred, s->name + ": the sender belongs to a previous instance");
       return;
     }
     switch (s->spec->notify_access) {
@@ -1145,7 +1215,7 @@ struct Manager::Impl {
       return;
     }
     bool is_main = false, is_control = false;
-    if (ServiceOfPid(pid, &is_main, &is_control) != &s) {
+    if (ServiceOfPid(pid, &is_main, &is_control) != &s || !InCurrentInstance(s, pid)) {
       spdlog::warn("{}: MAINPID={} ignored: that process does not belong to the service", s.name,
                    pid);
       return;
@@ -1192,6 +1262,7 @@ struct Manager::Impl {
         } else {
           for (pid_t pg : s.pgids) report(SignalProcessGroup(pg, sig));
         }
+        for (const auto& cg : s.stale_cgroups) report(SignalCgroup(cg, sig));
         break;
     }
   }

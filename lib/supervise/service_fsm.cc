@@ -247,6 +247,14 @@ Actions ServiceFsm::Start(Usec now) {
 
 Actions ServiceFsm::Stop() {
   start_queued_ = false;
+  if (overlap_pending_) {
+    // Stop both instances at once, not one after the other.
+    overlap_pending_ = false;
+    Actions acts{Action{Action::Kind::kStopOldInstance}};
+    Actions more = Stop();
+    acts.insert(acts.end(), more.begin(), more.end());
+    return acts;
+  }
   switch (phase_) {
     case Phase::kDead:
       return {};
@@ -308,6 +316,12 @@ Actions ServiceFsm::Restart(Usec now) {
 
 std::string ServiceFsm::CanOverlapRestart() const {
   if (overlap_pending_) return "a restart is already in progress";
+  // Only READY=1 says that the new instance really serves; for simple/exec "ready" is merely
+  // "forked", which would stop the old one before the new one listens (and keep no instance if
+  // the new one crashes at start). Those restart stop-then-start: the held socket refuses
+  // nothing, requests wait for the start-up.
+  if (!NotifyType()) return "overlap restarts need Type=notify (READY=1 tells when to switch)";
+  if (spec_->kill_mode == KillMode::kNone) return "KillMode=none could not stop the old instance";
   if (phase_ != Phase::kRunning) return std::string("the service is ") + StateName(state());
   if (!main_alive_) return "the service has no main process";
   if (control_alive_) return "a control process is running";
@@ -317,24 +331,36 @@ std::string ServiceFsm::CanOverlapRestart() const {
 Actions ServiceFsm::OverlapRestart(Usec now) {
   now_ = now;
   if (!CanOverlapRestart().empty()) return {};
+  {
+    // The start limit first: a refused restart must leave the running instance untouched.
+    const Usec interval = spec_->start_limit_interval;
+    if (interval.count() > 0 && interval != kInfinity && spec_->start_limit_burst > 0) {
+      std::erase_if(start_times_, [&](Usec t) { return now - t >= interval; });
+      if (start_times_.size() >= spec_->start_limit_burst) {
+        ++start_attempts_;
+        ++overlaps_failed_;
+        cause_ = "restart refused, the running instance goes on: start limit hit (" +
+                 std::to_string(start_times_.size()) + " starts within " + FormatSpan(interval) +
+                 ")";
+        return {};
+      }
+    }
+  }
   // The running instance leaves the FSM's hands (its processes keep running); what follows is
   // an ordinary start of a new instance.
   Actions acts{Action{Action::Kind::kDisarmWatchdog}, Action{Action::Kind::kDetachInstance}};
   main_alive_ = false;
   spawned_main_confirmed_ = false;
   overlap_pending_ = true;
+  old_main_alive_ = true;
   Actions start = BeginStart(now, /*automatic=*/false);
   acts.insert(acts.end(), start.begin(), start.end());
-  if (phase_ == Phase::kDead) {
-    // Refused (start limit): the old instance simply goes on.
-    overlap_pending_ = false;
-    ++overlaps_failed_;
-    main_alive_ = true;
-    phase_ = Phase::kRunning;
-    failed_ = false;
-    acts.push_back(Action{Action::Kind::kReattachOldInstance});
-  }
   return acts;
+}
+
+Actions ServiceFsm::OnDetachedMainExited() {
+  old_main_alive_ = false;
+  return {};
 }
 
 Actions ServiceFsm::ResetFailed() {
@@ -629,7 +655,14 @@ Actions ServiceFsm::EnterDead(ServiceResult r, Usec now, Actions acts) {
   acts.push_back(Disarm());
   if (overlap_pending_) {
     overlap_pending_ = false;
-    if (!stop_requested_) {
+    if (!stop_requested_ && !old_main_alive_) {
+      // The new instance failed and the old one is gone too (it died meanwhile): nothing to go
+      // back to; clean up what is left of it and let Restart= decide, as after any failure.
+      ++overlaps_failed_;
+      cause_ = "restart failed and the previous instance had exited: " +
+               (cause_.empty() ? std::string(ResultName(result_)) : cause_);
+      acts.push_back(Action{Action::Kind::kStopOldInstance});
+    } else if (!stop_requested_) {
       // The new instance failed to become ready: it is gone, the old one is the service again
       // and never stopped serving.
       ++overlaps_failed_;
@@ -646,8 +679,7 @@ Actions ServiceFsm::EnterDead(ServiceResult r, Usec now, Actions acts) {
       }
       return acts;
     }
-    // A stop during the overlap: the old instance goes too.
-    acts.push_back(Action{Action::Kind::kStopOldInstance});
+    if (stop_requested_) acts.push_back(Action{Action::Kind::kStopOldInstance});
   }
   if (start_queued_) {
     Actions more = BeginStart(now, /*automatic=*/false);
@@ -658,7 +690,7 @@ Actions ServiceFsm::EnterDead(ServiceResult r, Usec now, Actions acts) {
     phase_ = Phase::kBackoff;
     const Usec delay = RestartDelay();
     if (cause_.empty()) cause_ = ResultName(result_);
-    acts.back() = Timer(delay);
+    acts.push_back(Timer(delay));
     return acts;
   }
   phase_ = Phase::kDead;

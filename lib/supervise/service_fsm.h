@@ -116,6 +116,8 @@ class ServiceFsm {
   // CanOverlapRestart() is "".
   Actions OverlapRestart(Usec now);
   std::string CanOverlapRestart() const;
+  // The main process of the instance set aside by an overlap restart exited.
+  Actions OnDetachedMainExited();
   // An overlap restart is under way (new instance starting, old one serving).
   bool overlap_pending() const { return overlap_pending_; }
   // Counts overlap restarts whose new instance failed (the old one kept serving).
@@ -231,6 +233,7 @@ class ServiceFsm {
   uint64_t reloads_done_ = 0;
   bool reload_needs_reloading_ = false;  // ReloadSignal= sent: READY=1 counts after RELOADING=1
   bool overlap_pending_ = false;         // an old instance is set aside, serving
+  bool old_main_alive_ = false;          // ... and its main process still runs
   uint64_t overlaps_failed_ = 0;
   bool last_reload_failed_ = false;  // OnMainSpawned() seen for the current main process
   std::optional<ExitStatus> last_main_exit_;  // of the current start, for Restart*ExitStatus=

@@ -226,6 +226,89 @@ def bench_notify(build, rounds, flood):
     return state_change, seen, rate, last
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def hey_run(url, seconds, concurrency, during=None):
+    """Runs hey for `seconds`, calling during() meanwhile; parses its summary.
+
+    Returns {"ok": responses with 200, "failed": errors + non-200, "p50"/"p99"/"max": ms}.
+    """
+    import re
+    p = subprocess.Popen(["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-disable-keepalive",
+                          url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if during:
+        during()
+    out, _ = p.communicate()
+    res = {"ok": 0, "failed": 0, "p50": float("nan"), "p99": float("nan"), "max": float("nan")}
+    section = None
+    for line in out.splitlines():
+        t = line.strip()
+        if t.startswith("Slowest:"):
+            res["max"] = float(t.split()[1]) * 1000
+        elif t.startswith("Latency distribution"):
+            section = "lat"
+        elif t.startswith("Status code distribution"):
+            section = "status"
+        elif t.startswith("Error distribution"):
+            section = "err"
+        elif section == "lat":
+            m = re.match(r"(\d+)%+ in ([0-9.]+) secs", t)
+            if m and m.group(1) == "50":
+                res["p50"] = float(m.group(2)) * 1000
+            if m and m.group(1) == "99":
+                res["p99"] = float(m.group(2)) * 1000
+        elif section == "status":
+            m = re.match(r"\[(\d+)\]\s+(\d+) responses", t)
+            if m:
+                if m.group(1) == "200":
+                    res["ok"] += int(m.group(2))
+                else:
+                    res["failed"] += int(m.group(2))
+        elif section == "err":
+            m = re.match(r"\[(\d+)\]", t)
+            if m:
+                res["failed"] += int(m.group(1))
+    return res
+
+
+def bench_zero_downtime(build, gobin, seconds, restarts, hard, startup):
+    port = free_port()
+    units = {
+        "web.socket": f"[Socket]\nListenStream=127.0.0.1:{port}\n",
+        "web.service": (f"[Service]\nType=notify\n"
+                        f"ExecStart={gobin}/activated -startup-delay {startup}\n"),
+    }
+    d = Supd(build, units)
+    d.start()
+    try:
+        r = d.call("start", {"services": ["web"]})
+        if not r["ok"]:
+            raise RuntimeError(r["error"]["message"])
+        url = f"http://127.0.0.1:{port}/"
+        steady = hey_run(url, 3, 32)
+
+        def restart_loop():
+            for _ in range(restarts):
+                time.sleep(seconds / (restarts + 1))
+                args = {"services": ["web"]}
+                if hard:
+                    args["hard"] = True
+                res = d.call("restart", args)
+                if not res["ok"]:
+                    print("restart failed:", res["error"]["message"], file=sys.stderr)
+
+        during = hey_run(url, seconds, 32, restart_loop)
+    finally:
+        d.stop()
+    return steady, during
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -233,11 +316,19 @@ def main():
     ap.add_argument("--idle", type=int, default=30, help="seconds of idle CPU measurement")
     ap.add_argument("--ready-rounds", type=int, default=50)
     ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
+    ap.add_argument("--zd-seconds", type=int, default=10, help="hey run across restarts")
+    ap.add_argument("--only", choices=["all", "zero-downtime"], default="all")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     gobin = os.path.join(args.build, "tests", "go")
 
     print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}")
+    if args.only == "all":
+        bench_supervision(args, gobin)
+    bench_restarts(args, gobin)
+
+
+def bench_supervision(args, gobin):
     internal, e2e = bench_respawn(args.build, gobin, args.crashes)
     print(f"crash-to-running, supd's view (exit seen -> new main spawned), {len(internal)} crashes: "
           f"median {statistics.median(internal):.2f} ms, p99 {pct(internal, 99):.2f} ms")
@@ -268,6 +359,19 @@ def main():
           f"{statistics.median(seen):.2f} ms, p99 {pct(seen, 99):.2f} ms")
     print(f"notify datagrams absorbed from one busy service: {rate:,.0f}/s "
           f"({args.flood} STATUS= datagrams, last status seen: {last})")
+
+
+
+def bench_restarts(args, gobin):
+    for hard, startup in ((False, "0s"), (False, "2s"), (True, "0s")):
+        steady, during = bench_zero_downtime(args.build, gobin, args.zd_seconds, 5, hard, startup)
+        kind = "--hard restart" if hard else "overlap restart"
+        print(f"{kind}, start-up {startup}, hey -c 32 for {args.zd_seconds} s, 5 restarts: "
+              f"{during['ok']} ok, {during['failed']} failed; p50 {during['p50']:.1f} ms, "
+              f"p99 {during['p99']:.1f} ms, max {during['max']:.1f} ms "
+              f"(steady state 3 s: {steady['ok']} ok, {steady['failed']} failed, "
+              f"p50 {steady['p50']:.1f} ms, p99 {steady['p99']:.1f} ms, "
+              f"max {steady['max']:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -683,11 +683,47 @@ TEST_F(NotifyFsmTest, StopDuringAnOverlapStopsBothInstances) {
   fsm.OverlapRestart(now);
   fsm.OnConditionsChecked(true, false, "", now);
   fsm.OnMainSpawned();
-  fsm.Stop();
+  Actions a = fsm.Stop();
+  EXPECT_TRUE(Has(a, K::kStopOldInstance)) << "both stop at once, not one after the other";
+  EXPECT_TRUE(Has(a, K::kSignal));
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
-  Actions a = fsm.OnAllGone(now);
-  EXPECT_TRUE(Has(a, K::kStopOldInstance));
+  a = fsm.OnAllGone(now);
+  EXPECT_FALSE(Has(a, K::kReattachOldInstance));
   EXPECT_EQ(fsm.state(), State::kStopped);
+}
+
+TEST_F(NotifyFsmTest, OverlapRestartWhenTheOldMainAlsoDiedFollowsRestartPolicy) {
+  spec.restart = RestartPolicy::kOnFailure;
+  StartToReady();
+  fsm.OverlapRestart(now);
+  fsm.OnDetachedMainExited();
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  fsm.OnMainExited(ExitStatus::Code(3), "", now);
+  Actions a = fsm.OnAllGone(now);
+  EXPECT_FALSE(Has(a, K::kReattachOldInstance)) << "nothing left to go back to";
+  EXPECT_TRUE(Has(a, K::kStopOldInstance));
+  EXPECT_EQ(fsm.state(), State::kBackoff);
+  EXPECT_FALSE(fsm.main_alive());
+}
+
+TEST_F(NotifyFsmTest, OverlapRestartRefusedByTheStartLimitLeavesTheInstanceAlone) {
+  spec.start_limit_burst = 1;
+  spec.start_limit_interval = 10s;
+  spec.watchdog_sec = 1s;
+  StartToReady();
+  Actions a = fsm.OverlapRestart(now);
+  EXPECT_TRUE(a.empty()) << "nothing detached, watchdog untouched";
+  EXPECT_EQ(fsm.state(), State::kRunning);
+  EXPECT_EQ(fsm.result(), ServiceResult::kSuccess);
+  EXPECT_EQ(fsm.overlaps_failed(), 1u);
+  EXPECT_TRUE(fsm.main_alive());
+}
+
+TEST_F(FsmTest, SimpleServicesRestartStopThenStart) {
+  StartToRunning();
+  EXPECT_EQ(fsm.CanOverlapRestart(),
+            "overlap restarts need Type=notify (READY=1 tells when to switch)");
 }
 
 struct RestartCase {
