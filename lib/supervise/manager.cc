@@ -151,6 +151,9 @@ struct Manager::Impl {
     bool timer_armed = false;
     asio::steady_timer watchdog;
     uint64_t watchdog_gen = 0;
+    // FDSTORE=1: fds the program parked, by name, handed to its next instance; emptied when the
+    // service stops (not when it restarts).
+    std::vector<std::pair<std::string, UniqueFd>> fdstore;
     std::string status_text;  // STATUS= from the program
     int status_errno = 0;     // ERRNO= from the program (0: none)
 
@@ -860,6 +863,12 @@ struct Manager::Impl {
           names += b.fd_name;
         }
       }
+      // Then the fd store, as systemd orders them.
+      for (const auto& [name, fd] : s.fdstore) {
+        plan.pass_fds.push_back(fd.get());
+        if (!names.empty()) names += ':';
+        names += name;
+      }
       if (!plan.pass_fds.empty()) {
         add_env("LISTEN_FDS", std::to_string(plan.pass_fds.size()));
         add_env("LISTEN_FDNAMES", names);
@@ -1158,8 +1167,23 @@ struct Manager::Impl {
     }
     // BARRIER=1: closing the fds (when `fds` goes) is the whole answer.
     if (m.barrier) return;
-    if (!fds.empty() || m.fdstore)
-      spdlog::debug("{}: FDSTORE is not implemented yet; closed {} fds", s->name, fds.size());
+    if (m.fdstore_remove && m.fdname) {
+      const size_t before = s->fdstore.size();
+      std::erase_if(s->fdstore, [&](const auto& e) { return e.first == *m.fdname; });
+      spdlog::debug("{}: FDSTOREREMOVE: closed {} fds named {}", s->name,
+                    before - s->fdstore.size(), *m.fdname);
+    }
+    if (m.fdstore && !fds.empty()) {
+      const std::string name = m.fdname.value_or("stored");
+      for (auto& fd : fds) {
+        if (s->fdstore.size() >= s->spec->file_descriptor_store_max) {
+          spdlog::warn("{}: FDSTORE=1 refused: the store is full (FileDescriptorStoreMax={})",
+                       s->name, s->spec->file_descriptor_store_max);
+          break;  // the rest are closed with `fds`
+        }
+        s->fdstore.emplace_back(name, std::move(fd));
+      }
+    }
     if (m.status) s->status_text = *m.status;
     if (m.errno_value) s->status_errno = *m.errno_value;
     if (m.mainpid) ChangeMainPid(*s, *m.mainpid, is_main || cred.uid == 0);
@@ -1300,6 +1324,10 @@ struct Manager::Impl {
     }
     if (st == State::kStopped || st == State::kFailed) {
       MaybeSwapSpec(s);
+      if (!s.fdstore.empty()) {
+        spdlog::info("{}: stopped; closing {} stored fds", s.name, s.fdstore.size());
+        s.fdstore.clear();
+      }
       ArmActivationFor(s.name);  // idempotent: arms only what is not armed yet
       // An empty cgroup is removed; one that still holds processes (KillMode=process) stays.
       auto empty = s.cgroup.empty() ? Result<bool>(false) : CgroupIsEmpty(s.cgroup);
@@ -1497,6 +1525,9 @@ struct Manager::Impl {
                        {"error", u.error.empty() ? json(nullptr) : json(u.error)}});
     }
     j["sockets"] = socks;
+    json store = json::array();
+    for (const auto& [name, fd] : s.fdstore) store.push_back(name);
+    j["fdstore"] = store;
     if (!cgroups) j["tracking"] = "process-group (" + cgroup_error + ")";
     else j["tracking"] = "cgroup";
     // The log file is 0640: its lines are not for every local user either.
@@ -1690,7 +1721,8 @@ struct Manager::Impl {
                          return;
                        }
                        // Sockets held by supd: overlap the new instance with the old one.
-                       bool has_sockets = false;
+                       // Sockets held by supd, or fds parked in its store.
+                       bool has_sockets = !s.fdstore.empty();
                        for (const SocketUnit* u : SocketsOf(s.name))
                          if (!u->bound.empty()) has_sockets = true;
                        if (restart && !hard && has_sockets &&

@@ -78,7 +78,6 @@ const std::set<std::string_view> kUnsupportedService = {
     "TimeoutStopFailureMode",
     "RestartMode",
     "ExitType",
-    "FileDescriptorStoreMax",
     "FileDescriptorStorePreserve",
     "USBFunctionDescriptors",
     "USBFunctionStrings",
@@ -538,6 +537,7 @@ void Loader::RegisterHandlers() {
   };
   h["Service.RestartSec"] = Time({&spec_.restart_sec}, false);
   h["Service.RestartSteps"] = Unsigned(&spec_.restart_steps);
+  h["Service.FileDescriptorStoreMax"] = Unsigned(&spec_.file_descriptor_store_max);
   h["Service.RestartMaxDelaySec"] = Time({&spec_.restart_max_delay}, false);
   h["Service.TimeoutStartSec"] = Time({&spec_.timeout_start}, true, &timeout_start_set_);
   h["Service.TimeoutStopSec"] = Time({&spec_.timeout_stop}, true);

@@ -130,6 +130,10 @@ struct ServiceSpec {
   std::string user;   // "" = the user supd runs as
   std::string group;  // "" = the primary group of User=
 
+  // FileDescriptorStoreMax=: how many fds the program may park with FDSTORE=1 (0: none, as in
+  // systemd); they come back to its next instance after the socket fds.
+  unsigned file_descriptor_store_max = 0;
+
   std::vector<Condition> conditions;  // Condition*= and Assert*= from [Unit], in order
 
   // [Unit] ordering and dependencies: kept, not acted on yet (later issues).

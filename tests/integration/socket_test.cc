@@ -8,6 +8,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <functional>
+#include <sstream>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -347,6 +351,146 @@ ExecStart={go}/activated -startup-delay 1s
   EXPECT_EQ(ProcState::kGone, GetProcState(old_pid));
   EXPECT_TRUE(HttpGet(port, 10s));
 }
+
+TEST_F(SocketTest, FdStoreHandsParkedFdsToTheNextInstanceUntilAStop) {
+  WriteUnit("st.service", R"([Service]
+Type=notify
+FileDescriptorStoreMax=4
+ExecStart={go}/fdstore -out {dir}/out
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "st"}).exit_code) << SupdContext();
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(dir_ + "/out") == "stored\n"; }))
+      << ReadFile(dir_ + "/out") << SupdContext();
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = Status("st.service");
+    return st && (*st)["fdstore"] == json::array({"state"});
+  })) << SupdContext();
+  // A restart (an overlap one: the service uses the store) hands the fd to the new instance.
+  CommandResult r = Supctl({"restart", "st"});
+  ASSERT_EQ(0, r.exit_code) << r.Describe() << SupdContext();
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(dir_ + "/out") == "stored\ngot: generation-1\n"; }))
+      << ReadFile(dir_ + "/out");
+  // A stop empties the store: the next start begins afresh.
+  ASSERT_EQ(0, Supctl({"stop", "st"}).exit_code);
+  EXPECT_EQ(json::array(), (*Status("st.service"))["fdstore"]);
+  ASSERT_EQ(0, Supctl({"start", "st"}).exit_code);
+  EXPECT_TRUE(WaitFor([&] {
+    return ReadFile(dir_ + "/out") == "stored\ngot: generation-1\nstored\n";
+  })) << ReadFile(dir_ + "/out");
+}
+
+TEST_F(SocketTest, FdStoreIsRefusedWithoutFileDescriptorStoreMax) {
+  WriteUnit("st.service", R"([Service]
+Type=notify
+ExecStart={go}/fdstore -out {dir}/out
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "st"}).exit_code) << SupdContext();
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(dir_ + "/out") == "stored\n"; }));
+  EXPECT_TRUE(WaitFor([&] {
+    return SupdStderr().find("FileDescriptorStoreMax=0") != std::string::npos;
+  })) << SupdStderr();
+  EXPECT_EQ(json::array(), (*Status("st.service"))["fdstore"]);
+}
+
+// What hey reports: responses with 200, and everything else (errors, other statuses).
+struct HeyResult {
+  int ok = 0;
+  int failed = 0;
+  std::string output;
+};
+
+HeyResult RunHey(const std::string& url, int seconds, const std::function<void()>& during) {
+  HeyResult r;
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return r;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 1);
+    dup2(pipefd[1], 2);
+    const std::string z = std::to_string(seconds) + "s";
+    execlp("hey", "hey", "-z", z.c_str(), "-c", "32", "-disable-keepalive", url.c_str(),
+           static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(pipefd[1]);
+  during();
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) r.output.append(buf, static_cast<size_t>(n));
+  close(pipefd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::istringstream in(r.output);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (line.find("Status code distribution") != std::string::npos) section = "status";
+    else if (line.find("Error distribution") != std::string::npos) section = "error";
+    else if (section == "status" && line.find("responses") != std::string::npos) {
+      const auto lb = line.find('['), rb = line.find(']');
+      const int count = std::stoi(line.substr(rb + 1));
+      (line.substr(lb + 1, rb - lb - 1) == "200" ? r.ok : r.failed) += count;
+    } else if (section == "error" && line.find('[') != std::string::npos) {
+      const auto lb = line.find('['), rb = line.find(']');
+      r.failed += std::stoi(line.substr(lb + 1, rb - lb - 1));
+    }
+  }
+  return r;
+}
+
+class HeyTest : public SocketTest, public ::testing::WithParamInterface<std::string> {};
+
+// The issue's acceptance test: hey at 32 connections for 10 s while restarting 5 times.
+TEST_P(HeyTest, FiveRestartsUnderHeyFailNoRequest) {
+  if (access("/usr/bin/hey", X_OK) != 0) GTEST_SKIP() << "hey is not installed";
+  const std::string scenario = GetParam();
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst(R"([Socket]
+ListenStream=127.0.0.1:{port}
+)",
+                                {{"port", std::to_string(port)}}));
+  // Six starts in ten seconds: more than the default start limit (5 in 10 s), as in systemd.
+  WriteUnit("web.service", Subst(R"([Unit]
+StartLimitIntervalSec=0
+[Service]
+Type=notify
+ExecStart={go}/activated -startup-delay {delay}
+TimeoutStartSec=5
+)",
+                                 {{"delay", scenario == "slow-start" ? "2s" : "0s"}}));
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "web"}).exit_code) << SupdContext();
+  const pid_t first = MainPid("web.service");
+  if (scenario == "crash-at-start") {
+    // Every new instance dies before READY=1: each restart fails, the first one serves on.
+    WriteUnit("web.service", R"([Service]
+Type=notify
+ExecStart={go}/crasher -exit-code 3
+)");
+    ASSERT_EQ(0, Supctl({"daemon-reload"}).exit_code);
+  }
+  int restarts_ok = 0;
+  HeyResult hey = RunHey("http://127.0.0.1:" + std::to_string(port) + "/", 10, [&] {
+    for (int i = 0; i < 5; ++i) {
+      WaitFor([] { return false; }, 1500ms);  // spread the restarts over the run
+      if (Supctl({"restart", "web"}).exit_code == 0) ++restarts_ok;
+    }
+  });
+  std::cout << "[measure] " << scenario << ": " << hey.ok << " ok, " << hey.failed
+            << " failed, " << restarts_ok << "/5 restarts succeeded\n";
+  EXPECT_EQ(0, hey.failed) << hey.output;
+  EXPECT_GT(hey.ok, 1000) << hey.output;
+  if (scenario == "crash-at-start") {
+    EXPECT_EQ(0, restarts_ok);
+    EXPECT_EQ(first, MainPid("web.service")) << "the first instance kept serving";
+  } else {
+    EXPECT_EQ(5, restarts_ok);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, HeyTest,
+                         ::testing::Values("overlap", "slow-start", "crash-at-start"));
 
 }  // namespace
 }  // namespace supd::integration
