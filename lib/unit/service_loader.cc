@@ -19,6 +19,7 @@
 
 #include "lib/unit/conditions.h"
 #include "lib/unit/exec_command.h"
+#include "lib/unit/loader_base.h"
 #include "lib/unit/specifiers.h"
 #include "lib/unit/unit_loader.h"
 #include "lib/unit/unit_syntax.h"
@@ -283,7 +284,7 @@ const std::set<std::string_view> kUnsupportedService = {
 
 const std::set<std::string_view> kUnsupportedInstall = {"Also", "DefaultInstance", "UpheldBy"};
 
-using Handler = std::function<Result<void>(const UnitAssignment&)>;
+using Handler = UnitHandler;
 
 bool IsAbsolutePath(std::string_view p) { return !p.empty() && p[0] == '/'; }
 
@@ -291,68 +292,19 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// A user or group name as systemd accepts it (relaxed rules), or a number.
-bool IsValidUserGroupName(std::string_view s) {
-  if (s.empty() || s.size() > 256 || s == "." || s == ".." || s[0] == '-' || s[0] == '+' ||
-      s[0] == '~') {
-    return false;
-  }
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= ' ' || u == 0x7f || c == ':' || c == '/' || c == ',') return false;
-  }
-  return true;
-}
-
-class Loader {
+class Loader : public UnitLoaderBase<Loader, ServiceSpec> {
  public:
   Loader(const std::string& unit_name, const std::string& source_path, const SpecifierContext& ctx)
-      : data_{unit_name, source_path, ctx} {
-    spec_.name = unit_name;
-    spec_.source_path = source_path;
+      : UnitLoaderBase(unit_name, source_path, ctx, kSections) {
     RegisterHandlers();
   }
-
-  Result<void> ApplyText(std::string_view text, const std::string& file) {
-    auto assignments = ParseUnitSyntax(text, file, kSections, &spec_.warnings);
-    if (!assignments.ok()) return assignments.take_error();
-    for (const UnitAssignment& a : *assignments) SUPD_TRY(Apply(a));
-    return Ok();
-  }
-
-  void AddDropinPath(std::string path) { spec_.dropin_paths.push_back(std::move(path)); }
 
   Result<ServiceSpec> Finish();
 
  private:
+  friend class UnitLoaderBase<Loader, ServiceSpec>;
   Result<void> Apply(const UnitAssignment& a);
   void RegisterHandlers();
-
-  Error Err(const UnitAssignment& a, const std::string& message) const {
-    return Error{a.Location() + ": " + message};
-  }
-  Error Invalid(const UnitAssignment& a) const {
-    return Err(a, "Invalid " + a.key + "= value '" + a.value + "'");
-  }
-  void Warn(const UnitAssignment& a, std::string message) {
-    spec_.warnings.push_back(Diagnostic{a.file, a.line, std::move(message)});
-  }
-  Result<std::string> Resolve(const UnitAssignment& a, const std::string& text) const {
-    auto r = ResolveSpecifiers(text, data_);
-    if (!r.ok())
-      return Err(a, "Failed to resolve specifiers in " + a.key + "=: " + r.error().message);
-    return r;
-  }
-
-  // Handler builders for the common value kinds.
-  Handler Bool(bool* out) {
-    return [this, out](const UnitAssignment& a) -> Result<void> {
-      auto b = ParseBoolean(a.value);
-      if (!b.ok()) return Invalid(a);
-      *out = *b;
-      return Ok();
-    };
-  }
   // zero_is_infinity: TimeoutStartSec=0 and TimeoutStopSec=0 mean "no timeout".
   Handler Time(std::vector<Usec*> outs, bool zero_is_infinity, bool* was_set = nullptr) {
     return [this, outs, zero_is_infinity, was_set](const UnitAssignment& a) -> Result<void> {
@@ -440,14 +392,11 @@ class Loader {
   Result<void> HandleCondition(const UnitAssignment& a, bool is_assert, std::string_view type);
   Result<void> HandleEnvironment(const UnitAssignment& a);
 
-  SpecifierData data_;
-  ServiceSpec spec_;
   bool timeout_start_set_ = false;
   // WatchdogSec= > 0 as written ("infinity" included), for NotifyAccess='s default.
   bool watchdog_requested_ = false;
   // The warning for ReloadSignal= if Type= turns out not to be notify-reload.
   std::optional<Diagnostic> reload_signal_at_;
-  std::map<std::string, Handler> handlers_;  // "Section.Key" → handler
 };
 
 void Loader::RegisterHandlers() {
@@ -831,65 +780,6 @@ Result<void> CheckUnitName(const std::string& unit_name) {
   return Ok();
 }
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-bool IsDevNull(const std::string& path) {
-  char resolved[PATH_MAX];
-  return realpath(path.c_str(), resolved) != nullptr && std::string_view(resolved) == "/dev/null";
-}
-
-// The drop-ins of the unit, in the order they apply: by file name, and for a name present in
-// several directories the one of the most specific directory (instance over template). A
-// drop-in that is empty or a link to /dev/null masks that name.
-Result<std::vector<std::string>> FindDropins(const std::string& path,
-                                             const std::string& unit_name) {
-  std::vector<std::string> dirs;  // least specific first
-  std::string dir = DirName(path);
-  std::string tmpl = TemplateNameOf(unit_name);
-  auto add = [&](std::string d) {
-    for (const std::string& x : dirs) {
-      if (x == d) return;
-    }
-    dirs.push_back(std::move(d));
-  };
-  // For an instance read from its template file, path.d is the template's directory and the
-  // instance's own directory comes last, so that it wins.
-  if (!tmpl.empty()) add(dir + "/" + tmpl + ".d");
-  add(path + ".d");
-  add(dir + "/" + unit_name + ".d");
-
-  std::map<std::string, std::string> by_name;  // file name → path ("" = masked)
-  for (const std::string& d : dirs) {
-    DIR* dp = opendir(d.c_str());
-    if (dp == nullptr) {
-      if (errno == ENOENT || errno == ENOTDIR) continue;
-      return ErrnoError("open " + d);
-    }
-    while (struct dirent* e = readdir(dp)) {
-      std::string name = e->d_name;
-      if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) continue;
-      std::string full = d + "/" + name;
-      struct stat st;
-      if (stat(full.c_str(), &st) < 0) continue;  // dangling link: nothing to read
-      if (IsDevNull(full)) {
-        by_name[name] = "";
-      } else if (S_ISREG(st.st_mode)) {
-        by_name[name] = full;
-      }
-    }
-    closedir(dp);
-  }
-  std::vector<std::string> out;
-  for (auto& [name, full] : by_name) {
-    if (!full.empty()) out.push_back(std::move(full));
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<ServiceSpec> ParseServiceText(const std::string& text, const std::string& path,
@@ -904,21 +794,8 @@ Result<ServiceSpec> ParseServiceText(const std::string& text, const std::string&
 Result<ServiceSpec> LoadServiceFile(const std::string& path, const std::string& unit_name,
                                     const SpecifierContext& ctx) {
   SUPD_TRY(CheckUnitName(unit_name));
-  auto text = ReadUnitFile(path);
-  if (!text.ok()) return text.take_error();
-  if (text->empty() || IsDevNull(path)) {
-    return Error{path + ": Unit " + unit_name + " is masked (the file is empty or /dev/null)"};
-  }
   Loader loader(unit_name, path, ctx);
-  SUPD_TRY(loader.ApplyText(*text, path));
-  auto dropins = FindDropins(path, unit_name);
-  if (!dropins.ok()) return dropins.take_error();
-  for (const std::string& d : *dropins) {
-    auto content = ReadUnitFile(d);
-    if (!content.ok()) return content.take_error();
-    SUPD_TRY(loader.ApplyText(*content, d));
-    loader.AddDropinPath(d);
-  }
+  SUPD_TRY(loader.ApplyFileAndDropins(path, unit_name));
   return loader.Finish();
 }
 

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "lib/unit/exec_command.h"
+#include "lib/unit/loader_base.h"
 #include "lib/unit/specifiers.h"
 #include "lib/unit/unit_syntax.h"
 #include "lib/unit/values.h"
@@ -138,24 +139,10 @@ const std::set<std::string_view> kUnsupportedUnit = {
 const std::set<std::string_view> kUnsupportedInstall = {"RequiredBy", "UpheldBy", "Alias", "Also",
                                                         "DefaultInstance"};
 
-using Handler = std::function<Result<void>(const UnitAssignment&)>;
+using Handler = UnitHandler;
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
-}
-
-// A user or group name as systemd accepts it (relaxed rules), or a number. Same rules as the
-// service loader's User=/Group=.
-bool IsValidUserGroupName(std::string_view s) {
-  if (s.empty() || s.size() > 256 || s == "." || s == ".." || s[0] == '-' || s[0] == '+' ||
-      s[0] == '~') {
-    return false;
-  }
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= ' ' || u == 0x7f || c == ':' || c == '/' || c == ',') return false;
-  }
-  return true;
 }
 
 // systemd's fdname_is_valid(): ASCII without control characters and ':', at most 255 bytes.
@@ -191,54 +178,19 @@ Result<uint16_t> ParsePort(std::string_view s) {
   return static_cast<uint16_t>(v);
 }
 
-class Loader {
+class Loader : public UnitLoaderBase<Loader, SocketSpec> {
  public:
   Loader(const std::string& unit_name, const std::string& source_path, const SpecifierContext& ctx)
-      : data_{unit_name, source_path, ctx} {
-    spec_.name = unit_name;
-    spec_.source_path = source_path;
+      : UnitLoaderBase(unit_name, source_path, ctx, kSections) {
     RegisterHandlers();
   }
-
-  Result<void> ApplyText(std::string_view text, const std::string& file) {
-    auto assignments = ParseUnitSyntax(text, file, kSections, &spec_.warnings);
-    if (!assignments.ok()) return assignments.take_error();
-    for (const UnitAssignment& a : *assignments) SUPD_TRY(Apply(a));
-    return Ok();
-  }
-
-  void AddDropinPath(std::string path) { spec_.dropin_paths.push_back(std::move(path)); }
 
   Result<SocketSpec> Finish();
 
  private:
+  friend class UnitLoaderBase<Loader, SocketSpec>;
   Result<void> Apply(const UnitAssignment& a);
   void RegisterHandlers();
-
-  Error Err(const UnitAssignment& a, const std::string& message) const {
-    return Error{a.Location() + ": " + message};
-  }
-  Error Invalid(const UnitAssignment& a) const {
-    return Err(a, "Invalid " + a.key + "= value '" + a.value + "'");
-  }
-  void Warn(const UnitAssignment& a, std::string message) {
-    spec_.warnings.push_back(Diagnostic{a.file, a.line, std::move(message)});
-  }
-  Result<std::string> Resolve(const UnitAssignment& a, const std::string& text) const {
-    auto r = ResolveSpecifiers(text, data_);
-    if (!r.ok())
-      return Err(a, "Failed to resolve specifiers in " + a.key + "=: " + r.error().message);
-    return r;
-  }
-
-  Handler Bool(bool* out) {
-    return [this, out](const UnitAssignment& a) -> Result<void> {
-      auto b = ParseBoolean(a.value);
-      if (!b.ok()) return Invalid(a);
-      *out = *b;
-      return Ok();
-    };
-  }
   Handler Mode(mode_t* out) {
     return [this, out](const UnitAssignment& a) -> Result<void> {
       auto m = ParseMode(a.value);
@@ -276,9 +228,6 @@ class Loader {
     };
   }
 
-  SpecifierData data_;
-  SocketSpec spec_;
-  std::map<std::string, Handler> handlers_;  // "Section.Key" → handler
 };
 
 void Loader::RegisterHandlers() {
@@ -447,51 +396,6 @@ Result<void> CheckUnitName(const std::string& unit_name) {
   return Ok();
 }
 
-std::string DirName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-bool IsDevNull(const std::string& path) {
-  char resolved[PATH_MAX];
-  return realpath(path.c_str(), resolved) != nullptr && std::string_view(resolved) == "/dev/null";
-}
-
-// The drop-ins, by file name; a name in both directories is taken from the unit name's own.
-Result<std::vector<std::string>> FindDropins(const std::string& path,
-                                             const std::string& unit_name) {
-  std::vector<std::string> dirs = {path + ".d"};
-  std::string own = DirName(path) + "/" + unit_name + ".d";
-  if (own != dirs[0]) dirs.push_back(own);
-  std::map<std::string, std::string> by_name;  // file name → path ("" = masked)
-  for (const std::string& d : dirs) {
-    DIR* dp = opendir(d.c_str());  // opendir() uses O_CLOEXEC
-    if (dp == nullptr) {
-      if (errno == ENOENT || errno == ENOTDIR) continue;
-      return ErrnoError("open " + d);
-    }
-    while (struct dirent* e = readdir(dp)) {
-      std::string name = e->d_name;
-      if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) continue;
-      std::string full = d + "/" + name;
-      struct stat st;
-      if (stat(full.c_str(), &st) < 0) continue;  // dangling link: nothing to read
-      if (IsDevNull(full)) {
-        by_name[name] = "";
-      } else if (S_ISREG(st.st_mode)) {
-        by_name[name] = full;
-      }
-    }
-    closedir(dp);
-  }
-  std::vector<std::string> out;
-  for (auto& [name, full] : by_name) {
-    if (!full.empty()) out.push_back(std::move(full));
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {
@@ -572,21 +476,8 @@ Result<SocketSpec> ParseSocketText(const std::string& text, const std::string& p
 Result<SocketSpec> LoadSocketFile(const std::string& path, const std::string& unit_name,
                                   const SpecifierContext& ctx) {
   SUPD_TRY(CheckUnitName(unit_name));
-  auto text = ReadUnitFile(path);
-  if (!text.ok()) return text.take_error();
-  if (text->empty() || IsDevNull(path)) {
-    return Error{path + ": Unit " + unit_name + " is masked (the file is empty or /dev/null)"};
-  }
   Loader loader(unit_name, path, ctx);
-  SUPD_TRY(loader.ApplyText(*text, path));
-  auto dropins = FindDropins(path, unit_name);
-  if (!dropins.ok()) return dropins.take_error();
-  for (const std::string& d : *dropins) {
-    auto content = ReadUnitFile(d);
-    if (!content.ok()) return content.take_error();
-    SUPD_TRY(loader.ApplyText(*content, d));
-    loader.AddDropinPath(d);
-  }
+  SUPD_TRY(loader.ApplyFileAndDropins(path, unit_name));
   return loader.Finish();
 }
 

@@ -1,0 +1,105 @@
+// What the .service and .socket loaders share: reading a unit file and its drop-ins, and the
+// base of a loader that applies assignments ("Section.Key" handlers) to a spec.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lib/base/result.h"
+#include "lib/unit/specifiers.h"
+#include "lib/unit/unit_syntax.h"
+#include "lib/unit/values.h"
+
+namespace supd {
+
+using UnitHandler = std::function<Result<void>(const UnitAssignment&)>;
+
+// User=/Group=/SocketUser= names as systemd accepts them (a number is a valid name too).
+bool IsValidUserGroupName(std::string_view s);
+// Whether path resolves to /dev/null (a masked unit or drop-in).
+bool IsDevNull(const std::string& path);
+// The drop-ins of a unit read from `path` (for an instance, the template's file), in the order
+// they apply: by file name; for a name in several directories the most specific one (instance
+// over template). A drop-in that is empty or a link to /dev/null masks that name.
+[[nodiscard]] Result<std::vector<std::string>> FindDropins(const std::string& path,
+                                                           const std::string& unit_name);
+
+// Base of a loader (CRTP): Derived has `Result<void> Apply(const UnitAssignment&)` and a
+// `Result<Spec> Finish()`; the base gives the helpers every handler needs.
+template <typename Derived, typename Spec>
+class UnitLoaderBase {
+ public:
+  Result<void> ApplyText(std::string_view text, const std::string& file) {
+    auto assignments = ParseUnitSyntax(text, file, sections_, &spec_.warnings);
+    if (!assignments.ok()) return assignments.take_error();
+    for (const UnitAssignment& a : *assignments)
+      SUPD_TRY(static_cast<Derived*>(this)->Apply(a));
+    return Ok();
+  }
+
+  void AddDropinPath(std::string path) { spec_.dropin_paths.push_back(std::move(path)); }
+
+  // Reads the unit file (refusing a masked one) and then its drop-ins.
+  Result<void> ApplyFileAndDropins(const std::string& path, const std::string& unit_name) {
+    auto text = ReadUnitFile(path);
+    if (!text.ok()) return text.take_error();
+    if (text->empty() || IsDevNull(path)) {
+      return Error{path + ": Unit " + unit_name + " is masked (the file is empty or /dev/null)"};
+    }
+    SUPD_TRY(ApplyText(*text, path));
+    auto dropins = FindDropins(path, unit_name);
+    if (!dropins.ok()) return dropins.take_error();
+    for (const std::string& d : *dropins) {
+      auto content = ReadUnitFile(d);
+      if (!content.ok()) return content.take_error();
+      SUPD_TRY(ApplyText(*content, d));
+      AddDropinPath(d);
+    }
+    return Ok();
+  }
+
+ protected:
+  UnitLoaderBase(const std::string& unit_name, const std::string& source_path,
+                 const SpecifierContext& ctx, const std::vector<std::string>& sections)
+      : data_{unit_name, source_path, ctx}, sections_(sections) {
+    spec_.name = unit_name;
+    spec_.source_path = source_path;
+  }
+
+  Error Err(const UnitAssignment& a, const std::string& message) const {
+    return Error{a.Location() + ": " + message};
+  }
+  Error Invalid(const UnitAssignment& a) const {
+    return Err(a, "Invalid " + a.key + "= value '" + a.value + "'");
+  }
+  void Warn(const UnitAssignment& a, std::string message) {
+    spec_.warnings.push_back(Diagnostic{a.file, a.line, std::move(message)});
+  }
+  Result<std::string> Resolve(const UnitAssignment& a, const std::string& text) const {
+    auto r = ResolveSpecifiers(text, data_);
+    if (!r.ok())
+      return Err(a, "Failed to resolve specifiers in " + a.key + "=: " + r.error().message);
+    return r;
+  }
+  UnitHandler Bool(bool* out) {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      auto b = ParseBoolean(a.value);
+      if (!b.ok()) return Invalid(a);
+      *out = *b;
+      return Ok();
+    };
+  }
+
+  SpecifierData data_;
+  Spec spec_;
+  std::map<std::string, UnitHandler> handlers_;  // "Section.Key" → handler
+
+ private:
+  const std::vector<std::string>& sections_;  // the sections this kind of unit has
+};
+
+}  // namespace supd
