@@ -1805,7 +1805,8 @@ struct Manager::Impl {
                      });
       return;
     }
-    reply(Reply::Fail(control::kUnknownCommand, "command '" + cmd + "' is not implemented"));
+    // ParseRequest lets only the commands above through; this is a bug guard, not a feature gap.
+    reply(Reply::Fail(control::kUnknownCommand, "unknown command '" + cmd + "'"));
   }
 
   void StopAll(std::function<void()> done) {
