@@ -34,15 +34,6 @@ std::string FindCgroup2Mount() {
   return "";
 }
 
-// supd's own cgroup v2 path ("0::/path" in /proc/self/cgroup).
-std::string OwnCgroupPath() {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) return line.substr(3);
-  }
-  return "";
-}
 
 Result<void> MakeDir(const std::string& path) {
   if (::mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) return ErrnoError("mkdir " + path);
@@ -54,7 +45,7 @@ Result<void> MakeDir(const std::string& path) {
 Result<CgroupTree> CgroupTree::Create(const std::string& name) {
   const std::string mount = FindCgroup2Mount();
   if (mount.empty()) return Error{"no cgroup2 hierarchy is mounted"};
-  const std::string own = OwnCgroupPath();
+  const std::string own = CgroupOfPid(0);
   if (own.empty()) return Error{"supd's own cgroup v2 path is not in /proc/self/cgroup"};
   return CreateAt(mount, own, name);
 }
@@ -97,6 +88,22 @@ void RemoveTree(const std::string& dir, int depth) {
 }  // namespace
 
 void CgroupTree::RemoveAll() const { RemoveTree(path_, 2); }
+
+std::string CgroupOfPid(pid_t pid) {
+  std::ifstream in(pid == 0 ? std::string("/proc/self/cgroup")
+                            : "/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) return line.substr(3);
+  }
+  return "";
+}
+
+bool CgroupPathWithin(const std::string& own, const std::string& dir, const std::string& mount) {
+  if (own.empty() || dir.size() <= mount.size()) return false;
+  const std::string rel = dir.substr(mount.size());
+  return own == rel || own.rfind(rel + "/", 0) == 0;
+}
 
 Result<UniqueFd> OpenCgroupDir(const std::string& cgroup) {
   const int fd = ::open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

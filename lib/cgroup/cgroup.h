@@ -46,6 +46,13 @@ class CgroupTree {
   std::string mount_;
 };
 
+// A process's cgroup v2 path as /proc/PID/cgroup shows it ("0::/path"); "" if unknown. pid 0:
+// the calling process.
+std::string CgroupOfPid(pid_t pid);
+// Whether the cgroup path `own` (as CgroupOfPid gives it) is `dir` (an absolute directory under
+// the mount `mount`) or below it.
+bool CgroupPathWithin(const std::string& own, const std::string& dir, const std::string& mount);
+
 // Opens the cgroup directory (O_DIRECTORY), for clone3(CLONE_INTO_CGROUP).
 [[nodiscard]] Result<UniqueFd> OpenCgroupDir(const std::string& cgroup);
 // Opens <cgroup>/cgroup.procs for writing, for a child to enter before exec.

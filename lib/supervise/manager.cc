@@ -1066,7 +1066,8 @@ struct Manager::Impl {
 
   // Which service a process belongs to: its main or control process, its cgroup, or one of its
   // process groups. nullptr if none.
-  Service* ServiceOfPid(pid_t pid, bool* is_main, bool* is_control) {
+  // `own` is the process's cgroup (CgroupOfPid), read once by the caller.
+  Service* ServiceOfPid(pid_t pid, const std::string& own, bool* is_main, bool* is_control) {
     *is_main = *is_control = false;
     for (auto& [n, s] : services) {
       if (s->main && s->main->sp.pid == pid) {
@@ -1078,21 +1079,10 @@ struct Manager::Impl {
         return s.get();
       }
     }
-    std::string own;
-    {
-      std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-      std::string line;
-      while (std::getline(in, line))
-        if (line.rfind("0::", 0) == 0) own = line.substr(3);
-    }
     if (cgroups) {
-      // The service's cgroup or one below it, compared as paths under the mount.
-      for (auto& [n, s] : services) {
-        const std::string dir = cgroups->path() + "/" + n;
-        if (dir.size() <= cgroups->mount().size()) continue;
-        const std::string rel = dir.substr(cgroups->mount().size());
-        if (own == rel || own.rfind(rel + "/", 0) == 0) return s.get();
-      }
+      // The service's cgroup or one below it (any of its instances).
+      for (auto& [n, s] : services)
+        if (CgroupPathWithin(own, cgroups->path() + "/" + n, cgroups->mount())) return s.get();
       return nullptr;
     }
     const pid_t pgid = getpgid(pid);
@@ -1105,19 +1095,8 @@ struct Manager::Impl {
 
   // Whether pid belongs to the service's current instance (not to one an overlap restart set
   // aside): its instance cgroup, or without cgroups one of its process groups.
-  bool InCurrentInstance(const Service& s, pid_t pid) {
-    if (cgroups) {
-      if (s.cgroup.size() <= cgroups->mount().size()) return false;
-      const std::string rel = s.cgroup.substr(cgroups->mount().size());
-      std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-      std::string line;
-      while (std::getline(in, line)) {
-        if (line.rfind("0::", 0) != 0) continue;
-        const std::string own = line.substr(3);
-        return own == rel || own.rfind(rel + "/", 0) == 0;
-      }
-      return false;
-    }
+  bool InCurrentInstance(const Service& s, pid_t pid, const std::string& own) {
+    if (cgroups) return CgroupPathWithin(own, s.cgroup, cgroups->mount());
     const pid_t pgid = getpgid(pid);
     return pgid > 0 && std::find(s.pgids.begin(), s.pgids.end(), pgid) != s.pgids.end();
   }
@@ -1133,12 +1112,13 @@ struct Manager::Impl {
 
   void OnNotify(const NotifyMessage& m, const NotifyCredentials& cred, std::vector<UniqueFd> fds) {
     bool is_main = false, is_control = false;
-    Service* s = ServiceOfPid(cred.pid, &is_main, &is_control);
+    const std::string own = cgroups ? CgroupOfPid(cred.pid) : "";
+    Service* s = ServiceOfPid(cred.pid, own, &is_main, &is_control);
     if (s == nullptr || !s->fsm) {
       RefuseNotify(cred, "the sender belongs to no service");
       return;
     }
-    if (!is_main && !is_control && !InCurrentInstance(*s, cred.pid)) {
+    if (!is_main && !is_control && !InCurrentInstance(*s, cred.pid, own)) {
       // A process of an instance set aside or draining (overlap restart): its STOPPING=1 or
       // READY=1 must not steer the new instance.
       RefuseNotify(cred, s->name + ": the sender belongs to a previous instance");
@@ -1239,7 +1219,8 @@ struct Manager::Impl {
       return;
     }
     bool is_main = false, is_control = false;
-    if (ServiceOfPid(pid, &is_main, &is_control) != &s || !InCurrentInstance(s, pid)) {
+    const std::string own = cgroups ? CgroupOfPid(pid) : "";
+    if (ServiceOfPid(pid, own, &is_main, &is_control) != &s || !InCurrentInstance(s, pid, own)) {
       spdlog::warn("{}: MAINPID={} ignored: that process does not belong to the service", s.name,
                    pid);
       return;
