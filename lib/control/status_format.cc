@@ -34,6 +34,16 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
     out += "      Cause: " + Str(s, "cause") + "\n";
   if (auto pid = s.find("main_pid"); pid != s.end() && pid->is_number())
     out += "   Main PID: " + std::to_string(pid->get<long>()) + "\n";
+  if (auto prev = s.find("previous_instances"); prev != s.end() && prev->is_array()) {
+    for (const auto& p : *prev) {
+      if (!p.is_object()) continue;
+      auto pid = p.find("pid");
+      out += "   Previous: " +
+             (pid != p.end() && pid->is_number() ? "pid " + std::to_string(pid->get<long>())
+                                                 : std::string("(no main process)")) +
+             ", " + Str(p, "role") + "\n";
+    }
+  }
   if (auto pid = s.find("control_pid"); pid != s.end() && pid->is_number())
     out += "    Control: " + std::to_string(pid->get<long>()) + "\n";
   if (auto socks = s.find("sockets"); socks != s.end() && socks->is_array()) {

@@ -72,6 +72,20 @@ TEST(StatusFormatTest, ShowsSocketsAndTheirErrors) {
       << out;
 }
 
+TEST(StatusFormatTest, ShowsThePreviousInstanceDuringARestart) {
+  nlohmann::json s = {{"name", "web.service"},
+                      {"unit_path", "/u/web.service"},
+                      {"state", "starting"},
+                      {"since", "T"},
+                      {"main_pid", 7},
+                      {"previous_instances",
+                       {{{"pid", 5}, {"role", "serving until the new instance is ready"}}}}};
+  const std::string out = FormatServiceStatus(s);
+  EXPECT_NE(out.find("   Previous: pid 5, serving until the new instance is ready\n"),
+            std::string::npos)
+      << out;
+}
+
 TEST(StatusFormatTest, WrongTypesNeverThrow) {
   nlohmann::json s = {{"name", 5}, {"state", nullptr}, {"main_pid", "x"}, {"warnings", "nope"},
                       {"last_exit", 3}, {"log_tail", {1, 2}}};
