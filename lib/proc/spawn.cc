@@ -3,16 +3,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <charconv>
+
+#include "lib/base/capabilities.h"
+#include "lib/unit/exec_settings.h"
 
 namespace supd {
 namespace {
@@ -21,14 +27,28 @@ namespace {
 // "Process Exit Codes").
 enum ChildStep : int {
   kStepChdir = 200,
+  kStepNice = 201,       // EXIT_NICE
   kStepStdio = 208,      // EXIT_STDIN / EXIT_STDOUT
   kStepExec = 203,
+  kStepLimits = 205,     // EXIT_LIMITS
+  kStepOomAdjust = 206,  // EXIT_OOM_ADJUST
   kStepSignalMask = 207, // EXIT_SIGNAL_MASK
+  kStepSecurebits = 213, // EXIT_SECUREBITS
   kStepSetsid = 220,     // EXIT_SETSID
   kStepGroup = 216,
   kStepUser = 217,
+  kStepCapabilities = 218,    // EXIT_CAPABILITIES
   kStepCgroup = 219,
   kStepFds = 202,  // EXIT_FDS
+  kStepNoNewPrivileges = 230,  // EXIT_NO_NEW_PRIVILEGES
+};
+
+// What part of kStepGroup / kStepCapabilities failed (ChildReport::detail).
+enum GroupPart : int32_t { kSetGroups = 0, kSetGid = 1 };
+enum CapabilityPart : int32_t {
+  kCapDropBounding = 0,   // value: the capability
+  kCapInheritable = 1,    // capget/capset adding the ambient set to the inheritable set
+  kCapRaiseAmbient = 2,   // value: the capability
 };
 
 // The kernel's struct clone_args (up to the cgroup field, Linux 5.7), declared here because
@@ -49,13 +69,21 @@ struct CloneArgs {
 constexpr uint64_t kClonePidfd = 0x00001000;
 constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
+// What a failing child writes to the exec-status pipe (one write, well under PIPE_BUF, so the
+// parent reads it whole). detail and value say which part of the step failed and with what,
+// e.g. RLIMIT_NOFILE and the limit, so that ReadExecStatus can name it.
 struct ChildReport {
-  int step;
-  int err;
+  int32_t step;
+  int32_t err;
+  int32_t detail;
+  int32_t unused;
+  uint64_t value;
+  uint64_t value2;
 };
 
-[[noreturn]] void ChildFail(int fd, int step) {
-  ChildReport r{step, errno};
+[[noreturn]] void ChildFail(int fd, int step, int32_t detail = 0, uint64_t value = 0,
+                            uint64_t value2 = 0) {
+  ChildReport r{step, errno, detail, 0, value, value2};
   // Best effort: if the parent is gone there is nobody to tell.
   ssize_t n = ::write(fd, &r, sizeof(r));
   (void)n;
@@ -100,12 +128,22 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   const int npass = static_cast<int>(plan.pass_fds.size());
   const gid_t* groups = plan.groups ? plan.groups->data() : nullptr;
   const size_t ngroups = plan.groups ? plan.groups->size() : 0;
-  const bool set_ids = plan.uid.has_value() || plan.gid.has_value();
-  // supd raises its own soft RLIMIT_NOFILE; a service gets the conventional 1024 back (programs
-  // using select() break above it), as under systemd. LimitNOFILE= comes with issue 5.
-  struct rlimit nofile {};
-  const bool reset_nofile = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > 1024;
-  if (reset_nofile) nofile.rlim_cur = 1024;
+  std::array<std::optional<struct rlimit>, RLIMIT_NLIMITS> rlimits = plan.rlimits;
+  if (!rlimits[RLIMIT_NOFILE]) {
+    // supd raises its own soft RLIMIT_NOFILE; without LimitNOFILE= a service gets the
+    // conventional 1024 back (programs using select() break above it), as under systemd.
+    struct rlimit nofile {};
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur > 1024) {
+      nofile.rlim_cur = 1024;
+      rlimits[RLIMIT_NOFILE] = nofile;
+    }
+  }
+  // OOMScoreAdjust= as the text the child writes to /proc/self/oom_score_adj.
+  const std::string oom_text =
+      plan.oom_score_adjust ? std::to_string(*plan.oom_score_adjust) : std::string();
+  // Capabilities are kept across the uid change only when ambient ones must be raised after it.
+  const bool leaves_root = plan.uid && *plan.uid != 0 && geteuid() == 0;
+  const bool keep_caps = leaves_root && plan.ambient_capabilities != 0;
 
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) < 0) return ErrnoError("pipe2 for exec status of " + plan.path);
@@ -156,15 +194,71 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
     if (dup2(out_fd >= 0 ? out_fd : devnull, 1) < 0) ChildFail(report, kStepStdio);
     if (dup2(err_fd >= 0 ? err_fd : devnull, 2) < 0) ChildFail(report, kStepStdio);
     if (devnull > 2) close(devnull);
-    if (reset_nofile) setrlimit(RLIMIT_NOFILE, &nofile);
 
-    if (set_ids) {
-      if (groups != nullptr && setgroups(ngroups, groups) < 0) ChildFail(report, kStepGroup);
-      if (plan.gid && setresgid(*plan.gid, *plan.gid, *plan.gid) < 0)
-        ChildFail(report, kStepGroup);
-      if (plan.uid && setresuid(*plan.uid, *plan.uid, *plan.uid) < 0)
-        ChildFail(report, kStepUser);
+    // While still privileged: limits (raising a hard limit needs CAP_SYS_RESOURCE), umask, OOM
+    // score (lowering it needs CAP_SYS_RESOURCE), nice (lowering it needs CAP_SYS_NICE).
+    for (int resource = 0; resource < RLIMIT_NLIMITS; ++resource) {
+      const auto& limit = rlimits[resource];
+      if (limit && setrlimit(resource, &*limit) < 0)
+        ChildFail(report, kStepLimits, resource, limit->rlim_cur, limit->rlim_max);
     }
+    if (plan.umask) umask(*plan.umask);
+    if (plan.oom_score_adjust) {
+      const auto value = static_cast<uint64_t>(*plan.oom_score_adjust);
+      const int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+      if (oom < 0) ChildFail(report, kStepOomAdjust, 0, value);
+      if (write(oom, oom_text.data(), oom_text.size()) != static_cast<ssize_t>(oom_text.size()))
+        ChildFail(report, kStepOomAdjust, 0, value);
+      close(oom);
+    }
+    if (plan.nice && setpriority(PRIO_PROCESS, 0, *plan.nice) < 0)
+      ChildFail(report, kStepNice, 0, static_cast<uint64_t>(*plan.nice));
+
+    // The bounding set, while supd's CAP_SETPCAP is still there. PR_CAPBSET_READ fails (EINVAL)
+    // past the kernel's last capability, which ends the walk.
+    if (plan.capability_bounding_set) {
+      for (int cap = 0; cap < 64; ++cap) {
+        const int present = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+        if (present < 0) break;
+        if (present == 1 && (*plan.capability_bounding_set & (uint64_t{1} << cap)) == 0 &&
+            prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+          ChildFail(report, kStepCapabilities, kCapDropBounding, static_cast<uint64_t>(cap));
+      }
+    }
+    // An ambient capability must be permitted and inheritable: put the set in the inheritable
+    // set now (capset needs it in the bounding set, so a CapabilityBoundingSet= that removed it
+    // fails here, as in systemd).
+    if (plan.ambient_capabilities != 0) {
+      struct __user_cap_header_struct header {};
+      header.version = _LINUX_CAPABILITY_VERSION_3;
+      struct __user_cap_data_struct data[2] {};
+      if (syscall(SYS_capget, &header, data) < 0)
+        ChildFail(report, kStepCapabilities, kCapInheritable);
+      data[0].inheritable |= static_cast<uint32_t>(plan.ambient_capabilities);
+      data[1].inheritable |= static_cast<uint32_t>(plan.ambient_capabilities >> 32);
+      if (syscall(SYS_capset, &header, data) < 0)
+        ChildFail(report, kStepCapabilities, kCapInheritable);
+    }
+    // Leaving uid 0 clears the permitted set, and with it the ambient capabilities to come,
+    // unless the keep-caps securebit is set (execve clears that bit again).
+    if (keep_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) ChildFail(report, kStepSecurebits);
+
+    if (groups != nullptr && setgroups(ngroups, groups) < 0)
+      ChildFail(report, kStepGroup, kSetGroups, ngroups);
+    if (plan.gid && setresgid(*plan.gid, *plan.gid, *plan.gid) < 0)
+      ChildFail(report, kStepGroup, kSetGid, *plan.gid);
+    if (plan.uid && setresuid(*plan.uid, *plan.uid, *plan.uid) < 0)
+      ChildFail(report, kStepUser, 0, *plan.uid);
+
+    // Raised after the uid change, which clears the ambient set in any case. execve then makes
+    // them the new program's permitted and effective capabilities.
+    for (int cap = 0; cap < 64; ++cap) {
+      if ((plan.ambient_capabilities & (uint64_t{1} << cap)) != 0 &&
+          prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+        ChildFail(report, kStepCapabilities, kCapRaiseAmbient, static_cast<uint64_t>(cap));
+    }
+    if (plan.no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+      ChildFail(report, kStepNoNewPrivileges);
     if (chdir(wd) < 0) {
       if (!wd_optional || chdir("/") < 0) ChildFail(report, kStepChdir);
     }
@@ -245,8 +339,45 @@ ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& wo
     case kStepSetsid: what = "setsid for " + path; break;
     case kStepCgroup: what = "enter the service's cgroup for " + path; break;
     case kStepFds: what = "pass the socket fds (LISTEN_FDS) to " + path; break;
-    case kStepGroup: what = "set group (Group=/SupplementaryGroups=) for " + path; break;
-    case kStepUser: what = "set user (User=) for " + path; break;
+    case kStepGroup:
+      what = r.detail == kSetGroups
+                 ? "set the " + std::to_string(r.value) +
+                       " supplementary groups (the user's and SupplementaryGroups=) for " + path
+                 : "set group id " + std::to_string(r.value) + " (Group=/User=) for " + path;
+      break;
+    case kStepUser: what = "set user id " + std::to_string(r.value) + " (User=) for " + path; break;
+    case kStepLimits:
+      what = "set " + std::string(ResourceLimitDirective(r.detail)) + "=" +
+             FormatResourceLimit(ResourceLimit{r.value, r.value2}) + " for " + path;
+      break;
+    case kStepOomAdjust:
+      what = "set OOMScoreAdjust=" + std::to_string(static_cast<int>(r.value)) +
+             " (write /proc/self/oom_score_adj) for " + path;
+      break;
+    case kStepNice:
+      what = "set Nice=" + std::to_string(static_cast<int>(r.value)) + " for " + path;
+      break;
+    case kStepCapabilities:
+      switch (r.detail) {
+        case kCapDropBounding:
+          what = "drop " + CapabilityName(static_cast<int>(r.value)) +
+                 " from the capability bounding set (CapabilityBoundingSet=) for " + path;
+          break;
+        case kCapInheritable:
+          what = "make AmbientCapabilities= inheritable (capset) for " + path;
+          break;
+        default:
+          what = "raise the ambient capability " + CapabilityName(static_cast<int>(r.value)) +
+                 " (AmbientCapabilities=) for " + path;
+          break;
+      }
+      break;
+    case kStepSecurebits:
+      what = "keep capabilities across the user change (PR_SET_KEEPCAPS) for " + path;
+      break;
+    case kStepNoNewPrivileges:
+      what = "set no_new_privs (NoNewPrivileges=) for " + path;
+      break;
     default: what = "prepare " + path; break;
   }
   st.error = what + ": " + strerror(r.err);

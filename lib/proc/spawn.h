@@ -1,16 +1,26 @@
 // Spawning one process of a service: fork, set up the child, execve.
 //
 // Everything the child needs is prepared in the parent (argv/envp arrays, uid/gid/groups
-// already resolved), so that between fork and exec the child makes async-signal-safe system
-// calls only. A failure in the child is reported through a close-on-exec pipe as the step that
-// failed plus errno, and the child exits with systemd's status for that step (203 for exec,
-// 200 for chdir, 216/217 for group/user) so the exit alone also tells.
+// already resolved, limits and capability sets as numbers), so that between fork and exec the
+// child makes async-signal-safe system calls only. A failure in the child is reported through a
+// close-on-exec pipe as the step that failed plus errno, and the child exits with systemd's
+// status for that step (203 for exec, 200 for chdir, 205 for a limit, 216/217 for group/user,
+// 218 for capabilities, ...) so the exit alone also tells. A step that fails always ends the
+// child: it never runs with fewer restrictions or another identity than asked for.
+//
+// The order in the child follows systemd's exec_child(): limits, umask, OOM score and nice
+// while still privileged; then the bounding set is dropped and the ambient capabilities are put
+// in the inheritable set; then groups, gid, uid (keeping capabilities across the uid change only
+// when ambient ones are wanted); then the ambient capabilities are raised and no_new_privs set.
 //
 // Not responsible for: watching the exit (ProcessWatcher), reading the output (lib/log/).
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +50,18 @@ struct SpawnPlan {
   int cgroup_dir_fd = -1;          // cgroup directory to start the child in (clone3); not owned
   int cgroup_procs_fd = -1;        // fallback without clone3: the child writes "0" here to
                                    // enter its cgroup (not owned)
+
+  // systemd.exec(5) process settings (see lib/unit/exec_settings.h; PlanExecSettings fills
+  // them). Limit*=, indexed by RLIMIT_*: unset ones are inherited from supd, except
+  // RLIMIT_NOFILE, whose soft limit goes back to 1024 when supd's own is higher.
+  std::array<std::optional<struct rlimit>, RLIMIT_NLIMITS> rlimits;
+  std::optional<mode_t> umask;
+  std::optional<int> nice;
+  std::optional<int> oom_score_adjust;
+  // The capabilities to keep in the bounding set (bit N = capability N); nullopt: all of them.
+  std::optional<uint64_t> capability_bounding_set;
+  uint64_t ambient_capabilities = 0;  // bit N = capability N
+  bool no_new_privileges = false;
 };
 
 // A forked child. Owns the pidfd (for race-free signals and exit notification) and the read

@@ -24,6 +24,7 @@
 #include "lib/log/service_log.h"
 #include "lib/notify/notify_message.h"
 #include "lib/notify/notify_server.h"
+#include "lib/proc/process_settings.h"
 #include "lib/proc/process_watcher.h"
 #include "lib/proc/spawn.h"
 #include "lib/socket/listener.h"
@@ -895,7 +896,10 @@ struct Manager::Impl {
       return what + " (" + cmd.source + "): command line is empty after variable expansion";
     plan.env = std::move(envv);
 
-    if (!cmd.full_privileges && (s.user || !spec.group.empty())) {
+    // '+' and '!' commands keep supd's identity (systemd's "full privileges" / "no setuid").
+    const std::vector<std::string>& extra_groups = spec.exec.supplementary_groups;
+    if (!cmd.full_privileges && !cmd.no_setuid &&
+        (s.user || !spec.group.empty() || !extra_groups.empty())) {
       uid_t uid = s.user ? s.user->uid : geteuid();
       gid_t gid = s.user ? s.user->gid : getegid();
       if (!spec.group.empty()) {
@@ -908,15 +912,18 @@ struct Manager::Impl {
       if (!same || geteuid() == 0) {
         plan.uid = uid;
         plan.gid = gid;
-        if (s.user && geteuid() == 0) {
-          auto groups = SupplementaryGroupsOf(*s.user);
-          if (!groups.ok()) return groups.error().message;
-          plan.groups = std::move(*groups);
-        } else if (geteuid() == 0) {
-          plan.groups = std::vector<gid_t>{};
-        }
+      }
+      // Root sets the groups of User= (none without it) plus SupplementaryGroups=; an
+      // unprivileged supd only tries when SupplementaryGroups= asks, and then fails loudly.
+      if (geteuid() == 0 || !extra_groups.empty()) {
+        auto groups =
+            PlanSupplementaryGroups(s.user && geteuid() == 0 ? &*s.user : nullptr, extra_groups);
+        if (!groups.ok()) return groups.error().message;
+        plan.groups = std::move(*groups);
       }
     }
+    if (auto settings = PlanExecSettings(spec.exec, cmd.full_privileges, &plan); !settings.ok())
+      return settings.error().message;
     plan.working_directory = spec.working_directory;
     if (plan.working_directory == "~") {
       plan.working_directory = s.user ? s.user->home : (getenv("HOME") ? getenv("HOME") : "/");

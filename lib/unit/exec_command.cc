@@ -392,9 +392,11 @@ Result<std::vector<ExecCommand>> ParseExecLine(std::string_view value, const Exe
       } else if (c == '!' && !cmd.full_privileges && !cmd.no_setuid && !ambient) {
         cmd.no_setuid = true;
       } else if (c == '!' && !cmd.full_privileges && !ambient) {
-        // "!!": systemd's ambient-capabilities fallback; supd has no capabilities to keep, so
-        // it means the same as "!".
+        // "!!": systemd's fallback for kernels without ambient capabilities (before 4.3). supd
+        // needs them (AmbientCapabilities= is applied with PR_CAP_AMBIENT_RAISE), so, as
+        // systemd does where they exist, the prefix has no effect: User= applies.
         ambient = true;
+        cmd.no_setuid = false;
       } else {
         break;
       }

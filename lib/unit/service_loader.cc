@@ -19,6 +19,7 @@
 
 #include "lib/unit/conditions.h"
 #include "lib/unit/exec_command.h"
+#include "lib/unit/exec_settings.h"
 #include "lib/unit/loader_base.h"
 #include "lib/unit/specifiers.h"
 #include "lib/unit/unit_loader.h"
@@ -99,40 +100,17 @@ const std::set<std::string_view> kUnsupportedService = {
     "MountImages",
     "ExtensionImages",
     "ExtensionDirectories",
-    "SupplementaryGroups",
     "DynamicUser",
     "PAMName",
-    "CapabilityBoundingSet",
-    "AmbientCapabilities",
-    "NoNewPrivileges",
     "SecureBits",
     "SELinuxContext",
     "AppArmorProfile",
     "SmackProcessLabel",
-    "LimitCPU",
-    "LimitFSIZE",
-    "LimitDATA",
-    "LimitSTACK",
-    "LimitCORE",
-    "LimitRSS",
-    "LimitNOFILE",
-    "LimitAS",
-    "LimitNPROC",
-    "LimitMEMLOCK",
-    "LimitLOCKS",
-    "LimitSIGPENDING",
-    "LimitMSGQUEUE",
-    "LimitNICE",
-    "LimitRTPRIO",
-    "LimitRTTIME",
-    "UMask",
     "CoredumpFilter",
     "KeyringMode",
-    "OOMScoreAdjust",
     "TimerSlackNSec",
     "Personality",
     "IgnoreSIGPIPE",
-    "Nice",
     "CPUSchedulingPolicy",
     "CPUSchedulingPriority",
     "CPUSchedulingResetOnFork",
@@ -588,6 +566,14 @@ void Loader::RegisterHandlers() {
   };
   h["Service.User"] = user_group(&spec_.user);
   h["Service.Group"] = user_group(&spec_.group);
+  // Limit*=, SupplementaryGroups=, UMask=, Nice=, OOMScoreAdjust=, capabilities and
+  // NoNewPrivileges=: lib/unit/exec_settings.cc.
+  for (std::string_view key : ExecSettingKeys()) {
+    h["Service." + std::string(key)] = [this](const UnitAssignment& a) {
+      return ApplyExecSetting(
+          a, [this](const std::string& w) { return ResolveSpecifiers(w, data_); }, &spec_.exec);
+    };
+  }
   // The pre-v230 spellings, still accepted by systemd in [Service].
   h["Service.StartLimitInterval"] = Time({&spec_.start_limit_interval}, false);
   h["Service.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);

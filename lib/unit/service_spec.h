@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "lib/unit/exec_settings.h"
+
 namespace supd {
 
 using Usec = std::chrono::microseconds;
@@ -129,6 +131,9 @@ struct ServiceSpec {
   std::vector<EnvironmentFileRef> environment_files;
   std::string user;   // "" = the user supd runs as
   std::string group;  // "" = the primary group of User=
+  // Limits, SupplementaryGroups=, UMask=, Nice=, OOMScoreAdjust=, capabilities,
+  // NoNewPrivileges=: applied to every process of the service before exec.
+  ExecSettings exec;
 
   // FileDescriptorStoreMax=: how many fds the program may park with FDSTORE=1 (0: none, as in
   // systemd); they come back to its next instance after the socket fds.

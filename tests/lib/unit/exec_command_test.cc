@@ -139,7 +139,7 @@ INSTANTIATE_TEST_SUITE_P(
                     PrefixCase{":/bin/x $A", false, true, false, false, {"/bin/x", "$A"}},
                     PrefixCase{"+/bin/x", false, false, true, false, {"/bin/x"}},
                     PrefixCase{"!/bin/x", false, false, false, true, {"/bin/x"}},
-                    PrefixCase{"!!/bin/x", false, false, false, true, {"/bin/x"}},
+                    PrefixCase{"!!/bin/x", false, false, false, false, {"/bin/x"}},
                     PrefixCase{"-@:/bin/x zero", true, true, false, false, {"zero"}},
                     PrefixCase{":@-+/bin/x zero", true, true, true, false, {"zero"}},
                     PrefixCase{"\"-/bin/x\" 'a b'", true, false, false, false, {"/bin/x", "a b"}},

@@ -377,7 +377,7 @@ X-Custom=1
 [Service]
 ExecStart=/bin/web
 MemoryMax=1G
-LimitNOFILE=65536
+SecureBits=keep-caps
 RuntimeMaxSec=10
 OOMPolicy=stop
 StandardOutput=journal
@@ -397,7 +397,7 @@ Ignored=1
           "units/web.service:4: ConditionVirtualization= is not supported by supd yet; ignored",
           "units/web.service:5: Unknown key 'Frobnicate' in section [Unit], ignoring",
           "units/web.service:9: MemoryMax= is not supported by supd yet; ignored",
-          "units/web.service:10: LimitNOFILE= is not supported by supd yet; ignored",
+          "units/web.service:10: SecureBits= is not supported by supd yet; ignored",
           "units/web.service:11: RuntimeMaxSec= is not supported by supd yet; ignored",
           "units/web.service:12: OOMPolicy= is not supported by supd yet; ignored",
           "units/web.service:13: StandardOutput= is not supported by supd yet; ignored",
