@@ -41,16 +41,7 @@ struct SpawnPlan {
   bool working_directory_optional = false;  // a missing directory is not an error ('-' prefix)
   std::optional<uid_t> uid;        // switch to this user (with gid and groups) if set
   std::optional<gid_t> gid;
-  std::optional<std::vector<gid_t>> groups;  // supplementary groups; set only when uid/gid is
-  int stdout_fd = -1;              // becomes fd 1 in the child (not owned); -1: /dev/null
-  int stderr_fd = -1;              // becomes fd 2 in the child (not owned); -1: /dev/null
-  // fds the child gets as 3, 4, … (socket activation: LISTEN_FDS); not owned. Everything else
-  // supd has open is closed at exec.
-  std::vector<int> pass_fds;
-  int cgroup_dir_fd = -1;          // cgroup directory to start the child in (clone3); not owned
-  int cgroup_procs_fd = -1;        // fallback without clone3: the child writes "0" here to
-                                   // enter its cgroup (not owned)
-
+  std::optional<std::vector<gid_t>> groups;  // supplementary groups (setgroups) if set
   // systemd.exec(5) process settings (see lib/unit/exec_settings.h; PlanExecSettings fills
   // them). Limit*=, indexed by RLIMIT_*: unset ones are inherited from supd, except
   // RLIMIT_NOFILE, whose soft limit goes back to 1024 when supd's own is higher.
@@ -62,6 +53,14 @@ struct SpawnPlan {
   std::optional<uint64_t> capability_bounding_set;
   uint64_t ambient_capabilities = 0;  // bit N = capability N
   bool no_new_privileges = false;
+  int stdout_fd = -1;              // becomes fd 1 in the child (not owned); -1: /dev/null
+  int stderr_fd = -1;              // becomes fd 2 in the child (not owned); -1: /dev/null
+  // fds the child gets as 3, 4, … (socket activation: LISTEN_FDS); not owned. Everything else
+  // supd has open is closed at exec.
+  std::vector<int> pass_fds;
+  int cgroup_dir_fd = -1;          // cgroup directory to start the child in (clone3); not owned
+  int cgroup_procs_fd = -1;        // fallback without clone3: the child writes "0" here to
+                                   // enter its cgroup (not owned)
 };
 
 // A forked child. Owns the pidfd (for race-free signals and exit notification) and the read
