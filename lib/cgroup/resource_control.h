@@ -49,8 +49,10 @@ struct LimitReport {
 
 // An instance's cgroups beyond the v2 tracking one, and what was applied to them.
 struct InstanceResources {
-  // v1 directories, by controller ("memory", "cpu", "pids", "io"): the child enters each one
-  // before exec; removed when the instance's v2 cgroup is.
+  // v1 directories, by controller ("memory", "cpu", "pids", "io"), for the controllers its
+  // limits need: the child enters each one before exec; removed when the instance's v2 cgroup
+  // is. (So on a hybrid host memory and task usage are known only for instances with a memory
+  // or tasks limit; CPU time always, from the v2 cgroup's cpu.stat.)
   std::map<std::string, std::string> v1_dirs;
   std::vector<LimitReport> limits;  // one per directive set in the unit
   // With RequireLimits=yes: why the start is refused ("" when everything is enforced).

@@ -170,6 +170,8 @@ TEST_F(ResourcesTest, CpuQuotaKeepsASpinningProgramNearItsShare) {
   WriteUnit("spin.service", R"([Service]
 ExecStart={go}/hog -spin 2
 CPUQuota=20%
+MemoryMax=200M
+TasksMax=100
 )");
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   ASSERT_EQ(0, Supctl({"start", "spin"}).exit_code) << SupdContext();
