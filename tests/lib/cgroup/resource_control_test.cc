@@ -244,6 +244,21 @@ TEST_F(ResourceControlTest, V2ControllersThatCannotBeEnabledAreReportedWithTheRe
             "no cgroup v2 controller and no cgroup v1 hierarchy for cpu");
 }
 
+TEST_F(ResourceControlTest, V1HierarchyMountedBelowItsRootInAContainer) {
+  // A container sees only its own part of the memory hierarchy: the mount's root is supd's
+  // cgroup, so supd's tree sits right under the mount point.
+  Write(files_.mountinfo,
+        "35 31 0:32 /process_api/x " + root_ + "/memory rw - cgroup cgroup rw,memory\n"
+        "41 31 0:38 / " + root_ + "/unified rw - cgroup2 cgroup2 rw\n");
+  Write(files_.self_cgroup, "4:memory:/process_api/x\n0::/\n");
+  Touch(root_ + "/memory/supd-test", {"cgroup.procs"});
+  const std::string tree = root_ + "/unified/supd-test";
+  Touch(tree, {"cgroup.procs"});
+  ResourceControl rc = ResourceControl::Setup("supd-test", tree, "", files_);
+  EXPECT_EQ(rc.mode(), CgroupMode::kHybrid);
+  EXPECT_EQ(rc.controllers().at("memory").v1_tree, root_ + "/memory/supd-test");
+}
+
 TEST(GoRuntimeEnvTest, DerivesGomaxprocsAndGomemlimit) {
   ResourceLimits l;
   l.cpu_quota_per_sec_usec = *ParseCpuQuota("20%");
