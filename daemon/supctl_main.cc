@@ -12,6 +12,7 @@
 
 #include "lib/control/client.h"
 #include "lib/control/paths.h"
+#include "lib/control/resources_format.h"
 #include "lib/control/status_format.h"
 #include "lib/unit/unit_loader.h"
 
@@ -155,6 +156,14 @@ int Run(int argc, char** argv, std::string* socket_out) {
       std::printf("%s\n", result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       bool first = true;
+      if (services.empty()) {
+        // supd's own block first: its cgroup layout (what limits can be enforced here).
+        Outcome v = Call(socket, "version", nlohmann::json::object());
+        if (v.code == kExitOk) {
+          std::fputs(supd::control::FormatDaemonStatus(v.response["result"]).c_str(), stdout);
+          first = false;
+        }
+      }
       for (const auto& s : result) {
         if (!first) std::printf("\n");
         first = false;

@@ -1,5 +1,7 @@
 #include "lib/control/status_format.h"
 
+#include "lib/control/resources_format.h"
+
 namespace supd::control {
 namespace {
 
@@ -61,6 +63,7 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
   if (auto e = s.find("status_errno"); e != s.end() && e->is_number())
     out += "      Error: " + std::to_string(e->get<int>()) + " (" + Str(s, "status_errno_name") +
            ")\n";
+  out += FormatResourceLines(s);
   if (s.value("restarts", 0) > 0)
     out += "   Restarts: " + std::to_string(s.value("restarts", 0)) + "\n";
   if (auto le = s.find("last_exit"); le != s.end() && le->is_object()) {

@@ -124,6 +124,8 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   const int err_fd = plan.stderr_fd;
   const int cgroup_fd = plan.cgroup_procs_fd;
   const int cgroup_dir_fd = plan.cgroup_dir_fd;
+  const int* extra_cgroup_fds = plan.extra_cgroup_procs_fds.data();
+  const size_t nextra_cgroup = plan.extra_cgroup_procs_fds.size();
   const int* pass_fds = plan.pass_fds.data();
   const int npass = static_cast<int>(plan.pass_fds.size());
   const gid_t* groups = plan.groups ? plan.groups->data() : nullptr;
@@ -186,6 +188,8 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
     // Into the service's cgroup first, so that nothing it does escapes tracking.
     if (!born_in_cgroup && cgroup_fd >= 0 && write(cgroup_fd, "0", 1) != 1)
       ChildFail(report, kStepCgroup);
+    for (size_t i = 0; i < nextra_cgroup; ++i)
+      if (write(extra_cgroup_fds[i], "0", 1) != 1) ChildFail(report, kStepCgroup);
     if (setsid() < 0) ChildFail(report, kStepSetsid);
 
     const int devnull = open("/dev/null", O_RDWR);  // not CLOEXEC: closed below or becomes 0

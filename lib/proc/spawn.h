@@ -61,6 +61,10 @@ struct SpawnPlan {
   int cgroup_dir_fd = -1;          // cgroup directory to start the child in (clone3); not owned
   int cgroup_procs_fd = -1;        // fallback without clone3: the child writes "0" here to
                                    // enter its cgroup (not owned)
+  // cgroup.procs of the instance's cgroups in v1 hierarchies (hybrid hosts: memory, cpu, pids
+  // controllers on v1): the child writes "0" to each before exec, so its limits hold from the
+  // first instruction of the service. Not owned.
+  std::vector<int> extra_cgroup_procs_fds;
 };
 
 // A forked child. Owns the pidfd (for race-free signals and exit notification) and the read

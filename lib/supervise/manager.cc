@@ -20,6 +20,8 @@
 #include <sstream>
 
 #include "lib/cgroup/cgroup.h"
+#include "lib/cgroup/resource_control.h"
+#include "lib/cgroup/resource_status.h"
 #include "lib/log/output_reader.h"
 #include "lib/log/service_log.h"
 #include "lib/notify/notify_message.h"
@@ -164,6 +166,8 @@ struct Manager::Impl {
     EnvList env_pairs;             // the same, for $VAR expansion
     std::string setup_error;       // EnvironmentFile=/User= failed for this start
     std::optional<UserInfo> user;
+    std::vector<LimitReport> limits;  // how the unit's limits were applied to this instance
+    GoRuntimeStatus go_runtime;       // GOMAXPROCS/GOMEMLIMIT of this instance
 
     std::optional<LastExit> last_exit;
     State last_state = State::kStopped;
@@ -192,6 +196,8 @@ struct Manager::Impl {
                    tree.error().message);
       cgroup_error = tree.error().message;
     }
+    resources = ResourceControl::Setup(name, cgroups ? cgroups->path() : "", cgroup_error);
+    spdlog::info("resource control: {}", resources.Summary());
     if (!config.notify_socket.empty()) {
       auto server = NotifyServer::Bind(
           io, config.notify_socket,
@@ -213,9 +219,9 @@ struct Manager::Impl {
         if (!s) continue;
         // A pgid whose last member is gone may be reused by anyone: forget it at once.
         std::erase_if(s->pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
-        std::erase_if(s->stale_cgroups, [](const std::string& cg) {
+        std::erase_if(s->stale_cgroups, [this](const std::string& cg) {
           auto empty = CgroupIsEmpty(cg);
-          return empty.ok() && *empty && RemoveCgroup(cg).ok();
+          return empty.ok() && *empty && RemoveInstanceCgroup(cg).ok();
         });
         if (!s->draining.empty()) {
           CheckDrained(*s);
@@ -224,6 +230,13 @@ struct Manager::Impl {
         CheckEmpty(*s);
       }
     });
+  }
+
+  // Removes an instance's (empty) cgroup, and its v1 companions with it.
+  Result<void> RemoveInstanceCgroup(const std::string& dir) {
+    auto r = RemoveCgroup(dir);
+    if (r.ok()) resources.Release(dir);
+    return r;
   }
 
   Service* Find(const std::string& name) {
@@ -585,7 +598,7 @@ struct Manager::Impl {
         case Action::Kind::kReattachOldInstance:
           if (s.detached) {
             // The new instance is all gone (its cgroup empty): the old one is the service again.
-            if (!s.cgroup.empty()) (void)RemoveCgroup(s.cgroup);
+            if (!s.cgroup.empty()) (void)RemoveInstanceCgroup(s.cgroup);
             s.main = std::move(s.detached->main);
             s.control = std::move(s.detached->control);
             s.cgroup = std::move(s.detached->cgroup);
@@ -680,7 +693,7 @@ struct Manager::Impl {
       if (!o->cgroup.empty()) {
         auto empty = CgroupIsEmpty(o->cgroup);
         if (!empty.ok() || !*empty) return false;
-        (void)RemoveCgroup(o->cgroup);  // best effort: an empty instance cgroup
+        (void)RemoveInstanceCgroup(o->cgroup);  // best effort: an empty instance cgroup
       } else {
         std::erase_if(o->pgids, [](pid_t pg) { return !ProcessGroupExists(pg); });
         if (!o->pgids.empty()) return false;
@@ -752,7 +765,7 @@ struct Manager::Impl {
       if (!s.cgroup.empty()) {
         auto empty = CgroupIsEmpty(s.cgroup);
         if (empty.ok() && *empty) {
-          (void)RemoveCgroup(s.cgroup);
+          (void)RemoveInstanceCgroup(s.cgroup);
         } else {
           s.stale_cgroups.push_back(s.cgroup);
         }
@@ -804,6 +817,7 @@ struct Manager::Impl {
         s.env_pairs[it->second].second = v;
       }
     }
+    ApplyResources(s, index);
     s.env.clear();
     for (auto& [k, v] : s.env_pairs) s.env.push_back(k + "=" + v);
 
@@ -818,6 +832,28 @@ struct Manager::Impl {
         spdlog::error("{}: {}", s.name, s.log_error);
       }
     }
+  }
+
+  // The unit's cgroup limits on the new instance (reported per limit; RequireLimits=yes turns
+  // an unenforced one into the start's error), and GoRuntime=auto's GOMAXPROCS/GOMEMLIMIT
+  // added to its environment. `index`: the position of each variable in s.env_pairs.
+  void ApplyResources(Service& s, const std::map<std::string, size_t>& index) {
+    const ResourceLimits& limits = s.spec->resources;
+    const InstanceResources& ir =
+        resources.Apply(s.name, s.invocation_id, s.cgroup, limits);
+    s.limits = ir.limits;
+    for (const LimitReport& l : s.limits)
+      if (!l.enforced)
+        spdlog::warn("{}: {}={} is not enforced: {}", s.name, l.directive, l.value, l.detail);
+    if (!ir.refusal.empty() && s.setup_error.empty()) s.setup_error = ir.refusal;
+    s.go_runtime = GoRuntimeStatus{};
+    s.go_runtime.mode = limits.go_runtime;
+    for (const char* var : {"GOMAXPROCS", "GOMEMLIMIT"})
+      if (auto it = index.find(var); it != index.end())
+        s.go_runtime.from_unit.emplace_back(var, s.env_pairs[it->second].second);
+    s.go_runtime.set_by_supd = GoRuntimeEnv(limits, PhysicalMemoryBytes(), index.count("GOMAXPROCS"),
+                                            index.count("GOMEMLIMIT"));
+    for (const auto& kv : s.go_runtime.set_by_supd) s.env_pairs.push_back(kv);
   }
 
   // Spawns one command of `s`; returns "" on success or the reason it could not.
@@ -955,6 +991,15 @@ struct Manager::Impl {
       cgroup_dir = std::move(*dir);
       plan.cgroup_dir_fd = cgroup_dir.get();
     }
+    std::vector<UniqueFd> v1_procs;  // the instance's v1 cgroups (hybrid host), entered in the child
+    if (const InstanceResources* ir = s.cgroup.empty() ? nullptr : resources.Find(s.cgroup)) {
+      for (const auto& [controller, dir] : ir->v1_dirs) {
+        auto fd = OpenCgroupProcs(dir);
+        if (!fd.ok()) return fd.error().message;
+        plan.extra_cgroup_procs_fds.push_back(fd->get());
+        v1_procs.push_back(std::move(*fd));
+      }
+    }
     auto spawned = Spawn(plan);
     if (!spawned.ok()) return spawned.error().message;
     auto proc = std::make_unique<Proc>();
@@ -1054,6 +1099,8 @@ struct Manager::Impl {
       le.status = st;
       le.pid = pid;
       le.reason = exec_error.empty() ? DescribeExit(st) : exec_error;
+      const std::string oom = OomReason(*s, st);
+      if (!oom.empty()) le.reason = oom;
       const Phase p = s->fsm->phase();
       if ((p == Phase::kStopSigkill || p == Phase::kFinalSigkill) && !s->fsm->cause().empty())
         le.reason += " (" + s->fsm->cause() + ")";
@@ -1062,13 +1109,28 @@ struct Manager::Impl {
       spdlog::log(s->fsm->state() == State::kStopping ? spdlog::level::info : spdlog::level::warn,
                   "{}: main process {} {}", s->name, pid, le.reason);
       s->last_exit = le;
-      Dispatch(*s, s->fsm->OnMainExited(st, exec_error, now));
+      Dispatch(*s, s->fsm->OnMainExited(st, exec_error, now, oom));
     } else {
       if (!exec_error.empty() || !st.exited || st.code != 0)
         spdlog::warn("{}: control process {} ({}) {}", s->name, pid, proc->path,
                      exec_error.empty() ? DescribeExit(st) : exec_error);
       Dispatch(*s, s->fsm->OnControlExited(st, exec_error, now));
     }
+  }
+
+  // "killed by the OOM killer (MemoryMax=64M)" when the kernel's OOM killer ended the main
+  // process (SIGKILL and an oom_kill count in the instance's memory cgroup); when it killed
+  // other processes of the instance, the exit says so after its own reason. "" otherwise.
+  std::string OomReason(const Service& s, const ExitStatus& st) {
+    if (s.cgroup.empty()) return "";
+    const uint64_t kills = resources.OomKills(s.cgroup);
+    if (kills == 0) return "";
+    const InstanceResources* ir = resources.Find(s.cgroup);
+    const std::string limit =
+        ir && !ir->memory_max_text.empty() ? " (MemoryMax=" + ir->memory_max_text + ")" : "";
+    if (!st.exited && st.signal == SIGKILL) return "killed by the OOM killer" + limit;
+    return DescribeExit(st) + "; the OOM killer killed " + std::to_string(kills) +
+           " process(es) of the service" + limit;
   }
 
   // Which service a process belongs to: its main or control process, its cgroup, or one of its
@@ -1320,7 +1382,7 @@ struct Manager::Impl {
       // An empty cgroup is removed; one that still holds processes (KillMode=process) stays.
       auto empty = s.cgroup.empty() ? Result<bool>(false) : CgroupIsEmpty(s.cgroup);
       if (empty.ok() && *empty && !s.main && !s.control && s.abandoned.empty() &&
-          RemoveCgroup(s.cgroup).ok())
+          RemoveInstanceCgroup(s.cgroup).ok())
         s.cgroup.clear();
     }
     ResolveWaiters(s);
@@ -1492,6 +1554,8 @@ struct Manager::Impl {
     j["warnings"] = warnings;
     j["log_file"] = s.log ? json(s.log->path()) : json(nullptr);
     j["cgroup"] = s.cgroup.empty() ? json(nullptr) : json(s.cgroup);
+    j["resources"] = ServiceResourcesJson(resources, s.cgroup, s.limits,
+                                          s.spec->resources.require_limits, s.go_runtime);
     // During an overlap restart: the instance still serving, then those being stopped.
     json old = json::array();
     if (s.detached)
@@ -1628,7 +1692,8 @@ struct Manager::Impl {
   void HandleRequest(const control::Request& req, const control::Peer& peer, ReplyFn reply) {
     const std::string& cmd = req.cmd;
     if (cmd == "ping" || cmd == "version") {
-      reply(Reply::Ok(json{{"version", SUPD_VERSION}, {"pid", getpid()}}));
+      reply(Reply::Ok(json{
+          {"version", SUPD_VERSION}, {"pid", getpid()}, {"cgroups", ResourceHostJson(resources)}}));
       return;
     }
     if (cmd == "status" || cmd == "list") {
@@ -1801,6 +1866,7 @@ struct Manager::Impl {
     shutting_down = true;
     shutdown_done = [this, done = std::move(done)] {
       if (cgroups) cgroups->RemoveAll();
+      resources.RemoveAll();
       for (const auto& [n, u] : sockets) RemoveSocketFiles(u);
       done();
     };
@@ -1825,6 +1891,7 @@ struct Manager::Impl {
   int64_t notify_refused_logged_at = 0;  // for rate-limiting that log line
   std::optional<CgroupTree> cgroups;  // unset: process groups only
   std::string cgroup_error;           // why there is no cgroup tracking
+  ResourceControl resources;          // limits: where each controller is, per-instance state
   std::map<std::string, std::unique_ptr<Service>> services;
   std::map<std::string, SocketUnit> sockets;  // by unit name; bound once, held
   bool shutting_down = false;

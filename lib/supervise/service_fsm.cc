@@ -786,7 +786,8 @@ Actions ServiceFsm::OnReady() {
   return {};
 }
 
-Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now) {
+Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now,
+                                 const std::string& exit_reason) {
   now_ = now;
   if (!main_alive_) return {};
   main_alive_ = false;
@@ -797,7 +798,9 @@ Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_e
   const bool stopping = state() == State::kStopping;
   // During a stop the stop's own cause (e.g. "stop timeout") explains more than the exit does.
   if (!ok && (!stopping || cause_.empty()))
-    cause_ = exec_error.empty() ? "main process " + DescribeExit(st) : exec_error;
+    cause_ = exec_error.empty()
+                 ? "main process " + (exit_reason.empty() ? DescribeExit(st) : exit_reason)
+                 : exec_error;
 
   switch (phase_) {
     case Phase::kStart:

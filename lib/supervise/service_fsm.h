@@ -157,7 +157,9 @@ class ServiceFsm {
   Usec watchdog_interval() const;
   // The main process exited. `exec_error` is set when it never reached execve() (the spawner's
   // step and errno: "exec /usr/bin/x: No such file or directory").
-  Actions OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now);
+  // `exit_reason`, when set, replaces the exit's description in the cause (an OOM kill).
+  Actions OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now,
+                       const std::string& exit_reason = "");
   Actions OnControlExited(const ExitStatus& st, const std::string& exec_error, Usec now);
   Actions OnTimer(Usec now);
   // Every process of the instance is gone (meaningful while waiting_for_empty()).

@@ -202,9 +202,7 @@ const std::set<std::string_view> kUnsupportedService = {
     "RestartKillSignal",
     // systemd.resource-control(5)
     "CPUAccounting",
-    "CPUWeight",
     "StartupCPUWeight",
-    "CPUQuota",
     "CPUQuotaPeriodSec",
     "AllowedCPUs",
     "StartupAllowedCPUs",
@@ -214,18 +212,13 @@ const std::set<std::string_view> kUnsupportedService = {
     "MemoryMin",
     "MemoryLow",
     "StartupMemoryLow",
-    "MemoryHigh",
     "StartupMemoryHigh",
-    "MemoryMax",
     "StartupMemoryMax",
-    "MemorySwapMax",
     "StartupMemorySwapMax",
     "MemoryZSwapMax",
     "StartupMemoryZSwapMax",
     "TasksAccounting",
-    "TasksMax",
     "IOAccounting",
-    "IOWeight",
     "StartupIOWeight",
     "IODeviceWeight",
     "IOReadBandwidthMax",
@@ -283,6 +276,7 @@ class Loader : public UnitLoaderBase<Loader, ServiceSpec> {
   friend class UnitLoaderBase<Loader, ServiceSpec>;
   Result<void> Apply(const UnitAssignment& a);
   void RegisterHandlers();
+  void RegisterResourceHandlers();
   // zero_is_infinity: TimeoutStartSec=0 and TimeoutStopSec=0 mean "no timeout".
   Handler Time(std::vector<Usec*> outs, bool zero_is_infinity, bool* was_set = nullptr) {
     return [this, outs, zero_is_infinity, was_set](const UnitAssignment& a) -> Result<void> {
@@ -578,10 +572,80 @@ void Loader::RegisterHandlers() {
   h["Service.StartLimitInterval"] = Time({&spec_.start_limit_interval}, false);
   h["Service.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);
 
+  RegisterResourceHandlers();
+
   // [Install]
   h["Install.WantedBy"] = UnitList(&spec_.wanted_by, true);
   h["Install.RequiredBy"] = UnitList(&spec_.required_by, true);
   h["Install.Alias"] = UnitList(&spec_.aliases, true);
+}
+
+// systemd.resource-control(5) in [Service], and supd's [X-Supd] RequireLimits=/GoRuntime=. An
+// empty assignment resets the directive to unset, as in systemd.
+void Loader::RegisterResourceHandlers() {
+  auto& h = handlers_;
+  ResourceLimits& r = spec_.resources;
+  auto memory = [this](LimitValue* out, bool allow_zero) -> Handler {
+    return [this, out, allow_zero](const UnitAssignment& a) -> Result<void> {
+      if (a.value.empty()) {
+        *out = LimitValue{};
+        return Ok();
+      }
+      auto v = ParseMemoryLimit(a.value, allow_zero);
+      if (!v.ok()) return Err(a, "Invalid " + a.key + "= value: " + v.error().message);
+      *out = std::move(*v);
+      return Ok();
+    };
+  };
+  h["Service.MemoryMax"] = memory(&r.memory_max, false);
+  h["Service.MemoryHigh"] = memory(&r.memory_high, false);
+  h["Service.MemorySwapMax"] = memory(&r.memory_swap_max, true);
+  h["Service.TasksMax"] = [this, &r](const UnitAssignment& a) -> Result<void> {
+    if (a.value.empty()) {
+      r.tasks_max = LimitValue{};
+      return Ok();
+    }
+    auto v = ParseTasksMax(a.value);
+    if (!v.ok()) return Err(a, "Invalid TasksMax= value: " + v.error().message);
+    r.tasks_max = std::move(*v);
+    return Ok();
+  };
+  h["Service.CPUQuota"] = [this, &r](const UnitAssignment& a) -> Result<void> {
+    if (a.value.empty()) {
+      r.cpu_quota_per_sec_usec = 0;
+      r.cpu_quota_text.clear();
+      return Ok();
+    }
+    auto v = ParseCpuQuota(a.value);
+    if (!v.ok()) return Err(a, "Invalid CPUQuota= value: " + v.error().message);
+    r.cpu_quota_per_sec_usec = *v;
+    r.cpu_quota_text = a.value;
+    return Ok();
+  };
+  h["Service.CPUWeight"] = [this, &r](const UnitAssignment& a) -> Result<void> {
+    r.cpu_weight = 0;
+    r.cpu_weight_idle = false;
+    if (a.value.empty()) return Ok();
+    auto v = ParseCgroupWeight(a.value, &r.cpu_weight_idle);
+    if (!v.ok()) return Err(a, "Invalid CPUWeight= value: " + v.error().message);
+    r.cpu_weight = *v;
+    return Ok();
+  };
+  h["Service.IOWeight"] = [this, &r](const UnitAssignment& a) -> Result<void> {
+    r.io_weight = 0;
+    if (a.value.empty()) return Ok();
+    auto v = ParseCgroupWeight(a.value, nullptr);
+    if (!v.ok()) return Err(a, "Invalid IOWeight= value: " + v.error().message);
+    r.io_weight = *v;
+    return Ok();
+  };
+  h["X-Supd.RequireLimits"] = Bool(&r.require_limits);
+  h["X-Supd.GoRuntime"] = [this, &r](const UnitAssignment& a) -> Result<void> {
+    auto v = ParseGoRuntime(a.value);
+    if (!v.ok()) return Err(a, v.error().message);
+    r.go_runtime = *v;
+    return Ok();
+  };
 }
 
 Result<void> Loader::HandleEnvironment(const UnitAssignment& a) {
@@ -657,6 +721,8 @@ Result<void> Loader::HandleCondition(const UnitAssignment& a, bool is_assert,
 
 Result<void> Loader::Apply(const UnitAssignment& a) {
   if (a.section == "X-Supd") {
+    if (auto it = handlers_.find(a.section + "." + a.key); it != handlers_.end())
+      return it->second(a);
     Warn(a, "Unknown key '" + a.key + "' in section [X-Supd], ignoring");
     return Ok();
   }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "lib/unit/exec_settings.h"
+#include "lib/unit/resource_spec.h"
 
 namespace supd {
 
@@ -138,6 +139,9 @@ struct ServiceSpec {
   // FileDescriptorStoreMax=: how many fds the program may park with FDSTORE=1 (0: none, as in
   // systemd); they come back to its next instance after the socket fds.
   unsigned file_descriptor_store_max = 0;
+
+  // MemoryMax= and the other cgroup limits, [X-Supd] RequireLimits= and GoRuntime=.
+  ResourceLimits resources;
 
   std::vector<Condition> conditions;  // Condition*= and Assert*= from [Unit], in order
 

@@ -52,6 +52,14 @@ class FsmTest : public ::testing::Test {
   Usec now{1'000'000'000};
 };
 
+TEST_F(FsmTest, AnOomKillExplainsTheCauseButKeepsTheSignalResult) {
+  StartToRunning();
+  fsm.OnMainExited(ExitStatus::Signal(SIGKILL), "", now,
+                   "killed by the OOM killer (MemoryMax=64M)");
+  EXPECT_EQ(fsm.cause(), "main process killed by the OOM killer (MemoryMax=64M)");
+  EXPECT_EQ(fsm.result(), ServiceResult::kSignal);
+}
+
 TEST_F(FsmTest, SimpleStartIsRunningOnceSpawned) {
   StartToRunning();
   EXPECT_TRUE(fsm.ready());

@@ -376,7 +376,7 @@ Frobnicate=yes
 X-Custom=1
 [Service]
 ExecStart=/bin/web
-MemoryMax=1G
+MemoryMin=1G
 SecureBits=keep-caps
 RuntimeMaxSec=10
 OOMPolicy=stop
@@ -396,7 +396,7 @@ Ignored=1
           "units/web.service:3: Conflicts= is not supported by supd yet; ignored",
           "units/web.service:4: ConditionVirtualization= is not supported by supd yet; ignored",
           "units/web.service:5: Unknown key 'Frobnicate' in section [Unit], ignoring",
-          "units/web.service:9: MemoryMax= is not supported by supd yet; ignored",
+          "units/web.service:9: MemoryMin= is not supported by supd yet; ignored",
           "units/web.service:10: SecureBits= is not supported by supd yet; ignored",
           "units/web.service:11: RuntimeMaxSec= is not supported by supd yet; ignored",
           "units/web.service:12: OOMPolicy= is not supported by supd yet; ignored",

@@ -1,0 +1,625 @@
+#include "lib/cgroup/resource_control.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
+
+namespace supd {
+namespace {
+
+constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+// The controllers supd uses, in the order they are shown; "io" is "blkio" on v1.
+const char* const kControllers[] = {"memory", "cpu", "pids", "io"};
+// cpu.max / cpu.cfs_period_us: systemd's default period.
+constexpr uint64_t kCpuPeriodUsec = 100000;
+
+std::string V1Name(const std::string& controller) {
+  return controller == "io" ? "blkio" : controller;
+}
+
+bool ReadText(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+std::set<std::string> Words(const std::string& text) {
+  std::istringstream in(text);
+  std::set<std::string> out;
+  std::string w;
+  while (in >> w) out.insert(w);
+  return out;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<void> MakeDir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) < 0 && errno != EEXIST) return ErrnoError("mkdir " + path);
+  return Ok();
+}
+
+// Writes `value` to dir/file in one write(), as cgroupfs wants it.
+Result<void> WriteFile(const std::string& dir, const std::string& file, const std::string& value) {
+  const std::string path = dir + "/" + file;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+  if (!fd) return ErrnoError("open " + path);
+  const ssize_t n = ::write(fd.get(), value.data(), value.size());
+  if (n < 0) return ErrnoError("write '" + value + "' to " + path);
+  if (static_cast<size_t>(n) != value.size())
+    return Error{"write '" + value + "' to " + path + ": short write"};
+  return Ok();
+}
+
+// A "key value" line of a flat-keyed file (memory.events, cpu.stat, memory.oom_control).
+std::optional<uint64_t> ReadKey(const std::string& path, const std::string& key) {
+  std::ifstream in(path);
+  std::string k;
+  uint64_t v;
+  while (in >> k >> v) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> ReadNumber(const std::string& path) {
+  std::ifstream in(path);
+  std::string s;
+  if (!(in >> s)) return std::nullopt;
+  if (s == "max") return kMax;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return v;
+}
+
+struct V1Mount {
+  std::string mount_point;
+  std::string root;
+  std::set<std::string> controllers;
+};
+
+// cgroup2 mount point, and v1 mounts by controller, from /proc/self/mountinfo text.
+void ParseMountinfo(const std::string& text, std::string* v2_mount,
+                    std::map<std::string, V1Mount>* v1) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    // "<id> <parent> <maj:min> <root> <mount point> <opts> ... - <fstype> <source> <opts>"
+    const auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype, source, super_opts;
+    tail >> fstype >> source >> super_opts;
+    std::istringstream head(line.substr(0, dash));
+    std::string id, parent, dev, root, mount;
+    head >> id >> parent >> dev >> root >> mount;
+    if (fstype == "cgroup2") {
+      if (v2_mount->empty()) *v2_mount = mount;
+      continue;
+    }
+    if (fstype != "cgroup") continue;
+    V1Mount m{mount, root, {}};
+    std::istringstream opts(super_opts);
+    std::string opt;
+    while (std::getline(opts, opt, ',')) m.controllers.insert(opt);
+    for (const auto& c : m.controllers)
+      if (!v1->count(c)) (*v1)[c] = m;
+  }
+}
+
+// v1 controller → supd's path in that hierarchy, from /proc/self/cgroup text
+// ("4:memory:/process_api/x", "1:cpu,cpuacct:/").
+std::map<std::string, std::string> ParseSelfCgroupV1(const std::string& text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto a = line.find(':');
+    const auto b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    const std::string list = line.substr(a + 1, b - a - 1);
+    const std::string path = line.substr(b + 1);
+    if (list.empty()) continue;  // the v2 line "0::/path"
+    std::istringstream names(list);
+    std::string n;
+    while (std::getline(names, n, ',')) out[n] = path;
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& v, const std::string& sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+std::string ParentDir(const std::string& dir) {
+  const auto slash = dir.rfind('/');
+  return slash == std::string::npos || slash == 0 ? "/" : dir.substr(0, slash);
+}
+
+// Enables `controllers` in dir/cgroup.subtree_control (those not enabled yet), in one write.
+Result<void> EnableControllers(const std::string& dir, const std::vector<std::string>& controllers) {
+  std::string text;
+  ReadText(dir + "/cgroup.subtree_control", &text);
+  const std::set<std::string> enabled = Words(text);
+  std::vector<std::string> add;
+  for (const auto& c : controllers)
+    if (!enabled.count(c)) add.push_back("+" + c);
+  if (add.empty()) return Ok();
+  return WriteFile(dir, "cgroup.subtree_control", Join(add, " "));
+}
+
+}  // namespace
+
+const char* CgroupModeName(CgroupMode mode) {
+  switch (mode) {
+    case CgroupMode::kV2: return "v2";
+    case CgroupMode::kHybrid: return "hybrid";
+    case CgroupMode::kNone: return "none";
+  }
+  return "none";
+}
+
+uint64_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+}
+
+uint64_t KernelTasksMax() {
+  auto pid_max = ReadNumber("/proc/sys/kernel/pid_max");
+  auto threads_max = ReadNumber("/proc/sys/kernel/threads-max");
+  uint64_t v = kMax;
+  // pid_max is one more than the largest pid (systemd uses pid_max - 1 too).
+  if (pid_max && *pid_max > 0) v = std::min(v, *pid_max - 1);
+  if (threads_max) v = std::min(v, *threads_max);
+  return v == kMax ? 4194304 : v;
+}
+
+ResourceControl ResourceControl::Setup(const std::string& tree_name, const std::string& v2_tree,
+                                       const std::string& tracking_error,
+                                       const CgroupHostFiles& files) {
+  ResourceControl rc;
+  rc.v2_tree_ = v2_tree;
+  rc.physical_memory_ = files.physical_memory ? files.physical_memory : PhysicalMemoryBytes();
+  rc.tasks_total_ = files.tasks_total ? files.tasks_total : KernelTasksMax();
+  for (const char* c : kControllers) rc.places_[c] = ControllerPlace{};
+  if (v2_tree.empty()) {
+    // Limits go with tracking: an instance is the cgroup its processes are in. (A host with
+    // v1 hierarchies but no cgroup2 mount at all is not supported for limits.)
+    rc.none_reason_ = "no cgroup tracking (" + tracking_error + ")";
+    for (auto& [c, p] : rc.places_) p.reason = rc.none_reason_;
+    return rc;
+  }
+
+  // cgroup v2: the controllers offered to supd's own cgroup.
+  const std::string own = ParentDir(v2_tree);
+  std::string text;
+  std::set<std::string> offered;
+  if (ReadText(own + "/cgroup.controllers", &text)) offered = Words(text);
+  std::vector<std::string> v2_wanted;
+  for (const char* c : kControllers)
+    if (offered.count(c)) v2_wanted.push_back(c);
+  std::string v2_error;
+  if (!v2_wanted.empty()) {
+    auto r = EnableControllers(own, v2_wanted);
+    if (!r.ok() && r.error().sys_errno == EBUSY) {
+      // cgroup v2's "no internal processes" rule: supd's own cgroup may pass controllers down
+      // only once no process is in it. If supd is alone there (a unit with Delegate=yes), it
+      // moves itself into a leaf of its own and tries again.
+      std::string procs;
+      ReadText(own + "/cgroup.procs", &procs);
+      const std::set<std::string> pids = Words(procs);
+      if (pids.size() == 1 && pids.count(std::to_string(getpid()))) {
+        const std::string leaf = own + "/" + tree_name + ".daemon";
+        auto moved = MakeDir(leaf);
+        if (moved.ok()) moved = WriteFile(leaf, "cgroup.procs", std::to_string(getpid()));
+        r = moved.ok() ? EnableControllers(own, v2_wanted) : moved;
+      } else {
+        r = Error{"enable controllers in " + own +
+                  "/cgroup.subtree_control: the cgroup holds other processes than supd "
+                  "(cgroup v2 lets only an empty cgroup pass controllers down; run supd in a "
+                  "cgroup of its own, e.g. a systemd unit with Delegate=yes)"};
+      }
+    }
+    if (r.ok()) r = EnableControllers(v2_tree, v2_wanted);
+    if (r.ok()) {
+      for (const auto& c : v2_wanted) rc.places_[c].where = ControllerPlace::Where::kV2;
+    } else {
+      v2_error = r.error().message;
+    }
+  }
+
+  // v1 hierarchies for the controllers v2 does not have (a hybrid host).
+  std::string v2_mount;
+  std::map<std::string, V1Mount> v1;
+  std::string mountinfo, self;
+  ReadText(files.mountinfo, &mountinfo);
+  ReadText(files.self_cgroup, &self);
+  ParseMountinfo(mountinfo, &v2_mount, &v1);
+  const auto own_v1 = ParseSelfCgroupV1(self);
+  for (const char* c : kControllers) {
+    ControllerPlace& p = rc.places_[c];
+    if (p.where == ControllerPlace::Where::kV2) continue;
+    if (offered.count(c)) {
+      p.reason = v2_error;
+      continue;
+    }
+    const std::string name = V1Name(c);
+    auto m = v1.find(name);
+    auto path = own_v1.find(name);
+    if (m == v1.end() || path == own_v1.end()) {
+      p.reason = "no cgroup v2 controller and no cgroup v1 hierarchy for " + name;
+      continue;
+    }
+    std::string rel = path->second;
+    if (m->second.root != "/") {
+      if (rel.rfind(m->second.root, 0) != 0) {
+        p.reason = "supd's " + name + " cgroup " + rel + " is outside the mounted hierarchy";
+        continue;
+      }
+      rel = rel.substr(m->second.root.size());
+    }
+    if (rel == "/") rel.clear();
+    const std::string tree = m->second.mount_point + rel + "/" + tree_name;
+    auto made = MakeDir(tree);
+    if (!made.ok()) {
+      p.reason = made.error().message;
+      continue;
+    }
+    if (::access((tree + "/cgroup.procs").c_str(), W_OK) < 0) {
+      p.reason = ErrnoError("write access to " + tree + "/cgroup.procs").message;
+      continue;
+    }
+    if (name == "blkio" && !Exists(tree + "/blkio.weight") && !Exists(tree + "/blkio.bfq.weight")) {
+      p.reason = "the blkio hierarchy has no blkio.weight or blkio.bfq.weight (no I/O scheduler "
+                 "with weights on this kernel)";
+      (void)::rmdir(tree.c_str());  // unused; may hold nothing yet
+      continue;
+    }
+    p.where = ControllerPlace::Where::kV1;
+    p.v1_tree = tree;
+  }
+
+  bool any_v1 = false, any_v2 = false;
+  for (const auto& [c, p] : rc.places_) {
+    any_v1 = any_v1 || p.where == ControllerPlace::Where::kV1;
+    any_v2 = any_v2 || p.where == ControllerPlace::Where::kV2;
+  }
+  rc.mode_ = any_v1 ? CgroupMode::kHybrid : any_v2 ? CgroupMode::kV2 : CgroupMode::kNone;
+  if (rc.mode_ == CgroupMode::kNone) {
+    std::vector<std::string> why;
+    for (const char* c : kControllers) why.push_back(std::string(c) + ": " + rc.places_[c].reason);
+    rc.none_reason_ = "no resource controller can be used (" + Join(why, "; ") + ")";
+  }
+  return rc;
+}
+
+std::string ResourceControl::Summary() const {
+  std::string out = CgroupModeName(mode_);
+  if (mode_ == CgroupMode::kNone) return out + ": limits are not enforced: " + none_reason_;
+  out += ": tracking in cgroup v2 at " + v2_tree_;
+  std::vector<std::string> v2, v1, none;
+  for (const char* c : kControllers) {
+    const ControllerPlace& p = places_.at(c);
+    if (p.where == ControllerPlace::Where::kV2) v2.push_back(c);
+    if (p.where == ControllerPlace::Where::kV1) v1.push_back(V1Name(c) + " (" + p.v1_tree + ")");
+    if (p.where == ControllerPlace::Where::kNone) none.push_back(std::string(c) + ": " + p.reason);
+  }
+  if (!v2.empty()) out += "; controllers on cgroup v2: " + Join(v2, ", ");
+  if (!v1.empty()) out += "; controllers on cgroup v1: " + Join(v1, ", ");
+  if (!none.empty()) out += "; not available: " + Join(none, "; ");
+  return out;
+}
+
+const InstanceResources& ResourceControl::Apply(const std::string& service,
+                                                const std::string& invocation,
+                                                const std::string& v2_dir,
+                                                const ResourceLimits& limits) {
+  // Without a v2 cgroup there is nothing to keep: one scratch entry (key "") holds the report.
+  InstanceResources& ir = instances_[v2_dir];
+  ir = InstanceResources{};
+  ir.memory_max_text = limits.memory_max.set() ? limits.memory_max.text : "";
+
+  // Which v1 hierarchies this instance joins: only those its limits need. Joining one costs the
+  // child a write to cgroup.procs before exec, which took up to ~10 ms on the CI machine for
+  // the memory hierarchy (the kernel synchronises RCU on migration): a service without limits
+  // starts as fast as before. (On v2 every instance has every enabled controller for free.)
+  std::map<std::string, bool> needed = {
+      {"memory", limits.memory_max.set() || limits.memory_high.set() ||
+                     limits.memory_swap_max.set()},
+      {"pids", limits.tasks_max.set()},
+      {"cpu", limits.cpu_quota_per_sec_usec > 0 || limits.cpu_weight > 0 || limits.cpu_weight_idle},
+      {"io", limits.io_weight > 0}};
+  // Why a controller cannot serve this instance ("" = it can).
+  std::map<std::string, std::string> unusable;
+  std::map<std::string, std::string> dir;  // controller → the instance's directory
+  std::vector<std::string> v2_enable;
+  for (const char* c : kControllers) {
+    const ControllerPlace& p = places_[c];
+    if (p.where == ControllerPlace::Where::kNone) {
+      unusable[c] = "no " + std::string(c) + " controller: " + p.reason;
+      continue;
+    }
+    if (v2_dir.empty()) {
+      unusable[c] = "no cgroup for this instance";
+      continue;
+    }
+    if (p.where == ControllerPlace::Where::kV2) {
+      dir[c] = v2_dir;
+      v2_enable.push_back(c);
+      continue;
+    }
+    if (!needed[c]) continue;
+    const std::string service_dir = p.v1_tree + "/" + service;
+    const std::string instance_dir = service_dir + "/" + invocation;
+    auto made = MakeDir(service_dir);
+    if (made.ok()) made = MakeDir(instance_dir);
+    if (!made.ok()) {
+      unusable[c] = made.error().message;
+      continue;
+    }
+    dir[c] = instance_dir;
+    ir.v1_dirs[c] = instance_dir;
+  }
+  if (!v2_enable.empty()) {
+    // The service's cgroup holds no process itself, only its instances: it may pass the
+    // controllers on to them.
+    auto r = EnableControllers(ParentDir(v2_dir), v2_enable);
+    if (!r.ok())
+      for (const auto& c : v2_enable) {
+        unusable[c] = r.error().message;
+        dir.erase(c);
+      }
+  }
+
+  auto report = [&](const std::string& directive, const std::string& value, bool enforced,
+                    const std::string& detail) {
+    ir.limits.push_back(LimitReport{directive, value, enforced, detail});
+  };
+  // Writes one file of controller c; reports the directive as enforced or why not.
+  auto write = [&](const std::string& directive, const std::string& value, const std::string& c,
+                   const std::string& file, const std::string& content) {
+    auto u = unusable.find(c);
+    if (u != unusable.end()) return report(directive, value, false, u->second);
+    const std::string where = places_[c].where == ControllerPlace::Where::kV2 ? "cgroup v2"
+                                                                              : "cgroup v1";
+    auto r = WriteFile(dir[c], file, content);
+    if (!r.ok()) return report(directive, value, false, r.error().message);
+    std::string how = where + " " + file + "=" + content;
+    if (file == "blkio.bfq.weight") how += " (for devices using the BFQ I/O scheduler)";
+    report(directive, value, true, how);
+  };
+  auto is_v2 = [&](const std::string& c) {
+    return places_[c].where == ControllerPlace::Where::kV2;
+  };
+  auto bytes = [&](const LimitValue& v, bool v2) {
+    const uint64_t b = v.Resolve(physical_memory_);
+    return b == kMax ? std::string(v2 ? "max" : "-1") : std::to_string(b);
+  };
+
+  if (limits.memory_max.set()) {
+    const bool v2 = is_v2("memory");
+    write("MemoryMax", limits.memory_max.text, "memory", v2 ? "memory.max" : "memory.limit_in_bytes",
+          bytes(limits.memory_max, v2));
+  }
+  if (limits.memory_high.set()) {
+    if (is_v2("memory") || unusable.count("memory")) {
+      write("MemoryHigh", limits.memory_high.text, "memory", "memory.high",
+            bytes(limits.memory_high, true));
+    } else {
+      // memory.soft_limit_in_bytes only steers reclaim under global memory pressure; it never
+      // throttles the cgroup as memory.high does, so it is not offered as a stand-in.
+      report("MemoryHigh", limits.memory_high.text, false,
+             "cgroup v1 has no equivalent of memory.high (memory.soft_limit_in_bytes does not "
+             "throttle)");
+    }
+  }
+  if (limits.memory_swap_max.set()) {
+    const std::string& text = limits.memory_swap_max.text;
+    if (is_v2("memory") || unusable.count("memory")) {
+      write("MemorySwapMax", text, "memory", "memory.swap.max", bytes(limits.memory_swap_max, true));
+    } else if (!Exists(dir["memory"] + "/memory.memsw.limit_in_bytes")) {
+      report("MemorySwapMax", text, false,
+             "no swap accounting on this kernel (memory.memsw.limit_in_bytes is missing; boot "
+             "with swapaccount=1)");
+    } else {
+      // v1 limits memory+swap together: memsw = MemoryMax= + MemorySwapMax=.
+      const uint64_t swap = limits.memory_swap_max.Resolve(physical_memory_);
+      const uint64_t mem = limits.memory_max.set() ? limits.memory_max.Resolve(physical_memory_)
+                                                   : kMax;
+      if (swap == kMax) {
+        write("MemorySwapMax", text, "memory", "memory.memsw.limit_in_bytes", "-1");
+      } else if (mem == kMax) {
+        report("MemorySwapMax", text, false,
+               "cgroup v1 limits memory and swap only together (memory.memsw.limit_in_bytes): "
+               "needs MemoryMax= too");
+      } else {
+        const uint64_t sum = swap > kMax - mem ? kMax - 1 : mem + swap;
+        write("MemorySwapMax", text, "memory", "memory.memsw.limit_in_bytes", std::to_string(sum));
+      }
+    }
+  }
+  if (limits.cpu_quota_per_sec_usec > 0) {
+    // Per period; the kernel's minimum quota is 1 ms (systemd clamps the same way).
+    const uint64_t quota =
+        std::max<uint64_t>(limits.cpu_quota_per_sec_usec * kCpuPeriodUsec / 1000000, 1000);
+    if (is_v2("cpu") || unusable.count("cpu")) {
+      write("CPUQuota", limits.cpu_quota_text, "cpu", "cpu.max",
+            std::to_string(quota) + " " + std::to_string(kCpuPeriodUsec));
+    } else {
+      auto r = WriteFile(dir["cpu"], "cpu.cfs_period_us", std::to_string(kCpuPeriodUsec));
+      if (!r.ok())
+        report("CPUQuota", limits.cpu_quota_text, false, r.error().message);
+      else
+        write("CPUQuota", limits.cpu_quota_text, "cpu", "cpu.cfs_quota_us", std::to_string(quota));
+    }
+  }
+  if (limits.cpu_weight_idle) {
+    if (!unusable.count("cpu") && !Exists(dir["cpu"] + "/cpu.idle"))
+      report("CPUWeight", "idle", false, "this kernel has no cpu.idle");
+    else
+      write("CPUWeight", "idle", "cpu", "cpu.idle", "1");
+  } else if (limits.cpu_weight > 0) {
+    const std::string text = std::to_string(limits.cpu_weight);
+    if (is_v2("cpu") || unusable.count("cpu")) {
+      write("CPUWeight", text, "cpu", "cpu.weight", text);
+    } else {
+      // systemd's cgroup_cpu_weight_to_shares(): 100 ↔ 1024 shares, clamped to 2..262144.
+      const uint64_t shares = std::clamp<uint64_t>(limits.cpu_weight * 1024 / 100, 2, 262144);
+      write("CPUWeight", text, "cpu", "cpu.shares", std::to_string(shares));
+    }
+  }
+  if (limits.tasks_max.set()) {
+    const uint64_t n = limits.tasks_max.Resolve(tasks_total_);
+    write("TasksMax", limits.tasks_max.text, "pids", "pids.max",
+          n == kMax ? "max" : std::to_string(n));
+  }
+  if (limits.io_weight > 0) {
+    const std::string text = std::to_string(limits.io_weight);
+    if (is_v2("io") || unusable.count("io")) {
+      if (!unusable.count("io") && !Exists(dir["io"] + "/io.weight"))
+        report("IOWeight", text, false, "io.weight is missing (no weight-based I/O control)");
+      else
+        write("IOWeight", text, "io", "io.weight", "default " + text);
+    } else {
+      // systemd's cgroup_weight_io_to_blkio(): 100 ↔ 500, clamped to 10..1000.
+      const std::string blkio =
+          std::to_string(std::clamp<uint64_t>(limits.io_weight * 500 / 100, 10, 1000));
+      const bool plain = Exists(dir["io"] + "/blkio.weight");
+      write("IOWeight", text, "io", plain ? "blkio.weight" : "blkio.bfq.weight", blkio);
+    }
+  }
+
+  if (limits.require_limits) {
+    std::vector<std::string> missing;
+    for (const auto& l : ir.limits)
+      if (!l.enforced) missing.push_back(l.directive + "=" + l.value + " (" + l.detail + ")");
+    if (!missing.empty())
+      ir.refusal = "RequireLimits=yes and this host cannot enforce " + Join(missing, ", ");
+  }
+  return ir;
+}
+
+const InstanceResources* ResourceControl::Find(const std::string& v2_dir) const {
+  auto it = instances_.find(v2_dir);
+  return it == instances_.end() ? nullptr : &it->second;
+}
+
+void ResourceControl::Release(const std::string& v2_dir) {
+  auto it = instances_.find(v2_dir);
+  if (it == instances_.end()) return;
+  // Best effort: a v1 directory can only go once its processes are gone, and they are gone
+  // once the v2 cgroup (which holds them all) was removed.
+  for (const auto& [c, d] : it->second.v1_dirs) (void)::rmdir(d.c_str());
+  instances_.erase(it);
+}
+
+uint64_t ResourceControl::OomKills(const std::string& v2_dir) const {
+  const InstanceResources* ir = Find(v2_dir);
+  if (ir == nullptr) return 0;
+  std::optional<uint64_t> n;
+  if (places_.at("memory").where == ControllerPlace::Where::kV2) {
+    n = ReadKey(v2_dir + "/memory.events", "oom_kill");
+  } else if (auto d = ir->v1_dirs.find("memory"); d != ir->v1_dirs.end()) {
+    n = ReadKey(d->second + "/memory.oom_control", "oom_kill");
+  }
+  return n.value_or(0);
+}
+
+InstanceStats ResourceControl::Stats(const std::string& v2_dir) const {
+  InstanceStats st;
+  const InstanceResources* ir = Find(v2_dir);
+  if (ir == nullptr || v2_dir.empty()) return st;
+  // cpu.stat is a core file of every cgroup v2 directory, with or without the cpu controller.
+  if (auto usec = ReadKey(v2_dir + "/cpu.stat", "usage_usec")) st.cpu_usec = usec;
+  auto v1 = [&](const std::string& c) -> std::string {
+    auto d = ir->v1_dirs.find(c);
+    return d == ir->v1_dirs.end() ? "" : d->second;
+  };
+  if (places_.at("memory").where == ControllerPlace::Where::kV2) {
+    st.memory_current = ReadNumber(v2_dir + "/memory.current");
+    st.memory_peak = ReadNumber(v2_dir + "/memory.peak");  // Linux 5.19+
+  } else if (const std::string d = v1("memory"); !d.empty()) {
+    st.memory_current = ReadNumber(d + "/memory.usage_in_bytes");
+    st.memory_peak = ReadNumber(d + "/memory.max_usage_in_bytes");
+  }
+  if (places_.at("pids").where == ControllerPlace::Where::kV2) {
+    st.tasks = ReadNumber(v2_dir + "/pids.current");
+  } else if (const std::string d = v1("pids"); !d.empty()) {
+    st.tasks = ReadNumber(d + "/pids.current");
+  }
+  return st;
+}
+
+void ResourceControl::RemoveAll() {
+  for (const auto& [key, ir] : instances_)
+    for (const auto& [c, d] : ir.v1_dirs) (void)::rmdir(d.c_str());
+  instances_.clear();
+  // Then the (now empty) service directories and the trees; a directory that still holds
+  // something stays, and says so by existing.
+  for (const auto& [c, p] : places_) {
+    if (p.where != ControllerPlace::Where::kV1) continue;
+    if (DIR* d = opendir(p.v1_tree.c_str())) {
+      while (struct dirent* e = readdir(d)) {
+        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
+        const std::string service = p.v1_tree + "/" + e->d_name;
+        if (DIR* s = opendir(service.c_str())) {
+          while (struct dirent* i = readdir(s)) {
+            if (i->d_type != DT_DIR || i->d_name[0] == '.') continue;
+            (void)::rmdir((service + "/" + i->d_name).c_str());
+          }
+          closedir(s);
+        }
+        (void)::rmdir(service.c_str());
+      }
+      closedir(d);
+    }
+    (void)::rmdir(p.v1_tree.c_str());
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> GoRuntimeEnv(const ResourceLimits& limits,
+                                                              uint64_t physical_memory,
+                                                              bool env_has_gomaxprocs,
+                                                              bool env_has_gomemlimit) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (limits.go_runtime == GoRuntimeMode::kOff) return out;
+  if (limits.cpu_quota_per_sec_usec > 0 && !env_has_gomaxprocs) {
+    const uint64_t cpus = std::max<uint64_t>((limits.cpu_quota_per_sec_usec + 999999) / 1000000, 1);
+    out.emplace_back("GOMAXPROCS", std::to_string(cpus));
+  }
+  if (limits.memory_max.set() && !env_has_gomemlimit) {
+    const uint64_t max = limits.memory_max.Resolve(physical_memory);
+    if (max != kMax) {
+      const uint64_t limit = static_cast<uint64_t>(
+          static_cast<unsigned __int128>(max) * kGoMemLimitPercent / 100);
+      out.emplace_back("GOMEMLIMIT", std::to_string(limit));
+    }
+  }
+  return out;
+}
+
+}  // namespace supd

@@ -1,0 +1,93 @@
+#include "lib/control/resources_format.h"
+
+#include <cstdio>
+
+namespace supd::control {
+namespace {
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return "";
+  return it->get<std::string>();
+}
+
+std::string Bytes(uint64_t b) {
+  static constexpr const char* kUnits[] = {"B", "K", "M", "G", "T", "P", "E"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f%s" : "%.1f%s", v, kUnits[u]);
+  return buf;
+}
+
+bool Num(const nlohmann::json& j, const char* key, uint64_t* out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_unsigned()) return false;
+  *out = it->get<uint64_t>();
+  return true;
+}
+
+}  // namespace
+
+std::string FormatResourceLines(const nlohmann::json& s) {
+  auto r = s.find("resources");
+  if (r == s.end() || !r->is_object()) return "";
+  std::string out;
+  if (auto l = r->find("limits"); l != r->end() && l->is_array()) {
+    bool first = true;
+    for (const auto& one : *l) {
+      if (!one.is_object()) continue;
+      out += first ? "     Limits: " : "             ";
+      first = false;
+      out += Str(one, "directive") + "=" + Str(one, "value") + ": ";
+      out += one.value("enforced", false) ? "enforced (" + Str(one, "detail") + ")"
+                                          : "NOT enforced: " + Str(one, "detail");
+      out += "\n";
+    }
+  }
+  if (auto st = r->find("stats"); st != r->end() && st->is_object()) {
+    uint64_t cur = 0, peak = 0, cpu = 0, tasks = 0;
+    if (Num(*st, "memory_current_bytes", &cur)) {
+      out += "     Memory: " + Bytes(cur);
+      if (Num(*st, "memory_peak_bytes", &peak)) out += " (peak " + Bytes(peak) + ")";
+      out += "\n";
+    }
+    if (Num(*st, "cpu_usec", &cpu)) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.3fs", static_cast<double>(cpu) / 1e6);
+      out += "        CPU: " + std::string(buf) + "\n";
+    }
+    if (Num(*st, "tasks", &tasks)) out += "      Tasks: " + std::to_string(tasks) + "\n";
+  }
+  if (auto go = r->find("go_runtime"); go != r->end() && go->is_object()) {
+    std::string vars;
+    for (const char* which : {"set_by_supd", "from_unit"}) {
+      auto m = go->find(which);
+      if (m == go->end() || !m->is_object() || m->empty()) continue;
+      std::string part;
+      for (const auto& [k, v] : m->items())
+        part += (part.empty() ? "" : " ") + k + "=" + (v.is_string() ? v.get<std::string>() : "");
+      vars += (vars.empty() ? "" : "; ") + part +
+              (std::string(which) == "set_by_supd" ? " (set by supd, GoRuntime=auto)"
+                                                   : " (from the unit)");
+    }
+    if (!vars.empty()) out += " Go runtime: " + vars + "\n";
+  }
+  return out;
+}
+
+std::string FormatDaemonStatus(const nlohmann::json& v) {
+  std::string out = "● supd " + Str(v, "version");
+  if (auto pid = v.find("pid"); pid != v.end() && pid->is_number())
+    out += " (pid " + std::to_string(pid->get<long>()) + ")";
+  out += "\n";
+  if (auto cg = v.find("cgroups"); cg != v.end() && cg->is_object())
+    out += "    Cgroups: " + Str(*cg, "summary") + "\n";
+  return out;
+}
+
+}  // namespace supd::control

@@ -1,0 +1,25 @@
+// The human form of resource control in `supctl status`: a service's limits, usage and Go
+// runtime settings, and supd's own block (which cgroup layout the host has).
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace supd::control {
+
+// Lines for the "resources" object of one service in the status reply ("" if it has none):
+//      Limits: MemoryMax=64M: enforced (cgroup v1 memory.limit_in_bytes=67108864)
+//              IOWeight=200: NOT enforced: the blkio hierarchy has no blkio.weight ...
+//      Memory: 12.3M (peak 40.1M)
+//         CPU: 1.234s
+//       Tasks: 7
+//  Go runtime: GOMAXPROCS=1 GOMEMLIMIT=60397977 (set by supd, GoRuntime=auto)
+std::string FormatResourceLines(const nlohmann::json& service);
+
+// supd's own block from the "version" reply:
+//  ● supd 0.1.0 (pid 123)
+//      Cgroups: hybrid: tracking in cgroup v2 at ...; controllers on cgroup v1: ...
+std::string FormatDaemonStatus(const nlohmann::json& version);
+
+}  // namespace supd::control

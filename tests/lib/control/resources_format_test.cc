@@ -1,0 +1,50 @@
+#include "lib/control/resources_format.h"
+
+#include <gtest/gtest.h>
+
+namespace supd::control {
+namespace {
+
+TEST(ResourcesFormatTest, LimitsUsageAndGoRuntime) {
+  const auto s = nlohmann::json::parse(R"({"resources": {
+    "mode": "hybrid", "require_limits": false,
+    "limits": [
+      {"directive": "MemoryMax", "value": "64M", "enforced": true,
+       "detail": "cgroup v1 memory.limit_in_bytes=67108864"},
+      {"directive": "MemoryHigh", "value": "50M", "enforced": false,
+       "detail": "cgroup v1 has no equivalent of memory.high"}],
+    "stats": {"memory_current_bytes": 12897484, "memory_peak_bytes": 42048307,
+              "cpu_usec": 1234000, "tasks": 7},
+    "go_runtime": {"mode": "auto", "set_by_supd": {"GOMAXPROCS": "1"},
+                   "from_unit": {"GOMEMLIMIT": "100MiB"}}}})");
+  EXPECT_EQ(FormatResourceLines(s),
+            "     Limits: MemoryMax=64M: enforced (cgroup v1 memory.limit_in_bytes=67108864)\n"
+            "             MemoryHigh=50M: NOT enforced: cgroup v1 has no equivalent of "
+            "memory.high\n"
+            "     Memory: 12.3M (peak 40.1M)\n"
+            "        CPU: 1.234s\n"
+            "      Tasks: 7\n"
+            " Go runtime: GOMAXPROCS=1 (set by supd, GoRuntime=auto); GOMEMLIMIT=100MiB (from "
+            "the unit)\n");
+}
+
+TEST(ResourcesFormatTest, NothingToSay) {
+  EXPECT_EQ(FormatResourceLines(nlohmann::json::object()), "");
+  const auto s = nlohmann::json::parse(R"({"resources": {"limits": [],
+    "stats": {"memory_current_bytes": null, "memory_peak_bytes": null, "cpu_usec": null,
+              "tasks": null},
+    "go_runtime": {"mode": "auto", "set_by_supd": {}, "from_unit": {}}}})");
+  EXPECT_EQ(FormatResourceLines(s), "");
+}
+
+TEST(ResourcesFormatTest, DaemonBlock) {
+  const auto v = nlohmann::json::parse(
+      R"j({"version": "0.1.0", "pid": 42, "cgroups": {"mode": "none",
+          "summary": "none: limits are not enforced: no cgroup tracking (x)"}})j");
+  EXPECT_EQ(FormatDaemonStatus(v),
+            "● supd 0.1.0 (pid 42)\n"
+            "    Cgroups: none: limits are not enforced: no cgroup tracking (x)\n");
+}
+
+}  // namespace
+}  // namespace supd::control
