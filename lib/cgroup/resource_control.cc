@@ -505,11 +505,16 @@ const InstanceResources& ResourceControl::Apply(const std::string& service,
       else
         write("IOWeight", text, "io", "io.weight", "default " + text);
     } else {
-      // systemd's cgroup_weight_io_to_blkio(): 100 ↔ 500, clamped to 10..1000.
-      const std::string blkio =
-          std::to_string(std::clamp<uint64_t>(limits.io_weight * 500 / 100, 10, 1000));
       const bool plain = Exists(dir["io"] + "/blkio.weight");
-      write("IOWeight", text, "io", plain ? "blkio.weight" : "blkio.bfq.weight", blkio);
+      // blkio.weight (CFQ): systemd's cgroup_weight_io_to_blkio(), 100 ↔ 500, clamped to
+      // 10..1000. blkio.bfq.weight has BFQ's own scale (1..1000, default 100): systemd's
+      // BFQ_WEIGHT(), which keeps 100 ↔ 100 and maps 1..100 and 100..10000 linearly.
+      const uint64_t w = limits.io_weight;
+      const uint64_t value =
+          plain ? std::clamp<uint64_t>(w * 500 / 100, 10, 1000)
+                : (w <= 100 ? w : 100 + (w - 100) * 900 / 9900);
+      write("IOWeight", text, "io", plain ? "blkio.weight" : "blkio.bfq.weight",
+            std::to_string(value));
     }
   }
 

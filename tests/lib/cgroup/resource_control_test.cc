@@ -210,6 +210,41 @@ TEST_F(ResourceControlTest, HybridUsesV1HierarchiesAtTheSameRelativePath) {
   EXPECT_EQ(rc.Find(inst), nullptr);
 }
 
+// IOWeight= on v1: blkio.weight (CFQ) has the scale 10..1000 with 500 as default, BFQ's
+// blkio.bfq.weight 1..1000 with 100 as default; each gets systemd's mapping for its scale.
+TEST_F(ResourceControlTest, HybridIoWeightUsesTheScaleOfTheBlkioFile) {
+  for (const bool bfq : {false, true}) {
+    SCOPED_TRACE(bfq ? "blkio.bfq.weight" : "blkio.weight");
+    const std::string r = root_ + (bfq ? "/bfq" : "/cfq");
+    Write(files_.mountinfo, "38 31 0:35 / " + r + "/blkio rw - cgroup cgroup rw,blkio\n"
+                            "41 31 0:38 / " + r + "/unified rw - cgroup2 cgroup2 rw\n");
+    Write(files_.self_cgroup, "7:blkio:/\n0::/\n");
+    const char* file = bfq ? "blkio.bfq.weight" : "blkio.weight";
+    Touch(r + "/blkio/supd-test", {"cgroup.procs", file});
+    const std::string tree = r + "/unified/supd-test";
+    Write(r + "/unified/cgroup.controllers", "");
+    Touch(tree, {"cgroup.procs"});
+    ResourceControl rc = ResourceControl::Setup("supd-test", tree, "", files_);
+    const std::string blkio = r + "/blkio/supd-test/web.service/inv1";
+    Touch(blkio, {file});
+    const std::string inst = tree + "/web.service/inv1";
+    Touch(inst, {"cpu.stat"});
+    for (const auto& [weight, expected] :
+         std::vector<std::pair<uint64_t, std::string>>{
+             {100, bfq ? "100" : "500"}, {200, bfq ? "109" : "1000"}, {1, bfq ? "1" : "10"},
+             {10000, "1000"}}) {
+      ResourceLimits l;
+      l.io_weight = weight;
+      const InstanceResources& ir = rc.Apply("web.service", "inv1", inst, l);
+      EXPECT_TRUE(Report(ir, "IOWeight")->enforced) << Report(ir, "IOWeight")->detail;
+      EXPECT_EQ(Read(blkio + "/" + file), expected) << "IOWeight=" << weight;
+      rc.Release(inst);
+      Touch(blkio, {file});
+      Touch(inst, {"cpu.stat"});
+    }
+  }
+}
+
 TEST_F(ResourceControlTest, NoTrackingMeansNothingIsEnforced) {
   Write(files_.mountinfo, "");
   Write(files_.self_cgroup, "");
