@@ -20,6 +20,7 @@
 #include "lib/unit/conditions.h"
 #include "lib/unit/exec_command.h"
 #include "lib/unit/loader_base.h"
+#include "lib/unit/log_settings.h"
 #include "lib/unit/specifiers.h"
 #include "lib/unit/unit_loader.h"
 #include "lib/unit/unit_syntax.h"
@@ -401,6 +402,20 @@ class Loader : public UnitLoaderBase<Loader, ServiceSpec> {
 
 void Loader::RegisterHandlers() {
   auto& h = handlers_;
+  // [X-Supd] log rotation (lib/log/log_writer.h).
+  h["X-Supd.LogMaxBytes"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto v = ParseByteSize(a.value);
+    if (!v.ok()) return Err(a, "LogMaxBytes=: " + v.error().message);
+    spec_.log_max_bytes = *v;
+    return Ok();
+  };
+  h["X-Supd.LogMaxFiles"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto v = ParseUnsigned(a.value);
+    if (!v.ok() || *v < 1 || *v > 1000)
+      return Err(a, "LogMaxFiles=: '" + a.value + "' is not a number from 1 to 1000");
+    spec_.log_max_files = *v;
+    return Ok();
+  };
   // [Unit]
   h["Unit.Description"] = [this](const UnitAssignment& a) -> Result<void> {
     auto d = Resolve(a, a.value);
@@ -671,6 +686,7 @@ Result<void> Loader::HandleCondition(const UnitAssignment& a, bool is_assert,
 
 Result<void> Loader::Apply(const UnitAssignment& a) {
   if (a.section == "X-Supd") {
+    if (auto it = handlers_.find(a.section + "." + a.key); it != handlers_.end()) return it->second(a);
     Warn(a, "Unknown key '" + a.key + "' in section [X-Supd], ignoring");
     return Ok();
   }

@@ -86,6 +86,11 @@ struct ServiceSpec {
   ServiceType type = ServiceType::kSimple;
   bool remain_after_exit = false;
 
+  // [X-Supd] LogMaxBytes= / LogMaxFiles=: size rotation of <log-dir>/<name>.log (the file plus
+  // at most log_max_files-1 rotated ones, svc.log.1 newest).
+  uint64_t log_max_bytes = 10 * 1024 * 1024;
+  unsigned log_max_files = 5;
+
   std::vector<ExecCommand> exec_condition;
   std::vector<ExecCommand> exec_start_pre;
   std::vector<ExecCommand> exec_start;  // exactly one, except Type=oneshot (zero or more)
