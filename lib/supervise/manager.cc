@@ -21,7 +21,9 @@
 
 #include "lib/cgroup/cgroup.h"
 #include "lib/log/log_query.h"
+#include "lib/log/journal.h"
 #include "lib/log/log_writer.h"
+#include "lib/log/output_target.h"
 #include "lib/log/output_reader.h"
 #include "lib/log/service_log.h"
 #include "lib/notify/notify_message.h"
@@ -177,6 +179,7 @@ struct Manager::Impl {
     std::vector<Waiter> waiters;
     std::shared_ptr<ServiceLog> log;
     std::string log_error;
+    std::vector<std::string> output_warnings;  // from the last spawn's output targets
     bool removed = false;  // its unit file is gone: forget it once stopped
   };
 
@@ -933,19 +936,29 @@ struct Manager::Impl {
     }
     plan.working_directory_optional = spec.working_directory_optional;
 
+    // StandardOutput=/StandardError=: supd's log (a pipe per stream), journald, a file, null.
+    auto targets = OpenOutputTargets(spec, journal.get());
+    if (!targets.ok()) return targets.error().message;
+    s.output_warnings = targets->warnings;
+    const bool out_log = targets->out_to_log && s.log;
+    const bool err_log = targets->err_to_log && s.log;
     int out_pipe[2] = {-1, -1};
     int err_pipe[2] = {-1, -1};
-    if (s.log) {
-      if (pipe2(out_pipe, O_CLOEXEC) < 0) return ErrnoError("pipe2 for stdout of " + what).message;
-      if (pipe2(err_pipe, O_CLOEXEC) < 0) {
-        ::close(out_pipe[0]);
-        ::close(out_pipe[1]);
-        return ErrnoError("pipe2 for stderr of " + what).message;
-      }
-    }
-    UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
-    plan.stdout_fd = s.log ? out_w.get() : STDERR_FILENO;
-    plan.stderr_fd = s.log ? err_w.get() : STDERR_FILENO;
+    if (out_log && pipe2(out_pipe, O_CLOEXEC) < 0)
+      return ErrnoError("pipe2 for stdout of " + what).message;
+    UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+    if (err_log && pipe2(err_pipe, O_CLOEXEC) < 0)
+      return ErrnoError("pipe2 for stderr of " + what).message;
+    UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+    // Bound for the log but it could not be opened: supd's own stderr (the reason is in status).
+    plan.stdout_fd = out_log ? out_w.get()
+                     : targets->out_to_log ? STDERR_FILENO
+                     : targets->out        ? targets->out.get()
+                                           : -1;
+    plan.stderr_fd = err_log ? err_w.get()
+                     : targets->err_to_log ? STDERR_FILENO
+                     : targets->err        ? targets->err.get()
+                                           : -1;
 
     UniqueFd cgroup_procs, cgroup_dir;
     if (!s.cgroup.empty()) {
@@ -965,10 +978,8 @@ struct Manager::Impl {
     proc->path = cmd.path;
     proc->working_directory = plan.working_directory;
     const pid_t pid = proc->sp.pid;
-    if (s.log) {
-      proc->out_reader = OutputReader::Start(io, std::move(out_r), s.log, pid, "out");
-      proc->err_reader = OutputReader::Start(io, std::move(err_r), s.log, pid, "err");
-    }
+    if (out_log) proc->out_reader = OutputReader::Start(io, std::move(out_r), s.log, pid, "out");
+    if (err_log) proc->err_reader = OutputReader::Start(io, std::move(err_r), s.log, pid, "err");
     s.pgids.push_back(pid);
     spdlog::debug("{}: spawned {} pid {}", s.name, what, pid);
 
@@ -1498,6 +1509,7 @@ struct Manager::Impl {
                          s.load_error);
     if (s.next_spec) warnings.push_back("unit file changed; takes effect at the next start");
     if (!s.log_error.empty()) warnings.push_back(s.log_error + " (output goes to supd's stderr)");
+    for (const auto& w : s.output_warnings) warnings.push_back(w);
     std::optional<LogWriteStats> log_stats;
     if (s.log) log_stats = s.log->stats();
     if (log_stats && (log_stats->failing || log_stats->dropped_lines > 0))
@@ -1983,6 +1995,7 @@ struct Manager::Impl {
   // Writes every service's log file on its own thread; declared early so that it outlives the
   // services (and their ServiceLogs) and is joined after them.
   std::unique_ptr<LogWriter> log_writer = std::make_unique<LogWriter>(io);
+  std::unique_ptr<JournalStreams> journal = SystemJournal();
   ProcessWatcher watcher;
   std::unique_ptr<NotifyServer> notify;  // null: no notify socket (see notify_error)
   std::string notify_error;

@@ -194,8 +194,6 @@ const std::set<std::string_view> kUnsupportedService = {
     "PassEnvironment",
     "UnsetEnvironment",
     "StandardInput",
-    "StandardOutput",
-    "StandardError",
     "StandardInputText",
     "StandardInputData",
     "LogLevelMax",
@@ -204,10 +202,7 @@ const std::set<std::string_view> kUnsupportedService = {
     "LogRateLimitBurst",
     "LogFilterPatterns",
     "LogNamespace",
-    "SyslogIdentifier",
     "SyslogFacility",
-    "SyslogLevel",
-    "SyslogLevelPrefix",
     "TTYPath",
     "TTYReset",
     "TTYVHangup",
@@ -409,6 +404,30 @@ void Loader::RegisterHandlers() {
     spec_.log_max_bytes = *v;
     return Ok();
   };
+  for (const char* key : {"StandardOutput", "StandardError"}) {
+    const bool is_out = std::string_view(key) == "StandardOutput";
+    h[std::string("Service.") + key] = [this, is_out](const UnitAssignment& a) -> Result<void> {
+      auto r = Resolve(a, a.value);
+      if (!r.ok()) return r.take_error();
+      auto o = ParseOutputSetting(*r);
+      if (!o.ok()) return Err(a, a.key + "=: " + o.error().message);
+      (is_out ? spec_.standard_output : spec_.standard_error) = std::move(*o);
+      return Ok();
+    };
+  }
+  h["Service.SyslogIdentifier"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto r = Resolve(a, a.value);
+    if (!r.ok()) return r.take_error();
+    spec_.syslog_identifier = std::move(*r);
+    return Ok();
+  };
+  h["Service.SyslogLevel"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto v = ParseSyslogLevel(a.value);
+    if (!v.ok()) return Err(a, "SyslogLevel=: " + v.error().message);
+    spec_.syslog_level = *v;
+    return Ok();
+  };
+  h["Service.SyslogLevelPrefix"] = Bool(&spec_.syslog_level_prefix);
   h["X-Supd.LogMaxFiles"] = [this](const UnitAssignment& a) -> Result<void> {
     auto v = ParseUnsigned(a.value);
     if (!v.ok() || *v < 1 || *v > 1000)

@@ -252,5 +252,31 @@ ExecStart={go}/logspam tick
   ASSERT_EQ(0, Supctl({"stop", "tick"}).exit_code);
 }
 
+TEST_F(LogsTest, StandardOutputToAFileAndJournalFallsBackToTheLogWithAWarning) {
+  const bool journald = FileExists("/run/systemd/journal/stdout");
+  WriteUnit("out.service", R"([Service]
+ExecStart=/bin/sh -c 'echo to-the-file; echo to-stderr >&2; exec sleep 60'
+StandardOutput=append:{dir}/out.txt
+StandardError=journal
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "out"}).exit_code) << SupdContext();
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(dir_ + "/out.txt") == "to-the-file\n"; }))
+      << ReadFile(dir_ + "/out.txt");
+  if (!journald) {
+    EXPECT_TRUE(WaitForLog("out.service", "err: to-stderr")) << ServiceLog("out.service");
+    EXPECT_EQ(std::string::npos, ServiceLog("out.service").find("to-the-file"));
+    auto s = Status("out.service");
+    ASSERT_TRUE(s);
+    bool warned = false;
+    for (const auto& w : (*s)["warnings"])
+      warned = warned || w.get<std::string>() ==
+                             "StandardError=journal: journald is not running (no socket "
+                             "/run/systemd/journal/stdout); writing to supd's log file instead";
+    EXPECT_TRUE(warned) << s->dump();
+  }
+  ASSERT_EQ(0, Supctl({"stop", "out"}).exit_code);
+}
+
 }  // namespace
 }  // namespace supd::integration

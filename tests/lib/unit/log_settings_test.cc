@@ -39,3 +39,46 @@ TEST(LogSettings, XSupdSectionSetsRotationAndDefaultsAreDocumented) {
 
 }  // namespace
 }  // namespace supd
+
+namespace supd {
+namespace {
+
+TEST(OutputSettings, ValuesAndRefusals) {
+  using Kind = ServiceSpec::Output::Kind;
+  EXPECT_EQ(Kind::kJournal, ParseOutputSetting("journal+console")->kind);
+  EXPECT_EQ(Kind::kJournal, ParseOutputSetting("kmsg")->kind);
+  EXPECT_EQ(Kind::kNull, ParseOutputSetting("null")->kind);
+  EXPECT_EQ(Kind::kInherit, ParseOutputSetting("inherit")->kind);
+  auto a = ParseOutputSetting("append:/var/log/x.log");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(Kind::kAppend, a->kind);
+  EXPECT_EQ("/var/log/x.log", a->path);
+  EXPECT_TRUE(a->set);
+  EXPECT_EQ("'file:x.log': the path must be absolute", ParseOutputSetting("file:x.log").error().message);
+  EXPECT_EQ("'socket' is not supported by supd (use journal, file:, append:, truncate:, null or "
+            "inherit)",
+            ParseOutputSetting("socket").error().message);
+  EXPECT_FALSE(ParseOutputSetting("fd:foo").ok());
+  EXPECT_FALSE(ParseOutputSetting("tty").ok());
+  EXPECT_EQ(3, *ParseSyslogLevel("err"));
+  EXPECT_FALSE(ParseSyslogLevel("loud").ok());
+
+  SpecifierContext ctx;
+  auto s = ParseServiceText(
+      "[Service]\nExecStart=/bin/true\nStandardOutput=truncate:/tmp/%n.out\nStandardError=null\n"
+      "SyslogIdentifier=web\nSyslogLevel=warning\nSyslogLevelPrefix=no\n",
+      "units/a.service", "a.service", ctx);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_TRUE(s->warnings.empty());
+  EXPECT_EQ("/tmp/a.service.out", s->standard_output.path);
+  EXPECT_EQ(Kind::kNull, s->standard_error.kind);
+  auto bad = ParseServiceText("[Service]\nExecStart=/bin/true\nStandardError=socket\n",
+                              "units/a.service", "a.service", ctx);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ("units/a.service:3: StandardError=: 'socket' is not supported by supd (use journal, "
+            "file:, append:, truncate:, null or inherit)",
+            bad.error().message);
+}
+
+}  // namespace
+}  // namespace supd
