@@ -42,6 +42,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
     Drain(32, /*rearm=*/false);  // 32 × 64 KiB: more than any pipe buffer
     if (!pending_.empty()) Emit(pending_);
     pending_.clear();
+    if (!log_->Flush()) congested_ = true;
   }
 
   std::vector<std::string> Excerpt() const override {
@@ -55,6 +56,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
       const ssize_t n = ::read(sd_.native_handle(), g_read_buf.data(), g_read_buf.size());
       if (n > 0) {
         Consume(std::string_view(g_read_buf.data(), static_cast<size_t>(n)));
+        if (!log_->Flush()) congested_ = true;
         if (congested_ && rearm) break;
         continue;
       }
@@ -63,6 +65,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
       // EOF (or a read error, which ends the stream the same way): flush the partial line.
       if (!pending_.empty()) Emit(pending_);
       pending_.clear();
+      log_->Flush();
       eof_ = true;
       boost::system::error_code ignored;
       sd_.close(ignored);
@@ -116,7 +119,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
   }
 
   void Record(std::string_view text, bool continued) {
-    if (!log_->Write(pid_, stream_, text, continued)) congested_ = true;
+    log_->Write(pid_, stream_, text, continued);
     if (stream_ != "err") return;
     // The crash excerpt keeps whole lines short: a 48K record is not what one reads first.
     constexpr size_t kExcerptLineMax = 1024;

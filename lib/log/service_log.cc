@@ -4,17 +4,36 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
 namespace supd {
 
 std::string FormatRfc3339(int64_t realtime_usec) {
   const time_t secs = static_cast<time_t>(realtime_usec / 1000000);
+  // Records come in bursts within one second: format the date once per second (per thread).
+  thread_local time_t cached_secs = -1;
+  thread_local char cached[32];  // "YYYY-MM-DDTHH:MM:SS."
+  if (secs == cached_secs && realtime_usec >= 0) {
+    std::string out(cached, 20);
+    out.resize(27);
+    int us = static_cast<int>(realtime_usec % 1000000);
+    for (int i = 25; i >= 20; --i) {
+      out[i] = static_cast<char>('0' + us % 10);
+      us /= 10;
+    }
+    out[26] = 'Z';
+    return out;
+  }
   struct tm tm;
   gmtime_r(&secs, &tm);
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(realtime_usec % 1000000));
+  if (tm.tm_year + 1900 >= 1000 && tm.tm_year + 1900 <= 9999 && realtime_usec >= 0) {
+    std::memcpy(cached, buf, 20);
+    cached_secs = secs;
+  }
   return buf;
 }
 
@@ -120,6 +139,16 @@ size_t Utf8SequenceLength(std::string_view s) {
 }  // namespace
 
 std::string EscapeLogText(std::string_view raw) {
+  // Most output is printable ASCII: copied as is.
+  bool plain = true;
+  for (unsigned char c : raw) {
+    if (c < 0x20 || c >= 0x7f || c == '\\') {
+      if (c == '\t') continue;
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return std::string(raw);
   std::string out;
   out.reserve(raw.size());
   size_t i = 0;
@@ -200,9 +229,8 @@ bool ServiceLog::Write(pid_t pid, std::string_view stream, std::string_view text
   r.stream = std::string(stream);
   r.continued = continued;
   r.text = EscapeLogText(text);
-  std::string line = r.Format();
-  line += '\n';
-  const bool ok = sink_->Append(line);
+  batch_ += r.Format();
+  batch_ += '\n';
   if (on_record) on_record(r);
   recent_bytes_ += r.text.size();
   recent_.push_back(std::move(r));
@@ -211,7 +239,15 @@ bool ServiceLog::Write(pid_t pid, std::string_view stream, std::string_view text
     recent_bytes_ -= recent_.front().text.size();
     recent_.pop_front();
   }
-  return ok;
+  return true;
+}
+
+bool ServiceLog::Flush() {
+  if (batch_.empty()) return !congested_;
+  congested_ = !sink_->Append(batch_);
+  batch_.clear();
+  if (batch_.capacity() > (256u << 10)) batch_.shrink_to_fit();
+  return !congested_;
 }
 
 std::vector<std::string> ServiceLog::Tail(size_t n) const {

@@ -45,9 +45,14 @@ class ServiceLog {
 
   explicit ServiceLog(std::shared_ptr<LogSink> sink) : sink_(std::move(sink)) {}
 
-  // Appends one record (`text` raw, escaped here). `stream` is "out" or "err". Returns false
-  // when the writer is behind: the caller should stop reading and wait for WhenWritable.
+  // Adds one record (`text` raw, escaped here) to the batch. `stream` is "out" or "err".
+  // Always returns true; Flush() says whether the writer is behind.
   bool Write(pid_t pid, std::string_view stream, std::string_view text, bool continued = false);
+  // Queues the batch on the sink (one lock and one wake-up of the writer per batch, not per
+  // line). Returns false when the writer is behind: the caller should stop reading and wait
+  // for WhenWritable. REQUIRES: called before control returns to the io_context after Write
+  // (so that a `logs` request always finds every record queued).
+  bool Flush();
   void WhenWritable(std::function<void()> cb) { sink_->WhenWritable(std::move(cb)); }
 
   // The last `n` records, formatted and shortened for status.
@@ -62,6 +67,8 @@ class ServiceLog {
 
  private:
   std::shared_ptr<LogSink> sink_;
+  std::string batch_;       // formatted records not yet queued on the sink
+  bool congested_ = false;  // the last Flush found the sink over its limit
   std::deque<LogRecord> recent_;
   size_t recent_bytes_ = 0;
 };
