@@ -133,7 +133,7 @@ Type=oneshot
 ExecStart={go}/logspam lines 20000
 [X-Supd]
 LogMaxBytes=64K
-LogMaxFiles=3
+LogMaxFiles=4
 )");
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   CommandResult start = Supctl({"start", "rot"});
@@ -142,12 +142,12 @@ LogMaxFiles=3
   std::vector<LogRecord> all;
   ASSERT_TRUE(WaitFor([&] {
     all.clear();
-    for (const std::string& p : {path + ".2", path + ".1", path})
+    for (const std::string& p : {path + ".3", path + ".2", path + ".1", path})
       for (auto& r : ReadRecords(p)) all.push_back(std::move(r));
     return !all.empty() && all.back().text.rfind("line 19999 ", 0) == 0;
   }, 20s)) << SupdContext();
-  EXPECT_FALSE(FileExists(path + ".3"));
-  for (const std::string& p : {path, path + ".1", path + ".2"}) {
+  EXPECT_FALSE(FileExists(path + ".4"));
+  for (const std::string& p : {path, path + ".1", path + ".2", path + ".3"}) {
     ASSERT_TRUE(FileExists(p)) << p;
     std::ifstream f(p, std::ios::ate);
     EXPECT_LE(static_cast<long>(f.tellg()), 64 * 1024) << p;
@@ -161,7 +161,8 @@ LogMaxFiles=3
   auto s = Status("rot.service");
   ASSERT_TRUE(s);
   EXPECT_GT((*s)["log"].value("rotations", 0), 0) << s->dump();
-  // `logs` reads across the rotated files too.
+  // `logs` reads across the rotated files too (more lines than memory holds; three full files
+  // of ~690 records are always there).
   CommandResult logs = Supctl({"logs", "rot", "-n", "1500", "--json"});
   ASSERT_EQ(0, logs.exit_code) << logs.Describe();
   EXPECT_EQ(1500, std::count(logs.out.begin(), logs.out.end(), '\n'));
@@ -250,6 +251,29 @@ ExecStart={go}/logspam tick
   const size_t before = ServiceLog("tick.service").size();
   EXPECT_TRUE(WaitFor([&] { return ServiceLog("tick.service").size() > before; }, 5s));
   ASSERT_EQ(0, Supctl({"stop", "tick"}).exit_code);
+}
+
+TEST_F(LogsTest, LogsAndTheCrashExcerptAreForPrivilegedClientsOnly) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run supctl as another user";
+  const std::vector<std::string> nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                           "--clear-groups"};
+  WriteUnit("crash.service", R"([Service]
+ExecStart=/bin/sh -c 'echo secret-token >&2; exit 3'
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  Supctl({"start", "crash"});
+  ASSERT_TRUE(WaitFor([&] {
+    auto s = Status("crash.service");
+    return s && (*s)["last_exit"].is_object();
+  })) << SupdContext();
+  auto root = Status("crash.service");
+  EXPECT_EQ(json::array({"secret-token"}), (*root)["last_exit"]["stderr_excerpt"]) << root->dump();
+  CommandResult logs = Supctl({"logs", "crash"}, nobody);
+  EXPECT_EQ(1, logs.exit_code) << logs.Describe();
+  EXPECT_NE(std::string::npos, logs.err.find("permission denied")) << logs.Describe();
+  CommandResult st = Supctl({"status", "crash", "--json"}, nobody);
+  ASSERT_EQ(0, st.exit_code) << st.Describe();
+  EXPECT_EQ(std::string::npos, st.out.find("secret-token")) << st.out;
 }
 
 TEST_F(LogsTest, StandardOutputToAFileAndJournalFallsBackToTheLogWithAWarning) {
