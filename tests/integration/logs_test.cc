@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -182,8 +183,11 @@ RestartSec=0
   std::optional<RawClient> c;
   c.emplace(socket_);
   ASSERT_TRUE(c->connected());
-  ASSERT_TRUE(c->Send(R"({"id":1,"cmd":"logs","args":{"services":["tick"],"follow":true,"lines":2}})"
-                     "\n"));
+  // More lines than memory has: the history comes from the file (read on the log writer
+  // thread) while live lines wait, then both, none twice.
+  ASSERT_TRUE(c->Send(R"({"id":1,"cmd":"logs","args":{"services":["tick"],"follow":true,"lines":1500}})"
+                      "\n"));
+  std::set<std::string> seen;  // "tick N pid P" is unique
   auto saw_pid = [&](pid_t pid) {
     for (int i = 0; i < 200; ++i) {
       auto line = c->ReadLine(5s);
@@ -191,10 +195,13 @@ RestartSec=0
       auto j = json::parse(*line);
       EXPECT_TRUE(j.value("ok", false)) << *line;
       EXPECT_TRUE(j.value("more", false)) << *line;
-      for (const auto& l : j["result"]["lines"])
+      for (const auto& l : j["result"]["lines"]) {
+        const std::string text = l.value("text", "");
+        EXPECT_TRUE(seen.insert(text).second) << "sent twice: " << text;
         if (l.value("pid", 0) == pid &&
             l.value("text", "").find("pid " + std::to_string(pid)) != std::string::npos)
           return true;
+      }
     }
     return false;
   };
