@@ -1665,8 +1665,36 @@ struct Manager::Impl {
   }
 
   void AddWaiter(Service& s, Waiter::Kind kind, uint64_t before, DoneFn done) {
-    s.waiters.push_back(Waiter{kind, before, std::move(done)});
+    // The answer waits until the service's output so far is in its log file (the log writer
+    // thread may lag a little): after `supctl stop`, the last lines are there to read.
+    const std::string name = s.name;
+    DoneFn after_log = [this, name, done = std::move(done)](bool ok, std::string msg) {
+      Service* sv = Find(name);
+      if (!sv || !sv->log) {
+        done(ok, std::move(msg));
+        return;
+      }
+      AfterLogFlush(*sv, [done, ok, msg = std::move(msg)]() mutable { done(ok, std::move(msg)); });
+    };
+    s.waiters.push_back(Waiter{kind, before, std::move(after_log)});
     ResolveWaiters(s);
+  }
+
+  // Runs `fn` on the loop once every record queued so far for `s` is in its file. `fn` stays
+  // on the loop thread (kept here by id): the writer thread never holds a reply.
+  std::map<uint64_t, std::function<void()>> after_flush;
+  void AfterLogFlush(Service& s, std::function<void()> fn) {
+    const uint64_t id = next_log_request++;
+    after_flush.emplace(id, std::move(fn));
+    log_writer->RunAfterFlush({s.log->sink()}, [this, id]() -> std::function<void()> {
+      return [this, id] {
+        auto it = after_flush.find(id);
+        if (it == after_flush.end()) return;
+        auto f = std::move(it->second);
+        after_flush.erase(it);
+        f();
+      };
+    });
   }
 
   // ---------------------------------------------------------------- logs
