@@ -1674,27 +1674,39 @@ struct Manager::Impl {
         done(ok, std::move(msg));
         return;
       }
-      AfterLogFlush(*sv, [done, ok, msg = std::move(msg)]() mutable { done(ok, std::move(msg)); });
+      AfterLogFlush({sv->log->sink()},
+                    [done, ok, msg = std::move(msg)]() mutable { done(ok, std::move(msg)); });
     };
     s.waiters.push_back(Waiter{kind, before, std::move(after_log)});
     ResolveWaiters(s);
   }
 
-  // Runs `fn` on the loop once every record queued so far for `s` is in its file. `fn` stays
-  // on the loop thread (kept here by id): the writer thread never holds a reply.
+  // Runs `fn` on the loop once every record queued so far for `sinks` is in their files, or
+  // after `max_wait` if one is given (a hung disk must not hang status). `fn` stays on the loop
+  // thread (kept here by id): the writer thread never holds a reply.
   std::map<uint64_t, std::function<void()>> after_flush;
-  void AfterLogFlush(Service& s, std::function<void()> fn) {
+  void AfterLogFlush(const std::vector<std::shared_ptr<LogSink>>& sinks, std::function<void()> fn,
+                     std::optional<std::chrono::milliseconds> max_wait = std::nullopt) {
+    if (sinks.empty()) {
+      fn();
+      return;
+    }
     const uint64_t id = next_log_request++;
     after_flush.emplace(id, std::move(fn));
-    log_writer->RunAfterFlush({s.log->sink()}, [this, id]() -> std::function<void()> {
-      return [this, id] {
-        auto it = after_flush.find(id);
-        if (it == after_flush.end()) return;
-        auto f = std::move(it->second);
-        after_flush.erase(it);
-        f();
-      };
-    });
+    auto run = [this, id] {
+      auto it = after_flush.find(id);
+      if (it == after_flush.end()) return;  // the other of flush and timeout came first
+      auto f = std::move(it->second);
+      after_flush.erase(it);
+      f();
+    };
+    if (max_wait) {
+      auto timer = std::make_shared<asio::steady_timer>(io, *max_wait);
+      timer->async_wait([run, timer](const boost::system::error_code& ec) {
+        if (!ec) run();
+      });
+    }
+    log_writer->RunAfterFlush(sinks, [run]() -> std::function<void()> { return run; });
   }
 
   // ---------------------------------------------------------------- logs
@@ -1836,8 +1848,12 @@ struct Manager::Impl {
     if (cmd == "status" || cmd == "list") {
       json out = json::array();
       const auto names = ServiceArgs(req.args);
+      std::vector<std::shared_ptr<LogSink>> sinks;
       if (names.empty()) {
-        for (auto& [n, s] : services) out.push_back(StatusOf(*s, peer.privileged));
+        for (auto& [n, s] : services) {
+          out.push_back(StatusOf(*s, peer.privileged));
+          if (s->log) sinks.push_back(s->log->sink());
+        }
       } else {
         for (const auto& n : names) {
           std::string err;
@@ -1847,9 +1863,13 @@ struct Manager::Impl {
             return;
           }
           out.push_back(StatusOf(*s, peer.privileged));
+          if (s->log) sinks.push_back(s->log->sink());
         }
       }
-      reply(Reply::Ok(out));
+      // What status reports (an exit, say) is in the log files when the answer arrives: the
+      // answer waits for the log writer, at most 200 ms.
+      AfterLogFlush(sinks, [reply, out = std::move(out)]() mutable { reply(Reply::Ok(std::move(out))); },
+                    std::chrono::milliseconds(200));
       return;
     }
     if (cmd == "check") {
