@@ -76,6 +76,55 @@ int CheckFiles(const std::vector<std::string>& files) {
   return rc;
 }
 
+void PrintLogLines(const nlohmann::json& result, bool json_out) {
+  if (!result.is_object() || !result.contains("lines")) return;
+  for (const auto& l : result["lines"]) {
+    if (json_out) {
+      std::printf("%s\n", l.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      continue;
+    }
+    std::printf("%s %s[%d] %s%s: %s\n", l.value("time", "").c_str(), l.value("service", "").c_str(),
+                l.value("pid", 0), l.value("stream", "").c_str(),
+                l.value("continued", false) ? "+" : "", l.value("text", "").c_str());
+  }
+  if (result.value("truncated", false))
+    std::fprintf(stderr, "supctl: older lines left out (reply size limit)\n");
+  if (result.contains("error") && result["error"].is_string())
+    std::fprintf(stderr, "supctl: reading the log files: %s\n",
+                 result["error"].get<std::string>().c_str());
+  std::fflush(stdout);
+}
+
+int Logs(const std::string& socket, const std::vector<std::string>& services, int lines,
+         bool follow, const std::string& since, const std::string& stream, bool json_out) {
+  nlohmann::json args = {{"services", services}, {"follow", follow}};
+  if (lines >= 0) args["lines"] = lines;
+  if (!since.empty()) args["since"] = since;
+  if (!stream.empty()) args["stream"] = stream;
+  auto client = supd::control::Client::Connect(socket);
+  if (!client.ok()) {
+    std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
+    return kExitUnreachable;
+  }
+  auto r = client->Call("logs", args);
+  for (;;) {
+    if (!r.ok()) {
+      std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
+      return kExitUnreachable;
+    }
+    if (!r->value("ok", false)) {
+      std::string message = "failed";
+      if (auto e = r->find("error"); e != r->end() && e->is_object())
+        message = e->value("message", message);
+      std::fprintf(stderr, "supctl: %s\n", message.c_str());
+      return kExitFailed;
+    }
+    PrintLogLines((*r)["result"], json_out);
+    if (!r->value("more", false)) return kExitOk;
+    r = client->Next();
+  }
+}
+
 }  // namespace
 
 int Run(int argc, char** argv, std::string* socket_out);
@@ -129,6 +178,16 @@ int Run(int argc, char** argv, std::string* socket_out) {
   cat->add_option("services", services, "services")->required();
   auto* reload = app.add_subcommand("daemon-reload", "re-read the units directory");
   auto* version = app.add_subcommand("version", "print supctl's and supd's versions");
+  auto* logs = app.add_subcommand("logs", "print the output of services, interleaved by time");
+  logs->add_option("services", services, "services")->required();
+  int log_lines = -1;
+  bool follow = false;
+  std::string since, stream;
+  logs->add_option("-n,--lines", log_lines, "how many of the last lines (default 10)");
+  logs->add_flag("-f,--follow", follow, "then print new lines as they come, until interrupted");
+  logs->add_option("--since", since, "only lines from this time on (2026-11-22T07:00:00Z)");
+  logs->add_option("--stream", stream, "only stdout or stderr")->check(CLI::IsMember({"out", "err"}));
+  logs->add_flag("--json", json_out, "one JSON object per line");
 
   try {
     app.parse(argc, argv);
@@ -216,6 +275,7 @@ int Run(int argc, char** argv, std::string* socket_out) {
       std::printf("# %s\n%s", u.value("path", "").c_str(), u.value("text", "").c_str());
     return kExitOk;
   }
+  if (logs->parsed()) return Logs(socket, services, log_lines, follow, since, stream, json_out);
   if (reload->parsed()) return Call(socket, "daemon-reload", nlohmann::json::object()).code;
   return kExitUsage;
 }

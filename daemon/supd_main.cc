@@ -21,6 +21,7 @@
 #include "lib/base/unique_fd.h"
 #include "lib/control/paths.h"
 #include "lib/control/server.h"
+#include "lib/log/daemon_log.h"
 #include "lib/log/output_reader.h"
 #include "lib/proc/spawn.h"
 #include "lib/supervise/manager.h"
@@ -72,10 +73,8 @@ int main(int argc, char** argv) {
   }, "print the version");
   CLI11_PARSE(app, argc, argv);
 
-  auto logger = spdlog::stderr_logger_st("supd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f%z supd[%P] %l: %v");
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  // stderr in the foreground; journald (with levels) when systemd connected stderr to it.
+  supd::SetUpDaemonLog(log_level);
 
   // Writes to a client that hung up must be errors, not a dead supd.
   signal(SIGPIPE, SIG_IGN);

@@ -34,6 +34,10 @@ Result<nlohmann::json> Client::Call(const std::string& cmd, const nlohmann::json
     }
     off += static_cast<size_t>(n);
   }
+  return Next();
+}
+
+Result<nlohmann::json> Client::Next() {
   for (;;) {
     const auto nl = buf_.find('\n');
     if (nl != std::string::npos) {

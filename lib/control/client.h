@@ -19,6 +19,8 @@ class Client {
   // Sends one request and waits for its answer line. Returns the whole response object
   // ({"id":…,"ok":…,…}); a transport failure is an Error.
   [[nodiscard]] Result<nlohmann::json> Call(const std::string& cmd, const nlohmann::json& args);
+  // The next answer line, for streamed answers ("more":true, e.g. `logs --follow`). Blocks.
+  [[nodiscard]] Result<nlohmann::json> Next();
 
  private:
   explicit Client(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}

@@ -5,9 +5,9 @@
 namespace supd::control {
 namespace {
 
-constexpr std::array<std::string_view, 13> kCommands = {
+constexpr std::array<std::string_view, 14> kCommands = {
     "status", "version", "check", "start", "stop", "restart", "reload", "kill",
-    "reset-failed", "daemon-reload", "list", "cat", "ping"};
+    "reset-failed", "daemon-reload", "list", "cat", "ping", "logs"};
 constexpr std::array<std::string_view, 6> kReadOnly = {"status", "version", "check",
                                                        "list",   "cat",     "ping"};
 
@@ -81,6 +81,7 @@ std::string FormatReply(const nlohmann::json& id, const Reply& reply) {
   nlohmann::json j;
   j["id"] = id;
   j["ok"] = reply.ok;
+  if (reply.more) j["more"] = true;
   if (reply.ok) {
     j["result"] = reply.result;
   } else {

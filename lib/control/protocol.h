@@ -35,6 +35,7 @@ inline constexpr const char* kPermissionDenied = "permission-denied";
 inline constexpr const char* kNotFound = "not-found";
 inline constexpr const char* kFailed = "failed";
 inline constexpr const char* kBusy = "busy";
+inline constexpr const char* kTooSlow = "too-slow";  // a follower that could not keep up
 
 struct ProtocolError {
   std::string code;
@@ -51,11 +52,17 @@ struct Reply {
   nlohmann::json result;  // when ok
   std::string code;       // when !ok
   std::string message;    // when !ok
+  // A streaming command (`logs --follow`) answers with any number of replies with more=true
+  // ("more":true on the wire) and may end with one without; the client hangs up to stop it.
+  bool more = false;
   static Reply Ok(nlohmann::json r = nullptr) { return Reply{true, std::move(r), "", ""}; }
   static Reply Fail(std::string code, std::string message) {
     return Reply{false, nullptr, std::move(code), std::move(message)};
   }
+  static Reply More(nlohmann::json r) { return Reply{true, std::move(r), "", "", true}; }
 };
+// Called exactly once per request, or, for a streaming command, any number of times with
+// more=true (see Reply::more).
 using ReplyFn = std::function<void(Reply)>;
 
 // One line, newline included. Invalid UTF-8 in strings is replaced, never thrown on.

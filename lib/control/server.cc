@@ -12,6 +12,7 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <deque>
 #include <fstream>
 #include <optional>
@@ -53,6 +54,7 @@ struct ControlServer::Impl {
 
     void Start() {
       ++*count_;
+      peer_.end = std::make_shared<ConnectionEnd>();
       ReadPeer();
       Read();
     }
@@ -101,7 +103,7 @@ struct ControlServer::Impl {
         Send(FormatReply(nullptr, Reply::Fail(kTooLarge, "request over " +
                                                              std::to_string(kMaxRequestBytes) +
                                                              " bytes")),
-             /*then_close=*/true);
+             After::kClose);
         return;
       }
       if (ec) return;  // EOF or error: the client is gone
@@ -114,7 +116,7 @@ struct ControlServer::Impl {
       }
       auto parsed = ParseRequest(line);
       if (auto* perr = std::get_if<ProtocolError>(&parsed)) {
-        Send(FormatReply(perr->id, Reply::Fail(perr->code, perr->message)), false);
+        Send(FormatReply(perr->id, Reply::Fail(perr->code, perr->message)), After::kRead);
         return;
       }
       Request req = std::get<Request>(std::move(parsed));
@@ -125,50 +127,119 @@ struct ControlServer::Impl {
                                          "' needs root, supd's own user or the supd group (you "
                                          "are uid " +
                                          std::to_string(peer_.uid) + ")")),
-             false);
+             After::kRead);
         return;
       }
       auto self = shared_from_this();
       nlohmann::json id = req.id;
       try {
         server_->handler(req, peer_, [self, id](Reply reply) {
-          self->Send(FormatReply(id, reply), false);
+          if (reply.more) {
+            self->SendMore(FormatReply(id, reply));
+          } else {
+            self->Send(FormatReply(id, reply), After::kRead);
+          }
         });
       } catch (const std::exception& e) {
         // A bug, not the client's fault; but no control message may take supd down.
         spdlog::error("control: '{}' from uid {} failed: {}", req.cmd, peer_.uid, e.what());
         Send(FormatReply(id, Reply::Fail(kFailed, std::string("internal error: ") + e.what())),
-             false);
+             After::kRead);
       }
     }
 
+    enum class After { kNothing, kRead, kClose };
+
     // Writes one answer, then reads the next request (or closes).
-    void Send(std::string line, bool then_close) {
-      out_ = std::move(line);
-      if (out_.size() > 16 * 1024) {
+    void Send(std::string line, After after) {
+      if (line.size() > 16 * 1024) {
         // Building a big answer (status of many services) scattered thousands of small JSON
         // nodes over the heap; once they are freed (after this handler), give the pages back so
         // that RSS stays flat.
         asio::post(sock_.get_executor(), [] { malloc_trim(0); });
       }
-      asio::async_write(sock_, asio::buffer(out_),
-                        [self = shared_from_this(), then_close](const boost::system::error_code& ec,
-                                                                size_t) {
-                          if (ec || then_close) {
+      queued_bytes_ += line.size();
+      out_.push_back({std::move(line), after});
+      if (!writing_) WriteNext();
+    }
+
+    // One line of a streamed answer. The client is not expected to send anything meanwhile:
+    // a read notices when it hangs up. A client that does not read is dropped, not buffered
+    // for without bound.
+    void SendMore(std::string line) {
+      if (dropped_ || peer_.end->closed()) return;
+      if (!streaming_) {
+        streaming_ = true;
+        WatchHangup();
+      }
+      if (queued_bytes_ + line.size() > kMaxStreamBacklog) {
+        dropped_ = true;
+        // What is being written stays (it may be half sent); the rest goes.
+        while (out_.size() > (writing_ ? 1u : 0u)) {
+          queued_bytes_ -= out_.back().line.size();
+          out_.pop_back();
+        }
+        Send(FormatReply(nullptr, Reply::Fail(kTooSlow,
+                                              "client did not read its stream (over " +
+                                                  std::to_string(kMaxStreamBacklog) +
+                                                  " bytes unsent); dropped")),
+             After::kClose);
+        peer_.end->Close();
+        return;
+      }
+      Send(std::move(line), After::kNothing);
+    }
+
+    void WatchHangup() {
+      sock_.async_read_some(
+          asio::buffer(hangup_buf_),
+          [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+            if (ec) {
+              self->peer_.end->Close();
+              return;
+            }
+            self->WatchHangup();  // ignore what a streaming client sends
+          });
+    }
+
+    void WriteNext() {
+      if (out_.empty()) return;
+      writing_ = true;
+      asio::async_write(sock_, asio::buffer(out_.front().line),
+                        [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                          self->writing_ = false;
+                          const After after = self->out_.front().after;
+                          self->queued_bytes_ -= self->out_.front().line.size();
+                          self->out_.pop_front();
+                          if (ec || after == After::kClose) {
                             boost::system::error_code ignored;
                             self->sock_.shutdown(stream_protocol::socket::shutdown_both, ignored);
+                            self->out_.clear();
+                            self->queued_bytes_ = 0;
+                            self->peer_.end->Close();
                             return;
                           }
-                          self->Read();
+                          if (after == After::kRead) self->Read();
+                          self->WriteNext();
                         });
     }
+
+    struct Out {
+      std::string line;
+      After after;
+    };
 
     Impl* server_;
     std::shared_ptr<size_t> count_;
     stream_protocol::socket sock_;
     asio::steady_timer idle_;
     std::string buf_;
-    std::string out_;
+    std::deque<Out> out_;  // written in order, one at a time
+    size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool streaming_ = false;  // a streamed answer began: hang-ups are watched
+    bool dropped_ = false;    // too slow: the rest of the stream is discarded
+    std::array<char, 256> hangup_buf_;
     Peer peer_;
   };
 

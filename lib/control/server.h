@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lib/base/result.h"
 #include "lib/control/protocol.h"
@@ -22,11 +23,36 @@ class io_context;
 
 namespace supd::control {
 
+// The end of a connection, for handlers that stream replies (Reply::more): OnClose runs once
+// the client hung up or was dropped for not reading (the server keeps at most
+// ControlServer::kMaxStreamBacklog bytes unsent per client, then sends a "too-slow" error line
+// and closes). Touched only on the io_context thread.
+class ConnectionEnd {
+ public:
+  bool closed() const { return closed_; }
+  void OnClose(std::function<void()> cb) {
+    if (closed_) cb();
+    else callbacks_.push_back(std::move(cb));
+  }
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    auto cbs = std::move(callbacks_);
+    callbacks_.clear();
+    for (auto& cb : cbs) cb();
+  }
+
+ private:
+  bool closed_ = false;
+  std::vector<std::function<void()>> callbacks_;
+};
+
 struct Peer {
   pid_t pid = 0;
   uid_t uid = 0;
   gid_t gid = 0;
   bool privileged = false;  // may change things
+  std::shared_ptr<ConnectionEnd> end;  // never null for requests from the server
 };
 
 using Handler = std::function<void(const Request&, const Peer&, ReplyFn)>;
@@ -37,6 +63,8 @@ class ControlServer {
   static constexpr size_t kReservedForPrivileged = 16;  // of kMaxClients: root and supd's uid
   // A connection with no request for this long is closed.
   static constexpr std::chrono::seconds kIdleTimeout{60};
+  // Unsent streamed replies kept for a slow client before it is dropped.
+  static constexpr size_t kMaxStreamBacklog = 4 << 20;
 
   // Binds `path` (a stale socket file is replaced), mode 0666: every local user may connect and
   // read; privilege is checked per request. Privileged: uid 0, supd's own uid, members of

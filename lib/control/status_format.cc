@@ -69,6 +69,12 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
   if (auto le = s.find("last_exit"); le != s.end() && le->is_object()) {
     out += "  Last exit: " + Str(*le, "reason") + " (pid " +
            std::to_string(le->value("pid", 0)) + ", " + Str(*le, "at") + ")\n";
+    // The crash excerpt: the instance's last stderr lines (a Go panic's goroutine trace).
+    if (auto ex = le->find("stderr_excerpt"); ex != le->end() && ex->is_array() && !ex->empty()) {
+      out += "  Last stderr of pid " + std::to_string(le->value("pid", 0)) + ":\n";
+      for (const auto& line : *ex)
+        if (line.is_string()) out += "    | " + line.get<std::string>() + "\n";
+    }
   }
   if (auto w = s.find("warnings"); w != s.end() && w->is_array()) {
     for (const auto& line : *w)

@@ -22,6 +22,10 @@
 #include "lib/cgroup/cgroup.h"
 #include "lib/cgroup/resource_control.h"
 #include "lib/cgroup/resource_status.h"
+#include "lib/log/log_query.h"
+#include "lib/log/journal.h"
+#include "lib/log/log_writer.h"
+#include "lib/log/output_target.h"
 #include "lib/log/output_reader.h"
 #include "lib/log/service_log.h"
 #include "lib/notify/notify_message.h"
@@ -89,6 +93,9 @@ struct Manager::Impl {
     std::string path;
     std::string working_directory;
     std::unique_ptr<asio::posix::stream_descriptor> exec_wait;  // for Type=exec readiness
+    // Its stdout/stderr readers (null when output goes elsewhere): drained at exit, and the
+    // stderr one gives the crash excerpt.
+    std::shared_ptr<OutputReader> out_reader, err_reader;
     // The exec-status pipe is read once; what it said is kept here.
     ExecStatus exec;
     ExecStatus ReadExec() {
@@ -102,6 +109,7 @@ struct Manager::Impl {
     ExitStatus status;
     std::string reason;
     pid_t pid = 0;
+    std::vector<std::string> excerpt;  // the instance's last stderr lines
     int64_t at_realtime = 0;
     int64_t at_monotonic = 0;
   };
@@ -176,6 +184,7 @@ struct Manager::Impl {
     std::vector<Waiter> waiters;
     std::shared_ptr<ServiceLog> log;
     std::string log_error;
+    std::vector<std::string> output_warnings;  // from the last spawn's output targets
     bool removed = false;  // its unit file is gone: forget it once stopped
   };
 
@@ -821,14 +830,18 @@ struct Manager::Impl {
     s.env.clear();
     for (auto& [k, v] : s.env_pairs) s.env.push_back(k + "=" + v);
 
+    const LogFileLimits limits{spec.log_max_bytes, spec.log_max_files};
+    if (s.log) s.log->sink()->SetLimits(limits);
     if (!s.log) {
-      auto log = ServiceLog::Open(config.log_dir + "/" + s.name + ".log");
-      if (log.ok()) {
-        s.log = std::move(*log);
+      auto sink = log_writer->Open(config.log_dir + "/" + s.name + ".log", limits);
+      if (sink.ok()) {
+        s.log = std::make_shared<ServiceLog>(std::move(*sink));
+        const std::string name = s.name;
+        s.log->on_record = [this, name](const LogRecord& r) { OnLogRecord(name, r); };
         s.log_error.clear();
       } else {
         // Output then goes to supd's own stderr: never lost, and the reason is in status.
-        s.log_error = log.error().message;
+        s.log_error = sink.error().message;
         spdlog::error("{}: {}", s.name, s.log_error);
       }
     }
@@ -966,19 +979,29 @@ struct Manager::Impl {
     }
     plan.working_directory_optional = spec.working_directory_optional;
 
+    // StandardOutput=/StandardError=: supd's log (a pipe per stream), journald, a file, null.
+    auto targets = OpenOutputTargets(spec, journal.get());
+    if (!targets.ok()) return targets.error().message;
+    s.output_warnings = targets->warnings;
+    const bool out_log = targets->out_to_log && s.log;
+    const bool err_log = targets->err_to_log && s.log;
     int out_pipe[2] = {-1, -1};
     int err_pipe[2] = {-1, -1};
-    if (s.log) {
-      if (pipe2(out_pipe, O_CLOEXEC) < 0) return ErrnoError("pipe2 for stdout of " + what).message;
-      if (pipe2(err_pipe, O_CLOEXEC) < 0) {
-        ::close(out_pipe[0]);
-        ::close(out_pipe[1]);
-        return ErrnoError("pipe2 for stderr of " + what).message;
-      }
-    }
-    UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
-    plan.stdout_fd = s.log ? out_w.get() : STDERR_FILENO;
-    plan.stderr_fd = s.log ? err_w.get() : STDERR_FILENO;
+    if (out_log && pipe2(out_pipe, O_CLOEXEC) < 0)
+      return ErrnoError("pipe2 for stdout of " + what).message;
+    UniqueFd out_r(out_pipe[0]), out_w(out_pipe[1]);
+    if (err_log && pipe2(err_pipe, O_CLOEXEC) < 0)
+      return ErrnoError("pipe2 for stderr of " + what).message;
+    UniqueFd err_r(err_pipe[0]), err_w(err_pipe[1]);
+    // Bound for the log but it could not be opened: supd's own stderr (the reason is in status).
+    plan.stdout_fd = out_log ? out_w.get()
+                     : targets->out_to_log ? STDERR_FILENO
+                     : targets->out        ? targets->out.get()
+                                           : -1;
+    plan.stderr_fd = err_log ? err_w.get()
+                     : targets->err_to_log ? STDERR_FILENO
+                     : targets->err        ? targets->err.get()
+                                           : -1;
 
     UniqueFd cgroup_procs, cgroup_dir;
     if (!s.cgroup.empty()) {
@@ -1007,10 +1030,8 @@ struct Manager::Impl {
     proc->path = cmd.path;
     proc->working_directory = plan.working_directory;
     const pid_t pid = proc->sp.pid;
-    if (s.log) {
-      StartOutputReader(io, std::move(out_r), s.log, pid, "out");
-      StartOutputReader(io, std::move(err_r), s.log, pid, "err");
-    }
+    if (out_log) proc->out_reader = OutputReader::Start(io, std::move(out_r), s.log, pid, "out");
+    if (err_log) proc->err_reader = OutputReader::Start(io, std::move(err_r), s.log, pid, "err");
     s.pgids.push_back(pid);
     spdlog::debug("{}: spawned {} pid {}", s.name, what, pid);
 
@@ -1087,6 +1108,10 @@ struct Manager::Impl {
     std::unique_ptr<Proc>& live_slot = is_main ? s->main : s->control;
     std::unique_ptr<Proc> proc = std::move(live_slot);
     ReleaseProc(*proc);
+    // Its last words go to the log before its exit is recorded (the pipe and the pidfd become
+    // readable together, in no particular order).
+    if (proc->out_reader) proc->out_reader->DrainNow();
+    if (proc->err_reader) proc->err_reader->DrainNow();
     const ExecStatus es = proc->ReadExec();
     const std::string exec_error = es.kind == ExecStatus::Kind::kFailed ? es.error : "";
     const Usec now = Now();
@@ -1098,6 +1123,7 @@ struct Manager::Impl {
       LastExit le;
       le.status = st;
       le.pid = pid;
+      if (proc->err_reader) le.excerpt = proc->err_reader->Excerpt();
       le.reason = exec_error.empty() ? DescribeExit(st) : exec_error;
       const std::string oom = OomReason(*s, st);
       if (!oom.empty()) le.reason = oom;
@@ -1540,6 +1566,8 @@ struct Manager::Impl {
           {"at_monotonic_usec", le.at_monotonic},
           {"reason", le.reason},
       };
+      // Log content: for privileged peers only, like the log file (0640) and `logs`.
+      j["last_exit"]["stderr_excerpt"] = privileged ? json(le.excerpt) : json(nullptr);
     } else {
       j["last_exit"] = nullptr;
     }
@@ -1550,9 +1578,32 @@ struct Manager::Impl {
                          s.load_error);
     if (s.next_spec) warnings.push_back("unit file changed; takes effect at the next start");
     if (!s.log_error.empty()) warnings.push_back(s.log_error + " (output goes to supd's stderr)");
-    if (s.log && !s.log->write_error().empty()) warnings.push_back(s.log->write_error());
+    for (const auto& w : s.output_warnings) warnings.push_back(w);
+    std::optional<LogWriteStats> log_stats;
+    if (s.log) log_stats = s.log->stats();
+    if (log_stats && (log_stats->failing || log_stats->dropped_lines > 0))
+      warnings.push_back(std::string(log_stats->failing ? "log writes failing: "
+                                                        : "log writes failed earlier: ") +
+                         log_stats->last_error + " (at " + FormatRfc3339(log_stats->last_error_at) +
+                         "); " + std::to_string(log_stats->dropped_lines) + " lines dropped");
     j["warnings"] = warnings;
     j["log_file"] = s.log ? json(s.log->path()) : json(nullptr);
+    if (log_stats) {
+      j["log"] = {{"file", s.log->path()},
+                  {"max_bytes", s.spec->log_max_bytes},
+                  {"max_files", s.spec->log_max_files},
+                  {"rotations", log_stats->rotations},
+                  {"write_failing", log_stats->failing},
+                  {"dropped_lines", log_stats->dropped_lines},
+                  {"last_write_error", log_stats->last_error.empty()
+                                           ? json(nullptr)
+                                           : json(log_stats->last_error)},
+                  {"last_write_error_at", log_stats->last_error.empty()
+                                              ? json(nullptr)
+                                              : json(FormatRfc3339(log_stats->last_error_at))}};
+    } else {
+      j["log"] = nullptr;
+    }
     j["cgroup"] = s.cgroup.empty() ? json(nullptr) : json(s.cgroup);
     j["resources"] = ServiceResourcesJson(resources, s.cgroup, s.limits,
                                           s.spec->resources.require_limits, s.go_runtime);
@@ -1585,7 +1636,7 @@ struct Manager::Impl {
     // The log file is 0640: its lines are not for every local user either.
     json tail = json::array();
     if (s.log && privileged)
-      for (const auto& l : s.log->tail()) tail.push_back(l);
+      for (const auto& l : s.log->Tail()) tail.push_back(l);
     j["log_tail"] = tail;
     return j;
   }
@@ -1685,12 +1736,182 @@ struct Manager::Impl {
   }
 
   void AddWaiter(Service& s, Waiter::Kind kind, uint64_t before, DoneFn done) {
-    s.waiters.push_back(Waiter{kind, before, std::move(done)});
+    // The answer waits until the service's output so far is in its log file (the log writer
+    // thread may lag a little): after `supctl stop`, the last lines are there to read.
+    const std::string name = s.name;
+    DoneFn after_log = [this, name, done = std::move(done)](bool ok, std::string msg) {
+      Service* sv = Find(name);
+      if (!sv || !sv->log) {
+        done(ok, std::move(msg));
+        return;
+      }
+      AfterLogFlush({sv->log->sink()},
+                    [done, ok, msg = std::move(msg)]() mutable { done(ok, std::move(msg)); });
+    };
+    s.waiters.push_back(Waiter{kind, before, std::move(after_log)});
     ResolveWaiters(s);
+  }
+
+  // Runs `fn` on the loop once every record queued so far for `sinks` is in their files, or
+  // after `max_wait` if one is given (a hung disk must not hang status). `fn` stays on the loop
+  // thread (kept here by id): the writer thread never holds a reply.
+  std::map<uint64_t, std::function<void()>> after_flush;
+  void AfterLogFlush(const std::vector<std::shared_ptr<LogSink>>& sinks, std::function<void()> fn,
+                     std::optional<std::chrono::milliseconds> max_wait = std::nullopt) {
+    if (sinks.empty()) {
+      fn();
+      return;
+    }
+    const uint64_t id = next_log_request++;
+    after_flush.emplace(id, std::move(fn));
+    auto run = [this, id] {
+      auto it = after_flush.find(id);
+      if (it == after_flush.end()) return;  // the other of flush and timeout came first
+      auto f = std::move(it->second);
+      after_flush.erase(it);
+      f();
+    };
+    if (max_wait) {
+      auto timer = std::make_shared<asio::steady_timer>(io, *max_wait);
+      timer->async_wait([run, timer](const boost::system::error_code& ec) {
+        if (!ec) run();
+      });
+    }
+    log_writer->RunAfterFlush(sinks, [run]() -> std::function<void()> { return run; });
+  }
+
+  // ---------------------------------------------------------------- logs
+
+  // A `logs --follow` client: gets every new record of its services until it hangs up.
+  struct Follower {
+    std::set<std::string> services;
+    LogQuery query;
+    ReplyFn reply;
+    // The history is being read from the files: live records wait here meanwhile, so that
+    // none is missing or sent twice (the read covers exactly what was queued before it).
+    bool history_pending = false;
+    std::vector<std::pair<std::string, LogRecord>> buffered;
+  };
+  std::map<uint64_t, Follower> followers;
+  std::map<uint64_t, ReplyFn> pending_log_reads;  // plain `logs` waiting for the files
+  uint64_t next_log_request = 1;
+
+  void OnLogRecord(const std::string& name, const LogRecord& r) {
+    if (followers.empty()) return;
+    for (auto& [id, f] : followers) {
+      if (!f.services.count(name) || !f.query.Matches(r)) continue;
+      if (f.history_pending) {
+        f.buffered.emplace_back(name, r);
+        continue;
+      }
+      f.reply(Reply::More(json{{"lines", json::array({RecordJson(name, r)})}}));
+    }
+  }
+
+  // `logs`: the last lines from memory when it holds them, else from the files (read on the
+  // log writer thread, which also makes sure every queued line is in them first).
+  void HandleLogs(const control::Request& req, const control::Peer& peer, ReplyFn reply) {
+    auto q = ParseLogQuery(req.args);
+    if (!q.ok()) {
+      reply(Reply::Fail(control::kBadRequest, "logs: " + q.error().message));
+      return;
+    }
+    const auto names = ServiceArgs(req.args);
+    if (names.empty()) {
+      reply(Reply::Fail(control::kBadRequest, "logs: name at least one service"));
+      return;
+    }
+    std::vector<std::pair<std::string, std::vector<LogRecord>>> memory;
+    std::vector<std::shared_ptr<LogSink>> sinks;
+    std::vector<std::string> sink_names;
+    bool complete = true;
+    for (const auto& n : names) {
+      std::string err;
+      Service* s = Resolve(n, &err, /*create_instance=*/false);
+      if (!s) {
+        reply(Reply::Fail(control::kNotFound, err));
+        return;
+      }
+      if (!s->log) {
+        // Never started, or its log file could not be opened: the file may still exist.
+        auto sink = log_writer->Open(config.log_dir + "/" + s->name + ".log",
+                                     s->spec ? LogFileLimits{s->spec->log_max_bytes,
+                                                             s->spec->log_max_files}
+                                             : LogFileLimits{});
+        if (!sink.ok()) continue;
+        s->log = std::make_shared<ServiceLog>(std::move(*sink));
+        const std::string name = s->name;
+        s->log->on_record = [this, name](const LogRecord& r) { OnLogRecord(name, r); };
+      }
+      bool c = false;
+      memory.emplace_back(s->name, RecentFromMemory(*s->log, *q, &c));
+      complete = complete && c;
+      sinks.push_back(s->log->sink());
+      sink_names.push_back(s->name);
+    }
+    uint64_t fid = 0;
+    if (q->follow) {
+      fid = next_log_request++;
+      Follower f;
+      f.services.insert(sink_names.begin(), sink_names.end());
+      f.query = *q;
+      f.reply = reply;
+      f.history_pending = !complete;
+      followers.emplace(fid, std::move(f));
+      // Erased from a posted handler: the close may come from inside OnLogRecord's loop.
+      peer.end->OnClose([this, fid] { asio::post(io, [this, fid] { followers.erase(fid); }); });
+    }
+    if (complete) {
+      json res = MergeRecords(std::move(memory), q->lines);
+      reply(q->follow ? Reply::More(std::move(res)) : Reply::Ok(std::move(res)));
+      return;
+    }
+    const uint64_t rid = next_log_request++;
+    if (!q->follow) pending_log_reads.emplace(rid, reply);
+    log_writer->RunAfterFlush(
+        sinks, [this, rid, fid, sinks, sink_names, q = *q]() -> std::function<void()> {
+          // On the writer thread: only the files and the data captured here.
+          std::vector<std::pair<std::string, std::vector<LogRecord>>> per;
+          std::string err;
+          for (size_t i = 0; i < sinks.size(); ++i)
+            per.emplace_back(sink_names[i], ReadLastRecords(sinks[i]->Files(), q, &err));
+          return [this, rid, fid, per = std::move(per), err, lines = q.lines]() mutable {
+            OnLogsRead(rid, fid, std::move(per), err, lines);
+          };
+        });
+  }
+
+  void OnLogsRead(uint64_t rid, uint64_t fid,
+                  std::vector<std::pair<std::string, std::vector<LogRecord>>> per,
+                  const std::string& err, size_t lines) {
+    json res = MergeRecords(std::move(per), lines);
+    if (!err.empty()) res["error"] = err;
+    if (fid) {
+      auto it = followers.find(fid);
+      if (it == followers.end()) return;  // hung up meanwhile
+      Follower& f = it->second;
+      f.history_pending = false;
+      auto buffered = std::move(f.buffered);
+      f.buffered.clear();
+      ReplyFn reply = f.reply;  // the calls below may end the follower
+      reply(Reply::More(std::move(res)));
+      for (auto& [name, r] : buffered)
+        reply(Reply::More(json{{"lines", json::array({RecordJson(name, r)})}}));
+      return;
+    }
+    auto it = pending_log_reads.find(rid);
+    if (it == pending_log_reads.end()) return;
+    ReplyFn reply = std::move(it->second);
+    pending_log_reads.erase(it);
+    reply(Reply::Ok(std::move(res)));
   }
 
   void HandleRequest(const control::Request& req, const control::Peer& peer, ReplyFn reply) {
     const std::string& cmd = req.cmd;
+    if (cmd == "logs") {
+      HandleLogs(req, peer, std::move(reply));
+      return;
+    }
     if (cmd == "ping" || cmd == "version") {
       reply(Reply::Ok(json{
           {"version", SUPD_VERSION}, {"pid", getpid()}, {"cgroups", ResourceHostJson(resources)}}));
@@ -1699,8 +1920,12 @@ struct Manager::Impl {
     if (cmd == "status" || cmd == "list") {
       json out = json::array();
       const auto names = ServiceArgs(req.args);
+      std::vector<std::shared_ptr<LogSink>> sinks;
       if (names.empty()) {
-        for (auto& [n, s] : services) out.push_back(StatusOf(*s, peer.privileged));
+        for (auto& [n, s] : services) {
+          out.push_back(StatusOf(*s, peer.privileged));
+          if (s->log) sinks.push_back(s->log->sink());
+        }
       } else {
         for (const auto& n : names) {
           std::string err;
@@ -1710,9 +1935,13 @@ struct Manager::Impl {
             return;
           }
           out.push_back(StatusOf(*s, peer.privileged));
+          if (s->log) sinks.push_back(s->log->sink());
         }
       }
-      reply(Reply::Ok(out));
+      // What status reports (an exit, say) is in the log files when the answer arrives: the
+      // answer waits for the log writer, at most 200 ms.
+      AfterLogFlush(sinks, [reply, out = std::move(out)]() mutable { reply(Reply::Ok(std::move(out))); },
+                    std::chrono::milliseconds(200));
       return;
     }
     if (cmd == "check") {
@@ -1884,6 +2113,10 @@ struct Manager::Impl {
 
   asio::io_context& io;
   ManagerConfig config;
+  // Writes every service's log file on its own thread; declared early so that it outlives the
+  // services (and their ServiceLogs) and is joined after them.
+  std::unique_ptr<LogWriter> log_writer = std::make_unique<LogWriter>(io);
+  std::unique_ptr<JournalStreams> journal = SystemJournal();
   ProcessWatcher watcher;
   std::unique_ptr<NotifyServer> notify;  // null: no notify socket (see notify_error)
   std::string notify_error;

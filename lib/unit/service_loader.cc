@@ -21,6 +21,7 @@
 #include "lib/unit/exec_command.h"
 #include "lib/unit/exec_settings.h"
 #include "lib/unit/loader_base.h"
+#include "lib/unit/log_settings.h"
 #include "lib/unit/specifiers.h"
 #include "lib/unit/unit_loader.h"
 #include "lib/unit/unit_syntax.h"
@@ -171,8 +172,6 @@ const std::set<std::string_view> kUnsupportedService = {
     "PassEnvironment",
     "UnsetEnvironment",
     "StandardInput",
-    "StandardOutput",
-    "StandardError",
     "StandardInputText",
     "StandardInputData",
     "LogLevelMax",
@@ -181,10 +180,7 @@ const std::set<std::string_view> kUnsupportedService = {
     "LogRateLimitBurst",
     "LogFilterPatterns",
     "LogNamespace",
-    "SyslogIdentifier",
     "SyslogFacility",
-    "SyslogLevel",
-    "SyslogLevelPrefix",
     "TTYPath",
     "TTYReset",
     "TTYVHangup",
@@ -373,6 +369,44 @@ class Loader : public UnitLoaderBase<Loader, ServiceSpec> {
 
 void Loader::RegisterHandlers() {
   auto& h = handlers_;
+  // [X-Supd] log rotation (lib/log/log_writer.h).
+  h["X-Supd.LogMaxBytes"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto v = ParseByteSize(a.value);
+    if (!v.ok()) return Err(a, "LogMaxBytes=: " + v.error().message);
+    spec_.log_max_bytes = *v;
+    return Ok();
+  };
+  for (const char* key : {"StandardOutput", "StandardError"}) {
+    const bool is_out = std::string_view(key) == "StandardOutput";
+    h[std::string("Service.") + key] = [this, is_out](const UnitAssignment& a) -> Result<void> {
+      auto r = Resolve(a, a.value);
+      if (!r.ok()) return r.take_error();
+      auto o = ParseOutputSetting(*r);
+      if (!o.ok()) return Err(a, a.key + "=: " + o.error().message);
+      (is_out ? spec_.standard_output : spec_.standard_error) = std::move(*o);
+      return Ok();
+    };
+  }
+  h["Service.SyslogIdentifier"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto r = Resolve(a, a.value);
+    if (!r.ok()) return r.take_error();
+    spec_.syslog_identifier = std::move(*r);
+    return Ok();
+  };
+  h["Service.SyslogLevel"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto v = ParseSyslogLevel(a.value);
+    if (!v.ok()) return Err(a, "SyslogLevel=: " + v.error().message);
+    spec_.syslog_level = *v;
+    return Ok();
+  };
+  h["Service.SyslogLevelPrefix"] = Bool(&spec_.syslog_level_prefix);
+  h["X-Supd.LogMaxFiles"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto v = ParseUnsigned(a.value);
+    if (!v.ok() || *v < 1 || *v > 1000)
+      return Err(a, "LogMaxFiles=: '" + a.value + "' is not a number from 1 to 1000");
+    spec_.log_max_files = *v;
+    return Ok();
+  };
   // [Unit]
   h["Unit.Description"] = [this](const UnitAssignment& a) -> Result<void> {
     auto d = Resolve(a, a.value);

@@ -89,6 +89,27 @@ struct ServiceSpec {
   ServiceType type = ServiceType::kSimple;
   bool remain_after_exit = false;
 
+  // StandardOutput= / StandardError=. kLog: supd's log file (where systemd's `journal`, the
+  // default, goes when journald is not running). kInherit for stdout is /dev/null (stdin is
+  // always /dev/null under supd); for stderr it means "as stdout".
+  struct Output {
+    enum class Kind { kJournal, kInherit, kNull, kFile, kAppend, kTruncate };
+    Kind kind = Kind::kJournal;
+    std::string path;        // kFile, kAppend, kTruncate
+    std::string as_written;  // "journal+console", "file:/x", for messages
+    bool set = false;        // written in the unit (not the default)
+  };
+  Output standard_output{Output::Kind::kJournal, "", "journal"};
+  Output standard_error{Output::Kind::kInherit, "", "inherit"};
+  std::string syslog_identifier;  // "" = the unit name without ".service"
+  int syslog_level = 6;           // SyslogLevel= (info)
+  bool syslog_level_prefix = true;
+
+  // [X-Supd] LogMaxBytes= / LogMaxFiles=: size rotation of <log-dir>/<name>.log (the file plus
+  // at most log_max_files-1 rotated ones, svc.log.1 newest).
+  uint64_t log_max_bytes = 10 * 1024 * 1024;
+  unsigned log_max_files = 5;
+
   std::vector<ExecCommand> exec_condition;
   std::vector<ExecCommand> exec_start_pre;
   std::vector<ExecCommand> exec_start;  // exactly one, except Type=oneshot (zero or more)

@@ -317,12 +317,16 @@ def main():
     ap.add_argument("--ready-rounds", type=int, default=50)
     ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
     ap.add_argument("--zd-seconds", type=int, default=10, help="hey run across restarts")
-    ap.add_argument("--only", choices=["all", "zero-downtime"], default="all")
+    ap.add_argument("--only", choices=["all", "zero-downtime", "logs"], default="all")
+    ap.add_argument("--log-seconds", type=int, default=10, help="how long each log writer runs")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     gobin = os.path.join(args.build, "tests", "go")
 
     print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}")
+    if args.only == "logs":
+        bench_logs(args, gobin)
+        return
     if args.only == "all":
         bench_supervision(args, gobin)
     bench_restarts(args, gobin)
@@ -360,6 +364,78 @@ def bench_supervision(args, gobin):
     print(f"notify datagrams absorbed from one busy service: {rate:,.0f}/s "
           f"({args.flood} STATUS= datagrams, last status seen: {last})")
 
+
+
+def bench_log_throughput(build, gobin, n, seconds):
+    """n services each writing 200-byte lines to stdout as fast as supd takes them, for `seconds`.
+    Returns lines and bytes stored in the log files, wall time and supd's CPU seconds."""
+    unit = (f"[Service]\nExecStart={gobin}/logspam rate {seconds}\n"
+            "[X-Supd]\nLogMaxBytes=100G\n")
+    names = [f"spam{i}.service" for i in range(n)]
+    d = Supd(build, {name: unit for name in names})
+    try:
+        d.start()
+        cpu0 = d.cpu_seconds()
+        t0 = time.monotonic()
+        for name in names:
+            d.call("start", {"services": [name]})
+
+        def all_done():
+            return all(s["last_exit"] is not None and s["state"] != "running"
+                       for s in d.status(names))
+        d.wait(all_done, timeout=seconds * 6 + 30)
+        # Everything the programs wrote is in the files once the writer's queue is empty:
+        # a `logs` request is answered after a flush of what was queued before it.
+        d.call("logs", {"services": names, "lines": 1})
+        wall = time.monotonic() - t0
+        cpu = d.cpu_seconds() - cpu0
+        lines = size = written = 0
+        for name in names:
+            path = os.path.join(d.dir, "log", name + ".log")
+            with open(path, "rb") as f:
+                for line in f:
+                    if b" out: " in line:
+                        lines += 1
+                        size += len(line.split(b" out: ", 1)[1])
+                    elif b" err: wrote " in line:
+                        written += int(line.split(b" err: wrote ", 1)[1].split()[0])
+        return {"lines": lines, "bytes": size, "written": written, "wall": wall, "cpu": cpu}
+    finally:
+        d.stop()
+
+
+def bench_direct_file(gobin, n, seconds):
+    """The upper bound: the same programs appending straight to files."""
+    tmp = tempfile.mkdtemp(prefix="supd-bench-direct-")
+    try:
+        t0 = time.monotonic()
+        procs = [subprocess.Popen([os.path.join(gobin, "logspam"), "rate", str(seconds),
+                                   os.path.join(tmp, f"{i}.out")],
+                                  stderr=subprocess.PIPE) for i in range(n)]
+        lines = 0
+        for p in procs:
+            err = p.communicate()[1].decode()
+            lines += int(err.split()[1]) if err.startswith("wrote ") else 0
+        wall = time.monotonic() - t0
+        size = sum(os.path.getsize(os.path.join(tmp, f"{i}.out")) for i in range(n))
+        return {"lines": lines, "bytes": size, "wall": wall}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_logs(args, gobin):
+    secs = args.log_seconds
+    for n in (1, 20):
+        r = bench_log_throughput(args.build, gobin, n, secs)
+        direct = bench_direct_file(gobin, n, secs)
+        lps = r["lines"] / secs
+        mbs = r["bytes"] / secs / 1e6
+        dlps = direct["lines"] / secs
+        print(f"logs, {n} service(s) writing 200-byte lines for {secs} s: {r['lines']:,} lines stored "
+              f"({lps:,.0f} lines/s, {mbs:.1f} MB/s of text; the programs reported "
+              f"{r['written']:,} written), supd CPU {r['cpu']:.1f} s "
+              f"= {100 * r['cpu'] / r['wall']:.0f}% of one core over {r['wall']:.1f} s; "
+              f"straight to a file: {dlps:,.0f} lines/s; ratio {lps / dlps:.2f}")
 
 
 def bench_restarts(args, gobin):

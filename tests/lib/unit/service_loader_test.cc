@@ -380,7 +380,7 @@ MemoryMin=1G
 SecureBits=keep-caps
 RuntimeMaxSec=10
 OOMPolicy=stop
-StandardOutput=journal
+StandardInput=tty
 WantedBy=multi-user.target
 Bogus=1
 [Install]
@@ -400,7 +400,7 @@ Ignored=1
           "units/web.service:10: SecureBits= is not supported by supd yet; ignored",
           "units/web.service:11: RuntimeMaxSec= is not supported by supd yet; ignored",
           "units/web.service:12: OOMPolicy= is not supported by supd yet; ignored",
-          "units/web.service:13: StandardOutput= is not supported by supd yet; ignored",
+          "units/web.service:13: StandardInput= is not supported by supd yet; ignored",
           "units/web.service:14: Unknown key 'WantedBy' in section [Service], ignoring "
           "(WantedBy= belongs in the [Install] section)",
           "units/web.service:15: Unknown key 'Bogus' in section [Service], ignoring",

@@ -1,0 +1,313 @@
+// Service output capture against the real supd: line framing, ordering under a burst, the crash
+// excerpt, size rotation, `supctl logs` (memory, files, follow across a restart) and a full
+// disk. The output comes from tests/go/logspam.
+
+#include <signal.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lib/log/service_log.h"
+#include "tests/integration/harness.h"
+
+namespace supd::integration {
+namespace {
+
+using nlohmann::json;
+
+class LogsTest : public SupdTest {};
+
+// Every record of `path`, parsed; a line that is not a record fails the test.
+std::vector<LogRecord> ReadRecords(const std::string& path) {
+  std::vector<LogRecord> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto r = ParseLogLine(line);
+    EXPECT_TRUE(r) << "not a record in " << path << ": " << line.substr(0, 200);
+    if (r) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+TEST_F(LogsTest, BurstIsCompleteInOrderLongLineSplitAndPanicIsTheCrashExcerpt) {
+  constexpr int kLines = 100000;
+  WriteUnit("spam.service", R"([Service]
+ExecStart={go}/logspam burst 100000
+[X-Supd]
+LogMaxBytes=1G
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  CommandResult start = Supctl({"start", "spam"});
+  ASSERT_EQ(0, start.exit_code) << start.Describe() << SupdContext();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = Status("spam.service");
+        return s && (*s)["last_exit"].is_object() && s->value("state", "") != "running";
+      },
+      60s))
+      << Status("spam.service").value_or(json()).dump() << SupdContext();
+
+  std::vector<std::string> out, err;
+  std::string big;
+  bool in_big = false;
+  for (const LogRecord& r : ReadRecords(LogPath("spam.service"))) {
+    if (r.stream == "out") {
+      if (in_big || r.text.rfind("BIG:", 0) == 0) {
+        EXPECT_LE(r.text.size(), 48u * 1024);
+        big += r.text;
+        in_big = r.continued;
+        if (!r.continued) out.push_back("<big>");
+        continue;
+      }
+      EXPECT_FALSE(r.continued) << r.text.substr(0, 100);
+      out.push_back(r.text);
+    } else {
+      err.push_back(r.text);
+    }
+  }
+  ASSERT_EQ(out.size(), static_cast<size_t>(kLines + 2)) << "stdout records";
+  for (int i = 0; i < kLines; ++i)
+    ASSERT_EQ("out line " + std::to_string(i), out[i]) << "stdout line " << i;
+  EXPECT_EQ("<big>", out[kLines]);
+  EXPECT_EQ("no newline at the end", out[kLines + 1]);
+  // The 1 MiB line: "BIG:" then 8-digit offsets, whole and in order after reassembly.
+  ASSERT_GE(big.size(), size_t{1} << 20);
+  for (size_t off = 4; off + 8 <= big.size(); off += 8) {
+    char want[16];
+    std::snprintf(want, sizeof(want), "%08zu", off);
+    ASSERT_EQ(want, big.substr(off, 8)) << "long line broken at offset " << off;
+  }
+  ASSERT_GT(err.size(), static_cast<size_t>(kLines));
+  for (int i = 0; i < kLines; ++i)
+    ASSERT_EQ("err line " + std::to_string(i), err[i]) << "stderr line " << i;
+  EXPECT_EQ("panic: logspam: deliberate panic after the burst", err[kLines]);
+
+  auto s = Status("spam.service");
+  ASSERT_TRUE(s);
+  const json& le = (*s)["last_exit"];
+  EXPECT_EQ(2, le.value("code", -1)) << le.dump();
+  ASSERT_TRUE(le["stderr_excerpt"].is_array()) << le.dump();
+  std::string excerpt;
+  for (const auto& l : le["stderr_excerpt"]) excerpt += l.get<std::string>() + "\n";
+  EXPECT_NE(std::string::npos, excerpt.find("panic: logspam: deliberate panic after the burst"))
+      << excerpt;
+  EXPECT_NE(std::string::npos, excerpt.find("goroutine 1 [running]:")) << excerpt;
+  EXPECT_NE(std::string::npos, excerpt.find("main.helper(")) << excerpt;
+  EXPECT_LE(le["stderr_excerpt"].size(), 40u);
+  CommandResult human = Supctl({"status", "spam"});
+  EXPECT_NE(std::string::npos, human.out.find("| goroutine 1 [running]:")) << human.Describe();
+
+  // `logs`: the last lines from memory, older ones from the file, stream filter, JSON.
+  CommandResult last = Supctl({"logs", "spam", "-n", "1", "--stream", "out"});
+  ASSERT_EQ(0, last.exit_code) << last.Describe();
+  EXPECT_NE(std::string::npos, last.out.find("out: no newline at the end")) << last.out;
+  EXPECT_EQ(1, std::count(last.out.begin(), last.out.end(), '\n')) << last.out;
+  CommandResult many = Supctl({"logs", "spam", "-n", "5000", "--stream", "err", "--json"});
+  ASSERT_EQ(0, many.exit_code) << many.err;
+  std::istringstream lines(many.out);
+  std::string line;
+  int n = 0;
+  std::string first;
+  while (std::getline(lines, line)) {
+    auto j = json::parse(line);
+    EXPECT_EQ("err", j.value("stream", ""));
+    EXPECT_EQ("spam.service", j.value("service", ""));
+    if (n++ == 0) first = j.value("text", "");
+  }
+  EXPECT_EQ(5000, n);
+  const int panic_lines = static_cast<int>(err.size()) - kLines;
+  EXPECT_EQ("err line " + std::to_string(kLines - (5000 - panic_lines)), first);
+}
+
+TEST_F(LogsTest, RotationKeepsAtMostLogMaxFilesAndLosesNoLine) {
+  WriteUnit("rot.service", R"([Service]
+Type=oneshot
+ExecStart={go}/logspam lines 20000
+[X-Supd]
+LogMaxBytes=64K
+LogMaxFiles=4
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  CommandResult start = Supctl({"start", "rot"});
+  ASSERT_EQ(0, start.exit_code) << start.Describe() << SupdContext();
+  const std::string path = LogPath("rot.service");
+  std::vector<LogRecord> all;
+  ASSERT_TRUE(WaitFor([&] {
+    all.clear();
+    for (const std::string& p : {path + ".3", path + ".2", path + ".1", path})
+      for (auto& r : ReadRecords(p)) all.push_back(std::move(r));
+    return !all.empty() && all.back().text.rfind("line 19999 ", 0) == 0;
+  }, 20s)) << SupdContext();
+  EXPECT_FALSE(FileExists(path + ".4"));
+  for (const std::string& p : {path, path + ".1", path + ".2", path + ".3"}) {
+    ASSERT_TRUE(FileExists(p)) << p;
+    std::ifstream f(p, std::ios::ate);
+    EXPECT_LE(static_cast<long>(f.tellg()), 64 * 1024) << p;
+  }
+  // A contiguous run of numbers up to the last: nothing lost at any boundary.
+  int first = std::stoi(all.front().text.substr(5));
+  EXPECT_GT(first, 0) << "nothing was rotated away";
+  for (size_t i = 0; i < all.size(); ++i)
+    ASSERT_EQ(0u, all[i].text.rfind("line " + std::to_string(first + static_cast<int>(i)) + " ", 0))
+        << "record " << i << ": " << all[i].text;
+  auto s = Status("rot.service");
+  ASSERT_TRUE(s);
+  EXPECT_GT((*s)["log"].value("rotations", 0), 0) << s->dump();
+  // `logs` reads across the rotated files too (more lines than memory holds; three full files
+  // of ~690 records are always there).
+  CommandResult logs = Supctl({"logs", "rot", "-n", "1500", "--json"});
+  ASSERT_EQ(0, logs.exit_code) << logs.Describe();
+  EXPECT_EQ(1500, std::count(logs.out.begin(), logs.out.end(), '\n'));
+  EXPECT_NE(std::string::npos, logs.out.find("line 19999 ")) << logs.out.substr(logs.out.size() - 300);
+}
+
+TEST_F(LogsTest, FollowSeesTheNextInstanceAfterARestart) {
+  WriteUnit("tick.service", R"([Service]
+ExecStart={go}/logspam tick
+Restart=always
+RestartSec=0
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "tick"}).exit_code) << SupdContext();
+  const pid_t first = WaitForRunning("tick.service");
+  ASSERT_GT(first, 0);
+  std::optional<RawClient> c;
+  c.emplace(socket_);
+  ASSERT_TRUE(c->connected());
+  // More lines than memory has: the history comes from the file (read on the log writer
+  // thread) while live lines wait, then both, none twice.
+  ASSERT_TRUE(c->Send(R"({"id":1,"cmd":"logs","args":{"services":["tick"],"follow":true,"lines":1500}})"
+                      "\n"));
+  std::set<std::string> seen;  // "tick N pid P" is unique
+  auto saw_pid = [&](pid_t pid) {
+    for (int i = 0; i < 200; ++i) {
+      auto line = c->ReadLine(5s);
+      if (!line) return false;
+      auto j = json::parse(*line);
+      EXPECT_TRUE(j.value("ok", false)) << *line;
+      EXPECT_TRUE(j.value("more", false)) << *line;
+      for (const auto& l : j["result"]["lines"]) {
+        const std::string text = l.value("text", "");
+        EXPECT_TRUE(seen.insert(text).second) << "sent twice: " << text;
+        if (l.value("pid", 0) == pid &&
+            l.value("text", "").find("pid " + std::to_string(pid)) != std::string::npos)
+          return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(saw_pid(first)) << SupdContext();
+  ASSERT_EQ(0, kill(first, SIGKILL));
+  pid_t second = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    second = MainPid("tick.service");
+    return second > 0 && second != first;
+  })) << SupdContext();
+  EXPECT_TRUE(saw_pid(second)) << SupdContext();
+  // The follower goes when the client hangs up; supd carries on.
+  c.reset();
+  EXPECT_EQ(0, Supctl({"logs", "tick", "-n", "3"}).exit_code);
+}
+
+TEST_F(LogsTest, FullDiskDropsAndCountsLinesThenRecovers) {
+  if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  if (::mount("tmpfs", log_dir_.c_str(), "tmpfs", 0, "size=256k,mode=0750") != 0)
+    GTEST_SKIP() << "cannot mount a tmpfs on " << log_dir_ << ": " << strerror(errno);
+  struct Unmount {
+    std::string dir;
+    ~Unmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } unmount{log_dir_};
+  WriteUnit("fill.service", R"([Service]
+Type=oneshot
+ExecStart={go}/logspam lines 20000
+)");
+  WriteUnit("tick.service", R"([Service]
+ExecStart={go}/logspam tick
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "tick"}).exit_code) << SupdContext();
+  Supctl({"start", "fill"});  // fills the disk; its own lines are dropped too
+  ASSERT_TRUE(WaitFor([&] {
+    auto s = Status("tick.service");
+    return s && (*s)["log"].value("write_failing", false) &&
+           (*s)["log"].value("dropped_lines", 0) > 0;
+  }, 20s)) << Status("tick.service").value_or(json()).dump() << SupdContext();
+  auto s = Status("tick.service");
+  EXPECT_EQ("running", s->value("state", ""));
+  EXPECT_NE(std::string::npos, (*s)["log"].value("last_write_error", "").find("No space left"))
+      << s->dump();
+  bool warned = false;
+  for (const auto& w : (*s)["warnings"])
+    warned = warned || w.get<std::string>().find("lines dropped") != std::string::npos;
+  EXPECT_TRUE(warned) << s->dump();
+  // Space comes back: writing resumes by itself, the counts stay for the record.
+  ASSERT_EQ(0, ::truncate(LogPath("fill.service").c_str(), 0));
+  EXPECT_TRUE(WaitFor([&] {
+    auto t = Status("tick.service");
+    return t && !(*t)["log"].value("write_failing", true);
+  }, 10s)) << Status("tick.service").value_or(json()).dump();
+  const size_t before = ServiceLog("tick.service").size();
+  EXPECT_TRUE(WaitFor([&] { return ServiceLog("tick.service").size() > before; }, 5s));
+  ASSERT_EQ(0, Supctl({"stop", "tick"}).exit_code);
+}
+
+TEST_F(LogsTest, LogsAndTheCrashExcerptAreForPrivilegedClientsOnly) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run supctl as another user";
+  const std::vector<std::string> nobody = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                           "--clear-groups"};
+  WriteUnit("crash.service", R"([Service]
+ExecStart=/bin/sh -c 'echo secret-token >&2; exit 3'
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  Supctl({"start", "crash"});
+  ASSERT_TRUE(WaitFor([&] {
+    auto s = Status("crash.service");
+    return s && (*s)["last_exit"].is_object();
+  })) << SupdContext();
+  auto root = Status("crash.service");
+  EXPECT_EQ(json::array({"secret-token"}), (*root)["last_exit"]["stderr_excerpt"]) << root->dump();
+  CommandResult logs = Supctl({"logs", "crash"}, nobody);
+  EXPECT_EQ(1, logs.exit_code) << logs.Describe();
+  EXPECT_NE(std::string::npos, logs.err.find("permission denied")) << logs.Describe();
+  CommandResult st = Supctl({"status", "crash", "--json"}, nobody);
+  ASSERT_EQ(0, st.exit_code) << st.Describe();
+  EXPECT_EQ(std::string::npos, st.out.find("secret-token")) << st.out;
+}
+
+TEST_F(LogsTest, StandardOutputToAFileAndJournalFallsBackToTheLogWithAWarning) {
+  const bool journald = FileExists("/run/systemd/journal/stdout");
+  WriteUnit("out.service", R"([Service]
+ExecStart=/bin/sh -c 'echo to-the-file; echo to-stderr >&2; exec sleep 60'
+StandardOutput=append:{dir}/out.txt
+StandardError=journal
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "out"}).exit_code) << SupdContext();
+  EXPECT_TRUE(WaitFor([&] { return ReadFile(dir_ + "/out.txt") == "to-the-file\n"; }))
+      << ReadFile(dir_ + "/out.txt");
+  if (!journald) {
+    EXPECT_TRUE(WaitForLog("out.service", "err: to-stderr")) << ServiceLog("out.service");
+    EXPECT_EQ(std::string::npos, ServiceLog("out.service").find("to-the-file"));
+    auto s = Status("out.service");
+    ASSERT_TRUE(s);
+    bool warned = false;
+    for (const auto& w : (*s)["warnings"])
+      warned = warned || w.get<std::string>() ==
+                             "StandardError=journal: journald is not running (no socket "
+                             "/run/systemd/journal/stdout); writing to supd's log file instead";
+    EXPECT_TRUE(warned) << s->dump();
+  }
+  ASSERT_EQ(0, Supctl({"stop", "out"}).exit_code);
+}
+
+}  // namespace
+}  // namespace supd::integration
