@@ -11,6 +11,8 @@ jobs=$(nproc)
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSUPD_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
+echo "== clang-tidy (lib/, daemon/)"
+tests/clang-tidy.sh build
 echo "== tests"
 ctest --test-dir build --output-on-failure -j2 --timeout 180
 

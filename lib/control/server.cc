@@ -131,7 +131,7 @@ struct ControlServer::Impl {
       auto self = shared_from_this();
       nlohmann::json id = req.id;
       try {
-        server_->handler(req, peer_, [self, id](Reply reply) {
+        server_->handler(req, peer_, [self, id](const Reply& reply) {
           self->Send(FormatReply(id, reply), false);
         });
       } catch (const std::exception& e) {

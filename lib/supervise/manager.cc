@@ -1339,12 +1339,13 @@ struct Manager::Impl {
     if (s.waiters.empty()) return;
     const State st = s.fsm->state();
     std::vector<Waiter> keep;
-    std::vector<std::pair<Waiter, std::pair<bool, std::string>>> done;
+    using Outcome = std::pair<bool, std::string>;
+    std::vector<std::pair<Waiter, Outcome>> done;
     for (auto& w : s.waiters) {
       if (w.kind == Waiter::Kind::kStop) {
         if ((st == State::kStopped || st == State::kFailed) && !s.main && !s.control &&
             !s.detached && s.draining.empty()) {
-          done.push_back({std::move(w), {true, ""}});
+          done.emplace_back(std::move(w), Outcome{true, ""});
         } else {
           keep.push_back(std::move(w));
         }
@@ -1353,12 +1354,14 @@ struct Manager::Impl {
       if (w.kind == Waiter::Kind::kReload) {
         if (s.fsm->reloads_done() > w.attempts_before) {
           if (s.fsm->last_reload_failed())
-            done.push_back({std::move(w), {false, s.name + ": reload failed: " + s.fsm->cause()}});
+            done.emplace_back(std::move(w),
+                              Outcome{false, s.name + ": reload failed: " + s.fsm->cause()});
           else
-            done.push_back({std::move(w), {true, ""}});
+            done.emplace_back(std::move(w), Outcome{true, ""});
         } else if (st != State::kRunning && st != State::kReloading) {
-          done.push_back({std::move(w), {false, s.name + ": reload interrupted: the service is " +
-                                                    StateName(st)}});
+          done.emplace_back(
+              std::move(w),
+              Outcome{false, s.name + ": reload interrupted: the service is " + StateName(st)});
         } else {
           keep.push_back(std::move(w));
         }
@@ -1372,11 +1375,11 @@ struct Manager::Impl {
         case State::kRunning:
           if (w.overlaps_failed_before != UINT64_MAX &&
               s.fsm->overlaps_failed() > w.overlaps_failed_before) {
-            done.push_back({std::move(w), {false, s.name + ": " + s.fsm->cause()}});
+            done.emplace_back(std::move(w), Outcome{false, s.name + ": " + s.fsm->cause()});
           } else if (s.fsm->overlap_pending()) {
             keep.push_back(std::move(w));
           } else {
-            done.push_back({std::move(w), {true, ""}});
+            done.emplace_back(std::move(w), Outcome{true, ""});
           }
           break;
         case State::kStopped:
@@ -1384,21 +1387,23 @@ struct Manager::Impl {
           // that cancelled the start is.
           if (s.fsm->condition_skipped() || s.fsm->result() == ServiceResult::kExecCondition ||
               (!s.fsm->stop_requested() && s.fsm->result() == ServiceResult::kSuccess)) {
-            done.push_back({std::move(w), {true, s.fsm->cause()}});
+            done.emplace_back(std::move(w), Outcome{true, s.fsm->cause()});
           } else {
-            done.push_back({std::move(w), {false, s.name + ": the start was cancelled by a stop"}});
+            done.emplace_back(std::move(w),
+                              Outcome{false, s.name + ": the start was cancelled by a stop"});
           }
           break;
         case State::kFailed:
-          done.push_back({std::move(w), {false, s.name + " failed: " +
-                                                    (s.fsm->cause().empty()
-                                                         ? std::string(ResultName(s.fsm->result()))
-                                                         : s.fsm->cause())}});
+          done.emplace_back(
+              std::move(w),
+              Outcome{false, s.name + " failed: " +
+                                 (s.fsm->cause().empty() ? std::string(ResultName(s.fsm->result()))
+                                                         : s.fsm->cause())});
           break;
         case State::kBackoff:
-          done.push_back(
-              {std::move(w),
-               {false, s.name + " failed to start and will be restarted: " + s.fsm->cause()}});
+          done.emplace_back(
+              std::move(w),
+              Outcome{false, s.name + " failed to start and will be restarted: " + s.fsm->cause()});
           break;
         default:
           keep.push_back(std::move(w));
@@ -1567,7 +1572,7 @@ struct Manager::Impl {
   // Runs `op` on each named service and replies once all are done.
   using DoneFn = std::function<void(bool, std::string)>;
   void ForEachService(const json& args, ReplyFn reply, bool create_instance,
-                      std::function<void(Service&, DoneFn)> op) {
+                      const std::function<void(Service&, DoneFn)>& op) {
     const auto names = ServiceArgs(args);
     if (names.empty()) {
       reply(Reply::Fail(control::kBadRequest, "no service named (args.services)"));
@@ -1595,7 +1600,7 @@ struct Manager::Impl {
     };
     auto pending = std::make_shared<Pending>(Pending{targets.size(), {}, {}, std::move(reply)});
     for (Service* s : targets) {
-      op(*s, [pending](bool ok, std::string msg) {
+      op(*s, [pending](bool ok, const std::string& msg) {
         if (!ok) {
           pending->errors.push_back(msg);
         } else if (!msg.empty()) {
@@ -1752,7 +1757,7 @@ struct Manager::Impl {
       return;
     }
     if (cmd == "reset-failed") {
-      ForEachService(req.args, std::move(reply), false, [this](Service& s, DoneFn done) {
+      ForEachService(req.args, std::move(reply), false, [this](Service& s, const DoneFn& done) {
         Dispatch(s, s.fsm->ResetFailed());
         done(true, "");
       });
@@ -1776,7 +1781,7 @@ struct Manager::Impl {
         main_only = *w == "main";
       }
       ForEachService(req.args, std::move(reply), false,
-                     [this, sig, main_only](Service& s, DoneFn done) {
+                     [this, sig, main_only](Service& s, const DoneFn& done) {
                        if (!s.main && !s.control) {
                          done(false, s.name + " has no running process");
                          return;
