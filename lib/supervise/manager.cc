@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "lib/cgroup/cgroup.h"
+#include "lib/cgroup/leftovers.h"
 #include "lib/log/output_reader.h"
 #include "lib/log/service_log.h"
 #include "lib/notify/notify_message.h"
@@ -1822,6 +1823,7 @@ struct Manager::Impl {
   uint64_t notify_refused = 0;           // datagrams from processes not allowed to send
   int64_t notify_refused_logged_at = 0;  // for rate-limiting that log line
   std::optional<CgroupTree> cgroups;  // unset: process groups only
+  std::unique_ptr<LeftoverStopper> leftovers;  // a previous supd's services, stopped at start
   std::string cgroup_error;           // why there is no cgroup tracking
   std::map<std::string, std::unique_ptr<Service>> services;
   std::map<std::string, SocketUnit> sockets;  // by unit name; bound once, held
@@ -1833,7 +1835,15 @@ struct Manager::Impl {
 Manager::Manager(asio::io_context& io, ManagerConfig config)
     : impl_(std::make_unique<Impl>(io, std::move(config))) {}
 Manager::~Manager() = default;
-void Manager::LoadUnits() { impl_->LoadUnits(); }
+void Manager::LoadUnits() {
+  if (!impl_->cgroups) return impl_->LoadUnits();
+  // Services of a previous supd on this state directory that died without stopping them
+  // (SIGKILL, crash) still run in its cgroups: stop them first, so that no service runs twice
+  // and their ports are free for ours.
+  impl_->leftovers = std::make_unique<LeftoverStopper>(impl_->io, impl_->cgroups->path(), [this] {
+    if (!impl_->shutting_down) impl_->LoadUnits();
+  });
+}
 void Manager::ReloadUnits() { impl_->ReloadUnits(); }
 void Manager::StopAll(std::function<void()> done) { impl_->StopAll(std::move(done)); }
 void Manager::HandleRequest(const control::Request& req, const control::Peer& peer,
