@@ -30,6 +30,7 @@
 #include "lib/socket/listener.h"
 #include "lib/supervise/service_fsm.h"
 #include "lib/unit/socket_loader.h"
+#include "lib/unit/unit_trust.h"
 #include "lib/unit/values.h"
 
 namespace supd {
@@ -242,6 +243,11 @@ struct Manager::Impl {
   bool LoadSpec(Service& s) {
     s.unit_path = UnitPathFor(s.name);
     auto r = LoadServiceFile(s.unit_path, s.name, config.specifiers);
+    if (r.ok()) {
+      if (auto trust = CheckUnitFilesTrust(r->source_path, r->dropin_paths, ::geteuid());
+          !trust.ok())
+        r = trust.take_error();
+    }
     if (!r.ok()) {
       s.load_error = r.error().message;
       spdlog::error("{}: {}", s.name, s.load_error);
@@ -381,6 +387,11 @@ struct Manager::Impl {
       if (sockets.count(n)) continue;  // already bound: kept as it is (see ReloadUnits)
       SocketUnit u;
       auto spec = LoadSocketFile(config.units_dir + "/" + n, n, config.specifiers);
+      if (spec.ok()) {
+        if (auto trust = CheckUnitFilesTrust(spec->source_path, spec->dropin_paths, ::geteuid());
+            !trust.ok())
+          spec = trust.take_error();
+      }
       if (!spec.ok()) {
         u.error = spec.error().message;
         spdlog::error("{}", u.error);
