@@ -75,9 +75,8 @@ struct ControlServer::Impl {
       }
     }
 
-    void Read() {
-      // A client that says nothing for kIdleTimeout is hung up on, so that idle connections
-      // cannot pile up. Not armed while a request runs (a start may take its TimeoutStartSec=).
+    // Hangs up on the client if the timer runs out before the next read or write completes.
+    void ArmIdleTimer() {
       idle_.expires_after(kIdleTimeout);
       idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
         if (ec) return;
@@ -87,6 +86,12 @@ struct ControlServer::Impl {
           self->sock_.close(ignored);
         }
       });
+    }
+
+    void Read() {
+      // A client that says nothing for kIdleTimeout is hung up on, so that idle connections
+      // cannot pile up. Not armed while a request runs (a start may take its TimeoutStartSec=).
+      ArmIdleTimer();
       asio::async_read_until(
           sock_, asio::dynamic_buffer(buf_, kMaxRequestBytes + 1), '\n',
           [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
@@ -151,6 +156,10 @@ struct ControlServer::Impl {
         // that RSS stays flat.
         asio::post(sock_.get_executor(), [] { malloc_trim(0); });
       }
+      // A client that sends requests but never reads the answers fills its socket buffer and
+      // this write waits: supd reads nothing more from it meanwhile (one answer buffered, no
+      // more), and hangs up after kIdleTimeout so that it cannot hold its slot for ever.
+      ArmIdleTimer();
       asio::async_write(sock_, asio::buffer(out_),
                         [self = shared_from_this(), then_close](const boost::system::error_code& ec,
                                                                 size_t) {
