@@ -451,6 +451,12 @@ struct Manager::Impl {
   }
 
   void ReloadUnits() {
+    // Still stopping what a previous supd left: the units are loaded (from the directory as it
+    // is then) once that is done; loading now would start services twice.
+    if (leftovers && leftovers->pending()) {
+      spdlog::info("reload: units load once the previous supd's leftovers are stopped");
+      return;
+    }
     // New .socket units are bound; existing ones keep their sockets (a changed address takes a
     // restart of supd for now); removed ones are closed once nothing uses them.
     LoadSocketUnits();

@@ -707,6 +707,14 @@ WantedBy=multi-user.target
     return GetProcState(pid) == ProcState::kGone;
   };
   EXPECT_TRUE(WaitFor([&] { return gone(web); }, 3s)) << "web survived its SIGTERM";
+  // stubborn ignores SIGTERM: for 5 s supd waits, answers, and starts nothing, not even on a
+  // daemon-reload.
+  EXPECT_EQ(0, Supctl({"daemon-reload"}).exit_code) << SupdContext();
+  auto all = StatusAll();
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->empty()) << "units loaded while the predecessor's are still stopping: "
+                            << all->dump();
+  EXPECT_EQ(ProcState::kAlive, GetProcState(stubborn));
   EXPECT_TRUE(WaitFor([&] { return gone(stubborn); }, 10s)) << "stubborn survived SIGKILL";
   const pid_t web2 = WaitForRunning("web.service", 15s);
   const auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
