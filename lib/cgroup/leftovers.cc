@@ -137,8 +137,8 @@ void Finish(const std::shared_ptr<LeftoverStopper::State>& s) {
 
 }  // namespace
 
-LeftoverStopper::LeftoverStopper(asio::io_context& io, std::string tree, std::function<void()> done,
-                                 std::chrono::milliseconds stop_timeout)
+LeftoverStopper::LeftoverStopper(asio::io_context& io, const std::string& tree,
+                                 std::function<void()> done, std::chrono::milliseconds stop_timeout)
     : state_(std::make_shared<State>(io)) {
   state_->cgroups = FindPopulatedCgroups(tree);
   if (state_->cgroups.empty()) {

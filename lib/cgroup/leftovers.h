@@ -43,7 +43,7 @@ class LeftoverStopper {
   // once (before returning). Otherwise logs each one, sends SIGTERM, and calls `done` on the
   // loop once every leftover cgroup is empty (then removes the empty instance cgroups), or once
   // the SIGKILL wait is over (an error is logged for what remains).
-  LeftoverStopper(boost::asio::io_context& io, std::string tree, std::function<void()> done,
+  LeftoverStopper(boost::asio::io_context& io, const std::string& tree, std::function<void()> done,
                   std::chrono::milliseconds stop_timeout = kDefaultStopTimeout);
   ~LeftoverStopper();
   LeftoverStopper(const LeftoverStopper&) = delete;
