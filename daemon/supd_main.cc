@@ -139,7 +139,9 @@ int main(int argc, char** argv) {
   auto server = supd::control::ControlServer::Listen(
       io, socket_path, admin_group,
       [&manager](const supd::control::Request& req, const supd::control::Peer& peer,
-                 supd::control::ReplyFn reply) { manager.HandleRequest(req, peer, reply); });
+                 supd::control::ReplyFn reply) {
+        manager.HandleRequest(req, peer, std::move(reply));
+      });
   if (!server.ok()) {
     spdlog::critical("{}", server.error().message);
     return 1;

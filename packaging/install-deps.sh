@@ -6,6 +6,7 @@ set -eu
 PKGS="cmake g++ make pkg-config
 libboost1.81-dev nlohmann-json3-dev libspdlog-dev libsystemd-dev libcli11-dev
 libgtest-dev libgmock-dev
+clang clang-tidy libclang-rt-14-dev
 golang-go golang-github-coreos-go-systemd-dev
 util-linux procps psmisc curl python3 hey"
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: installs dependencies, builds, runs the unit and
-# integration tests, then the same again built with AddressSanitizer + UBSan.
+# integration tests, then the same again built with AddressSanitizer + UBSan, then the fuzz
+# targets over their corpora. clang-tidy runs after the first build.
 # Integration tests that need root skip (with a message) when not run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ jobs=$(nproc)
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSUPD_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
+echo "== clang-tidy (lib/, daemon/)"
+tests/clang-tidy.sh build
 echo "== tests"
 ctest --test-dir build --output-on-failure -j2 --timeout 180
 
@@ -20,3 +23,6 @@ cmake --build build-asan -j"$jobs"
 echo "== tests under ASan + UBSan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j2 --timeout 300
+
+echo "== fuzz targets (clang): corpus regression and a short run each"
+tests/fuzz/run-fuzz.sh

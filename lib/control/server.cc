@@ -77,9 +77,8 @@ struct ControlServer::Impl {
       }
     }
 
-    void Read() {
-      // A client that says nothing for kIdleTimeout is hung up on, so that idle connections
-      // cannot pile up. Not armed while a request runs (a start may take its TimeoutStartSec=).
+    // Hangs up on the client if the timer runs out before the next read or write completes.
+    void ArmIdleTimer() {
       idle_.expires_after(kIdleTimeout);
       idle_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
         if (ec) return;
@@ -89,6 +88,12 @@ struct ControlServer::Impl {
           self->sock_.close(ignored);
         }
       });
+    }
+
+    void Read() {
+      // A client that says nothing for kIdleTimeout is hung up on, so that idle connections
+      // cannot pile up. Not armed while a request runs (a start may take its TimeoutStartSec=).
+      ArmIdleTimer();
       asio::async_read_until(
           sock_, asio::dynamic_buffer(buf_, kMaxRequestBytes + 1), '\n',
           [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
@@ -205,6 +210,10 @@ struct ControlServer::Impl {
     void WriteNext() {
       if (out_.empty()) return;
       writing_ = true;
+      // A client that never reads its answers fills its socket buffer and this write waits:
+      // supd reads nothing more from it meanwhile (its queue is bounded, see SendMore), and
+      // hangs up after kIdleTimeout so that it cannot hold its slot for ever.
+      ArmIdleTimer();
       asio::async_write(sock_, asio::buffer(out_.front().line),
                         [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                           self->writing_ = false;
@@ -219,7 +228,12 @@ struct ControlServer::Impl {
                             self->peer_.end->Close();
                             return;
                           }
-                          if (after == After::kRead) self->Read();
+                          if (after == After::kRead) {
+                            self->Read();  // re-arms the idle timer for the next request
+                          } else if (self->out_.empty()) {
+                            // A stream waiting for its next line is not idle.
+                            self->idle_.cancel();
+                          }
                           self->WriteNext();
                         });
     }

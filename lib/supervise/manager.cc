@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "lib/cgroup/cgroup.h"
+#include "lib/cgroup/leftovers.h"
 #include "lib/cgroup/resource_control.h"
 #include "lib/cgroup/resource_status.h"
 #include "lib/log/log_query.h"
@@ -36,6 +37,7 @@
 #include "lib/socket/listener.h"
 #include "lib/supervise/service_fsm.h"
 #include "lib/unit/socket_loader.h"
+#include "lib/unit/unit_trust.h"
 #include "lib/unit/values.h"
 
 namespace supd {
@@ -264,6 +266,11 @@ struct Manager::Impl {
   bool LoadSpec(Service& s) {
     s.unit_path = UnitPathFor(s.name);
     auto r = LoadServiceFile(s.unit_path, s.name, config.specifiers);
+    if (r.ok()) {
+      if (auto trust = CheckUnitFilesTrust(r->source_path, r->dropin_paths, ::geteuid());
+          !trust.ok())
+        r = trust.take_error();
+    }
     if (!r.ok()) {
       s.load_error = r.error().message;
       spdlog::error("{}: {}", s.name, s.load_error);
@@ -403,6 +410,11 @@ struct Manager::Impl {
       if (sockets.count(n)) continue;  // already bound: kept as it is (see ReloadUnits)
       SocketUnit u;
       auto spec = LoadSocketFile(config.units_dir + "/" + n, n, config.specifiers);
+      if (spec.ok()) {
+        if (auto trust = CheckUnitFilesTrust(spec->source_path, spec->dropin_paths, ::geteuid());
+            !trust.ok())
+          spec = trust.take_error();
+      }
       if (!spec.ok()) {
         u.error = spec.error().message;
         spdlog::error("{}", u.error);
@@ -462,6 +474,12 @@ struct Manager::Impl {
   }
 
   void ReloadUnits() {
+    // Still stopping what a previous supd left: the units are loaded (from the directory as it
+    // is then) once that is done; loading now would start services twice.
+    if (leftovers && leftovers->pending()) {
+      spdlog::info("reload: units load once the previous supd's leftovers are stopped");
+      return;
+    }
     // New .socket units are bound; existing ones keep their sockets (a changed address takes a
     // restart of supd for now); removed ones are closed once nothing uses them.
     LoadSocketUnits();
@@ -1434,12 +1452,13 @@ struct Manager::Impl {
     if (s.waiters.empty()) return;
     const State st = s.fsm->state();
     std::vector<Waiter> keep;
-    std::vector<std::pair<Waiter, std::pair<bool, std::string>>> done;
+    using Outcome = std::pair<bool, std::string>;
+    std::vector<std::pair<Waiter, Outcome>> done;
     for (auto& w : s.waiters) {
       if (w.kind == Waiter::Kind::kStop) {
         if ((st == State::kStopped || st == State::kFailed) && !s.main && !s.control &&
             !s.detached && s.draining.empty()) {
-          done.push_back({std::move(w), {true, ""}});
+          done.emplace_back(std::move(w), Outcome{true, ""});
         } else {
           keep.push_back(std::move(w));
         }
@@ -1448,12 +1467,14 @@ struct Manager::Impl {
       if (w.kind == Waiter::Kind::kReload) {
         if (s.fsm->reloads_done() > w.attempts_before) {
           if (s.fsm->last_reload_failed())
-            done.push_back({std::move(w), {false, s.name + ": reload failed: " + s.fsm->cause()}});
+            done.emplace_back(std::move(w),
+                              Outcome{false, s.name + ": reload failed: " + s.fsm->cause()});
           else
-            done.push_back({std::move(w), {true, ""}});
+            done.emplace_back(std::move(w), Outcome{true, ""});
         } else if (st != State::kRunning && st != State::kReloading) {
-          done.push_back({std::move(w), {false, s.name + ": reload interrupted: the service is " +
-                                                    StateName(st)}});
+          done.emplace_back(
+              std::move(w),
+              Outcome{false, s.name + ": reload interrupted: the service is " + StateName(st)});
         } else {
           keep.push_back(std::move(w));
         }
@@ -1467,11 +1488,11 @@ struct Manager::Impl {
         case State::kRunning:
           if (w.overlaps_failed_before != UINT64_MAX &&
               s.fsm->overlaps_failed() > w.overlaps_failed_before) {
-            done.push_back({std::move(w), {false, s.name + ": " + s.fsm->cause()}});
+            done.emplace_back(std::move(w), Outcome{false, s.name + ": " + s.fsm->cause()});
           } else if (s.fsm->overlap_pending()) {
             keep.push_back(std::move(w));
           } else {
-            done.push_back({std::move(w), {true, ""}});
+            done.emplace_back(std::move(w), Outcome{true, ""});
           }
           break;
         case State::kStopped:
@@ -1479,21 +1500,23 @@ struct Manager::Impl {
           // that cancelled the start is.
           if (s.fsm->condition_skipped() || s.fsm->result() == ServiceResult::kExecCondition ||
               (!s.fsm->stop_requested() && s.fsm->result() == ServiceResult::kSuccess)) {
-            done.push_back({std::move(w), {true, s.fsm->cause()}});
+            done.emplace_back(std::move(w), Outcome{true, s.fsm->cause()});
           } else {
-            done.push_back({std::move(w), {false, s.name + ": the start was cancelled by a stop"}});
+            done.emplace_back(std::move(w),
+                              Outcome{false, s.name + ": the start was cancelled by a stop"});
           }
           break;
         case State::kFailed:
-          done.push_back({std::move(w), {false, s.name + " failed: " +
-                                                    (s.fsm->cause().empty()
-                                                         ? std::string(ResultName(s.fsm->result()))
-                                                         : s.fsm->cause())}});
+          done.emplace_back(
+              std::move(w),
+              Outcome{false, s.name + " failed: " +
+                                 (s.fsm->cause().empty() ? std::string(ResultName(s.fsm->result()))
+                                                         : s.fsm->cause())});
           break;
         case State::kBackoff:
-          done.push_back(
-              {std::move(w),
-               {false, s.name + " failed to start and will be restarted: " + s.fsm->cause()}});
+          done.emplace_back(
+              std::move(w),
+              Outcome{false, s.name + " failed to start and will be restarted: " + s.fsm->cause()});
           break;
         default:
           keep.push_back(std::move(w));
@@ -1689,7 +1712,7 @@ struct Manager::Impl {
   // Runs `op` on each named service and replies once all are done.
   using DoneFn = std::function<void(bool, std::string)>;
   void ForEachService(const json& args, ReplyFn reply, bool create_instance,
-                      std::function<void(Service&, DoneFn)> op) {
+                      const std::function<void(Service&, DoneFn)>& op) {
     const auto names = ServiceArgs(args);
     if (names.empty()) {
       reply(Reply::Fail(control::kBadRequest, "no service named (args.services)"));
@@ -1717,7 +1740,7 @@ struct Manager::Impl {
     };
     auto pending = std::make_shared<Pending>(Pending{targets.size(), {}, {}, std::move(reply)});
     for (Service* s : targets) {
-      op(*s, [pending](bool ok, std::string msg) {
+      op(*s, [pending](bool ok, const std::string& msg) {
         if (!ok) {
           pending->errors.push_back(msg);
         } else if (!msg.empty()) {
@@ -2053,7 +2076,7 @@ struct Manager::Impl {
       return;
     }
     if (cmd == "reset-failed") {
-      ForEachService(req.args, std::move(reply), false, [this](Service& s, DoneFn done) {
+      ForEachService(req.args, std::move(reply), false, [this](Service& s, const DoneFn& done) {
         Dispatch(s, s.fsm->ResetFailed());
         done(true, "");
       });
@@ -2077,7 +2100,7 @@ struct Manager::Impl {
         main_only = *w == "main";
       }
       ForEachService(req.args, std::move(reply), false,
-                     [this, sig, main_only](Service& s, DoneFn done) {
+                     [this, sig, main_only](Service& s, const DoneFn& done) {
                        if (!s.main && !s.control) {
                          done(false, s.name + " has no running process");
                          return;
@@ -2123,6 +2146,7 @@ struct Manager::Impl {
   uint64_t notify_refused = 0;           // datagrams from processes not allowed to send
   int64_t notify_refused_logged_at = 0;  // for rate-limiting that log line
   std::optional<CgroupTree> cgroups;  // unset: process groups only
+  std::unique_ptr<LeftoverStopper> leftovers;  // a previous supd's services, stopped at start
   std::string cgroup_error;           // why there is no cgroup tracking
   ResourceControl resources;          // limits: where each controller is, per-instance state
   std::map<std::string, std::unique_ptr<Service>> services;
@@ -2135,7 +2159,15 @@ struct Manager::Impl {
 Manager::Manager(asio::io_context& io, ManagerConfig config)
     : impl_(std::make_unique<Impl>(io, std::move(config))) {}
 Manager::~Manager() = default;
-void Manager::LoadUnits() { impl_->LoadUnits(); }
+void Manager::LoadUnits() {
+  if (!impl_->cgroups) return impl_->LoadUnits();
+  // Services of a previous supd on this state directory that died without stopping them
+  // (SIGKILL, crash) still run in its cgroups: stop them first, so that no service runs twice
+  // and their ports are free for ours.
+  impl_->leftovers = std::make_unique<LeftoverStopper>(impl_->io, impl_->cgroups->path(), [this] {
+    if (!impl_->shutting_down) impl_->LoadUnits();
+  });
+}
 void Manager::ReloadUnits() { impl_->ReloadUnits(); }
 void Manager::StopAll(std::function<void()> done) { impl_->StopAll(std::move(done)); }
 void Manager::HandleRequest(const control::Request& req, const control::Peer& peer,

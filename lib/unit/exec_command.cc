@@ -403,7 +403,7 @@ Result<std::vector<ExecCommand>> ParseExecLine(std::string_view value, const Exe
     }
 
     // Errors inside a '-' command drop it (and the rest of the line) with a warning.
-    auto fail = [&](std::string message) -> Result<std::vector<ExecCommand>> {
+    auto fail = [&](const std::string& message) -> Result<std::vector<ExecCommand>> {
       if (cmd.ignore_failure) {
         ctx.warnings->push_back(
             Diagnostic{ctx.file, ctx.line, message + "; ignoring the command ('-' prefix)"});

@@ -275,7 +275,8 @@ class Loader : public UnitLoaderBase<Loader, ServiceSpec> {
   void RegisterResourceHandlers();
   // zero_is_infinity: TimeoutStartSec=0 and TimeoutStopSec=0 mean "no timeout".
   Handler Time(std::vector<Usec*> outs, bool zero_is_infinity, bool* was_set = nullptr) {
-    return [this, outs, zero_is_infinity, was_set](const UnitAssignment& a) -> Result<void> {
+    return [this, outs = std::move(outs), zero_is_infinity, was_set](
+               const UnitAssignment& a) -> Result<void> {
       auto t = ParseTimeSpan(a.value);
       if (!t.ok()) return Invalid(a);
       Usec v = (zero_is_infinity && t->count() == 0) ? kInfinity : *t;
