@@ -138,7 +138,7 @@ struct ControlServer::Impl {
       auto self = shared_from_this();
       nlohmann::json id = req.id;
       try {
-        server_->handler(req, peer_, [self, id](Reply reply) {
+        server_->handler(req, peer_, [self, id](const Reply& reply) {
           if (reply.more) {
             self->SendMore(FormatReply(id, reply));
           } else {

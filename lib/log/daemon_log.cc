@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
+#include <string_view>
 #include <cstdlib>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/systemd_sink.h>
@@ -13,9 +15,16 @@ namespace supd {
 
 bool FdIsJournalStream(const char* journal_stream, int fd) {
   if (!journal_stream) return false;
+  // "DEVICE:INODE", both decimal (systemd.exec(5)).
+  const std::string_view text(journal_stream);
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return false;
   unsigned long long dev = 0, ino = 0;
-  char extra;
-  if (std::sscanf(journal_stream, "%llu:%llu%c", &dev, &ino, &extra) != 2) return false;
+  const char* end = text.data() + text.size();
+  auto d = std::from_chars(text.data(), text.data() + colon, dev);
+  if (d.ec != std::errc() || d.ptr != text.data() + colon || colon == 0) return false;
+  auto i = std::from_chars(text.data() + colon + 1, end, ino);
+  if (i.ec != std::errc() || i.ptr != end || colon + 1 == text.size()) return false;
   struct stat st;
   if (::fstat(fd, &st) < 0) return false;
   return static_cast<unsigned long long>(st.st_dev) == dev &&

@@ -130,7 +130,7 @@ json RecordJson(const std::string& service, const LogRecord& r) {
               {"stream", r.stream}, {"continued", r.continued}, {"text", r.text}};
 }
 
-json MergeRecords(std::vector<std::pair<std::string, std::vector<LogRecord>>> per_service,
+json MergeRecords(const std::vector<std::pair<std::string, std::vector<LogRecord>>>& per_service,
                   size_t lines) {
   struct Ref {
     const std::string* service;

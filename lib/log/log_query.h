@@ -50,7 +50,7 @@ nlohmann::json RecordJson(const std::string& service, const LogRecord& r);
 
 // Merges per-service record lists (each in time order) by time, keeps the last `lines`, and at
 // most kMaxReplyBytes of text: {"lines":[…], "truncated":bool}.
-nlohmann::json MergeRecords(std::vector<std::pair<std::string, std::vector<LogRecord>>> per_service,
+nlohmann::json MergeRecords(const std::vector<std::pair<std::string, std::vector<LogRecord>>>& per_service,
                             size_t lines);
 
 }  // namespace supd

@@ -21,6 +21,9 @@ TEST(DaemonLog, JournalStreamMustNameTheVeryFd) {
   EXPECT_FALSE(FdIsJournalStream(nullptr, sv[0]));
   EXPECT_FALSE(FdIsJournalStream("garbage", sv[0]));
   EXPECT_FALSE(FdIsJournalStream((mine + "x").c_str(), sv[0]));
+  EXPECT_FALSE(FdIsJournalStream((std::to_string(st.st_dev) + ":").c_str(), sv[0]));
+  EXPECT_FALSE(FdIsJournalStream((":" + std::to_string(st.st_ino)).c_str(), sv[0]));
+  EXPECT_FALSE(FdIsJournalStream((mine + ":1").c_str(), sv[0]));
   close(sv[0]);
   close(sv[1]);
 }
