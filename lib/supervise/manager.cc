@@ -1885,7 +1885,7 @@ struct Manager::Impl {
       peer.end->OnClose([this, fid] { asio::post(io, [this, fid] { followers.erase(fid); }); });
     }
     if (complete) {
-      json res = MergeRecords(std::move(memory), q->lines);
+      json res = MergeRecords(memory, q->lines);
       reply(q->follow ? Reply::More(std::move(res)) : Reply::Ok(std::move(res)));
       return;
     }
@@ -1898,16 +1898,16 @@ struct Manager::Impl {
           std::string err;
           for (size_t i = 0; i < sinks.size(); ++i)
             per.emplace_back(sink_names[i], ReadLastRecords(sinks[i]->Files(), q, &err));
-          return [this, rid, fid, per = std::move(per), err, lines = q.lines]() mutable {
-            OnLogsRead(rid, fid, std::move(per), err, lines);
+          return [this, rid, fid, per = std::move(per), err, lines = q.lines]() {
+            OnLogsRead(rid, fid, per, err, lines);
           };
         });
   }
 
   void OnLogsRead(uint64_t rid, uint64_t fid,
-                  std::vector<std::pair<std::string, std::vector<LogRecord>>> per,
+                  const std::vector<std::pair<std::string, std::vector<LogRecord>>>& per,
                   const std::string& err, size_t lines) {
-    json res = MergeRecords(std::move(per), lines);
+    json res = MergeRecords(per, lines);
     if (!err.empty()) res["error"] = err;
     if (fid) {
       auto it = followers.find(fid);
