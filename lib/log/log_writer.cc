@@ -151,7 +151,7 @@ void LogSink::WriteBatch(const std::string& data) {
   std::string_view rest = data;
   std::string error;
   size_t dropped = 0;
-  bool rotated = false;
+  uint64_t rotations = 0;
   auto write_all = [&](std::string_view chunk) -> bool {
     size_t off = 0;
     while (off < chunk.size()) {
@@ -185,7 +185,7 @@ void LogSink::WriteBatch(const std::string& data) {
       if (cut == std::string_view::npos && size_ > 0) {
         // Not even the next record fits: start a new file.
         if (Rotate(limits.max_files, &error)) {
-          rotated = true;
+          ++rotations;
           continue;
         }
         cut = rest.size() - 1;  // rotation failed: keep writing to the current file
@@ -204,7 +204,7 @@ void LogSink::WriteBatch(const std::string& data) {
     rest.remove_prefix(chunk.size());
   }
   std::lock_guard lk(core_->mu);
-  if (rotated) ++stats_.rotations;
+  stats_.rotations += rotations;
   if (!error.empty()) {
     stats_.last_error = error;
     stats_.last_error_at = RealtimeUsec();
