@@ -60,7 +60,12 @@ struct ControlServer::Impl {
     }
     // May run after the server is gone (pending handlers destroyed with the io_context): touch
     // only what the connection co-owns.
-    ~Connection() { --*count_; }
+    ~Connection() {
+      --*count_;
+      // A stream (`logs -f`) may have queued megabytes of small lines: once they are freed
+      // (with the members, after this body), give the pages back, so that RSS returns.
+      if (streaming_) asio::post(sock_.get_executor(), [] { malloc_trim(0); });
+    }
 
    private:
     void ReadPeer() {

@@ -347,6 +347,67 @@ ExecStart=/bin/sleep 1000
   ExpectRssBack(rss0, 2 * 1024, "a client that never read");
 }
 
+// `logs -f` clients under a service that floods its log: followers that hang up mid-stream go
+// without a trace, and one that never reads is cut off after a bounded backlog (a "too-slow"
+// error line, then the end of the stream) instead of supd buffering its output without bound.
+TEST_F(HardeningTest, FollowersThatHangUpOrNeverReadCostNothing) {
+  WriteUnit("spam.service", R"([Service]
+ExecStart={go}/logspam rate 60
+[X-Supd]
+LogMaxBytes=1G
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  // Once started and stopped, the service's log file stays open: that is the baseline.
+  ASSERT_EQ(0, Supctl({"start", "spam"}).exit_code) << SupdContext();
+  ASSERT_EQ(0, Supctl({"stop", "spam"}).exit_code) << SupdContext();
+  const int fds0 = FdCount(supd_pid_);
+  const long rss0 = RssKiB(supd_pid_);
+  ASSERT_EQ(0, Supctl({"start", "spam"}).exit_code) << SupdContext();
+  const std::string follow =
+      R"({"id":1,"cmd":"logs","args":{"services":["spam"],"follow":true,"lines":10}})" "\n";
+
+  // One that never reads, for the whole test.
+  RawClient sleeper(socket_);
+  ASSERT_TRUE(sleeper.connected());
+  ASSERT_TRUE(sleeper.Send(follow));
+
+  // Twenty that read a little, then hang up in the middle of the stream.
+  for (int i = 0; i < 20; ++i) {
+    RawClient c(socket_);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send(follow));
+    for (int n = 0; n < 3; ++n) {
+      auto line = c.ReadLine(5s);
+      ASSERT_TRUE(line) << SupdContext();
+      EXPECT_TRUE(json::parse(*line).value("more", false)) << *line;
+    }
+  }  // closed here, mid-stream
+
+  // Far more output than the backlog a follower may have (4 MiB) goes by meanwhile.
+  const std::string log = log_dir_ + "/spam.service.log";
+  std::error_code ec;
+  ASSERT_TRUE(WaitFor([&] { return fs::file_size(log, ec) > (24u << 20); }, 20s))
+      << "log at " << fs::file_size(log, ec) << " bytes; " << SupdContext();
+  EXPECT_TRUE(Responsive()) << SupdContext();
+
+  // The sleeper now reads: what supd had kept for it is bounded, and it ends with too-slow.
+  size_t bytes = 0;
+  std::string last;
+  while (auto line = sleeper.ReadLine(5s)) {
+    bytes += line->size() + 1;
+    last = *line;
+  }
+  EXPECT_TRUE(sleeper.closed()) << "the stream did not end; last: " << last.substr(0, 200);
+  EXPECT_NE(last.find("too-slow"), std::string::npos) << last.substr(0, 200);
+  // 4 MiB backlog plus what the two socket buffers held.
+  EXPECT_LT(bytes, size_t{8} << 20) << "supd sent " << bytes << " bytes to a client that did not read";
+
+  ASSERT_EQ(0, Supctl({"stop", "spam"}).exit_code) << SupdContext();
+  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 5s))
+      << "supd holds " << FdCount(supd_pid_) << " fds, had " << fds0;
+  ExpectRssBack(rss0, 6 * 1024, "flooded followers");
+}
+
 // ------------------------------------------------------------------ notify socket
 
 TEST_F(HardeningTest, NotifyFloodWithFdsFromAServiceAndAnotherServicesCredentials) {
