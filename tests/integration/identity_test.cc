@@ -167,6 +167,13 @@ ExecStart=/bin/sleep 600
   }
   const pid_t pid = MainPid("limited.service");
   ASSERT_GT(pid, 0);
+  // Type=exec answers once exec succeeded, before the Go runtime has run its init (which raises
+  // the soft limit): wait for the file the program writes after init.
+  json dump;
+  ASSERT_TRUE(WaitFor([&] {
+    dump = json::parse(ReadFile(dir_ + "/out/limited.json"), nullptr, false);
+    return dump.is_object();
+  }));
   EXPECT_EQ(std::make_pair(std::string("4096"), std::string("4096")),
             ProcLimit(pid, "Max open files"))
       << "the hard limit, and Go's soft limit raised to it";
@@ -185,11 +192,6 @@ ExecStart=/bin/sleep 600
   EXPECT_EQ("0027", ProcStatusField(pid, "Umask"));
   EXPECT_EQ(-3, ProcNice(pid));
   EXPECT_EQ("345", Trimmed(ReadFile("/proc/" + std::to_string(pid) + "/oom_score_adj")));
-  json dump;
-  ASSERT_TRUE(WaitFor([&] {
-    dump = json::parse(ReadFile(dir_ + "/out/limited.json"), nullptr, false);
-    return dump.is_object();
-  }));
   EXPECT_EQ(json(027), dump["umask"]) << "the Go program sees UMask= too";
 
   // Without the directives: systemd's defaults (soft NOFILE 1024, umask 0022), supd's nice and
