@@ -123,7 +123,11 @@ ExecStart={go}/notifier -ready-after 0s -stopping-on-term
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   CommandResult gs = Supctl({"start", "gs"});
   ASSERT_EQ(0, gs.exit_code) << gs.Describe() << SupdContext();
-  EXPECT_EQ("go-systemd ready", Status("gs.service")->value("status_text", ""));
+  // The program sends READY=1 and STATUS= in two datagrams: start may answer between them.
+  EXPECT_TRUE(WaitFor([&] {
+    auto s = Status("gs.service");
+    return s && s->value("status_text", "") == "go-systemd ready";
+  })) << SupdContext();
   ASSERT_EQ(0, Supctl({"start", "st"}).exit_code) << SupdContext();
   CommandResult stop = Supctl({"stop", "st", "gs"});
   EXPECT_EQ(0, stop.exit_code) << stop.Describe();
