@@ -79,6 +79,7 @@ const char* ResultName(ServiceResult r) {
     case ServiceResult::kStartLimitHit: return "start-limit-hit";
     case ServiceResult::kExecCondition: return "exec-condition";
     case ServiceResult::kAssert: return "assert";
+    case ServiceResult::kOomKill: return "oom-kill";
   }
   return "?";
 }
@@ -787,19 +788,20 @@ Actions ServiceFsm::OnReady() {
 }
 
 Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now,
-                                 const std::string& exit_reason) {
+                                 const std::string& oom_reason) {
   now_ = now;
   if (!main_alive_) return {};
   main_alive_ = false;
   spawned_main_confirmed_ = false;
   last_main_exit_ = st;
-  const ServiceResult r = exec_error.empty() ? ResultOfExit(st) : ServiceResult::kExitCode;
+  ServiceResult r = exec_error.empty() ? ResultOfExit(st) : ServiceResult::kExitCode;
+  if (!oom_reason.empty()) r = ServiceResult::kOomKill;
   const bool ok = r == ServiceResult::kSuccess;
   const bool stopping = state() == State::kStopping;
   // During a stop the stop's own cause (e.g. "stop timeout") explains more than the exit does.
   if (!ok && (!stopping || cause_.empty()))
     cause_ = exec_error.empty()
-                 ? "main process " + (exit_reason.empty() ? DescribeExit(st) : exit_reason)
+                 ? "main process " + (oom_reason.empty() ? DescribeExit(st) : oom_reason)
                  : exec_error;
 
   switch (phase_) {

@@ -49,7 +49,7 @@ const char* PhaseName(Phase p);
 // Why the service last stopped or failed, with systemd's names ("success", "exit-code", ...).
 enum class ServiceResult {
   kSuccess, kResources, kTimeout, kExitCode, kSignal, kCoreDump, kWatchdog, kStartLimitHit,
-  kExecCondition, kAssert,
+  kExecCondition, kAssert, kOomKill,
 };
 const char* ResultName(ServiceResult r);
 
@@ -157,9 +157,11 @@ class ServiceFsm {
   Usec watchdog_interval() const;
   // The main process exited. `exec_error` is set when it never reached execve() (the spawner's
   // step and errno: "exec /usr/bin/x: No such file or directory").
-  // `exit_reason`, when set, replaces the exit's description in the cause (an OOM kill).
+  // `oom_reason`, when set, says the kernel's OOM killer killed a process of the instance: it
+  // replaces the exit's description in the cause, and the result is systemd's "oom-kill"
+  // (what OOMPolicy=stop, systemd's default, gives) unless the exit was the stop working.
   Actions OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now,
-                       const std::string& exit_reason = "");
+                       const std::string& oom_reason = "");
   Actions OnControlExited(const ExitStatus& st, const std::string& exec_error, Usec now);
   Actions OnTimer(Usec now);
   // Every process of the instance is gone (meaningful while waiting_for_empty()).

@@ -127,6 +127,7 @@ MemorySwapMax=0
   st = Status("hog.service");
   EXPECT_EQ("killed by the OOM killer (MemoryMax=64M)", (*st)["last_exit"]["reason"]) << st->dump(1);
   EXPECT_EQ("main process killed by the OOM killer (MemoryMax=64M)", (*st)["cause"]) << st->dump(1);
+  EXPECT_EQ("oom-kill", (*st)["result"]) << "systemd's result for it" << st->dump(1);
   CommandResult human = Supctl({"status", "hog"});
   EXPECT_NE(std::string::npos, human.out.find("Last exit: killed by the OOM killer (MemoryMax=64M)"))
       << human.out;

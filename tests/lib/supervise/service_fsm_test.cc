@@ -52,12 +52,31 @@ class FsmTest : public ::testing::Test {
   Usec now{1'000'000'000};
 };
 
-TEST_F(FsmTest, AnOomKillExplainsTheCauseButKeepsTheSignalResult) {
+TEST_F(FsmTest, AnOomKillExplainsTheCauseAndIsSystemdsOomKillResult) {
   StartToRunning();
   fsm.OnMainExited(ExitStatus::Signal(SIGKILL), "", now,
                    "killed by the OOM killer (MemoryMax=64M)");
   EXPECT_EQ(fsm.cause(), "main process killed by the OOM killer (MemoryMax=64M)");
-  EXPECT_EQ(fsm.result(), ServiceResult::kSignal);
+  EXPECT_EQ(fsm.result(), ServiceResult::kOomKill);
+  EXPECT_STREQ("oom-kill", ResultName(fsm.result()));
+}
+
+// systemd: Restart=on-abnormal restarts after an OOM kill, Restart=on-abort (unclean signal or
+// core dump only) does not.
+TEST_F(FsmTest, AnOomKillRestartsOnAbnormalButNotOnAbort) {
+  for (RestartPolicy policy : {RestartPolicy::kOnAbnormal, RestartPolicy::kOnAbort}) {
+    ServiceSpec sp = spec;
+    sp.restart = policy;
+    ServiceFsm f{&sp};
+    f.Start(now);
+    f.OnConditionsChecked(true, false, "", now);
+    f.OnMainSpawned();
+    ASSERT_EQ(f.state(), State::kRunning);
+    f.OnMainExited(ExitStatus::Signal(SIGKILL), "", now, "killed by the OOM killer");
+    f.OnAllGone(now);
+    EXPECT_EQ(f.state(), policy == RestartPolicy::kOnAbnormal ? State::kBackoff : State::kFailed)
+        << (policy == RestartPolicy::kOnAbnormal ? "on-abnormal" : "on-abort");
+  }
 }
 
 TEST_F(FsmTest, SimpleStartIsRunningOnceSpawned) {
