@@ -16,7 +16,7 @@ std::string Mode(mode_t m) {
 
 }  // namespace
 
-Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid) {
+Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid, gid_t egid) {
   struct stat st;
   if (::stat(path.c_str(), &st) < 0) return ErrnoError("stat " + path);
   if (st.st_uid != 0 && st.st_uid != euid) {
@@ -28,7 +28,8 @@ Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid) {
     return Error{path + ": refusing a unit file writable by others (mode " + Mode(st.st_mode) +
                  "; chmod o-w " + path + ")"};
   }
-  if ((st.st_mode & S_IWGRP) && st.st_gid != 0) {
+  const bool trusted_group = st.st_gid == 0 || (euid != 0 && st.st_gid == egid);
+  if ((st.st_mode & S_IWGRP) && !trusted_group) {
     return Error{path + ": refusing a unit file writable by group " + std::to_string(st.st_gid) +
                  " (mode " + Mode(st.st_mode) + "; chmod g-w " + path + ")"};
   }
@@ -36,9 +37,9 @@ Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid) {
 }
 
 Result<void> CheckUnitFilesTrust(const std::string& path, const std::vector<std::string>& dropins,
-                                 uid_t euid) {
-  SUPD_TRY(CheckUnitFileTrust(path, euid));
-  for (const std::string& d : dropins) SUPD_TRY(CheckUnitFileTrust(d, euid));
+                                 uid_t euid, gid_t egid) {
+  SUPD_TRY(CheckUnitFileTrust(path, euid, egid));
+  for (const std::string& d : dropins) SUPD_TRY(CheckUnitFileTrust(d, euid, egid));
   return Ok();
 }
 
