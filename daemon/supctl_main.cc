@@ -78,6 +78,11 @@ int CheckFiles(const std::vector<std::string>& files) {
 
 void PrintLogLines(const nlohmann::json& result, bool json_out) {
   if (!result.is_object() || !result.contains("lines")) return;
+  if (auto sk = result.find("skipped"); sk != result.end() && sk->is_number_unsigned()) {
+    std::fflush(stdout);  // the gap is before the lines that follow
+    std::fprintf(stderr, "supctl: %llu lines skipped: supctl did not keep up with the output\n",
+                 static_cast<unsigned long long>(sk->get<uint64_t>()));
+  }
   for (const auto& l : result["lines"]) {
     if (json_out) {
       std::printf("%s\n", l.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());

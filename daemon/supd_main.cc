@@ -18,6 +18,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "lib/base/event_loop.h"
 #include "lib/base/unique_fd.h"
 #include "lib/control/paths.h"
 #include "lib/control/server.h"
@@ -189,11 +190,14 @@ int main(int argc, char** argv) {
   };
   wait_signal();
 
-  manager.LoadUnits();
-  spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION, units_dir,
-               socket_path, log_dir);
-  // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
-  sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
+  // READY=1 waits for the units: after a SIGKILL the previous supd's services are stopped
+  // first, and a manager told "ready" then would see "supervising 0 units".
+  manager.LoadUnits([&] {
+    spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION, units_dir,
+                 socket_path, log_dir);
+    // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
+    sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
+  });
   // WatchdogSec= on supd's own unit: ping at half the interval from the loop, so a blocked
   // loop is exactly what the watchdog catches.
   boost::asio::steady_timer watchdog(io);
@@ -209,6 +213,6 @@ int main(int argc, char** argv) {
     };
     ping();
   }
-  io.run();
+  supd::RunEventLoop(io);
   return 0;
 }

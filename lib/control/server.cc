@@ -168,7 +168,7 @@ struct ControlServer::Impl {
         // that RSS stays flat.
         asio::post(sock_.get_executor(), [] { malloc_trim(0); });
       }
-      queued_bytes_ += line.size();
+      SetQueued(queued_bytes_ + line.size());
       out_.push_back({std::move(line), after});
       if (!writing_) WriteNext();
     }
@@ -182,11 +182,11 @@ struct ControlServer::Impl {
         streaming_ = true;
         WatchHangup();
       }
-      if (queued_bytes_ + line.size() > kMaxStreamBacklog) {
+      if (queued_bytes_ >= kMaxStreamBacklog) {
         dropped_ = true;
         // What is being written stays (it may be half sent); the rest goes.
         while (out_.size() > (writing_ ? 1u : 0u)) {
-          queued_bytes_ -= out_.back().line.size();
+          SetQueued(queued_bytes_ - out_.back().line.size());
           out_.pop_back();
         }
         Send(FormatReply(nullptr, Reply::Fail(kTooSlow,
@@ -223,13 +223,13 @@ struct ControlServer::Impl {
                         [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
                           self->writing_ = false;
                           const After after = self->out_.front().after;
-                          self->queued_bytes_ -= self->out_.front().line.size();
+                          self->SetQueued(self->queued_bytes_ - self->out_.front().line.size());
                           self->out_.pop_front();
                           if (ec || after == After::kClose) {
                             boost::system::error_code ignored;
                             self->sock_.shutdown(stream_protocol::socket::shutdown_both, ignored);
                             self->out_.clear();
-                            self->queued_bytes_ = 0;
+                            self->SetQueued(0);
                             self->peer_.end->Close();
                             return;
                           }
@@ -241,6 +241,11 @@ struct ControlServer::Impl {
                           }
                           self->WriteNext();
                         });
+    }
+
+    void SetQueued(size_t n) {
+      queued_bytes_ = n;
+      peer_.end->set_unsent(n);
     }
 
     struct Out {

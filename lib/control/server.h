@@ -34,6 +34,10 @@ class ConnectionEnd {
     if (closed_) cb();
     else callbacks_.push_back(std::move(cb));
   }
+  // Bytes of replies queued for the client and not yet written to its socket: a stream's
+  // producer uses it to skip what a slow reader cannot take.
+  size_t unsent() const { return unsent_; }
+  void set_unsent(size_t n) { unsent_ = n; }
   void Close() {
     if (closed_) return;
     closed_ = true;
@@ -44,6 +48,7 @@ class ConnectionEnd {
 
  private:
   bool closed_ = false;
+  size_t unsent_ = 0;
   std::vector<std::function<void()>> callbacks_;
 };
 
@@ -63,7 +68,9 @@ class ControlServer {
   static constexpr size_t kReservedForPrivileged = 16;  // of kMaxClients: root and supd's uid
   // A connection with no request for this long is closed.
   static constexpr std::chrono::seconds kIdleTimeout{60};
-  // Unsent streamed replies kept for a slow client before it is dropped.
+  // Unsent streamed replies kept for a slow client before it is dropped (a backstop: `logs -f`
+  // skips lines for a slow reader long before, see ConnectionEnd::unsent). One reply is always
+  // queued when less than this is, however large (a follower's history).
   static constexpr size_t kMaxStreamBacklog = 4 << 20;
 
   // Binds `path` (a stale socket file is replaced), mode 0666: every local user may connect and

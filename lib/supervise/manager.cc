@@ -14,6 +14,7 @@
 #include <deque>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <spdlog/spdlog.h>
@@ -267,7 +268,8 @@ struct Manager::Impl {
     s.unit_path = UnitPathFor(s.name);
     auto r = LoadServiceFile(s.unit_path, s.name, config.specifiers);
     if (r.ok()) {
-      if (auto trust = CheckUnitFilesTrust(r->source_path, r->dropin_paths, ::geteuid());
+      if (auto trust =
+              CheckUnitFilesTrust(r->source_path, r->dropin_paths, ::geteuid(), ::getegid());
           !trust.ok())
         r = trust.take_error();
     }
@@ -411,7 +413,8 @@ struct Manager::Impl {
       SocketUnit u;
       auto spec = LoadSocketFile(config.units_dir + "/" + n, n, config.specifiers);
       if (spec.ok()) {
-        if (auto trust = CheckUnitFilesTrust(spec->source_path, spec->dropin_paths, ::geteuid());
+        if (auto trust = CheckUnitFilesTrust(spec->source_path, spec->dropin_paths,
+                                             ::geteuid(), ::getegid());
             !trust.ok())
           spec = trust.take_error();
       }
@@ -1717,6 +1720,22 @@ struct Manager::Impl {
     return out;
   }
 
+  // Every named service, in order; nullopt after replying "not found" for the first unknown name.
+  std::optional<std::vector<Service*>> ResolveAll(const std::vector<std::string>& names,
+                                                  bool create_instance, const ReplyFn& reply) {
+    std::vector<Service*> out;
+    for (const auto& n : names) {
+      std::string err;
+      Service* s = Resolve(n, &err, create_instance);
+      if (!s) {
+        reply(Reply::Fail(control::kNotFound, err));
+        return std::nullopt;
+      }
+      out.push_back(s);
+    }
+    return out;
+  }
+
   // Runs `op` on each named service and replies once all are done.
   using DoneFn = std::function<void(bool, std::string)>;
   void ForEachService(const json& args, ReplyFn reply, bool create_instance,
@@ -1726,19 +1745,14 @@ struct Manager::Impl {
       reply(Reply::Fail(control::kBadRequest, "no service named (args.services)"));
       return;
     }
-    std::vector<Service*> targets;
-    for (const auto& n : names) {
-      std::string err;
-      Service* s = Resolve(n, &err, create_instance);
-      if (!s) {
-        reply(Reply::Fail(control::kNotFound, err));
-        return;
-      }
+    auto resolved = ResolveAll(names, create_instance, reply);
+    if (!resolved) return;
+    const std::vector<Service*>& targets = *resolved;
+    for (Service* s : targets) {
       if (!s->fsm) {
         reply(Reply::Fail(control::kFailed, s->name + " failed to load: " + s->load_error));
         return;
       }
-      targets.push_back(s);
     }
     struct Pending {
       size_t left;
@@ -1822,21 +1836,79 @@ struct Manager::Impl {
     // none is missing or sent twice (the read covers exactly what was queued before it).
     bool history_pending = false;
     std::vector<std::pair<std::string, LogRecord>> buffered;
+    // Live records not sent yet, each serialised once for all followers, comma-separated. They
+    // go out as one reply after the handler that produced them (one read of a pipe gives
+    // hundreds), or at once past kFollowBatchBytes: one reply and one write per record cost so
+    // much under a flooding service that new followers waited seconds for their first line.
+    std::string batch;
+    size_t batch_records = 0;
+    bool flush_posted = false;
+    // A reader that does not keep up (a terminal behind a service writing 100 MB/s) is not cut
+    // off: while more than kFollowMaxUnsent bytes wait for its socket, new records are counted
+    // instead of queued, and the next reply says how many ("skipped":N).
+    std::shared_ptr<control::ConnectionEnd> end;
+    uint64_t skipped = 0;
   };
+  static constexpr size_t kFollowBatchBytes = 64 * 1024;
+  static constexpr size_t kFollowMaxUnsent = 1 << 20;
   std::map<uint64_t, Follower> followers;
   std::map<uint64_t, ReplyFn> pending_log_reads;  // plain `logs` waiting for the files
   uint64_t next_log_request = 1;
 
   void OnLogRecord(const std::string& name, const LogRecord& r) {
     if (followers.empty()) return;
+    std::string text;  // the record as JSON, made once
     for (auto& [id, f] : followers) {
       if (!f.services.count(name) || !f.query.Matches(r)) continue;
       if (f.history_pending) {
         f.buffered.emplace_back(name, r);
         continue;
       }
-      f.reply(Reply::More(json{{"lines", json::array({RecordJson(name, r)})}}));
+      if (text.empty()) text = RecordText(name, r);
+      QueueForFollower(id, f, text);
     }
+  }
+
+  static std::string RecordText(const std::string& name, const LogRecord& r) {
+    return RecordJson(name, r).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  void QueueForFollower(uint64_t fid, Follower& f, const std::string& record_text) {
+    if (!f.batch.empty()) f.batch += ',';
+    f.batch += record_text;
+    ++f.batch_records;
+    if (f.batch.size() >= kFollowBatchBytes) {
+      FlushFollower(f);
+      return;
+    }
+    if (f.flush_posted) return;
+    f.flush_posted = true;
+    asio::post(io, [this, fid] {
+      auto it = followers.find(fid);
+      if (it == followers.end()) return;  // hung up meanwhile
+      it->second.flush_posted = false;
+      FlushFollower(it->second);
+    });
+  }
+
+  void FlushFollower(Follower& f) {
+    if (f.batch.empty()) return;
+    if (f.end && f.end->unsent() >= kFollowMaxUnsent) {
+      f.skipped += f.batch_records;
+      f.batch.clear();
+      f.batch_records = 0;
+      return;
+    }
+    std::string raw = "{\"lines\":[";
+    raw += f.batch;
+    raw += "]";
+    if (f.skipped > 0) raw += ",\"skipped\":" + std::to_string(f.skipped);
+    raw += "}";
+    f.batch.clear();
+    f.batch_records = 0;
+    f.skipped = 0;
+    ReplyFn reply = f.reply;  // the call may end the follower
+    reply(Reply::MoreRaw(std::move(raw)));
   }
 
   // `logs`: the last lines from memory when it holds them, else from the files (read on the
@@ -1855,17 +1927,19 @@ struct Manager::Impl {
     std::vector<std::pair<std::string, std::vector<LogRecord>>> memory;
     std::vector<std::shared_ptr<LogSink>> sinks;
     std::vector<std::string> sink_names;
+    std::vector<std::string> followed;
     bool complete = true;
-    for (const auto& n : names) {
-      std::string err;
-      Service* s = Resolve(n, &err, /*create_instance=*/false);
-      if (!s) {
-        reply(Reply::Fail(control::kNotFound, err));
-        return;
-      }
+    auto resolved = ResolveAll(names, /*create_instance=*/false, reply);
+    if (!resolved) return;
+    for (Service* s : *resolved) {
+      followed.push_back(s->name);
       if (!s->log) {
-        // Never started, or its log file could not be opened: the file may still exist.
-        auto sink = log_writer->Open(config.log_dir + "/" + s->name + ".log",
+        // Never started, or its log file could not be opened: the file may still exist (from an
+        // earlier supd). If it does not, there is nothing to read, and reading creates nothing.
+        const std::string path = config.log_dir + "/" + s->name + ".log";
+        struct stat st;
+        if (::stat(path.c_str(), &st) < 0 && errno == ENOENT) continue;
+        auto sink = log_writer->Open(path,
                                      s->spec ? LogFileLimits{s->spec->log_max_bytes,
                                                              s->spec->log_max_files}
                                              : LogFileLimits{});
@@ -1884,10 +1958,11 @@ struct Manager::Impl {
     if (q->follow) {
       fid = next_log_request++;
       Follower f;
-      f.services.insert(sink_names.begin(), sink_names.end());
+      f.services.insert(followed.begin(), followed.end());
       f.query = *q;
       f.reply = reply;
       f.history_pending = !complete;
+      f.end = peer.end;
       followers.emplace(fid, std::move(f));
       // Erased from a posted handler: the close may come from inside OnLogRecord's loop.
       peer.end->OnClose([this, fid] { asio::post(io, [this, fid] { followers.erase(fid); }); });
@@ -1924,10 +1999,10 @@ struct Manager::Impl {
       f.history_pending = false;
       auto buffered = std::move(f.buffered);
       f.buffered.clear();
-      ReplyFn reply = f.reply;  // the calls below may end the follower
+      ReplyFn reply = f.reply;  // the call may end the follower (erased in a posted handler)
       reply(Reply::More(std::move(res)));
-      for (auto& [name, r] : buffered)
-        reply(Reply::More(json{{"lines", json::array({RecordJson(name, r)})}}));
+      for (auto& [name, r] : buffered) QueueForFollower(fid, f, RecordText(name, r));
+      FlushFollower(f);
       return;
     }
     auto it = pending_log_reads.find(rid);
@@ -1958,13 +2033,9 @@ struct Manager::Impl {
           if (s->log) sinks.push_back(s->log->sink());
         }
       } else {
-        for (const auto& n : names) {
-          std::string err;
-          Service* s = Resolve(n, &err, /*create_instance=*/false);
-          if (!s) {
-            reply(Reply::Fail(control::kNotFound, err));
-            return;
-          }
+        auto resolved = ResolveAll(names, /*create_instance=*/false, reply);
+        if (!resolved) return;
+        for (Service* s : *resolved) {
           out.push_back(StatusOf(*s, peer.privileged));
           if (s->log) sinks.push_back(s->log->sink());
         }
@@ -1992,13 +2063,9 @@ struct Manager::Impl {
     if (cmd == "cat") {
       const auto names = ServiceArgs(req.args);
       json out = json::array();
-      for (const auto& n : names) {
-        std::string err;
-        Service* s = Resolve(n, &err, false);
-        if (!s) {
-          reply(Reply::Fail(control::kNotFound, err));
-          return;
-        }
+      auto resolved = ResolveAll(names, /*create_instance=*/false, reply);
+      if (!resolved) return;
+      for (Service* s : *resolved) {
         // supd reads as root: show a unit only to who could read the file itself.
         struct stat st;
         if (!peer.privileged &&
@@ -2167,14 +2234,21 @@ struct Manager::Impl {
 Manager::Manager(asio::io_context& io, ManagerConfig config)
     : impl_(std::make_unique<Impl>(io, std::move(config))) {}
 Manager::~Manager() = default;
-void Manager::LoadUnits() {
-  if (!impl_->cgroups) return impl_->LoadUnits();
+void Manager::LoadUnits(std::function<void()> loaded) {
+  if (!impl_->cgroups) {
+    impl_->LoadUnits();
+    loaded();
+    return;
+  }
   // Services of a previous supd on this state directory that died without stopping them
   // (SIGKILL, crash) still run in its cgroups: stop them first, so that no service runs twice
   // and their ports are free for ours.
-  impl_->leftovers = std::make_unique<LeftoverStopper>(impl_->io, impl_->cgroups->path(), [this] {
-    if (!impl_->shutting_down) impl_->LoadUnits();
-  });
+  impl_->leftovers = std::make_unique<LeftoverStopper>(
+      impl_->io, impl_->cgroups->path(), [this, loaded = std::move(loaded)] {
+        if (impl_->shutting_down) return;
+        impl_->LoadUnits();
+        loaded();
+      });
 }
 void Manager::ReloadUnits() { impl_->ReloadUnits(); }
 void Manager::StopAll(std::function<void()> done) { impl_->StopAll(std::move(done)); }

@@ -43,7 +43,10 @@ class Manager {
 
   // Reads the units directory and starts the units that are enabled ([Install] WantedBy=).
   // A unit that fails to load is reported (log, status, check) and the others go on.
-  void LoadUnits();
+  // When a previous supd on this state directory left services running (it was SIGKILLed),
+  // they are stopped first and the units load after that; `loaded` runs on the io_context once
+  // the units are loaded (not if supd is shut down before).
+  void LoadUnits(std::function<void()> loaded);
   // SIGHUP / daemon-reload: new units are loaded (and started if enabled), removed ones are
   // stopped and forgotten, changed ones take effect at their next start.
   void ReloadUnits();

@@ -218,6 +218,60 @@ RestartSec=0
   EXPECT_EQ(0, Supctl({"logs", "tick", "-n", "3"}).exit_code);
 }
 
+// `logs` of a service that never ran answers with no lines and leaves no empty file behind; a
+// follower of it sees the lines once it starts.
+TEST_F(LogsTest, LogsOfANeverStartedServiceCreatesNothingAndFollowsItsStart) {
+  WriteUnit("later.service", R"([Service]
+ExecStart={go}/logspam tick
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  const std::string file = log_dir_ + "/later.service.log";
+  CommandResult none = Supctl({"logs", "later", "--json"});
+  ASSERT_EQ(0, none.exit_code) << none.Describe();
+  EXPECT_EQ(std::string::npos, none.out.find("tick")) << none.out;
+  EXPECT_FALSE(FileExists(file)) << "reading the logs created " << file;
+
+  RawClient c(socket_);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Send(R"({"id":1,"cmd":"logs","args":{"services":["later"],"follow":true}})" "\n"));
+  auto first = c.ReadLine(5s);
+  ASSERT_TRUE(first) << SupdContext();
+  EXPECT_TRUE(json::parse(*first)["result"]["lines"].empty()) << *first;
+  ASSERT_EQ(0, Supctl({"start", "later"}).exit_code) << SupdContext();
+  auto next = c.ReadLine(5s);
+  ASSERT_TRUE(next) << SupdContext();
+  auto j = json::parse(*next);
+  ASSERT_FALSE(j["result"]["lines"].empty()) << *next;
+  EXPECT_NE(std::string::npos, j["result"]["lines"][0].value("text", "").find("tick")) << *next;
+  EXPECT_TRUE(FileExists(file));
+}
+
+// A follower may ask for a history bigger than the backlog a slow stream is allowed (4 MiB):
+// the history is one answer, sent whole, and the stream goes on after it.
+TEST_F(LogsTest, FollowWithAHistoryOverFourMiBGetsItWhole) {
+  WriteUnit("many.service", R"([Service]
+Type=oneshot
+ExecStart={go}/logspam lines 60000
+[X-Supd]
+LogMaxBytes=1G
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "many"}).exit_code) << SupdContext();
+  RawClient c(socket_);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Send(
+      R"({"id":1,"cmd":"logs","args":{"services":["many"],"follow":true,"lines":60000}})" "\n"));
+  auto first = c.ReadLine(20s);
+  ASSERT_TRUE(first) << SupdContext();
+  EXPECT_GT(first->size(), size_t{4} << 20);
+  auto j = json::parse(*first);
+  ASSERT_TRUE(j.value("ok", false)) << first->substr(0, 300);
+  EXPECT_TRUE(j.value("more", false));
+  EXPECT_EQ(60000u, j["result"]["lines"].size());
+  EXPECT_FALSE(c.ReadLine(200ms)) << "nothing more: the service is done";
+  EXPECT_FALSE(c.closed()) << "the follower is still there";
+}
+
 TEST_F(LogsTest, FullDiskDropsAndCountsLinesThenRecovers) {
   if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
   if (::mount("tmpfs", log_dir_.c_str(), "tmpfs", 0, "size=256k,mode=0750") != 0)

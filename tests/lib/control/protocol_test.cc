@@ -70,6 +70,15 @@ TEST(ProtocolTest, FormatsRepliesAsOneLine) {
             "\"id\":null,\"ok\":false}\n");
 }
 
+// A streamed answer built from records serialised once: the same line a json result gives.
+TEST(ProtocolTest, RawResultIsSplicedAsTheResult) {
+  const std::string raw = R"({"lines":[{"text":"a"},{"text":"b"}]})";
+  EXPECT_EQ(FormatReply(7, Reply::MoreRaw(raw)),
+            FormatReply(7, Reply::More(nlohmann::json::parse(raw))));
+  EXPECT_EQ(FormatReply("x", Reply::MoreRaw(raw)),
+            "{\"id\":\"x\",\"more\":true,\"ok\":true,\"result\":" + raw + "}\n");
+}
+
 TEST(ProtocolTest, ReadOnlyCommands) {
   EXPECT_TRUE(IsReadOnlyCommand("status"));
   EXPECT_TRUE(IsReadOnlyCommand("version"));
