@@ -1836,6 +1836,7 @@ struct Manager::Impl {
     // none is missing or sent twice (the read covers exactly what was queued before it).
     bool history_pending = false;
     std::vector<std::pair<std::string, LogRecord>> buffered;
+    size_t buffered_bytes = 0;  // of text; past kFollowMaxUnsent records are counted as skipped
     // Live records not sent yet, each serialised once for all followers, comma-separated. They
     // go out as one reply after the handler that produced them (one read of a pipe gives
     // hundreds), or at once past kFollowBatchBytes: one reply and one write per record cost so
@@ -1861,6 +1862,11 @@ struct Manager::Impl {
     for (auto& [id, f] : followers) {
       if (!f.services.count(name) || !f.query.Matches(r)) continue;
       if (f.history_pending) {
+        if (f.buffered_bytes >= kFollowMaxUnsent) {
+          ++f.skipped;
+          continue;
+        }
+        f.buffered_bytes += r.text.size();
         f.buffered.emplace_back(name, r);
         continue;
       }
@@ -1999,6 +2005,7 @@ struct Manager::Impl {
       f.history_pending = false;
       auto buffered = std::move(f.buffered);
       f.buffered.clear();
+      f.buffered_bytes = 0;
       ReplyFn reply = f.reply;  // the call may end the follower (erased in a posted handler)
       reply(Reply::More(std::move(res)));
       for (auto& [name, r] : buffered) QueueForFollower(fid, f, RecordText(name, r));
