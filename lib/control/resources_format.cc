@@ -80,6 +80,45 @@ std::string FormatResourceLines(const nlohmann::json& s) {
   return out;
 }
 
+std::string FormatProcessLines(const nlohmann::json& s) {
+  auto p = s.find("process");
+  if (p == s.end() || !p->is_object()) return "";
+  std::string identity;
+  auto add = [](std::string& line, const std::string& item) {
+    line += (line.empty() ? "" : " ") + item;
+  };
+  if (!Str(*p, "user").empty()) add(identity, "User=" + Str(*p, "user"));
+  if (!Str(*p, "group").empty()) add(identity, "Group=" + Str(*p, "group"));
+  if (auto g = p->find("supplementary_groups"); g != p->end() && g->is_array() && !g->empty()) {
+    std::string groups;
+    for (const auto& one : *g)
+      if (one.is_string()) add(groups, one.get<std::string>());
+    add(identity, "SupplementaryGroups=" + groups);
+  }
+  if (Str(*p, "umask") != "0022" && !Str(*p, "umask").empty())
+    add(identity, "UMask=" + Str(*p, "umask"));
+  if (auto n = p->find("nice"); n != p->end() && n->is_number_integer())
+    add(identity, "Nice=" + std::to_string(n->get<int>()));
+  if (auto o = p->find("oom_score_adjust"); o != p->end() && o->is_number_integer())
+    add(identity, "OOMScoreAdjust=" + std::to_string(o->get<int>()));
+  std::string rlimits;
+  if (auto l = p->find("limits"); l != p->end() && l->is_object())
+    for (const auto& [k, v] : l->items())
+      if (v.is_string()) add(rlimits, k + "=" + v.get<std::string>());
+  std::string caps;
+  if (!Str(*p, "ambient_capabilities").empty())
+    add(caps, "AmbientCapabilities=" + Str(*p, "ambient_capabilities"));
+  if (auto b = p->find("capability_bounding_set"); b != p->end() && b->is_string())
+    add(caps, "CapabilityBoundingSet=" + (b->get<std::string>().empty() ? std::string("(none)")
+                                                                         : b->get<std::string>()));
+  if (p->value("no_new_privileges", false)) add(caps, "NoNewPrivileges=yes");
+  std::string out;
+  if (!identity.empty()) out += "   Identity: " + identity + "\n";
+  if (!rlimits.empty()) out += "    Rlimits: " + rlimits + "\n";
+  if (!caps.empty()) out += "       Caps: " + caps + "\n";
+  return out;
+}
+
 std::string FormatDaemonStatus(const nlohmann::json& v) {
   std::string out = "● supd " + Str(v, "version");
   if (auto pid = v.find("pid"); pid != v.end() && pid->is_number())

@@ -17,6 +17,14 @@ namespace supd::control {
 //  Go runtime: GOMAXPROCS=1 GOMEMLIMIT=60397977 (set by supd, GoRuntime=auto)
 std::string FormatResourceLines(const nlohmann::json& service);
 
+// Lines for the "process" object of one service (identity, rlimits and capabilities as the unit
+// sets them; only what differs from the defaults), "" if nothing does:
+//    Identity: User=nobody SupplementaryGroups=adm 4242 UMask=0027 Nice=-3 OOMScoreAdjust=345
+//     Rlimits: LimitNOFILE=2048:4096 LimitCORE=0:infinity
+//        Caps: AmbientCapabilities=cap_net_bind_service CapabilityBoundingSet=cap_net_bind_service
+//              NoNewPrivileges=yes
+std::string FormatProcessLines(const nlohmann::json& service);
+
 // supd's own block from the "version" reply:
 //  ● supd 0.1.0 (pid 123)
 //      Cgroups: hybrid: tracking in cgroup v2 at ...; controllers on cgroup v1: ...

@@ -24,9 +24,9 @@ class io_context;
 namespace supd::control {
 
 // The end of a connection, for handlers that stream replies (Reply::more): OnClose runs once
-// the client hung up or was dropped for not reading (the server keeps at most
-// ControlServer::kMaxStreamBacklog bytes unsent per client, then sends a "too-slow" error line
-// and closes). Touched only on the io_context thread.
+// the client hung up or was dropped for not reading (once ControlServer::kMaxStreamBacklog
+// bytes or more wait unsent, a further reply is not queued: the server sends a "too-slow"
+// error line and closes). Touched only on the io_context thread.
 class ConnectionEnd {
  public:
   bool closed() const { return closed_; }
@@ -37,7 +37,20 @@ class ConnectionEnd {
   // Bytes of replies queued for the client and not yet written to its socket: a stream's
   // producer uses it to skip what a slow reader cannot take.
   size_t unsent() const { return unsent_; }
-  void set_unsent(size_t n) { unsent_ = n; }
+  // Runs `cb` once (posted by the caller's choice: it is called from inside the server's write
+  // completion) when unsent() drops below `limit`; replaces an earlier wish.
+  void OnUnsentBelow(size_t limit, std::function<void()> cb) {
+    drained_below_ = limit;
+    drained_ = std::move(cb);
+  }
+  void set_unsent(size_t n) {
+    unsent_ = n;
+    if (drained_ && n < drained_below_) {
+      auto cb = std::move(drained_);
+      drained_ = nullptr;
+      cb();
+    }
+  }
   void Close() {
     if (closed_) return;
     closed_ = true;
@@ -49,6 +62,8 @@ class ConnectionEnd {
  private:
   bool closed_ = false;
   size_t unsent_ = 0;
+  size_t drained_below_ = 0;
+  std::function<void()> drained_;
   std::vector<std::function<void()>> callbacks_;
 };
 

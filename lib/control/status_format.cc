@@ -64,6 +64,7 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
     out += "      Error: " + std::to_string(e->get<int>()) + " (" + Str(s, "status_errno_name") +
            ")\n";
   out += FormatResourceLines(s);
+  out += FormatProcessLines(s);
   if (s.value("restarts", 0) > 0)
     out += "   Restarts: " + std::to_string(s.value("restarts", 0)) + "\n";
   if (auto le = s.find("last_exit"); le != s.end() && le->is_object()) {

@@ -11,6 +11,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -191,7 +192,9 @@ struct Manager::Impl {
     bool removed = false;  // its unit file is gone: forget it once stopped
   };
 
-  Impl(asio::io_context& io, ManagerConfig cfg) : io(io), config(std::move(cfg)), watcher(io) {
+  Impl(asio::io_context& io, ManagerConfig cfg)
+      : io(io), config(std::move(cfg)), watcher(io),
+        trusted_group(PrivateGroupOf(::geteuid(), ::getegid())) {
     // One subtree per state directory, so that two supd instances never share service cgroups
     // and a restarted supd finds its predecessor's.
     uint32_t h = 2166136261u;  // FNV-1a
@@ -269,7 +272,7 @@ struct Manager::Impl {
     auto r = LoadServiceFile(s.unit_path, s.name, config.specifiers);
     if (r.ok()) {
       if (auto trust =
-              CheckUnitFilesTrust(r->source_path, r->dropin_paths, ::geteuid(), ::getegid());
+              CheckUnitFilesTrust(r->source_path, r->dropin_paths, ::geteuid(), trusted_group);
           !trust.ok())
         r = trust.take_error();
     }
@@ -414,7 +417,7 @@ struct Manager::Impl {
       auto spec = LoadSocketFile(config.units_dir + "/" + n, n, config.specifiers);
       if (spec.ok()) {
         if (auto trust = CheckUnitFilesTrust(spec->source_path, spec->dropin_paths,
-                                             ::geteuid(), ::getegid());
+                                             ::geteuid(), trusted_group);
             !trust.ok())
           spec = trust.take_error();
       }
@@ -1641,6 +1644,7 @@ struct Manager::Impl {
     j["cgroup"] = s.cgroup.empty() ? json(nullptr) : json(s.cgroup);
     j["resources"] = ServiceResourcesJson(resources, s.cgroup, s.limits,
                                           s.spec->resources.require_limits, s.go_runtime);
+    j["process"] = ProcessSettingsJson(*s.spec);
     // During an overlap restart: the instance still serving, then those being stopped.
     json old = json::array();
     if (s.detached)
@@ -1718,6 +1722,34 @@ struct Manager::Impl {
         if (v.is_string()) out.push_back(v.get<std::string>());
     }
     return out;
+  }
+
+  // What the unit sets of the processes' identity, rlimits and capabilities, for status; null
+  // where it sets nothing (limits: only the Limit*= it names).
+  static json ProcessSettingsJson(const ServiceSpec& spec) {
+    const ExecSettings& e = spec.exec;
+    json limits = json::object();
+    for (int r = 0; r < kResourceLimitCount; ++r)
+      if (e.limits[static_cast<size_t>(r)])
+        limits[std::string(ResourceLimitDirective(r))] =
+            FormatResourceLimit(*e.limits[static_cast<size_t>(r)]);
+    char umask[8];
+    std::snprintf(umask, sizeof(umask), "%04o", static_cast<unsigned>(e.umask));
+    return json{
+        {"user", spec.user.empty() ? json(nullptr) : json(spec.user)},
+        {"group", spec.group.empty() ? json(nullptr) : json(spec.group)},
+        {"supplementary_groups", e.supplementary_groups},
+        {"limits", std::move(limits)},
+        {"umask", umask},
+        {"nice", e.nice ? json(*e.nice) : json(nullptr)},
+        {"oom_score_adjust", e.oom_score_adjust ? json(*e.oom_score_adjust) : json(nullptr)},
+        // null: the whole set, as inherited.
+        {"capability_bounding_set", e.capability_bounding_set == kAllCapabilities
+                                        ? json(nullptr)
+                                        : json(FormatCapabilitySet(e.capability_bounding_set))},
+        {"ambient_capabilities", FormatCapabilitySet(e.ambient_capabilities)},
+        {"no_new_privileges", e.no_new_privileges},
+    };
   }
 
   // Every named service, in order; nullopt after replying "not found" for the first unknown name.
@@ -1836,7 +1868,10 @@ struct Manager::Impl {
     // none is missing or sent twice (the read covers exactly what was queued before it).
     bool history_pending = false;
     std::vector<std::pair<std::string, LogRecord>> buffered;
-    size_t buffered_bytes = 0;  // of text; past kFollowMaxUnsent records are counted as skipped
+    // Of records (text plus kRecordOverhead each); past kFollowMaxUnsent, live records are
+    // counted in skipped_pending instead, reported after the buffered ones.
+    size_t buffered_bytes = 0;
+    uint64_t skipped_pending = 0;
     // Live records not sent yet, each serialised once for all followers, comma-separated. They
     // go out as one reply after the handler that produced them (one read of a pipe gives
     // hundreds), or at once past kFollowBatchBytes: one reply and one write per record cost so
@@ -1852,6 +1887,7 @@ struct Manager::Impl {
   };
   static constexpr size_t kFollowBatchBytes = 64 * 1024;
   static constexpr size_t kFollowMaxUnsent = 1 << 20;
+  static constexpr size_t kRecordOverhead = 128;  // a LogRecord's fields besides its text
   std::map<uint64_t, Follower> followers;
   std::map<uint64_t, ReplyFn> pending_log_reads;  // plain `logs` waiting for the files
   uint64_t next_log_request = 1;
@@ -1863,10 +1899,10 @@ struct Manager::Impl {
       if (!f.services.count(name) || !f.query.Matches(r)) continue;
       if (f.history_pending) {
         if (f.buffered_bytes >= kFollowMaxUnsent) {
-          ++f.skipped;
+          ++f.skipped_pending;
           continue;
         }
-        f.buffered_bytes += r.text.size();
+        f.buffered_bytes += r.text.size() + kRecordOverhead;
         f.buffered.emplace_back(name, r);
         continue;
       }
@@ -1884,7 +1920,7 @@ struct Manager::Impl {
     f.batch += record_text;
     ++f.batch_records;
     if (f.batch.size() >= kFollowBatchBytes) {
-      FlushFollower(f);
+      FlushFollower(fid, f);
       return;
     }
     if (f.flush_posted) return;
@@ -1893,16 +1929,26 @@ struct Manager::Impl {
       auto it = followers.find(fid);
       if (it == followers.end()) return;  // hung up meanwhile
       it->second.flush_posted = false;
-      FlushFollower(it->second);
+      FlushFollower(fid, it->second);
     });
   }
 
-  void FlushFollower(Follower& f) {
-    if (f.batch.empty()) return;
-    if (f.end && f.end->unsent() >= kFollowMaxUnsent) {
+  // Sends the batch, or (the client's socket is too far behind) counts it as skipped. `force`:
+  // send whatever is unsent (the lines buffered during a history read, which is bounded).
+  void FlushFollower(uint64_t fid, Follower& f, bool force = false) {
+    if (f.batch.empty() && f.skipped == 0) return;
+    if (!force && f.end && f.end->unsent() >= kFollowMaxUnsent) {
       f.skipped += f.batch_records;
       f.batch.clear();
       f.batch_records = 0;
+      // The count goes out as soon as the client catches up, even if the service is quiet
+      // by then. Posted: this runs inside the server's write completion.
+      f.end->OnUnsentBelow(kFollowMaxUnsent, [this, fid] {
+        asio::post(io, [this, fid] {
+          if (auto it = followers.find(fid); it != followers.end())
+            FlushFollower(fid, it->second);
+        });
+      });
       return;
     }
     std::string raw = "{\"lines\":[";
@@ -2008,8 +2054,17 @@ struct Manager::Impl {
       f.buffered_bytes = 0;
       ReplyFn reply = f.reply;  // the call may end the follower (erased in a posted handler)
       reply(Reply::More(std::move(res)));
-      for (auto& [name, r] : buffered) QueueForFollower(fid, f, RecordText(name, r));
-      FlushFollower(f);
+      // The lines that came meanwhile follow the history whole (the history itself may be over
+      // the unsent limit); those that did not fit in the buffer were after them.
+      for (auto& [name, r] : buffered) {
+        if (!f.batch.empty()) f.batch += ',';
+        f.batch += RecordText(name, r);
+        ++f.batch_records;
+      }
+      FlushFollower(fid, f, /*force=*/true);
+      f.skipped += f.skipped_pending;
+      f.skipped_pending = 0;
+      FlushFollower(fid, f);  // tells of those now, or once the client has caught up
       return;
     }
     auto it = pending_log_reads.find(rid);
@@ -2223,6 +2278,8 @@ struct Manager::Impl {
   std::unique_ptr<LogWriter> log_writer = std::make_unique<LogWriter>(io);
   std::unique_ptr<JournalStreams> journal = SystemJournal();
   ProcessWatcher watcher;
+  // Besides root's, the group that may have write access to unit files (lib/unit/unit_trust.h).
+  const std::optional<gid_t> trusted_group;
   std::unique_ptr<NotifyServer> notify;  // null: no notify socket (see notify_error)
   std::string notify_error;
   uint64_t notify_refused = 0;           // datagrams from processes not allowed to send

@@ -1,8 +1,12 @@
 #include "lib/unit/unit_trust.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstring>
+#include <vector>
 
 namespace supd {
 
@@ -16,7 +20,26 @@ std::string Mode(mode_t m) {
 
 }  // namespace
 
-Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid, gid_t egid) {
+std::optional<gid_t> PrivateGroupOf(uid_t euid, gid_t egid) {
+  if (euid == 0) return std::nullopt;
+  std::vector<char> buf(16384);
+  struct passwd pw;
+  struct passwd* pwp = nullptr;
+  if (getpwuid_r(euid, &pw, buf.data(), buf.size(), &pwp) != 0 || pwp == nullptr)
+    return std::nullopt;
+  const std::string user = pw.pw_name;
+  struct group gr;
+  struct group* grp = nullptr;
+  if (getgrgid_r(egid, &gr, buf.data(), buf.size(), &grp) != 0 || grp == nullptr)
+    return std::nullopt;
+  if (user != gr.gr_name) return std::nullopt;
+  for (char** m = gr.gr_mem; m && *m; ++m)
+    if (user != *m) return std::nullopt;
+  return egid;
+}
+
+Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid,
+                                std::optional<gid_t> trusted_group) {
   struct stat st;
   if (::stat(path.c_str(), &st) < 0) return ErrnoError("stat " + path);
   if (st.st_uid != 0 && st.st_uid != euid) {
@@ -28,8 +51,8 @@ Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid, gid_t egid)
     return Error{path + ": refusing a unit file writable by others (mode " + Mode(st.st_mode) +
                  "; chmod o-w " + path + ")"};
   }
-  const bool trusted_group = st.st_gid == 0 || (euid != 0 && st.st_gid == egid);
-  if ((st.st_mode & S_IWGRP) && !trusted_group) {
+  const bool group_trusted = st.st_gid == 0 || (trusted_group && st.st_gid == *trusted_group);
+  if ((st.st_mode & S_IWGRP) && !group_trusted) {
     return Error{path + ": refusing a unit file writable by group " + std::to_string(st.st_gid) +
                  " (mode " + Mode(st.st_mode) + "; chmod g-w " + path + ")"};
   }
@@ -37,9 +60,9 @@ Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid, gid_t egid)
 }
 
 Result<void> CheckUnitFilesTrust(const std::string& path, const std::vector<std::string>& dropins,
-                                 uid_t euid, gid_t egid) {
-  SUPD_TRY(CheckUnitFileTrust(path, euid, egid));
-  for (const std::string& d : dropins) SUPD_TRY(CheckUnitFileTrust(d, euid, egid));
+                                 uid_t euid, std::optional<gid_t> trusted_group) {
+  SUPD_TRY(CheckUnitFileTrust(path, euid, trusted_group));
+  for (const std::string& d : dropins) SUPD_TRY(CheckUnitFileTrust(d, euid, trusted_group));
   return Ok();
 }
 

@@ -193,6 +193,20 @@ ExecStart=/bin/sleep 600
   EXPECT_EQ(-3, ProcNice(pid));
   EXPECT_EQ("345", Trimmed(ReadFile("/proc/" + std::to_string(pid) + "/oom_score_adj")));
   EXPECT_EQ(json(027), dump["umask"]) << "the Go program sees UMask= too";
+  // Status says what the unit set, in JSON and for people.
+  auto st = Status("limited.service");
+  ASSERT_TRUE(st);
+  const json& proc = (*st)["process"];
+  EXPECT_EQ("2048:4096", proc["limits"].value("LimitNOFILE", "")) << proc.dump();
+  EXPECT_EQ("0:infinity", proc["limits"].value("LimitCORE", "")) << proc.dump();
+  EXPECT_EQ("0027", proc.value("umask", "")) << proc.dump();
+  EXPECT_EQ(json(-3), proc["nice"]);
+  EXPECT_EQ(json(345), proc["oom_score_adjust"]);
+  CommandResult human = Supctl({"status", "limited"});
+  EXPECT_NE(std::string::npos,
+            human.out.find("   Identity: UMask=0027 Nice=-3 OOMScoreAdjust=345\n"))
+      << human.out;
+  EXPECT_NE(std::string::npos, human.out.find("LimitNOFILE=2048:4096")) << human.out;
 
   // Without the directives: systemd's defaults (soft NOFILE 1024, umask 0022), supd's nice and
   // OOM score.

@@ -46,5 +46,28 @@ TEST(ResourcesFormatTest, DaemonBlock) {
             "    Cgroups: none: limits are not enforced: no cgroup tracking (x)\n");
 }
 
+TEST(ResourcesFormatTest, ProcessSettingsOnlyWhatDiffersFromTheDefaults) {
+  const auto s = nlohmann::json::parse(R"({"process": {
+    "user": "nobody", "group": null, "supplementary_groups": ["adm", "4242"],
+    "limits": {"LimitCORE": "0:infinity", "LimitNOFILE": "2048:4096"},
+    "umask": "0027", "nice": -3, "oom_score_adjust": 345,
+    "capability_bounding_set": "cap_net_bind_service",
+    "ambient_capabilities": "cap_net_bind_service", "no_new_privileges": true}})");
+  EXPECT_EQ(FormatProcessLines(s),
+            "   Identity: User=nobody SupplementaryGroups=adm 4242 UMask=0027 Nice=-3 "
+            "OOMScoreAdjust=345\n"
+            "    Rlimits: LimitCORE=0:infinity LimitNOFILE=2048:4096\n"
+            "       Caps: AmbientCapabilities=cap_net_bind_service "
+            "CapabilityBoundingSet=cap_net_bind_service NoNewPrivileges=yes\n");
+  const auto defaults = nlohmann::json::parse(R"({"process": {
+    "user": null, "group": null, "supplementary_groups": [], "limits": {}, "umask": "0022",
+    "nice": null, "oom_score_adjust": null, "capability_bounding_set": null,
+    "ambient_capabilities": "", "no_new_privileges": false}})");
+  EXPECT_EQ(FormatProcessLines(defaults), "");
+  const auto empty_set = nlohmann::json::parse(
+      R"({"process": {"capability_bounding_set": "", "umask": "0022"}})");
+  EXPECT_EQ(FormatProcessLines(empty_set), "       Caps: CapabilityBoundingSet=(none)\n");
+}
+
 }  // namespace
 }  // namespace supd::control
