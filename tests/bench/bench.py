@@ -86,6 +86,19 @@ class Supd:
                     return int(line.split()[1])
         return -1
 
+    def memory_kib(self):
+        """/proc/PID/smaps_rollup: RSS counts every library page supd touched, also those every
+        other process shares (libc, libstdc++); Pss shares them out, and Private_Dirty is the
+        memory that is supd's alone (heap, stacks, written data)."""
+        out = {}
+        with open(f"/proc/{self.proc.pid}/smaps_rollup") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0].rstrip(":") in (
+                        "Rss", "Pss", "Private_Dirty", "Private_Clean", "Shared_Clean", "Anonymous"):
+                    out[parts[0].rstrip(":")] = int(parts[1])
+        return out
+
     def cpu_seconds(self):
         with open(f"/proc/{self.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -164,6 +177,7 @@ def bench_many(build, n, idle_seconds):
             raise RuntimeError(r.stderr.decode())
         assert all(s["state"] == "running" for s in d.status())
         out["rss_kib"] = d.rss_kib()
+        out["memory_kib"] = d.memory_kib()
         lat = []
         for _ in range(50):
             t0 = time.monotonic()
@@ -317,7 +331,7 @@ def main():
     ap.add_argument("--ready-rounds", type=int, default=50)
     ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
     ap.add_argument("--zd-seconds", type=int, default=10, help="hey run across restarts")
-    ap.add_argument("--only", choices=["all", "zero-downtime", "logs"], default="all")
+    ap.add_argument("--only", choices=["all", "zero-downtime", "logs", "footprint"], default="all")
     ap.add_argument("--log-seconds", type=int, default=10, help="how long each log writer runs")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
@@ -327,9 +341,25 @@ def main():
     if args.only == "logs":
         bench_logs(args, gobin)
         return
+    if args.only == "footprint":
+        print_footprint(bench_many(args.build, 1, 0), bench_many(args.build, 100, 0))
+        return
     if args.only == "all":
         bench_supervision(args, gobin)
     bench_restarts(args, gobin)
+
+
+def print_footprint(one, many):
+    print(f"supd RSS, 1 service running: {one['rss_kib'] / 1024:.1f} MiB")
+    print(f"supd RSS, 100 services running: {many['rss_kib'] / 1024:.1f} MiB "
+          f"(with none started: {many['rss_idle_kib'] / 1024:.1f} MiB; after 250 status "
+          f"requests: {many['rss_after_status_kib'] / 1024:.1f} MiB)")
+    for label, r in (("1 service", one), ("100 services", many)):
+        m = r["memory_kib"]
+        print(f"supd memory, {label}: Pss {m['Pss'] / 1024:.1f} MiB, private dirty "
+              f"{m['Private_Dirty'] / 1024:.1f} MiB, private clean {m['Private_Clean'] / 1024:.1f}"
+              f" MiB (code only supd maps now: its binary, libraries no other process uses), shared clean {m['Shared_Clean'] / 1024:.1f} MiB "
+              f"(libraries other processes map too)")
 
 
 def bench_supervision(args, gobin):
@@ -340,11 +370,8 @@ def bench_supervision(args, gobin):
           f"median {statistics.median(e2e):.2f} ms, p99 {pct(e2e, 99):.2f} ms")
 
     one = bench_many(args.build, 1, 0)
-    print(f"supd RSS, 1 service running: {one['rss_kib'] / 1024:.1f} MiB")
     many = bench_many(args.build, 100, args.idle)
-    print(f"supd RSS, 100 services running: {many['rss_kib'] / 1024:.1f} MiB "
-          f"(with none started: {many['rss_idle_kib'] / 1024:.1f} MiB; after 250 status "
-          f"requests: {many['rss_after_status_kib'] / 1024:.1f} MiB)")
+    print_footprint(one, many)
     print(f"time to start 100 services (one supctl start, until all running): "
           f"{many['start_all_s'] * 1000:.0f} ms")
     s = many["supctl_status_ms"]
