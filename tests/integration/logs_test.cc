@@ -2,11 +2,16 @@
 // excerpt, size rotation, `supctl logs` (memory, files, follow across a restart) and a full
 // disk. The output comes from tests/go/logspam.
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -313,6 +318,84 @@ LogMaxBytes=1G
   EXPECT_TRUE(in_order);
   const std::string text = ReadFile(log_dir_ + "/burst.service.log");
   EXPECT_EQ(size_t{kLines}, static_cast<size_t>(std::count(text.begin(), text.end(), '\n')));
+}
+
+// The same through supctl, as a person sees it: `supctl logs -f` whose stdout is not read (a
+// terminal that cannot keep up) during a burst says on stderr how many lines it missed, and
+// its stdout has all the others.
+TEST_F(LogsTest, SupctlFollowTellsHowManyLinesItMissed) {
+  constexpr uint64_t kLines = 200000;
+  WriteUnit("burst.service", R"([Service]
+Type=oneshot
+ExecStart={go}/logspam lines 200000
+[X-Supd]
+LogMaxBytes=1G
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  // A first burst, so that `-n 1` has a line to show: once supctl printed it, it follows.
+  ASSERT_EQ(0, Supctl({"start", "burst"}).exit_code) << SupdContext();
+
+  int out[2];
+  ASSERT_EQ(0, pipe2(out, O_CLOEXEC));
+  const std::string err_path = dir_ + "/supctl.stderr";
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  std::vector<std::string> args = {SUPCTL_BIN, "--socket", socket_, "logs", "burst", "-f", "-n", "1"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  ASSERT_EQ(0, posix_spawn(&pid, SUPCTL_BIN, &fa, nullptr, argv.data(), environ));
+  posix_spawn_file_actions_destroy(&fa);
+  close(out[1]);
+  const int rd = out[0];
+
+  std::string buf;
+  uint64_t printed = 0;
+  // Reads what supctl printed so far (waiting at most `wait`); counts whole lines.
+  auto drain = [&](std::chrono::milliseconds wait) {
+    pollfd p{rd, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(wait.count())) <= 0) return;
+    char chunk[65536];
+    const ssize_t n = read(rd, chunk, sizeof chunk);
+    if (n <= 0) return;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t nl;
+    while ((nl = buf.find('\n')) != std::string::npos) {
+      ++printed;
+      buf.erase(0, nl + 1);
+    }
+  };
+  ASSERT_TRUE(WaitFor([&] {
+    drain(std::chrono::milliseconds(50));
+    return printed >= 1;
+  }, 10s)) << "supctl printed no history line";
+  printed = 0;  // from here on: the second burst, not read while it runs
+  ASSERT_EQ(0, Supctl({"start", "burst"}).exit_code) << SupdContext();
+  uint64_t skipped = 0;
+  auto skipped_so_far = [&] {
+    uint64_t sum = 0;
+    std::istringstream err(ReadFile(err_path));
+    for (std::string line; std::getline(err, line);) {
+      unsigned long long n = 0;
+      if (std::sscanf(line.c_str(), "supctl: %llu lines skipped:", &n) == 1) sum += n;
+    }
+    return sum;
+  };
+  EXPECT_TRUE(WaitFor([&] {
+    drain(std::chrono::milliseconds(20));
+    skipped = skipped_so_far();
+    return printed + skipped >= kLines;
+  }, 60s)) << printed << " printed, " << skipped << " skipped";
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  close(rd);
+  EXPECT_GT(skipped, 0u) << "stdout was not read during the burst";
+  EXPECT_EQ(kLines, printed + skipped) << printed << " printed, " << skipped << " skipped";
+  EXPECT_NE(std::string::npos,
+            ReadFile(err_path).find("lines skipped: supctl did not keep up with the output"));
 }
 
 TEST_F(LogsTest, FullDiskDropsAndCountsLinesThenRecovers) {
