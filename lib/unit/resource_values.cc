@@ -147,55 +147,51 @@ uint64_t LimitValue::Resolve(uint64_t total) const {
   return std::numeric_limits<uint64_t>::max();
 }
 
-Result<LimitValue> ParseMemoryLimit(std::string_view raw, bool allow_zero) {
-  const std::string_view text = Trim(raw);
+namespace {
+
+// `text` as written, with its meaning.
+LimitValue MakeLimit(std::string_view text, LimitValue::Kind kind, uint64_t value = 0) {
   LimitValue v;
   v.text = std::string(text);
-  if (text == "infinity") {
-    v.kind = LimitValue::Kind::kInfinity;
-    return v;
-  }
+  v.kind = kind;
+  v.value = value;
+  return v;
+}
+
+}  // namespace
+
+Result<LimitValue> ParseMemoryLimit(std::string_view raw, bool allow_zero) {
+  const std::string_view text = Trim(raw);
+  const std::string quoted = "'" + std::string(text) + "'";
+  if (text == "infinity") return MakeLimit(text, LimitValue::Kind::kInfinity);
   bool bad = false;
   uint64_t n = 0;
   if (ParsePermyriad(text, &n, &bad)) {
-    if (bad) return Error{"invalid percentage '" + std::string(text) + "'"};
-    if (n > 10000) return Error{"percentage '" + std::string(text) + "' is over 100%"};
-    if (n == 0 && !allow_zero) return Error{"memory limit '" + std::string(text) + "' is 0"};
-    v.kind = LimitValue::Kind::kPermyriad;
-    v.value = n;
-    return v;
+    if (bad) return Error{"invalid percentage " + quoted};
+    if (n > 10000) return Error{"percentage " + quoted + " is over 100%"};
+    if (n == 0 && !allow_zero) return Error{"memory limit " + quoted + " is 0"};
+    return MakeLimit(text, LimitValue::Kind::kPermyriad, n);
   }
-  if (!ParseSize(text, &n)) return Error{"invalid size '" + std::string(text) + "'"};
+  if (!ParseSize(text, &n)) return Error{"invalid size " + quoted};
   if (n == std::numeric_limits<uint64_t>::max())
-    return Error{"memory limit '" + std::string(text) + "' is out of range"};
-  if (n == 0 && !allow_zero) return Error{"memory limit '" + std::string(text) + "' is 0"};
-  v.kind = LimitValue::Kind::kValue;
-  v.value = n;
-  return v;
+    return Error{"memory limit " + quoted + " is out of range"};
+  if (n == 0 && !allow_zero) return Error{"memory limit " + quoted + " is 0"};
+  return MakeLimit(text, LimitValue::Kind::kValue, n);
 }
 
 Result<LimitValue> ParseTasksMax(std::string_view raw) {
   const std::string_view text = Trim(raw);
-  LimitValue v;
-  v.text = std::string(text);
-  if (text == "infinity") {
-    v.kind = LimitValue::Kind::kInfinity;
-    return v;
-  }
+  if (text == "infinity") return MakeLimit(text, LimitValue::Kind::kInfinity);
   bool bad = false;
   uint64_t n = 0;
   if (ParsePermyriad(text, &n, &bad)) {
     if (bad || n == 0 || n > 10000)
       return Error{"invalid tasks percentage '" + std::string(text) + "'"};
-    v.kind = LimitValue::Kind::kPermyriad;
-    v.value = n;
-    return v;
+    return MakeLimit(text, LimitValue::Kind::kPermyriad, n);
   }
   if (!ParseFixedPoint(text, 0, &n) || n == 0 || n == std::numeric_limits<uint64_t>::max())
     return Error{"invalid maximum tasks value '" + std::string(text) + "'"};
-  v.kind = LimitValue::Kind::kValue;
-  v.value = n;
-  return v;
+  return MakeLimit(text, LimitValue::Kind::kValue, n);
 }
 
 Result<uint64_t> ParseCpuQuota(std::string_view raw) {
