@@ -2,14 +2,10 @@
 
 #include <cstdio>
 
+#include "lib/control/json_field.h"
+
 namespace supd::control {
 namespace {
-
-std::string Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return "";
-  return it->get<std::string>();
-}
 
 std::string Bytes(uint64_t b) {
   static constexpr const char* kUnits[] = {"B", "K", "M", "G", "T", "P", "E"};

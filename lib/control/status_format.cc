@@ -1,17 +1,9 @@
 #include "lib/control/status_format.h"
 
+#include "lib/control/json_field.h"
 #include "lib/control/resources_format.h"
 
 namespace supd::control {
-namespace {
-
-std::string Str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_string()) return "";
-  return it->get<std::string>();
-}
-
-}  // namespace
 
 std::string FormatServiceStatus(const nlohmann::json& s) {
   std::string out;
