@@ -277,17 +277,20 @@ LogMaxBytes=1G
   EXPECT_FALSE(c.closed()) << "the follower is still there";
 }
 
+// 200,000 short lines at once, then done: far more than a follower's 1 MiB backlog.
+constexpr const char* kBurstUnit = R"([Service]
+Type=oneshot
+ExecStart={go}/logspam lines 200000
+[X-Supd]
+LogMaxBytes=1G
+)";
+
 // A follower that does not read while a burst goes by: every line is either sent to it or
 // counted in a "skipped" answer, exactly, and that count arrives although the service has gone
 // quiet by the time the follower catches up. The file keeps every line.
 TEST_F(LogsTest, AFollowerThatFellBehindGetsEveryLineOrItsCount) {
   constexpr int kLines = 200000;
-  WriteUnit("burst.service", R"([Service]
-Type=oneshot
-ExecStart={go}/logspam lines 200000
-[X-Supd]
-LogMaxBytes=1G
-)");
+  WriteUnit("burst.service", kBurstUnit);
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   RawClient c(socket_);
   ASSERT_TRUE(c.connected());
@@ -325,12 +328,7 @@ LogMaxBytes=1G
 // its stdout has all the others.
 TEST_F(LogsTest, SupctlFollowTellsHowManyLinesItMissed) {
   constexpr uint64_t kLines = 200000;
-  WriteUnit("burst.service", R"([Service]
-Type=oneshot
-ExecStart={go}/logspam lines 200000
-[X-Supd]
-LogMaxBytes=1G
-)");
+  WriteUnit("burst.service", kBurstUnit);
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   // A first burst, so that `-n 1` has a line to show: once supctl printed it, it follows.
   ASSERT_EQ(0, Supctl({"start", "burst"}).exit_code) << SupdContext();
