@@ -1,5 +1,6 @@
 #include "lib/proc/process_watcher.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -23,6 +24,16 @@ ExitStatus FromSiginfo(const siginfo_t& info) {
 }
 
 }  // namespace
+
+bool PidfdStillRuns(int pidfd) {
+  if (pidfd < 0) return false;
+  struct pollfd p {pidfd, POLLIN, 0};
+  for (;;) {
+    const int n = ::poll(&p, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    return n == 0;  // not readable: still running
+  }
+}
 
 struct ProcessWatcher::Impl {
   struct Watched {

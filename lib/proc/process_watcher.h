@@ -19,6 +19,10 @@ class io_context;
 
 namespace supd {
 
+// Whether the process behind `pidfd` is still running (not exited, zombies count as exited):
+// a pidfd becomes readable when its process exits. False on error too.
+bool PidfdStillRuns(int pidfd);
+
 class ProcessWatcher {
  public:
   using ExitCallback = std::function<void(const ExitStatus&)>;

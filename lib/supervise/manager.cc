@@ -247,6 +247,15 @@ struct Manager::Impl {
     });
   }
 
+  // An instance's cgroup that is no longer current: removed when empty, else kept in
+  // stale_cgroups (signalled with the service, removed once empty by the after-reap hook).
+  void DropInstanceCgroup(Service& s, const std::string& dir) {
+    if (dir.empty()) return;
+    auto empty = CgroupIsEmpty(dir);
+    if (empty.ok() && *empty && RemoveInstanceCgroup(dir).ok()) return;
+    s.stale_cgroups.push_back(dir);
+  }
+
   // Removes an instance's (empty) cgroup, and its v1 companions with it.
   Result<void> RemoveInstanceCgroup(const std::string& dir) {
     auto r = RemoveCgroup(dir);
@@ -630,8 +639,11 @@ struct Manager::Impl {
           break;
         case Action::Kind::kReattachOldInstance:
           if (s.detached) {
-            // The new instance is all gone (its cgroup empty): the old one is the service again.
-            if (!s.cgroup.empty()) (void)RemoveInstanceCgroup(s.cgroup);
+            // The new instance's main and control processes are gone: the old one is the
+            // service again. Its cgroup goes if empty; what KillMode=process (or a process that
+            // survived SIGKILL) left in it is kept as stale, signalled with the service and
+            // removed once empty, as after any instance.
+            DropInstanceCgroup(s, s.cgroup);
             s.main = std::move(s.detached->main);
             s.control = std::move(s.detached->control);
             s.cgroup = std::move(s.detached->cgroup);
@@ -795,14 +807,7 @@ struct Manager::Impl {
     if (cgroups) {
       // One cgroup per instance under the service's: during an overlap restart the old and the
       // new instance are told apart exactly. A previous instance's is removed if empty.
-      if (!s.cgroup.empty()) {
-        auto empty = CgroupIsEmpty(s.cgroup);
-        if (empty.ok() && *empty) {
-          (void)RemoveInstanceCgroup(s.cgroup);
-        } else {
-          s.stale_cgroups.push_back(s.cgroup);
-        }
-      }
+      DropInstanceCgroup(s, s.cgroup);
       s.cgroup.clear();
       auto parent = cgroups->ServiceCgroup(s.name);
       auto cg = parent.ok() ? cgroups->ServiceCgroup(s.name + "/" + s.invocation_id) : parent;
@@ -1345,22 +1350,26 @@ struct Manager::Impl {
       spdlog::info("{}: main process is again {} (MAINPID=)", s.name, pid);
       return;
     }
-    bool is_main = false, is_control = false;
-    std::optional<std::string> own;
-    if (ServiceOfPid(pid, own, &is_main, &is_control) != &s || !InCurrentInstance(s, pid, own)) {
-      spdlog::warn("{}: MAINPID={} ignored: that process does not belong to the service", s.name,
-                   pid);
-      return;
-    }
-    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-    if (pidfd < 0) {
+    // The pidfd first, the membership check after: a pidfd names one process for good, so a
+    // pid that exits and is reused between the check and the open cannot be adopted (the
+    // check then reads the new process's cgroup, or fails for the gone one).
+    UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    if (!pidfd) {
       spdlog::warn("{}: MAINPID={} ignored: {}", s.name, pid,
                    ErrnoError("pidfd_open").message);
       return;
     }
+    bool is_main = false, is_control = false;
+    std::optional<std::string> own;
+    if (ServiceOfPid(pid, own, &is_main, &is_control) != &s || !InCurrentInstance(s, pid, own) ||
+        !PidfdStillRuns(pidfd.get())) {
+      spdlog::warn("{}: MAINPID={} ignored: that process does not belong to the service", s.name,
+                   pid);
+      return;
+    }
     auto proc = std::make_unique<Proc>();
     proc->sp.pid = pid;
-    proc->sp.pidfd.reset(pidfd);
+    proc->sp.pidfd = std::move(pidfd);
     proc->path = s.main ? s.main->path : "";
     proc->exec.kind = ExecStatus::Kind::kExecuted;
     spdlog::info("{}: main process is now {} (MAINPID=)", s.name, pid);
@@ -1370,7 +1379,7 @@ struct Manager::Impl {
       s.abandoned.push_back(std::move(s.main));
     }
     const std::string name = s.name;
-    watcher.Watch(pid, pidfd,
+    watcher.Watch(pid, proc->sp.pidfd.get(),
                   [this, name, pid](const ExitStatus& st) { OnExit(name, pid, true, st); });
     s.main = std::move(proc);
   }

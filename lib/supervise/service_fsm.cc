@@ -248,11 +248,15 @@ Actions ServiceFsm::Start(Usec now) {
 
 Actions ServiceFsm::Stop() {
   start_queued_ = false;
+  return BeginStop();
+}
+
+Actions ServiceFsm::BeginStop() {
   if (overlap_pending_) {
     // Stop both instances at once, not one after the other.
     overlap_pending_ = false;
     Actions acts{Action{Action::Kind::kStopOldInstance}};
-    Actions more = Stop();
+    Actions more = BeginStop();
     acts.insert(acts.end(), more.begin(), more.end());
     return acts;
   }
@@ -306,11 +310,11 @@ Actions ServiceFsm::Restart(Usec now) {
       return {};
     case State::kStarting:
     case State::kRunning:
-    case State::kReloading: {
-      Actions acts = Stop();
+    case State::kReloading:
+      // Queued before the stop begins: a stop that ends at once (KillMode=none without
+      // ExecStop=) reaches EnterDead inside BeginStop() and must find the start waiting there.
       start_queued_ = true;
-      return acts;
-    }
+      return BeginStop();
   }
   return {};
 }
@@ -630,6 +634,13 @@ Actions ServiceFsm::EnterStopSignal(Phase p, ServiceResult r, Actions acts) {
     acts.insert(acts.end(), hups.begin(), hups.end());
   }
   acts.push_back(Timer(spec_->timeout_stop));
+  if (!main_alive_ && !control_alive_) {
+    // Nothing of ours left to wait for (KillMode=process, or mixed before its final kill, after
+    // the main process died on its own): go on at once, as systemd does when it signalled
+    // nothing. What KillMode=process leaves in the cgroup is not waited for.
+    Actions more = ContinueWhenEmpty(now_);
+    acts.insert(acts.end(), more.begin(), more.end());
+  }
   return acts;
 }
 

@@ -193,6 +193,7 @@ class ServiceFsm {
 
  private:
   Actions BeginStart(Usec now, bool automatic);
+  Actions BeginStop();  // Stop() without forgetting a queued start
   Actions EnterCondition(size_t from, Actions acts);
   Actions EnterStartPre(size_t from, Actions acts);
   Actions EnterStart(size_t from, Actions acts);

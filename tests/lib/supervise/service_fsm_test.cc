@@ -285,6 +285,38 @@ TEST_F(FsmTest, KillModeNoneStopFinishesWithoutWaiting) {
   EXPECT_EQ(fsm.state(), State::kStopped);
 }
 
+// Issue 11, bug 1: with KillMode=none and no ExecStop= the stop ends inside Restart() itself;
+// the start it queued must still happen (it used to be queued after the stop had ended).
+TEST_F(FsmTest, RestartOfKillModeNoneWithoutExecStopStartsAgain) {
+  spec.kill_mode = KillMode::kNone;
+  StartToRunning();
+  const uint64_t before = fsm.start_attempts();
+  Actions a = fsm.Restart(now);
+  EXPECT_TRUE(Has(a, K::kAbandonProcesses));
+  EXPECT_TRUE(Has(a, K::kResetInstance)) << "no new instance after the stop";
+  EXPECT_TRUE(Has(a, K::kCheckConditions));
+  EXPECT_EQ(fsm.start_attempts(), before + 1);
+  EXPECT_EQ(fsm.state(), State::kStarting);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  EXPECT_EQ(fsm.state(), State::kRunning);
+}
+
+// KillMode=process counts only the main and control processes: when the main process died
+// on its own during the start, nothing is left to signal or wait for (a leftover in the cgroup
+// is not waited for), so the stop goes on at once instead of waiting for TimeoutStopSec=.
+TEST_F(FsmTest, KillModeProcessDoesNotWaitWhenMainAndControlAreGone) {
+  spec.kill_mode = KillMode::kProcess;
+  spec.type = ServiceType::kNotify;
+  fsm.Start(now);
+  fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnMainSpawned();
+  ASSERT_EQ(fsm.state(), State::kStarting);
+  fsm.OnMainExited(ExitStatus::Code(3), "", now);
+  EXPECT_EQ(fsm.state(), State::kFailed);
+  EXPECT_EQ(fsm.result(), ServiceResult::kExitCode);
+}
+
 TEST_F(FsmTest, ControlCommandKilledBySigtermIsAFailure) {
   spec.exec_start_pre = {Cmd("/bin/pre")};
   fsm.Start(now);
