@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
+#include <optional>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +15,7 @@
 #include "lib/control/client.h"
 #include "lib/control/paths.h"
 #include "lib/control/resources_format.h"
+#include "lib/control/socket_status_format.h"
 #include "lib/control/status_format.h"
 #include "lib/unit/unit_loader.h"
 
@@ -29,12 +32,15 @@ struct Outcome {
 };
 
 // Sends one request; prints transport failures and returns the exit code they mean.
-Outcome Call(const std::string& socket, const std::string& cmd, const nlohmann::json& args) {
+// `wait`: how long to wait for the answer (unset: as long as it takes).
+Outcome Call(const std::string& socket, const std::string& cmd, const nlohmann::json& args,
+             std::optional<std::chrono::milliseconds> wait = std::nullopt) {
   auto client = supd::control::Client::Connect(socket);
   if (!client.ok()) {
     std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
     return {kExitUnreachable, nullptr};
   }
+  if (wait) client->SetTimeout(*wait);
   auto r = client->Call(cmd, args);
   if (!r.ok()) {
     std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
@@ -152,6 +158,14 @@ int Run(int argc, char** argv, std::string* socket_out) {
   if (const char* env = std::getenv("SUPD_SOCKET"); env && *env) socket = env;
   app.add_option("--socket", socket, "supd's control socket (or $SUPD_SOCKET)")
       ->capture_default_str();
+  // As systemctl's: options may come before or after the verb.
+  app.fallthrough();
+  bool no_block = false;
+  std::string timeout_text;
+  app.add_flag("--no-block", no_block,
+               "start, stop, restart, reload: do not wait for the operation to finish");
+  app.add_option("--timeout", timeout_text,
+                 "give up waiting after this long (e.g. 30s, 500ms); the operation goes on");
 
   bool json_out = false;
   std::vector<std::string> services;
@@ -201,6 +215,17 @@ int Run(int argc, char** argv, std::string* socket_out) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   *socket_out = socket;
+  std::optional<std::chrono::milliseconds> timeout;
+  if (!timeout_text.empty()) {
+    auto t = supd::ParseTimeSpan(timeout_text);
+    if (!t.ok() || *t == supd::kInfinity || t->count() <= 0) {
+      std::fprintf(stderr, "supctl: --timeout: '%s' is not a time span (e.g. 30s, 500ms)\n",
+                   timeout_text.c_str());
+      return kExitUsage;
+    }
+    timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*t);
+    if (timeout->count() == 0) timeout = std::chrono::milliseconds(1);
+  }
 
   if (version->parsed()) {
     std::printf("supctl %s\n", SUPD_VERSION);
@@ -231,7 +256,10 @@ int Run(int argc, char** argv, std::string* socket_out) {
       for (const auto& s : result) {
         if (!first) std::printf("\n");
         first = false;
-        std::fputs(supd::control::FormatServiceStatus(s).c_str(), stdout);
+        std::fputs(s.value("unit_type", "service") == "socket"
+                       ? supd::control::FormatSocketStatus(s).c_str()
+                       : supd::control::FormatServiceStatus(s).c_str(),
+                   stdout);
       }
     }
     // Asking for a named service that cannot even be loaded is a failure, as systemctl's is.
@@ -247,7 +275,14 @@ int Run(int argc, char** argv, std::string* socket_out) {
     if (!sub->parsed()) continue;
     nlohmann::json args = {{"services", services}};
     if (op == "restart" && hard) args["hard"] = true;
-    Outcome o = Call(socket, op, args);
+    if (no_block) args["no_block"] = true;
+    std::optional<std::chrono::milliseconds> wait;
+    if (timeout) {
+      // supd answers "timed out" at the timeout; the client's own limit is a backstop.
+      args["timeout_ms"] = timeout->count();
+      wait = *timeout + std::chrono::seconds(5);
+    }
+    Outcome o = Call(socket, op, args, wait);
     if (o.code == kExitOk) {
       const auto& notes = o.response["result"]["notes"];
       if (notes.is_array())

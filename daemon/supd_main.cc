@@ -20,12 +20,15 @@
 
 #include "lib/base/event_loop.h"
 #include "lib/base/unique_fd.h"
+#include "lib/control/event_log.h"
+#include "lib/control/handler.h"
 #include "lib/control/paths.h"
 #include "lib/control/server.h"
 #include "lib/log/daemon_log.h"
 #include "lib/log/output_reader.h"
 #include "lib/proc/spawn.h"
 #include "lib/supervise/manager.h"
+#include "lib/supervise/real_host.h"
 
 namespace {
 
@@ -135,14 +138,17 @@ int main(int argc, char** argv) {
     cfg.specifiers.user_name = u->name;
     cfg.specifiers.user_home = u->home;
   }
-  supd::Manager manager(io, cfg);
+  supd::HostParts host = supd::MakeRealHost(io, supd::CgroupTreeName(state_dir));
+  std::shared_ptr<supd::BlockingWork> worker = host.worker;
+  supd::Manager manager(io, cfg, std::move(host));
+  supd::control::EventLog event_log(manager);
+  // Requests wait until the units are loaded (SetReady below).
+  supd::control::RequestHandler handler(io, manager, worker);
 
   auto server = supd::control::ControlServer::Listen(
       io, socket_path, admin_group,
-      [&manager](const supd::control::Request& req, const supd::control::Peer& peer,
-                 supd::control::ReplyFn reply) {
-        manager.HandleRequest(req, peer, std::move(reply));
-      });
+      [&handler](const supd::control::Request& req, const supd::control::Peer& peer,
+                 supd::control::ReplyFn reply) { handler.Handle(req, peer, std::move(reply)); });
   if (!server.ok()) {
     spdlog::critical("{}", server.error().message);
     return 1;
@@ -170,12 +176,14 @@ int main(int argc, char** argv) {
       if (sig == SIGHUP) {
         spdlog::info("SIGHUP: reloading units from {}", units_dir);
         sd_notify(0, "RELOADING=1");
-        manager.ReloadUnits();
-        sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
+        manager.ReloadUnits([&manager](const supd::ReloadSummary&) {
+          sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
+        });
       } else if (!stopping) {
         stopping = true;
         spdlog::info("{}: stopping all services", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         sd_notify(0, "STOPPING=1");
+        handler.ShuttingDown();
         manager.StopAll([&] {
           // Let the output pipes drain (a Go program's last log lines), for at most 2 s: a
           // leftover process could hold one open for ever.
@@ -193,6 +201,7 @@ int main(int argc, char** argv) {
   // READY=1 waits for the units: after a SIGKILL the previous supd's services are stopped
   // first, and a manager told "ready" then would see "supervising 0 units".
   manager.LoadUnits([&] {
+    handler.SetReady();
     spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION, units_dir,
                  socket_path, log_dir);
     // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.

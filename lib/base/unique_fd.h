@@ -4,6 +4,10 @@
 // lists. To hand an fd to Asio, release() it into the Asio object: there is one owner at a time.
 #pragma once
 
+#include <string>
+
+#include "lib/base/result.h"
+
 #include <utility>
 
 namespace supd {
@@ -34,5 +38,13 @@ class UniqueFd {
  private:
   int fd_ = -1;  // -1 when empty
 };
+
+// A pipe, both ends close-on-exec (pipe2 with O_CLOEXEC).
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+// Errors: "pipe2 for <what>: <strerror>".
+[[nodiscard]] Result<Pipe> OpenPipe(const std::string& what);
 
 }  // namespace supd

@@ -1,5 +1,7 @@
 #include "lib/cgroup/cgroup.h"
 
+#include "lib/base/signals.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -148,9 +150,8 @@ Result<void> SignalCgroup(const std::string& cgroup, int sig) {
   // Every process gets the signal even if one refuses it (EPERM); the first error is reported.
   Result<void> result = Ok();
   for (pid_t pid : CgroupPids(cgroup)) {
-    if (::kill(pid, sig) < 0 && errno != ESRCH && result.ok())
-      result = ErrnoError("send signal " + std::to_string(sig) + " to pid " +
-                          std::to_string(pid) + " in " + cgroup);
+    auto r = SendSignal(pid, sig);
+    if (!r.ok() && result.ok()) result = Error{r.error().message + " in " + cgroup, r.error().sys_errno};
   }
   return result;
 }

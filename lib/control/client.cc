@@ -1,5 +1,6 @@
 #include "lib/control/client.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -38,6 +39,8 @@ Result<nlohmann::json> Client::Call(const std::string& cmd, const nlohmann::json
 }
 
 Result<nlohmann::json> Client::Next() {
+  const auto deadline =
+      timeout_ ? std::chrono::steady_clock::now() + *timeout_ : std::chrono::steady_clock::time_point::max();
   for (;;) {
     const auto nl = buf_.find('\n');
     if (nl != std::string::npos) {
@@ -47,6 +50,17 @@ Result<nlohmann::json> Client::Next() {
       if (j.is_discarded() || !j.is_object())
         return Error{"supd at " + path_ + " sent an unreadable answer"};
       return j;
+    }
+    if (timeout_) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      struct pollfd p {fd_.get(), POLLIN, 0};
+      const int r = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return ErrnoError("wait for supd at " + path_);
+      if (r == 0)
+        return Error{"no answer from supd at " + path_ + " within " +
+                     std::to_string(timeout_->count()) + " ms"};
     }
     char chunk[65536];
     const ssize_t n = ::read(fd_.get(), chunk, sizeof(chunk));

@@ -1,6 +1,8 @@
 // A blocking client of the control protocol, for supctl and tests. One request at a time.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,8 +21,12 @@ class Client {
   // Sends one request and waits for its answer line. Returns the whole response object
   // ({"id":…,"ok":…,…}); a transport failure is an Error.
   [[nodiscard]] Result<nlohmann::json> Call(const std::string& cmd, const nlohmann::json& args);
-  // The next answer line, for streamed answers ("more":true, e.g. `logs --follow`). Blocks.
+  // The next answer line, for streamed answers ("more":true, e.g. `logs --follow`). Blocks,
+  // for at most the timeout when one is set.
   [[nodiscard]] Result<nlohmann::json> Next();
+  // Each later wait for an answer gives up after `timeout`: "no answer from supd at PATH
+  // within 35s".
+  void SetTimeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
 
  private:
   explicit Client(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
@@ -28,6 +34,7 @@ class Client {
   std::string path_;
   std::string buf_;
   int next_id_ = 1;
+  std::optional<std::chrono::milliseconds> timeout_;
 };
 
 }  // namespace supd::control

@@ -11,37 +11,6 @@
 #include "lib/base/unique_fd.h"
 
 namespace supd {
-using nlohmann::json;
-
-Result<LogQuery> ParseLogQuery(const json& args) {
-  LogQuery q;
-  if (args.contains("since") && !args["since"].is_null()) {
-    if (!args["since"].is_string()) return Error{"since: expected a time string"};
-    auto t = ParseRfc3339(args["since"].get<std::string>());
-    if (!t)
-      return Error{"since: '" + args["since"].get<std::string>() +
-                   "' is not a time (use 2026-11-22T07:00:00Z, 2026-11-22 07:00:00 or 2026-11-22)"};
-    q.since_usec = *t;
-    q.lines = LogQuery::kMaxLines;
-  }
-  if (args.contains("lines") && !args["lines"].is_null()) {
-    if (!args["lines"].is_number_integer() || args["lines"].get<int64_t>() < 0)
-      return Error{"lines: expected a number ≥ 0"};
-    q.lines = static_cast<size_t>(
-        std::min<int64_t>(args["lines"].get<int64_t>(), static_cast<int64_t>(LogQuery::kMaxLines)));
-  }
-  if (args.contains("stream") && !args["stream"].is_null()) {
-    if (!args["stream"].is_string()) return Error{"stream: expected \"out\" or \"err\""};
-    q.stream = args["stream"].get<std::string>();
-    if (q.stream != "out" && q.stream != "err")
-      return Error{"stream: expected \"out\" or \"err\", not \"" + q.stream + "\""};
-  }
-  if (args.contains("follow") && !args["follow"].is_null()) {
-    if (!args["follow"].is_boolean()) return Error{"follow: expected true or false"};
-    q.follow = args["follow"].get<bool>();
-  }
-  return q;
-}
 
 std::vector<LogRecord> RecentFromMemory(const ServiceLog& log, const LogQuery& q, bool* complete) {
   std::vector<LogRecord> out;
@@ -125,37 +94,32 @@ std::vector<LogRecord> ReadLastRecords(const std::vector<std::string>& files, co
   return out;
 }
 
-json RecordJson(const std::string& service, const LogRecord& r) {
-  return json{{"service", service}, {"time", r.time},           {"pid", r.pid},
-              {"stream", r.stream}, {"continued", r.continued}, {"text", r.text}};
-}
-
-json MergeRecords(const std::vector<std::pair<std::string, std::vector<LogRecord>>>& per_service,
-                  size_t lines) {
+MergedLog MergeRecords(const std::vector<std::pair<std::string, std::vector<LogRecord>>>& per_service,
+                       size_t lines) {
   struct Ref {
     const std::string* service;
     const LogRecord* r;
   };
   std::vector<Ref> all;
-  for (auto& [name, recs] : per_service)
-    for (auto& r : recs) all.push_back(Ref{&name, &r});
+  for (const auto& [name, recs] : per_service)
+    for (const auto& r : recs) all.push_back(Ref{&name, &r});
   // Stable: within one service the order is the file's, even for equal timestamps.
   std::stable_sort(all.begin(), all.end(),
                    [](const Ref& a, const Ref& b) { return a.r->time_usec < b.r->time_usec; });
   size_t start = all.size() > lines ? all.size() - lines : 0;
-  bool truncated = false;
+  MergedLog out;
   size_t bytes = 0;
   for (size_t i = all.size(); i > start; --i) {
     bytes += all[i - 1].r->text.size();
     if (bytes > LogQuery::kMaxReplyBytes) {
       start = i;
-      truncated = true;
+      out.truncated = true;
       break;
     }
   }
-  json arr = json::array();
-  for (size_t i = start; i < all.size(); ++i) arr.push_back(RecordJson(*all[i].service, *all[i].r));
-  return json{{"lines", std::move(arr)}, {"truncated", truncated}};
+  out.records.reserve(all.size() - start);
+  for (size_t i = start; i < all.size(); ++i) out.records.emplace_back(*all[i].service, *all[i].r);
+  return out;
 }
 
 }  // namespace supd

@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 #include "lib/base/result.h"
 #include "lib/log/service_log.h"
@@ -32,10 +31,6 @@ struct LogQuery {
   }
 };
 
-// From the "args" of a logs request: {"lines":N,"since":"TIME","stream":"out|err",
-// "follow":bool}. "lines" defaults to 10, or to kMaxLines with "since".
-[[nodiscard]] Result<LogQuery> ParseLogQuery(const nlohmann::json& args);
-
 // The last q.lines matching records held in memory. *complete is set when they are the whole
 // answer (enough of them, or memory reaches back past q.since).
 std::vector<LogRecord> RecentFromMemory(const ServiceLog& log, const LogQuery& q, bool* complete);
@@ -45,12 +40,13 @@ std::vector<LogRecord> RecentFromMemory(const ServiceLog& log, const LogQuery& q
 std::vector<LogRecord> ReadLastRecords(const std::vector<std::string>& files, const LogQuery& q,
                                        std::string* error);
 
-// One record on the wire: {"service","time","pid","stream","continued","text"}.
-nlohmann::json RecordJson(const std::string& service, const LogRecord& r);
-
-// Merges per-service record lists (each in time order) by time, keeps the last `lines`, and at
-// most kMaxReplyBytes of text: {"lines":[…], "truncated":bool}.
-nlohmann::json MergeRecords(const std::vector<std::pair<std::string, std::vector<LogRecord>>>& per_service,
-                            size_t lines);
+// Per-service record lists (each in time order) merged by time: the last `lines`, and at most
+// kMaxReplyBytes of text (older ones left out: `truncated`).
+struct MergedLog {
+  std::vector<std::pair<std::string, LogRecord>> records;  // service, record; oldest first
+  bool truncated = false;
+};
+MergedLog MergeRecords(const std::vector<std::pair<std::string, std::vector<LogRecord>>>& per_service,
+                       size_t lines);
 
 }  // namespace supd

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <cstring>
 
@@ -259,12 +260,14 @@ bool LogSink::Rotate(unsigned max_files, std::string* error) {
   return true;
 }
 
-LogWriter::LogWriter(asio::io_context& io) : core_(std::make_shared<LogSink::Core>(io)) {
+LogWriter::LogWriter(asio::io_context& io)
+    : io_(io), core_(std::make_shared<LogSink::Core>(io)) {
   // The one extra thread of supd: it only writes files (see the header).
   thread_ = std::thread([core = core_] { core->Run(); });
 }
 
 LogWriter::~LogWriter() {
+  *alive_ = false;
   {
     std::lock_guard lk(core_->mu);
     core_->stop = true;
@@ -300,6 +303,33 @@ void LogWriter::RunAfterFlush(const std::vector<std::shared_ptr<LogSink>>& sinks
     core_->jobs.push_back(std::move(j));
   }
   core_->cv.notify_one();
+}
+
+void LogWriter::WhenFlushed(const std::vector<std::shared_ptr<LogSink>>& sinks,
+                            std::function<void()> fn,
+                            std::optional<std::chrono::milliseconds> max_wait) {
+  if (sinks.empty()) {
+    fn();
+    return;
+  }
+  const uint64_t id = next_flush_wait_++;
+  flush_waits_.emplace(id, std::move(fn));
+  // Whichever of the flush and the timeout comes first runs it; the other finds it gone.
+  auto run = [this, id, alive = alive_] {
+    if (!*alive) return;
+    auto it = flush_waits_.find(id);
+    if (it == flush_waits_.end()) return;
+    auto f = std::move(it->second);
+    flush_waits_.erase(it);
+    f();
+  };
+  if (max_wait) {
+    auto timer = std::make_shared<asio::steady_timer>(io_, *max_wait);
+    timer->async_wait([run, timer](const boost::system::error_code& ec) {
+      if (!ec) run();
+    });
+  }
+  RunAfterFlush(sinks, [run]() -> std::function<void()> { return run; });
 }
 
 }  // namespace supd

@@ -21,12 +21,15 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -124,9 +127,21 @@ class LogWriter {
   void RunAfterFlush(const std::vector<std::shared_ptr<LogSink>>& sinks,
                      std::function<std::function<void()>()> job);
 
+  // io_context thread. Runs `fn` on the loop once every record queued so far on `sinks` is in
+  // their files, or once `max_wait` passed if given (a hung disk must not hang an answer),
+  // whichever comes first. `fn` never leaves the loop thread. Not run if the writer is
+  // destroyed first.
+  void WhenFlushed(const std::vector<std::shared_ptr<LogSink>>& sinks, std::function<void()> fn,
+                   std::optional<std::chrono::milliseconds> max_wait = std::nullopt);
+
  private:
+  boost::asio::io_context& io_;
   std::shared_ptr<LogSink::Core> core_;
   std::thread thread_;
+  // io_context thread only: WhenFlushed's callbacks, by id.
+  std::map<uint64_t, std::function<void()>> flush_waits_;
+  uint64_t next_flush_wait_ = 1;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace supd

@@ -2,7 +2,9 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -33,6 +35,21 @@ bool PidfdStillRuns(int pidfd) {
     if (n < 0 && errno == EINTR) continue;
     return n == 0;  // not readable: still running
   }
+}
+
+Result<UniqueFd> OpenPidfd(pid_t pid) {
+  UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!fd) return ErrnoError("pidfd_open " + std::to_string(pid));
+  return fd;
+}
+
+Result<void> SignalPidfd(pid_t pid, int pidfd, int sig) {
+  const int rc = pidfd >= 0
+                     ? static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0))
+                     : ::kill(pid, sig);
+  if (rc < 0 && errno != ESRCH)
+    return ErrnoError("send signal " + std::to_string(sig) + " to pid " + std::to_string(pid));
+  return Ok();
 }
 
 struct ProcessWatcher::Impl {

@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 
+#include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
 #include "lib/proc/exit_status.h"
 
 namespace boost::asio {
@@ -22,6 +24,13 @@ namespace supd {
 // Whether the process behind `pidfd` is still running (not exited, zombies count as exited):
 // a pidfd becomes readable when its process exits. False on error too.
 bool PidfdStillRuns(int pidfd);
+
+// A pidfd for `pid` (pidfd_open). Errors: "pidfd_open <pid>: No such process".
+[[nodiscard]] Result<UniqueFd> OpenPidfd(pid_t pid);
+
+// Sends sig through `pidfd` (or to `pid` when pidfd is -1). A process that is gone (ESRCH) is
+// success: it is stopped.
+[[nodiscard]] Result<void> SignalPidfd(pid_t pid, int pidfd, int sig);
 
 class ProcessWatcher {
  public:

@@ -1,23 +1,30 @@
-// Manager: owns every service and performs what their state machines decide.
+// Manager: owns every unit supd supervises and offers typed operations on them.
 //
-// It loads units from the units directory, turns control requests into FSM commands, carries
-// out the FSM's actions (spawn through lib/proc, signals, one timer per service), feeds the
-// outcomes back as events, and answers clients when their operation is done. Everything runs on
-// one io_context thread; nothing here blocks.
+// It loads the units directory (UnitCatalog), holds the sockets of socket units (SocketUnits),
+// runs each service's state machine (ServiceFsm) through the ActionRunner, routes sd_notify
+// datagrams (NotifyRouter), and answers operations once they are done (Jobs). It knows nothing
+// of the control protocol or of JSON: lib/control/ calls it through this API and words the
+// answers; what it tells is plain data (snapshot.h, jobs.h).
 //
-// Not responsible for: the control socket itself (lib/control), unit syntax (lib/unit), the
-// decisions (ServiceFsm).
+// Everything runs on one io_context thread; nothing here blocks (NSS lookups and file reads of
+// a start run on the BlockingWork worker). Not thread-safe: call it from the loop only.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "lib/control/protocol.h"
-#include "lib/control/server.h"
+#include "lib/base/result.h"
+#include "lib/base/unique_fd.h"
+#include "lib/notify/notify_message.h"
+#include "lib/notify/notify_server.h"
+#include "lib/supervise/host.h"
+#include "lib/supervise/jobs.h"
+#include "lib/supervise/launch.h"
+#include "lib/supervise/snapshot.h"
 #include "lib/unit/unit_loader.h"
 
 namespace boost::asio {
@@ -25,6 +32,11 @@ class io_context;
 }
 
 namespace supd {
+
+class LogSink;
+class LogWriter;
+class ServiceLog;
+struct LogRecord;
 
 struct ManagerConfig {
   std::string units_dir;
@@ -34,37 +46,108 @@ struct ManagerConfig {
   SpecifierContext specifiers;
 };
 
+// The host side of a Manager. The default (MakeRealHost) is the real kernel on the io_context;
+// tests pass fakes. The Manager owns them.
+struct HostParts {
+  std::unique_ptr<Loop> loop;
+  std::unique_ptr<ProcessControl> process;
+  std::unique_ptr<CgroupControl> cgroups;
+  std::unique_ptr<Launcher> launcher;
+  std::shared_ptr<BlockingWork> worker;  // shared: lib/control/ uses it too
+};
+
+// Told what happens, for the log, `supctl events` and metrics. Callbacks run on the loop, after
+// the change; an observer must not call back into the Manager from inside them.
+class ManagerObserver {
+ public:
+  virtual ~ManagerObserver() = default;
+  virtual void OnStateChange(const std::string& unit, State from, State to, const Cause& cause,
+                             ServiceResult result) {}
+  // A socket unit started or stopped listening, or failed.
+  virtual void OnSocketChange(const std::string& unit, SocketState to, const std::string& error) {}
+  // One record of a service's output, right after it was queued for the log file.
+  virtual void OnLogRecord(const std::string& service, const LogRecord& record) {}
+};
+
+// What a daemon-reload did.
+struct ReloadSummary {
+  std::vector<std::string> added, changed, removed;  // unit names
+  std::vector<std::string> failed;                   // units whose file did not load
+};
+
+using UnitSnapshot = std::variant<ServiceSnapshot, SocketSnapshot>;
+
 class Manager {
  public:
   Manager(boost::asio::io_context& io, ManagerConfig config);
+  Manager(boost::asio::io_context& io, ManagerConfig config, HostParts host);
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
-  // Reads the units directory and starts the units that are enabled ([Install] WantedBy=).
-  // A unit that fails to load is reported (log, status, check) and the others go on.
-  // When a previous supd on this state directory left services running (it was SIGKILLed),
-  // they are stopped first and the units load after that; `loaded` runs on the io_context once
-  // the units are loaded (not if supd is shut down before).
+  // Reads the units directory and starts what is enabled ([Install] WantedBy=). When a previous
+  // supd on this state directory left services running (it was SIGKILLed), they are stopped
+  // first; `loaded` runs on the loop once the units are loaded (not if supd is shut down
+  // before).
   void LoadUnits(std::function<void()> loaded);
-  // SIGHUP / daemon-reload: new units are loaded (and started if enabled), removed ones are
-  // stopped and forgotten, changed ones take effect at their next start.
-  void ReloadUnits();
+  bool units_loaded() const;
+  // SIGHUP / daemon-reload: new units load (and start if enabled), removed ones stop and are
+  // forgotten, changed services take effect at their next start, changed socket units are
+  // applied at once (unchanged sockets stay open).
+  // `done` runs on the loop once applied (socket units may need the worker first).
+  void ReloadUnits(std::function<void(ReloadSummary)> done);
   // Stops every service in parallel, each with its own timeouts; `done` runs once all are
   // stopped. Start requests are refused from then on.
   void StopAll(std::function<void()> done);
 
-  // Runs one control request; `reply` is called exactly once, possibly later (a start answers
-  // once the service is running or has failed).
-  void HandleRequest(const control::Request& req, const control::Peer& peer,
-                     control::ReplyFn reply);
+  // Operations on one unit: "web", "web.service", "web.socket", "worker@3", or an Alias=.
+  // `done` runs exactly once, on the loop (possibly before the call returns).
+  void Start(const std::string& unit, const JobOptions& options, JobDone done);
+  void Stop(const std::string& unit, const JobOptions& options, JobDone done);
+  // `hard`: stop, then start, even where an overlap restart is possible.
+  void Restart(const std::string& unit, bool hard, const JobOptions& options, JobDone done);
+  void Reload(const std::string& unit, const JobOptions& options, JobDone done);
+  // `main_only`: only the main process (kill-whom main), else every process of the service.
+  void Kill(const std::string& unit, int signal, bool main_only, JobDone done);
+  void ResetFailed(const std::string& unit, JobDone done);
 
-  // For the daemon's own log and tests.
+  // The canonical name of a unit ("web" → "web.service"), loading a template instance on first
+  // use when `create_instance`. Errors: a bad name, "no such unit: …", a failed load.
+  [[nodiscard]] Result<std::string> Resolve(const std::string& unit, bool create_instance);
+  // Snapshots of the named units, or of every unit (services, then socket units, each in name
+  // order) when `units` is empty. Fails on the first name that is not a unit.
+  [[nodiscard]] Result<std::vector<UnitSnapshot>> Snapshot(const std::vector<std::string>& units);
+  DaemonSnapshot Daemon() const;
+  std::vector<UnitCheck> Check() const;
+  // The file a unit was loaded from, and its drop-ins, for `cat`.
+  [[nodiscard]] Result<std::vector<std::string>> UnitFiles(const std::string& unit);
+
+  // A service's log (memory and file). `open_existing`: open it if a file exists from before
+  // (never creates one). Null when there is none.
+  std::shared_ptr<ServiceLog> LogOf(const std::string& service, bool open_existing);
+  LogWriter& log_writer();
+  // The log sinks of `units` (all when empty), for answers that wait for the writer.
+  std::vector<std::shared_ptr<LogSink>> LogSinks(const std::vector<std::string>& units) const;
+
+  // One sd_notify datagram, as the notify socket hands it over (public for tests, which have
+  // no real senders).
+  void HandleNotify(const NotifyMessage& message, const NotifyCredentials& cred,
+                    std::vector<UniqueFd> fds);
+  uint64_t notify_refused() const;
+
+  void Subscribe(ManagerObserver* observer);
+  void Unsubscribe(ManagerObserver* observer);
+
   size_t service_count() const;
 
+  struct Impl;  // manager.cc; the parts in lib/supervise/ see it
+
  private:
-  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The real host on `io` (lib/proc, lib/cgroup): what Manager(io, config) uses. `tree_name` is
+// the cgroup subtree of this supd (one per state directory).
+HostParts MakeRealHost(boost::asio::io_context& io, const std::string& tree_name);
 
 }  // namespace supd

@@ -1,0 +1,227 @@
+#include "lib/control/handler.h"
+
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "lib/control/job_text.h"
+#include "lib/control/request_args.h"
+#include "lib/control/status_json.h"
+#include "lib/log/log_writer.h"
+
+namespace supd::control {
+namespace {
+
+using nlohmann::json;
+
+// The unit names of a request ("services"), normalised ("web" → "web.service").
+Result<std::vector<std::string>> UnitArgs(const json& args) {
+  auto names = StringListArg(args, "services");
+  if (!names.ok()) return names.take_error();
+  std::vector<std::string> out;
+  for (const auto& n : *names) {
+    auto u = NormalizeUnitName(n);
+    if (!u.ok()) return u.take_error();
+    out.push_back(std::move(*u));
+  }
+  return out;
+}
+
+// Collects the outcomes of one operation on several units into one answer.
+struct Fanout {
+  size_t left = 0;
+  std::vector<std::string> errors;
+  std::vector<std::string> notes;
+  ReplyFn reply;
+  void Done(const JobResult& r) {
+    if (!r.ok()) {
+      errors.push_back(JobErrorText(r));
+    } else if (auto note = JobNoteText(r)) {
+      notes.push_back(*note);
+    }
+    if (--left > 0) return;
+    if (errors.empty()) {
+      reply(Reply::Ok(json{{"notes", notes}}));
+      return;
+    }
+    std::string all;
+    for (const auto& e : errors) all += (all.empty() ? "" : "; ") + e;
+    reply(Reply::Fail(kFailed, all));
+  }
+};
+
+}  // namespace
+
+RequestHandler::RequestHandler(boost::asio::io_context& io, Manager& manager,
+                               std::shared_ptr<BlockingWork> worker)
+    : io_(io), manager_(manager), worker_(std::move(worker)), logs_(io, manager) {}
+
+void RequestHandler::Handle(const Request& req, const Peer& peer, ReplyFn reply) {
+  if (ready_) return Run(req, peer, std::move(reply));
+  if (shutting_down_) return reply(Reply::Fail(kFailed, "supd is shutting down"));
+  if (waiting_.size() >= kMaxWaiting)
+    return reply(Reply::Fail(kBusy, "supd is still loading its units; try again"));
+  waiting_.emplace_back(req, peer, std::move(reply));
+}
+
+void RequestHandler::SetReady() {
+  ready_ = true;
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [req, peer, reply] : waiting) Run(req, peer, std::move(reply));
+}
+
+void RequestHandler::ShuttingDown() {
+  shutting_down_ = true;
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& w : waiting) std::get<2>(w)(Reply::Fail(kFailed, "supd is shutting down"));
+}
+
+void RequestHandler::Run(const Request& req, const Peer& peer, ReplyFn reply) {
+  const std::string& cmd = req.cmd;
+  if (cmd == "ping" || cmd == "version") return reply(Reply::Ok(DaemonJson(manager_.Daemon())));
+  if (cmd == "status" || cmd == "list") return Status(req, peer, std::move(reply));
+  if (cmd == "check") return reply(Reply::Ok(CheckJson(manager_.Check())));
+  if (cmd == "cat") return Cat(req, peer, std::move(reply));
+  if (cmd == "logs") return Logs(req, peer, std::move(reply));
+  if (cmd == "daemon-reload") {
+    manager_.ReloadUnits([reply = std::move(reply)](const ReloadSummary& s) {
+      reply(Reply::Ok(json{{"added", s.added},
+                           {"changed", s.changed},
+                           {"removed", s.removed},
+                           {"failed", s.failed}}));
+    });
+    return;
+  }
+  Operation(req, std::move(reply));
+}
+
+void RequestHandler::Status(const Request& req, const Peer& peer, ReplyFn reply) {
+  auto names = UnitArgs(req.args);
+  if (!names.ok()) return reply(Reply::Fail(kNotFound, names.error().message));
+  auto snaps = manager_.Snapshot(*names);
+  if (!snaps.ok()) return reply(Reply::Fail(kNotFound, snaps.error().message));
+  json out = json::array();
+  std::vector<std::string> services;
+  for (const UnitSnapshot& u : *snaps) {
+    out.push_back(UnitJson(u, peer.privileged));
+    if (const auto* s = std::get_if<ServiceSnapshot>(&u)) services.push_back(s->name);
+  }
+  // What status reports (an exit, say) is in the log files when the answer arrives: the
+  // answer waits for the log writer, at most 200 ms.
+  manager_.log_writer().WhenFlushed(
+      manager_.LogSinks(services),
+      [reply = std::move(reply), out = std::move(out)]() mutable { reply(Reply::Ok(std::move(out))); },
+      std::chrono::milliseconds(200));
+}
+
+void RequestHandler::Cat(const Request& req, const Peer& peer, ReplyFn reply) {
+  auto names = UnitArgs(req.args);
+  if (!names.ok()) return reply(Reply::Fail(kNotFound, names.error().message));
+  std::vector<std::pair<std::string, std::string>> files;  // unit, path
+  for (const auto& n : *names) {
+    auto r = manager_.Resolve(n, false);
+    if (!r.ok()) return reply(Reply::Fail(kNotFound, r.error().message));
+    auto paths = manager_.UnitFiles(*r);
+    if (!paths.ok()) return reply(Reply::Fail(kNotFound, paths.error().message));
+    for (const auto& p : *paths) files.emplace_back(*r, p);
+  }
+  // A unit file may be anything a user pointed it at: read it off the loop.
+  worker_->Run([files, privileged = peer.privileged, reply, alive = alive_]() {
+    json out = json::array();
+    std::optional<Reply> failure;
+    for (const auto& [unit, path] : files) {
+      // supd reads as root: show a unit only to who could read the file itself.
+      struct stat st;
+      if (!privileged && (::stat(path.c_str(), &st) < 0 || (st.st_mode & S_IROTH) == 0)) {
+        failure = Reply::Fail(kPermissionDenied,
+                              "permission denied: " + path + " is not world-readable");
+        break;
+      }
+      std::ifstream in(path);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      out.push_back({{"name", unit}, {"path", path}, {"text", ss.str()}});
+    }
+    Reply r = failure ? std::move(*failure) : Reply::Ok(std::move(out));
+    return std::function<void()>([reply, r = std::move(r), alive]() mutable {
+      if (*alive) reply(std::move(r));
+    });
+  });
+}
+
+void RequestHandler::Logs(const Request& req, const Peer& peer, ReplyFn reply) {
+  auto q = ParseLogArgs(req.args);
+  if (!q.ok()) return reply(Reply::Fail(kBadRequest, "logs: " + q.error().message));
+  auto names = UnitArgs(req.args);
+  if (!names.ok()) return reply(Reply::Fail(kNotFound, names.error().message));
+  if (names->empty()) return reply(Reply::Fail(kBadRequest, "logs: name at least one service"));
+  std::vector<std::string> resolved;
+  for (const auto& n : *names) {
+    auto r = manager_.Resolve(n, false);
+    if (!r.ok()) return reply(Reply::Fail(kNotFound, r.error().message));
+    resolved.push_back(*r);
+  }
+  logs_.Handle(resolved, *q, peer, std::move(reply));
+}
+
+// start, stop, restart, reload, kill, reset-failed: each named unit, one answer for all.
+void RequestHandler::Operation(const Request& req, ReplyFn reply) {
+  const std::string& cmd = req.cmd;
+  auto names = UnitArgs(req.args);
+  if (!names.ok()) return reply(Reply::Fail(kNotFound, names.error().message));
+  if (names->empty()) return reply(Reply::Fail(kBadRequest, "no service named (args.services)"));
+  JobOptions options;
+  auto no_block = BoolArg(req.args, "no_block", false);
+  auto timeout = UnsignedArg(req.args, "timeout_ms", UINT32_MAX);
+  auto hard = BoolArg(req.args, "hard", false);
+  auto sig = SignalArg(req.args, "signal", SIGTERM);
+  auto whom = StringArg(req.args, "whom");
+  for (const Error* e : {no_block.ok() ? nullptr : &no_block.error(),
+                         timeout.ok() ? nullptr : &timeout.error(),
+                         hard.ok() ? nullptr : &hard.error(), sig.ok() ? nullptr : &sig.error(),
+                         whom.ok() ? nullptr : &whom.error()})
+    if (e) return reply(Reply::Fail(kBadRequest, e->message));
+  if (*whom && **whom != "all" && **whom != "main")
+    return reply(Reply::Fail(kBadRequest, "\"whom\" must be \"all\" or \"main\""));
+  options.no_block = *no_block;
+  if (*timeout) options.timeout = std::chrono::milliseconds(**timeout);
+  // Every name first: an unknown one refuses the whole request before anything is done.
+  const bool create = cmd == "start" || cmd == "restart";
+  std::vector<std::string> units;
+  for (const auto& n : *names) {
+    auto r = manager_.Resolve(n, create);
+    if (!r.ok()) return reply(Reply::Fail(kNotFound, r.error().message));
+    units.push_back(*r);
+  }
+  auto fan = std::make_shared<Fanout>();
+  fan->left = units.size();
+  fan->reply = std::move(reply);
+  for (const auto& u : units) {
+    JobDone done = [fan](JobResult r) { fan->Done(r); };
+    if (cmd == "start") {
+      manager_.Start(u, options, std::move(done));
+    } else if (cmd == "stop") {
+      manager_.Stop(u, options, std::move(done));
+    } else if (cmd == "restart") {
+      manager_.Restart(u, *hard, options, std::move(done));
+    } else if (cmd == "reload") {
+      manager_.Reload(u, options, std::move(done));
+    } else if (cmd == "kill") {
+      manager_.Kill(u, *sig, *whom && **whom == "main", std::move(done));
+    } else if (cmd == "reset-failed") {
+      manager_.ResetFailed(u, std::move(done));
+    } else {
+      // ParseRequest lets only known commands through; this is a bug guard, not a feature gap.
+      JobResult r;
+      r.kind = JobResult::Kind::kNotFound;
+      r.text = "unknown command '" + cmd + "'";
+      done(r);
+    }
+  }
+}
+
+}  // namespace supd::control

@@ -1,0 +1,59 @@
+// RequestHandler: what each command of the control protocol does — the typed arguments read,
+// the Manager called, the answer worded.
+//
+// Requests that arrive before the Manager has loaded its units (while a killed predecessor's
+// services are being stopped) wait until SetReady(): a `start` in that window could otherwise
+// run a service twice. At most kMaxWaiting wait; more get `busy`.
+//
+// Touched only on the io_context thread; the ControlServer calls Handle() for each request it
+// has checked (size, JSON, permission).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "lib/control/log_stream.h"
+#include "lib/control/protocol.h"
+#include "lib/control/server.h"
+#include "lib/supervise/host.h"
+#include "lib/supervise/manager.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace supd::control {
+
+class RequestHandler {
+ public:
+  static constexpr size_t kMaxWaiting = 1024;
+
+  RequestHandler(boost::asio::io_context& io, Manager& manager,
+                 std::shared_ptr<BlockingWork> worker);
+
+  void Handle(const Request& req, const Peer& peer, ReplyFn reply);
+  // The units are loaded: the requests that waited run now, in order.
+  void SetReady();
+  // supd stops before it was ready: the waiting requests are refused.
+  void ShuttingDown();
+
+ private:
+  void Run(const Request& req, const Peer& peer, ReplyFn reply);
+  void Status(const Request& req, const Peer& peer, ReplyFn reply);
+  void Cat(const Request& req, const Peer& peer, ReplyFn reply);
+  void Logs(const Request& req, const Peer& peer, ReplyFn reply);
+  void Operation(const Request& req, ReplyFn reply);
+
+  boost::asio::io_context& io_;
+  Manager& manager_;
+  std::shared_ptr<BlockingWork> worker_;
+  LogStream logs_;
+  bool ready_ = false;
+  bool shutting_down_ = false;
+  std::vector<std::tuple<Request, Peer, ReplyFn>> waiting_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace supd::control

@@ -1,0 +1,391 @@
+// The Manager's typed operations (start, stop, restart, reload, kill, reset-failed) on services
+// and socket units, the jobs that answer them, and the public API's forwarding.
+#include <algorithm>
+#include <filesystem>
+#include <spdlog/spdlog.h>
+
+#include "lib/log/log_writer.h"
+#include "lib/log/service_log.h"
+#include "lib/supervise/action_runner.h"
+#include "lib/supervise/manager.h"
+#include "lib/supervise/manager_impl.h"
+#include "lib/supervise/notify_router.h"
+#include "lib/supervise/real_host.h"
+#include "lib/supervise/socket_units.h"
+
+namespace supd {
+namespace {
+
+JobResult Result(JobResult::Kind kind, const std::string& unit, std::string text = "") {
+  JobResult r;
+  r.kind = kind;
+  r.unit = unit;
+  r.text = std::move(text);
+  return r;
+}
+
+}  // namespace
+
+// "web" → "web.service"; an Alias=; a template instance loaded on first use.
+Result<Manager::Impl::Target> Manager::Impl::ResolveTarget(const std::string& unit,
+                                                            bool create_instance) {
+  std::string n = unit;
+  if (n.find('.') == std::string::npos) n += ".service";
+  if (!IsValidUnitName(n)) return Error{"invalid unit name \"" + unit + "\""};
+  if (Service* s = Find(n)) return Target{n, s};
+  if (sockets->Has(n)) return Target{n, nullptr};
+  for (auto& [name, svc] : services) {
+    if (!svc->spec) continue;
+    for (const auto& alias : svc->spec->aliases)
+      if (alias == n) return Target{name, svc.get()};
+  }
+  if (create_instance && catalog.InstanceHasTemplate(n)) {
+    Service& s = Create(n);
+    if (!LoadSpec(s)) {
+      Error e{s.load_error};
+      services.erase(n);
+      return e;
+    }
+    return Target{n, &s};
+  }
+  return Error{std::string(n.ends_with(".service") ? "no such service: " : "no such unit: ") + n +
+               " (no unit file in " + config.units_dir + ")"};
+}
+
+// Answers `done` and returns true when the target cannot be acted on.
+bool Manager::Impl::Refuse(const supd::Result<Target>& t, const JobDone& done, bool need_loaded) {
+  if (!t.ok()) {
+    done(Result(JobResult::Kind::kNotFound, "", t.error().message));
+    return true;
+  }
+  if (need_loaded && t->service && !t->service->fsm) {
+    done(Result(JobResult::Kind::kNotLoaded, t->name, t->service->load_error));
+    return true;
+  }
+  return false;
+}
+
+void Manager::Impl::StartService(Service& s) {
+  MaybeSwapSpec(s);
+  runner->Dispatch(s, s.fsm->Start(host.loop->Now()));
+}
+
+void Manager::Impl::Answer(Service& s, JobDone done, JobResult r) {
+  // The answer waits until the service's output so far is in its log file (the log writer
+  // thread may lag a little): after `supctl stop`, the last lines are there to read.
+  if (!s.log) {
+    done(std::move(r));
+    return;
+  }
+  log_writer->WhenFlushed({s.log->sink()}, [done = std::move(done), r = std::move(r)]() mutable {
+    done(std::move(r));
+  });
+}
+
+void Manager::Impl::AddJob(Service& s, Job job, const JobOptions& options, JobDone done) {
+  if (options.no_block) {
+    done(Result(JobResult::Kind::kQueued, s.name));
+    return;
+  }
+  PendingJob p;
+  p.job = job;
+  p.done = std::move(done);
+  p.started = host.loop->Now();
+  const Usec safety = SafetyDeadline(*s.spec, job.kind);
+  const bool client = options.timeout && *options.timeout < safety;
+  const Usec limit = client ? *options.timeout : safety;
+  if (limit != kInfinity) {
+    p.deadline = host.loop->NewTimer();
+    p.client_deadline = client;
+    p.deadline->Arm(limit, [this, name = s.name, timer = p.deadline.get()] {
+      Service* sp = Find(name);
+      if (!sp) return;
+      for (auto it = sp->jobs.begin(); it != sp->jobs.end(); ++it) {
+        if (it->deadline.get() != timer) continue;
+        PendingJob j = std::move(*it);
+        sp->jobs.erase(it);
+        JobResult r;
+        r.unit = name;
+        r.state = sp->fsm->state();
+        r.phase = sp->fsm->phase();
+        r.waited = host.loop->Now() - j.started;
+        if (j.client_deadline) {
+          r.kind = JobResult::Kind::kTimedOut;
+        } else {
+          r.kind = JobResult::Kind::kInternalError;
+          r.text = "the operation did not end within the unit's own timeouts";
+          spdlog::error("{}: internal error: a job did not end within its unit's timeouts "
+                        "(state {}, {}); answering its client",
+                        name, StateName(r.state), PhaseName(r.phase));
+        }
+        j.done(std::move(r));
+        return;
+      }
+    });
+  }
+  s.jobs.push_back(std::move(p));
+  ResolveJobs(s);
+}
+
+void Manager::Impl::ResolveJobs(Service& s) {
+  if (s.jobs.empty() || !s.fsm) return;
+  std::vector<std::pair<JobDone, JobResult>> done;
+  const bool left = s.has_processes();
+  std::erase_if(s.jobs, [&](PendingJob& j) {
+    const JobOutcome o = s.fsm->Outcome(j.job, left);
+    if (o.kind == JobOutcome::Kind::kPending) return false;
+    done.emplace_back(std::move(j.done), ResultOfOutcome(s.name, o));
+    return true;
+  });
+  for (auto& [fn, r] : done) Answer(s, std::move(fn), std::move(r));
+}
+
+void Manager::Impl::StopAllNow(std::function<void()> done) {
+  shutting_down = true;
+  shutdown_done = [this, done = std::move(done)] {
+    host.cgroups->RemoveAll();
+    sockets->CloseAll();
+    done();
+  };
+  std::vector<std::string> names;
+  for (auto& [n, s] : services) names.push_back(n);
+  for (const auto& n : names)
+    if (Service* s = Find(n); s && s->fsm) runner->Dispatch(*s, s->fsm->Stop(host.loop->Now()));
+  CheckShutdown();
+}
+
+// ---------------------------------------------------------------- the public API
+
+Manager::Manager(boost::asio::io_context& io, ManagerConfig config)
+    : Manager(io, config, MakeRealHost(io, CgroupTreeName(config.state_dir))) {}
+
+Manager::Manager(boost::asio::io_context& io, ManagerConfig config, HostParts host)
+    : impl_(std::make_unique<Impl>(io, std::move(config), std::move(host))) {}
+
+Manager::~Manager() = default;
+
+void Manager::LoadUnits(std::function<void()> loaded) {
+  // Services of a previous supd on this state directory that died without stopping them
+  // (SIGKILL, crash) still run in its cgroups: stop them first, so that no service runs twice
+  // and their ports are free for ours.
+  impl_->host.cgroups->StopLeftovers([this, loaded = std::move(loaded)]() mutable {
+    if (impl_->shutting_down) return;
+    impl_->LoadAll(std::move(loaded));
+  });
+}
+
+bool Manager::units_loaded() const { return impl_->units_loaded; }
+
+void Manager::ReloadUnits(std::function<void(ReloadSummary)> done) {
+  impl_->Reload(std::move(done));
+}
+
+void Manager::StopAll(std::function<void()> done) { impl_->StopAllNow(std::move(done)); }
+
+void Manager::Start(const std::string& unit, const JobOptions& options, JobDone done) {
+  Impl& m = *impl_;
+  if (m.shutting_down) return done(Result(JobResult::Kind::kShuttingDown, unit));
+  auto t = m.ResolveTarget(unit, /*create_instance=*/true);
+  if (m.Refuse(t, done, true)) return;
+  if (!t->service) {
+    m.sockets->Start(t->name, [name = t->name, done = std::move(done)](std::string err) {
+      done(err.empty() ? Result(JobResult::Kind::kOk, name)
+                       : Result(JobResult::Kind::kSocketFailed, name, err));
+    });
+    return;
+  }
+  Service& s = *t->service;
+  m.MaybeSwapSpec(s);
+  if (s.fsm->state() == State::kRunning) return done(Result(JobResult::Kind::kOk, s.name));
+  const Job job = s.fsm->NewJob(Job::Kind::kStart);
+  m.StartService(s);
+  m.AddJob(s, job, options, std::move(done));
+}
+
+void Manager::Stop(const std::string& unit, const JobOptions& options, JobDone done) {
+  Impl& m = *impl_;
+  auto t = m.ResolveTarget(unit, false);
+  if (m.Refuse(t, done, true)) return;
+  if (!t->service) {
+    const std::string service = m.sockets->Stop(t->name);
+    JobResult r = Result(JobResult::Kind::kOk, t->name);
+    if (Service* s = m.Find(service); s && s->fsm && s->fsm->state() != State::kStopped &&
+                                      s->fsm->state() != State::kFailed)
+      r.service_still_running = service;
+    return done(std::move(r));
+  }
+  Service& s = *t->service;
+  const Job job = s.fsm->NewJob(Job::Kind::kStop);
+  m.runner->Dispatch(s, s.fsm->Stop(m.host.loop->Now()));
+  m.AddJob(s, job, options, std::move(done));
+}
+
+void Manager::Restart(const std::string& unit, bool hard, const JobOptions& options,
+                      JobDone done) {
+  Impl& m = *impl_;
+  if (m.shutting_down) return done(Result(JobResult::Kind::kShuttingDown, unit));
+  auto t = m.ResolveTarget(unit, true);
+  if (m.Refuse(t, done, true)) return;
+  if (!t->service) {
+    // A socket unit: closed and bound anew; its service keeps what it inherited.
+    m.sockets->Stop(t->name);
+    return Start(t->name, options, std::move(done));
+  }
+  Service& s = *t->service;
+  const bool holds = !s.fdstore.empty() || m.sockets->HoldsFor(s.name);
+  const OverlapVerdict v = s.fsm->CanOverlapRestart(holds, s.set_aside != nullptr);
+  if (v == OverlapVerdict::kInProgress)
+    return done(Result(JobResult::Kind::kRestartInProgress, s.name));
+  const Usec now = m.host.loop->Now();
+  if (!hard && v == OverlapVerdict::kOk) {
+    // Sockets (or stored fds) held by supd: the new instance starts beside the old one.
+    const Job job = s.fsm->NewJob(Job::Kind::kOverlapRestart);
+    m.runner->Dispatch(s, s.fsm->OverlapRestart(now));
+    return m.AddJob(s, job, options, std::move(done));
+  }
+  m.MaybeSwapSpec(s);
+  const Job job = s.fsm->NewJob(Job::Kind::kRestart);
+  m.runner->Dispatch(s, s.fsm->Restart(now));
+  m.AddJob(s, job, options, std::move(done));
+}
+
+void Manager::Reload(const std::string& unit, const JobOptions& options, JobDone done) {
+  Impl& m = *impl_;
+  auto t = m.ResolveTarget(unit, false);
+  if (m.Refuse(t, done, true)) return;
+  if (!t->service) return done(Result(JobResult::Kind::kNotApplicable, t->name, "reload"));
+  Service& s = *t->service;
+  if (const ReloadVerdict v = s.fsm->CanReload(); v != ReloadVerdict::kOk) {
+    JobResult r = Result(JobResult::Kind::kCannotReload, s.name);
+    r.reload_verdict = v;
+    r.state = s.fsm->state();
+    return done(std::move(r));
+  }
+  const Job job = s.fsm->NewJob(Job::Kind::kReload);
+  m.runner->Dispatch(s, s.fsm->Reload(m.host.loop->Now()));
+  m.AddJob(s, job, options, std::move(done));
+}
+
+void Manager::Kill(const std::string& unit, int signal, bool main_only, JobDone done) {
+  Impl& m = *impl_;
+  auto t = m.ResolveTarget(unit, false);
+  if (m.Refuse(t, done, true)) return;
+  Service* s = t->service;
+  if (!s) return done(Result(JobResult::Kind::kNotApplicable, t->name, "kill"));
+  if (!s->current || !s->current->has_processes())
+    return done(Result(JobResult::Kind::kNoProcess, t->name));
+  m.runner->Signal(*s, main_only ? KillTarget::kMain : KillTarget::kAll, signal);
+  done(Result(JobResult::Kind::kOk, s->name));
+}
+
+void Manager::ResetFailed(const std::string& unit, JobDone done) {
+  Impl& m = *impl_;
+  auto t = m.ResolveTarget(unit, false);
+  if (m.Refuse(t, done, true)) return;
+  if (t->service) m.runner->Dispatch(*t->service, t->service->fsm->ResetFailed(m.host.loop->Now()));
+  done(Result(JobResult::Kind::kOk, t->name));
+}
+
+Result<std::string> Manager::Resolve(const std::string& unit, bool create_instance) {
+  auto t = impl_->ResolveTarget(unit, create_instance);
+  if (!t.ok()) return t.take_error();
+  return t->name;
+}
+
+Result<std::vector<UnitSnapshot>> Manager::Snapshot(const std::vector<std::string>& units) {
+  Impl& m = *impl_;
+  std::vector<UnitSnapshot> out;
+  if (units.empty()) {
+    for (const auto& [n, s] : m.services) out.emplace_back(m.SnapshotOf(*s));
+    for (const auto& n : m.sockets->Names()) out.emplace_back(m.SocketSnapshotOf(n));
+    return out;
+  }
+  for (const auto& u : units) {
+    auto t = m.ResolveTarget(u, false);
+    if (!t.ok()) return t.take_error();
+    if (t->service) {
+      out.emplace_back(m.SnapshotOf(*t->service));
+    } else {
+      out.emplace_back(m.SocketSnapshotOf(t->name));
+    }
+  }
+  return out;
+}
+
+DaemonSnapshot Manager::Daemon() const {
+  const Impl& m = *impl_;
+  DaemonSnapshot d;
+  d.pid = ::getpid();
+  const ResourceControl& rc = m.host.cgroups->resources();
+  d.cgroup_mode = rc.mode();
+  d.cgroup_summary = rc.Summary();
+  d.controllers = rc.controllers();
+  d.units_loaded = m.units_loaded;
+  d.services = m.services.size();
+  d.sockets = m.sockets->Names().size();
+  return d;
+}
+
+std::vector<UnitCheck> Manager::Check() const {
+  const Impl& m = *impl_;
+  std::vector<UnitCheck> out;
+  for (const auto& [n, s] : m.services) {
+    UnitCheck c;
+    c.name = n;
+    c.path = s->unit_path;
+    c.error = s->load_error;
+    if (s->spec) {
+      for (const auto& w : s->spec->warnings) c.warnings.push_back(w.ToString());
+      c.limit_predictions = PredictLimitAdjustments(s->spec->exec, CurrentLimitHost());
+    }
+    out.push_back(std::move(c));
+  }
+  auto socks = m.sockets->Check();
+  out.insert(out.end(), socks.begin(), socks.end());
+  return out;
+}
+
+Result<std::vector<std::string>> Manager::UnitFiles(const std::string& unit) {
+  auto t = impl_->ResolveTarget(unit, false);
+  if (!t.ok()) return t.take_error();
+  if (t->service) return std::vector<std::string>{t->service->unit_path};
+  return std::vector<std::string>{impl_->sockets->Snapshot(t->name).unit_path};
+}
+
+std::shared_ptr<ServiceLog> Manager::LogOf(const std::string& service, bool open_existing) {
+  Impl& m = *impl_;
+  Service* s = m.Find(service);
+  if (!s) return nullptr;
+  if (!s->log && open_existing) {
+    // Never started, or its log file could not be opened: the file may still exist (from an
+    // earlier supd). If it does not, there is nothing to read, and reading creates nothing.
+    std::error_code ec;
+    if (std::filesystem::exists(m.config.log_dir + "/" + s->name + ".log", ec))
+      m.runner->OpenLog(*s);
+  }
+  return s->log;
+}
+
+LogWriter& Manager::log_writer() { return *impl_->log_writer; }
+
+std::vector<std::shared_ptr<LogSink>> Manager::LogSinks(const std::vector<std::string>& units) const {
+  std::vector<std::shared_ptr<LogSink>> out;
+  for (const auto& [n, s] : impl_->services) {
+    if (!s->log) continue;
+    if (!units.empty() && std::find(units.begin(), units.end(), n) == units.end()) continue;
+    out.push_back(s->log->sink());
+  }
+  return out;
+}
+
+void Manager::HandleNotify(const NotifyMessage& message, const NotifyCredentials& cred,
+                           std::vector<UniqueFd> fds) {
+  impl_->router->Route(message, cred, std::move(fds));
+}
+uint64_t Manager::notify_refused() const { return impl_->router->refused(); }
+
+void Manager::Subscribe(ManagerObserver* observer) { impl_->observers.push_back(observer); }
+void Manager::Unsubscribe(ManagerObserver* observer) { std::erase(impl_->observers, observer); }
+size_t Manager::service_count() const { return impl_->services.size(); }
+
+}  // namespace supd

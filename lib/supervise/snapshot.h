@@ -1,0 +1,157 @@
+// Snapshots: what the Manager tells about its units, as plain data.
+//
+// The Manager fills these on request (Manager::Snapshot, Manager::Daemon, Manager::Check);
+// lib/control/ turns them into the protocol's JSON and supctl's text. Nothing here refers back
+// into the Manager: a snapshot stays valid after the services change (the specs it holds are
+// shared, immutable ServiceSpec/SocketSpec objects).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lib/cgroup/resource_control.h"
+#include "lib/log/log_writer.h"
+#include "lib/proc/exit_status.h"
+#include "lib/proc/limit_plan.h"
+#include "lib/supervise/cause.h"
+#include "lib/supervise/service_fsm.h"
+#include "lib/unit/service_spec.h"
+#include "lib/unit/socket_spec.h"
+
+namespace supd {
+
+// What supd set for GoRuntime= at the current start.
+struct GoRuntimeStatus {
+  GoRuntimeMode mode = GoRuntimeMode::kAuto;
+  std::vector<std::pair<std::string, std::string>> set_by_supd;  // derived from the limits
+  std::vector<std::pair<std::string, std::string>> from_unit;     // the service's own values
+};
+
+// How the main process of the last instance ended.
+struct LastExit {
+  ExitStatus status;
+  // How it ended, worded by lib/proc (DescribeExit), the spawner ("exec /x: No such file or
+  // directory"), or the OOM check ("killed by the OOM killer (MemoryMax=64M)"), plus the stop's
+  // cause for a process killed by the stop's own SIGKILL.
+  std::string reason;
+  Cause stop_cause;  // set when the exit came during a stop that had a cause (a timeout)
+  pid_t pid = 0;
+  std::vector<std::string> excerpt;  // the instance's last stderr lines
+  int64_t at_realtime = 0;           // CLOCK_REALTIME µs
+  int64_t at_monotonic = 0;          // CLOCK_MONOTONIC µs
+};
+
+// One socket a socket unit holds.
+struct HeldSocketInfo {
+  std::string identity;  // "tcp:127.0.0.1:8080" (lib/socket/listener.h)
+  std::string fd_name;   // for LISTEN_FDNAMES
+  // Connections waiting in the backlog and the backlog's size, where the kernel tells
+  // (TCP_INFO on listening TCP sockets); unset for other sockets.
+  std::optional<uint32_t> queued;
+  std::optional<uint32_t> backlog;
+};
+
+enum class SocketState { kListening, kStopped, kFailed };
+const char* SocketStateName(SocketState s);  // "listening", "stopped", "failed"
+
+struct SocketSnapshot {
+  std::string name;       // "web.socket"
+  std::string unit_path;  // the file it was loaded from
+  std::shared_ptr<const SocketSpec> spec;  // null if it never loaded
+  std::string load_error;  // the last load failed ("" if not); spec may be an older one
+  bool enabled = false;    // [Install] WantedBy=: a connection starts its service
+  SocketState state = SocketState::kStopped;
+  std::string error;       // why it is failed (a bind error), "" otherwise
+  std::string service;     // the service it passes its sockets to
+  std::optional<State> service_state;  // unset when that service is not loaded
+  std::vector<HeldSocketInfo> listening;
+  uint64_t activations = 0;  // starts of the service by a waiting connection
+  std::vector<std::string> notes;  // what a reload could not apply to the open sockets
+  int64_t since_realtime = 0;
+};
+
+// An instance set aside by an overlap restart, serving or being stopped.
+struct PreviousInstance {
+  std::optional<pid_t> main_pid;
+  bool draining = false;  // false: still serving until the new instance is ready
+};
+
+struct ServiceSnapshot {
+  std::string name;
+  std::string unit_path;
+  std::shared_ptr<const ServiceSpec> spec;  // the spec in force (null: never loaded)
+  std::string load_error;  // the last load failed ("" if not)
+  bool changed_on_disk = false;  // a reloaded spec waits for the next start
+  bool enabled = false;
+  bool loaded = false;  // false: never loaded (spec is null); the fields below are defaults
+
+  State state = State::kStopped;
+  Phase phase = Phase::kDead;
+  ServiceResult result = ServiceResult::kSuccess;
+  Cause cause;
+  std::optional<pid_t> main_pid;
+  std::optional<pid_t> control_pid;
+  bool ready = false;
+  unsigned restarts = 0;
+  std::string status_text;  // STATUS=
+  int status_errno = 0;     // ERRNO=
+  int64_t since_realtime = 0;
+  int64_t since_monotonic = 0;
+  Usec watchdog{0};
+  std::string invocation_id;
+  std::optional<LastExit> last_exit;
+
+  // Output.
+  std::string log_path;                   // "" when no log file is open
+  std::optional<LogWriteStats> log_stats;
+  std::string log_error;                  // the log file could not be opened
+  std::vector<std::string> output_warnings;
+  std::vector<std::string> log_tail;      // the last lines (see ServiceLog::Tail)
+
+  // Where its processes are.
+  std::string cgroup;          // the current instance's, "" without one
+  bool cgroup_tracking = false;
+  std::string tracking_error;  // why there is no cgroup tracking
+  std::vector<PreviousInstance> previous_instances;
+
+  // Resources of the current instance.
+  CgroupMode cgroup_mode = CgroupMode::kNone;  // the host's
+  std::vector<LimitReport> limits;
+  std::optional<InstanceStats> stats;
+  GoRuntimeStatus go_runtime;
+  // Limit*=/OOMScoreAdjust= the host did not give as asked (clamped, skipped), for the main
+  // process of the current instance.
+  std::vector<LimitAdjustment> process_adjustments;
+
+  std::vector<SocketSnapshot> sockets;  // the socket units that pass it their sockets
+  std::vector<std::string> fdstore;     // names of the fds it parked (FDSTORE=1)
+};
+
+// supd itself.
+struct DaemonSnapshot {
+  pid_t pid = 0;
+  CgroupMode cgroup_mode = CgroupMode::kNone;
+  std::string cgroup_summary;
+  std::map<std::string, ControllerPlace> controllers;
+  bool units_loaded = false;
+  size_t services = 0;
+  size_t sockets = 0;
+};
+
+// `check`: every unit as loaded, with its warnings, and what this host will not give it.
+struct UnitCheck {
+  std::string name;
+  std::string path;
+  std::string error;  // "" when it loaded
+  std::vector<std::string> warnings;
+  std::vector<LimitAdjustment> limit_predictions;  // Limit*=/OOMScoreAdjust= this host clamps
+};
+
+}  // namespace supd

@@ -1,0 +1,450 @@
+#include "lib/supervise/socket_units.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "lib/socket/socket_info.h"
+
+namespace supd {
+
+struct SocketUnits::Unit {
+  std::string name;
+  std::string path;
+  std::shared_ptr<const SocketSpec> spec;  // null until it loaded once
+  std::string load_error;
+  SocketState state = SocketState::kStopped;
+  std::string error;                 // kFailed: why
+  std::vector<BoundSocket> bound;    // while listening, in spec->listen's order
+  std::vector<std::string> notes;    // what a reload could not apply in place
+  bool stopped_by_request = false;   // `stop`: a reload keeps it stopped
+  uint64_t gen = 0;                  // bumped by every change; stale async results are dropped
+  uint64_t activations = 0;
+  int64_t since_realtime = 0;
+  // Waits for a first connection (on duplicates of the held fds, so that dropping them closes
+  // nothing the service gets). Handles before fds: a handle borrows its fd.
+  std::vector<UniqueFd> activation_fds;
+  std::vector<std::unique_ptr<WatchHandle>> activation;
+
+  std::string Service() const {
+    if (spec) return spec->service;
+    return name.substr(0, name.size() - std::string(".socket").size()) + ".service";
+  }
+  bool enabled() const { return spec && !spec->wanted_by.empty(); }
+};
+
+namespace {
+
+// RemoveOnStop=: a unix socket file goes with its socket; without it the file stays, as in
+// systemd.
+void RemoveSocketFile(const SocketSpec* spec, const BoundSocket& b) {
+  if (!spec || !spec->remove_on_stop) return;
+  for (const std::string prefix : {"unix:/", "unix-dgram:/"}) {
+    if (b.identity.starts_with(prefix)) ::unlink(b.identity.substr(prefix.size() - 1).c_str());
+  }
+}
+
+bool NeedsOwner(const SocketSpec& s) { return !s.socket_user.empty() || !s.socket_group.empty(); }
+
+// Everything of a socket unit that decides how its sockets are bound.
+bool SameSetup(const SocketSpec& a, const SocketSpec& b) {
+  if (a.listen.size() != b.listen.size()) return false;
+  for (size_t i = 0; i < a.listen.size(); ++i)
+    if (a.listen[i].kind != b.listen[i].kind || a.listen[i].address != b.listen[i].address)
+      return false;
+  return a.service == b.service && a.fd_name == b.fd_name && a.backlog == b.backlog &&
+         a.reuse_port == b.reuse_port && a.bind_ipv6_only == b.bind_ipv6_only &&
+         a.free_bind == b.free_bind && a.no_delay == b.no_delay && a.keep_alive == b.keep_alive &&
+         a.socket_mode == b.socket_mode && a.directory_mode == b.directory_mode &&
+         a.socket_user == b.socket_user && a.socket_group == b.socket_group &&
+         a.remove_on_stop == b.remove_on_stop;
+}
+
+// Options of a kept socket that only a new bind could change.
+std::vector<std::string> NeedRebind(const SocketSpec& from, const SocketSpec& to) {
+  std::vector<std::string> out;
+  if (from.reuse_port != to.reuse_port) out.emplace_back("ReusePort=");
+  if (from.free_bind != to.free_bind) out.emplace_back("FreeBind=");
+  if (from.bind_ipv6_only != to.bind_ipv6_only) out.emplace_back("BindIPv6Only=");
+  if (from.directory_mode != to.directory_mode) out.emplace_back("DirectoryMode=");
+  return out;
+}
+
+}  // namespace
+
+const char* SocketStateName(SocketState s) {
+  switch (s) {
+    case SocketState::kListening: return "listening";
+    case SocketState::kStopped: return "stopped";
+    case SocketState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+SocketUnits::SocketUnits(Loop& loop, BlockingWork& worker, Hooks hooks)
+    : loop_(loop), worker_(worker), hooks_(std::move(hooks)) {}
+
+SocketUnits::~SocketUnits() { *alive_ = false; }
+
+std::vector<std::string> SocketUnits::Names() const {
+  std::vector<std::string> out;
+  for (const auto& [n, u] : units_) out.push_back(n);
+  return out;
+}
+
+void SocketUnits::SetState(Unit& u, SocketState s, std::string error) {
+  const bool changed = u.state != s || u.error != error;
+  u.state = s;
+  u.error = std::move(error);
+  ++u.gen;
+  if (!changed) return;
+  u.since_realtime = loop_.RealtimeUsec();
+  if (hooks_.changed) hooks_.changed(u.name, s, u.error);
+}
+
+// Looks up the owners of the units that need one, on the worker; `then` runs on the loop.
+void SocketUnits::Resolve(std::vector<std::shared_ptr<const SocketSpec>> specs,
+                          std::function<void(std::map<std::string, Result<SocketOwner>>)> then) {
+  std::erase_if(specs, [](const auto& s) { return !NeedsOwner(*s); });
+  if (specs.empty()) {
+    then({});
+    return;
+  }
+  worker_.Run([specs = std::move(specs), then = std::move(then), alive = alive_]() mutable {
+    auto owners = std::make_shared<std::map<std::string, Result<SocketOwner>>>();
+    for (const auto& s : specs) owners->emplace(s->name, ResolveSocketOwner(*s));
+    return std::function<void()>([owners, then = std::move(then), alive] {
+      if (*alive) then(std::move(*owners));
+    });
+  });
+}
+
+void SocketUnits::Bind(Unit& u, const SocketOwner& owner) {
+  auto bound = BindAll(*u.spec, owner);
+  if (!bound.ok()) {
+    spdlog::error("{}", bound.error().message);
+    SetState(u, SocketState::kFailed, bound.error().message);
+    return;
+  }
+  u.bound = std::move(*bound);
+  u.notes.clear();
+  for (const auto& b : u.bound)
+    spdlog::info("{}: listening on {} for {}", u.name, b.identity, u.spec->service);
+  SetState(u, SocketState::kListening, "");
+}
+
+void SocketUnits::Close(Unit& u) {
+  u.activation.clear();
+  u.activation_fds.clear();
+  for (const auto& b : u.bound) RemoveSocketFile(u.spec.get(), b);
+  u.bound.clear();
+}
+
+// A listening unit whose file changed: keeps each socket whose address stays, binds the new
+// ones, closes the gone ones. If a new one cannot be bound, nothing changes (the old set stays,
+// and status says why).
+void SocketUnits::ApplyChanged(Unit& u, std::shared_ptr<const SocketSpec> spec,
+                               const SocketOwner& owner) {
+  std::vector<BoundSocket> next;
+  std::vector<bool> taken(u.bound.size(), false);
+  std::vector<std::string> notes;
+  for (const ListenSpec& l : spec->listen) {
+    size_t found = u.bound.size();
+    for (size_t i = 0; i < u.bound.size() && i < u.spec->listen.size(); ++i) {
+      const ListenSpec& old = u.spec->listen[i];
+      if (!taken[i] && old.kind == l.kind && old.address == l.address) {
+        found = i;
+        break;
+      }
+    }
+    if (found == u.bound.size()) {
+      auto b = BindListen(*spec, l, owner);
+      if (!b.ok()) {
+        for (const auto& nb : next)
+          if (nb.fd) RemoveSocketFile(spec.get(), nb);
+        const std::string why = "changes not applied, the previous sockets stay: " +
+                                b.error().message;
+        spdlog::error("{}: {}", u.name, why);
+        u.load_error = why;
+        return;  // `next` closes what it bound
+      }
+      next.push_back(std::move(*b));
+      continue;
+    }
+    taken[found] = true;
+    BoundSocket kept = std::move(u.bound[found]);
+    kept.fd_name = spec->fd_name;
+    if (auto r = ReapplyListenOptions(*spec, l, owner, kept); !r.ok())
+      notes.push_back(r.error().message);
+    next.push_back(std::move(kept));
+  }
+  for (const std::string& d : NeedRebind(*u.spec, *spec))
+    notes.push_back(d + " changed: takes effect when " + u.name + " is restarted");
+  for (size_t i = 0; i < u.bound.size(); ++i) {
+    if (taken[i]) continue;
+    spdlog::info("{}: no longer listening on {}", u.name, u.bound[i].identity);
+    RemoveSocketFile(u.spec.get(), u.bound[i]);
+  }
+  u.activation.clear();  // they wait on duplicates of the old set
+  u.activation_fds.clear();
+  u.bound = std::move(next);
+  u.spec = std::move(spec);
+  u.notes = std::move(notes);
+  ++u.gen;
+  for (const auto& b : u.bound) spdlog::info("{}: listening on {}", u.name, b.identity);
+}
+
+void SocketUnits::Sync(const UnitCatalog& catalog, std::function<void(SyncResult)> done) {
+  auto result = std::make_shared<SyncResult>();
+  const auto names = catalog.ScanSockets();
+  for (auto it = units_.begin(); it != units_.end();) {
+    if (names.count(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("{}: unit file removed; closing its sockets", it->first);
+    Close(*it->second);
+    result->removed.push_back(it->first);
+    it = units_.erase(it);
+  }
+  // What to bind (new units, failed ones) and what to change, once the owners are known.
+  struct Pending {
+    std::string name;
+    std::shared_ptr<const SocketSpec> spec;
+    bool changed = false;  // an applied change of a listening unit
+    uint64_t gen = 0;
+  };
+  auto pending = std::make_shared<std::vector<Pending>>();
+  std::vector<std::shared_ptr<const SocketSpec>> to_resolve;
+  for (const auto& name : names) {
+    auto loaded = catalog.LoadSocket(name);
+    auto& slot = units_[name];
+    const bool fresh = !slot;
+    if (fresh) {
+      slot = std::make_unique<Unit>();
+      slot->name = name;
+      result->added.push_back(name);
+    }
+    Unit& u = *slot;
+    u.path = loaded.path;
+    if (!loaded.spec) {
+      spdlog::error("{}", loaded.error);
+      u.load_error = loaded.error;
+      result->failed.push_back(name);
+      if (!u.spec) SetState(u, SocketState::kFailed, loaded.error);
+      continue;
+    }
+    u.load_error.clear();
+    for (const auto& w : loaded.spec->warnings) spdlog::warn("{}", w.ToString());
+    const bool same = u.spec && SameSetup(*u.spec, *loaded.spec);
+    if (!fresh && !same) result->changed.push_back(name);
+    if (same) {
+      u.spec = loaded.spec;  // description, [Install], warnings
+      // A unit that failed to bind tries again; the others stay as they are.
+      if (u.state != SocketState::kFailed || u.stopped_by_request) continue;
+    } else if (u.stopped_by_request) {
+      u.spec = loaded.spec;  // in force at its next start
+      u.notes.clear();
+      continue;
+    }
+    const bool apply = u.spec && u.state == SocketState::kListening && !same;
+    if (!apply) u.spec = loaded.spec;
+    pending->push_back(Pending{name, loaded.spec, apply, u.gen});
+    to_resolve.push_back(loaded.spec);
+  }
+  Resolve(std::move(to_resolve),
+          [this, pending, result, done = std::move(done)](
+              std::map<std::string, Result<SocketOwner>> owners) {
+            for (const Pending& p : *pending) {
+              auto it = units_.find(p.name);
+              if (it == units_.end() || it->second->gen != p.gen) continue;  // changed meanwhile
+              Unit& u = *it->second;
+              SocketOwner owner;
+              if (auto o = owners.find(p.name); o != owners.end()) {
+                if (!o->second.ok()) {
+                  spdlog::error("{}", o->second.error().message);
+                  if (p.changed) {
+                    u.load_error = "changes not applied: " + o->second.error().message;
+                  } else {
+                    SetState(u, SocketState::kFailed, o->second.error().message);
+                  }
+                  continue;
+                }
+                owner = *o->second;
+              }
+              if (p.changed) {
+                ApplyChanged(u, p.spec, owner);
+              } else {
+                Bind(u, owner);
+              }
+            }
+            ArmActivation();
+            done(std::move(*result));
+          });
+}
+
+void SocketUnits::Start(const std::string& name, std::function<void(std::string)> done) {
+  auto it = units_.find(name);
+  if (it == units_.end()) {
+    done("no such socket unit: " + name);
+    return;
+  }
+  Unit& u = *it->second;
+  if (!u.spec) {
+    done(u.load_error.empty() ? u.error : u.load_error);
+    return;
+  }
+  u.stopped_by_request = false;
+  if (u.state == SocketState::kListening) {
+    done("");
+    return;
+  }
+  const uint64_t gen = ++u.gen;
+  Resolve({u.spec}, [this, name, gen, done = std::move(done)](
+                        std::map<std::string, Result<SocketOwner>> owners) {
+    auto it = units_.find(name);
+    if (it == units_.end() || it->second->gen != gen) {
+      done(name + ": changed while starting; try again");
+      return;
+    }
+    Unit& u = *it->second;
+    SocketOwner owner;
+    if (auto o = owners.find(name); o != owners.end()) {
+      if (!o->second.ok()) {
+        SetState(u, SocketState::kFailed, o->second.error().message);
+        done(u.error);
+        return;
+      }
+      owner = *o->second;
+    }
+    Bind(u, owner);
+    ArmActivation(u.Service());
+    done(u.state == SocketState::kListening ? "" : u.error);
+  });
+}
+
+std::string SocketUnits::Stop(const std::string& name) {
+  auto it = units_.find(name);
+  if (it == units_.end()) return "";
+  Unit& u = *it->second;
+  u.stopped_by_request = true;
+  if (!u.bound.empty()) spdlog::info("{}: closing its sockets", name);
+  Close(u);
+  SetState(u, SocketState::kStopped, "");
+  return u.Service();
+}
+
+std::vector<PassedFd> SocketUnits::FdsFor(const std::string& service, std::string* error) const {
+  std::vector<PassedFd> out;
+  for (const auto& [n, u] : units_) {
+    if (u->Service() != service) continue;
+    if (u->state == SocketState::kFailed && error->empty()) *error = u->error;
+    if (u->state != SocketState::kListening) continue;
+    for (const auto& b : u->bound) out.push_back(PassedFd{b.fd.get(), b.fd_name});
+  }
+  return out;
+}
+
+bool SocketUnits::HoldsFor(const std::string& service) const {
+  for (const auto& [n, u] : units_)
+    if (u->Service() == service && u->state == SocketState::kListening && !u->bound.empty())
+      return true;
+  return false;
+}
+
+void SocketUnits::ArmActivation(const std::string& service) {
+  for (auto& [name, up] : units_) {
+    Unit& u = *up;
+    if (!service.empty() && u.Service() != service) continue;
+    if (!u.enabled() || u.state != SocketState::kListening || u.bound.empty()) continue;
+    if (!u.activation.empty() || !hooks_.wants_activation(u.Service())) continue;
+    for (const auto& b : u.bound) {
+      UniqueFd dup(::fcntl(b.fd.get(), F_DUPFD_CLOEXEC, 3));
+      if (!dup) {
+        spdlog::warn("{}: {}", name, ErrnoError("dup for activation").message);
+        continue;
+      }
+      u.activation.push_back(
+          loop_.WhenReadable(dup.get(), [this, n = name] { OnActivation(n); }));
+      u.activation_fds.push_back(std::move(dup));
+    }
+  }
+}
+
+void SocketUnits::OnActivation(const std::string& name) {
+  auto it = units_.find(name);
+  if (it == units_.end()) return;
+  Unit& u = *it->second;
+  // Drop the waits now (a start that ends at once may re-arm them), destroying them later:
+  // this call comes from one of them.
+  auto gone = std::make_shared<std::pair<std::vector<std::unique_ptr<WatchHandle>>,
+                                         std::vector<UniqueFd>>>(std::move(u.activation),
+                                                                 std::move(u.activation_fds));
+  u.activation.clear();
+  u.activation_fds.clear();
+  loop_.Post([gone] {});
+  const std::string service = u.Service();
+  if (!hooks_.wants_activation(service)) return;
+  ++u.activations;
+  spdlog::info("{}: connection waiting; starting {}", name, service);
+  hooks_.activate(name, service);
+}
+
+SocketSnapshot SocketUnits::Snapshot(const std::string& name) const {
+  SocketSnapshot s;
+  auto it = units_.find(name);
+  if (it == units_.end()) return s;
+  const Unit& u = *it->second;
+  s.name = u.name;
+  s.unit_path = u.path;
+  s.spec = u.spec;
+  s.load_error = u.load_error;
+  s.enabled = u.enabled();
+  s.state = u.state;
+  s.error = u.error;
+  s.service = u.Service();
+  s.activations = u.activations;
+  s.since_realtime = u.since_realtime;
+  s.notes = u.notes;
+  for (const auto& b : u.bound) {
+    HeldSocketInfo h;
+    h.identity = b.identity;
+    h.fd_name = b.fd_name;
+    if (auto q = ListenQueueOf(b.fd.get())) {
+      h.queued = q->queued;
+      h.backlog = q->backlog;
+    }
+    s.listening.push_back(std::move(h));
+  }
+  return s;
+}
+
+std::vector<SocketSnapshot> SocketUnits::SnapshotsFor(const std::string& service) const {
+  std::vector<SocketSnapshot> out;
+  for (const auto& [n, u] : units_)
+    if (u->Service() == service) out.push_back(Snapshot(n));
+  return out;
+}
+
+std::vector<UnitCheck> SocketUnits::Check() const {
+  std::vector<UnitCheck> out;
+  for (const auto& [n, u] : units_) {
+    UnitCheck c;
+    c.name = n;
+    c.path = u->path;
+    c.error = u->load_error;
+    if (u->spec)
+      for (const auto& w : u->spec->warnings) c.warnings.push_back(w.ToString());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void SocketUnits::CloseAll() {
+  for (auto& [n, u] : units_) Close(*u);
+}
+
+}  // namespace supd

@@ -1,0 +1,188 @@
+// Socket units are units: `supctl start|stop|restart|status NAME.socket` as with systemctl, and
+// a daemon-reload applies a changed socket unit, keeping the sockets that did not change.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "tests/integration/harness.h"
+
+namespace supd::integration {
+namespace {
+
+using nlohmann::json;
+
+class SocketUnitsTest : public SupdTest {
+ protected:
+  // The inodes of the sockets supd holds open ("socket:[123]" → 123).
+  std::set<std::string> SupdSockets() {
+    std::set<std::string> out;
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(
+             "/proc/" + std::to_string(supd_pid_) + "/fd", ec)) {
+      std::error_code ec2;
+      const std::string t = std::filesystem::read_symlink(e.path(), ec2).string();
+      if (t.rfind("socket:", 0) == 0) out.insert(t);
+    }
+    return out;
+  }
+  // Whether something accepts TCP connections on 127.0.0.1:port right now.
+  static bool Connects(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
+    ::close(fd);
+    return ok;
+  }
+  std::string Port(int p) { return std::to_string(p); }
+};
+
+TEST_F(SocketUnitsTest, StatusShowsASocketUnitAndListIncludesIt) {
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst(R"([Unit]
+Description=the web socket
+[Socket]
+ListenStream=127.0.0.1:{port}
+FileDescriptorName=http
+)",
+                                {{"port", Port(port)}}));
+  WriteUnit("web.service", "[Service]\nType=notify\nExecStart={go}/activated\n");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  auto st = Status("web.socket");
+  ASSERT_TRUE(st) << SupdContext();
+  EXPECT_EQ("socket", (*st)["unit_type"]) << st->dump();
+  EXPECT_EQ("listening", (*st)["state"]) << st->dump();
+  EXPECT_EQ("the web socket", (*st)["description"]) << st->dump();
+  EXPECT_EQ("web.service", (*st)["service"]) << st->dump();
+  EXPECT_EQ("stopped", (*st)["service_state"]) << st->dump();
+  ASSERT_EQ(1u, (*st)["listening"].size()) << st->dump();
+  EXPECT_EQ("tcp:127.0.0.1:" + Port(port), (*st)["listening"][0]["listen"]);
+  EXPECT_EQ("http", (*st)["listening"][0]["name"]);
+  EXPECT_TRUE((*st)["error"].is_null()) << st->dump();
+  auto all = StatusAll();
+  ASSERT_TRUE(all);
+  bool listed = false;
+  for (const auto& u : *all) listed = listed || u.value("name", "") == "web.socket";
+  EXPECT_TRUE(listed) << all->dump();
+  // The text form, as systemctl status shows a socket.
+  CommandResult r = Supctl({"status", "web.socket"});
+  EXPECT_EQ(0, r.exit_code) << r.Describe();
+  EXPECT_NE(std::string::npos, r.out.find("web.socket - the web socket")) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("listening")) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("tcp:127.0.0.1:" + Port(port))) << r.out;
+  EXPECT_NE(std::string::npos, r.out.find("web.service")) << r.out;
+}
+
+TEST_F(SocketUnitsTest, StopClosesTheSocketStartBindsItAgain) {
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst("[Socket]\nListenStream=127.0.0.1:{port}\n[Install]\n"
+                                "WantedBy=sockets.target\n",
+                                {{"port", Port(port)}}));
+  WriteUnit("web.service", "[Service]\nType=notify\nExecStart={go}/activated\n");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_TRUE(HttpGet(port, 10s)) << "activation" << SupdContext();
+  ASSERT_EQ("running", State("web.service"));
+  // Stopping the socket while its service runs: the service keeps the socket it inherited,
+  // and supctl says so, as systemctl does.
+  CommandResult r = Supctl({"stop", "web.socket"});
+  EXPECT_EQ(0, r.exit_code) << r.Describe();
+  EXPECT_NE(std::string::npos, r.err.find("web.service")) << r.Describe();
+  EXPECT_NE(std::string::npos, r.err.find("still running")) << r.Describe();
+  EXPECT_EQ("stopped", State("web.socket"));
+  EXPECT_TRUE(HttpGet(port)) << "the running service lost its inherited socket";
+  ASSERT_EQ(0, Supctl({"stop", "web"}).exit_code);
+  EXPECT_FALSE(Connects(port)) << "the port is still open with the socket unit stopped";
+  EXPECT_EQ("stopped", State("web.service")) << "a connection started the service";
+  // Started again: listening, and the next connection activates the service again.
+  r = Supctl({"start", "web.socket"});
+  EXPECT_EQ(0, r.exit_code) << r.Describe();
+  EXPECT_EQ("listening", State("web.socket"));
+  EXPECT_TRUE(HttpGet(port, 10s)) << SupdContext();
+  EXPECT_EQ("running", State("web.service"));
+  // A restart of the socket binds anew; the running service is untouched.
+  const pid_t pid = MainPid("web.service");
+  EXPECT_EQ(0, Supctl({"restart", "web.socket"}).exit_code) << SupdContext();
+  EXPECT_EQ("listening", State("web.socket"));
+  EXPECT_EQ(pid, MainPid("web.service"));
+  EXPECT_TRUE(HttpGet(port)) << SupdContext();
+}
+
+TEST_F(SocketUnitsTest, StartOfASocketWhosePortIsTakenFailsWithTheAddress) {
+  const int port = FreeTcpPort();
+  WriteUnit("web.socket", Subst("[Socket]\nListenStream=127.0.0.1:{port}\n",
+                                {{"port", Port(port)}}));
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"stop", "web.socket"}).exit_code);
+  // Someone else takes the port meanwhile.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(0, ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)));
+  ASSERT_EQ(0, ::listen(fd, 1));
+  CommandResult r = Supctl({"start", "web.socket"});
+  EXPECT_EQ(1, r.exit_code) << r.Describe();
+  EXPECT_NE(std::string::npos, r.err.find("bind 127.0.0.1:" + Port(port) +
+                                          ": Address already in use"))
+      << r.Describe();
+  auto st = Status("web.socket");
+  ASSERT_TRUE(st);
+  EXPECT_EQ("failed", (*st)["state"]) << st->dump();
+  EXPECT_NE(std::string::npos, (*st)["error"].get<std::string>().find("Address already in use"));
+  ::close(fd);
+  EXPECT_EQ(0, Supctl({"start", "web.socket"}).exit_code) << SupdContext();
+  EXPECT_EQ("listening", State("web.socket"));
+}
+
+TEST_F(SocketUnitsTest, DaemonReloadAppliesAChangedSocketUnitKeepingUnchangedSockets) {
+  const int kept = FreeTcpPort();
+  const int gone = FreeTcpPort();
+  WriteUnit("web.socket", Subst("[Socket]\nListenStream=127.0.0.1:{a}\nListenStream=127.0.0.1:{b}\n",
+                                {{"a", Port(kept)}, {"b", Port(gone)}}));
+  WriteUnit("web.service", "[Service]\nType=notify\nExecStart={go}/activated\n");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "web"}).exit_code) << SupdContext();
+  ASSERT_TRUE(HttpGet(kept));
+  const auto before = SupdSockets();
+  const int added = FreeTcpPort();
+  WriteUnit("web.socket", Subst("[Socket]\nListenStream=127.0.0.1:{a}\nListenStream=127.0.0.1:{c}\n",
+                                {{"a", Port(kept)}, {"c", Port(added)}}));
+  ASSERT_EQ(0, Supctl({"daemon-reload"}).exit_code) << SupdContext();
+  auto st = Status("web.socket");
+  ASSERT_TRUE(st);
+  ASSERT_EQ(2u, (*st)["listening"].size()) << st->dump();
+  EXPECT_EQ("tcp:127.0.0.1:" + Port(kept), (*st)["listening"][0]["listen"]) << st->dump();
+  EXPECT_EQ("tcp:127.0.0.1:" + Port(added), (*st)["listening"][1]["listen"]) << st->dump();
+  // The unchanged socket is the same open socket (never closed, so never refused anyone).
+  const auto after = SupdSockets();
+  size_t same = 0;
+  for (const auto& s : before) same += after.count(s);
+  EXPECT_GE(same, 1u) << "the unchanged socket was closed and bound again";
+  // The running service keeps what it has; its next instance gets the new set.
+  ASSERT_EQ(0, Supctl({"restart", "--hard", "web"}).exit_code) << SupdContext();
+  EXPECT_TRUE(WaitFor([&] { return HttpGet(added).has_value(); })) << SupdContext();
+  EXPECT_TRUE(HttpGet(kept));
+  EXPECT_FALSE(Connects(gone)) << "the removed address still listens";
+  // A socket unit that no longer parses keeps its sockets, and status says why.
+  WriteUnit("web.socket", "[Socket]\nListenStream=not an address\n");
+  ASSERT_EQ(0, Supctl({"daemon-reload"}).exit_code) << SupdContext();
+  st = Status("web.socket");
+  ASSERT_TRUE(st);
+  EXPECT_EQ("listening", (*st)["state"]) << st->dump();
+  EXPECT_EQ(2u, (*st)["listening"].size()) << st->dump();
+  EXPECT_TRUE((*st)["load_error"].is_string()) << st->dump();
+  EXPECT_TRUE(HttpGet(kept));
+}
+
+}  // namespace
+}  // namespace supd::integration

@@ -1,0 +1,265 @@
+// The Manager driven through fakes of the host (fake_host.h): no root, no cgroups, no real
+// processes or time. The units are real files in a temporary directory.
+#include "lib/supervise/manager.h"
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/lib/supervise/fake_host.h"
+
+namespace supd {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeCgroupControl;
+using testing::FakeLauncher;
+using testing::FakeLoop;
+using testing::FakeProcessControl;
+using testing::FakeWorker;
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  ManagerTest() {
+    char tmpl[] = "/tmp/supd-manager-test-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    std::filesystem::create_directories(dir_ + "/units");
+    std::filesystem::create_directories(dir_ + "/logs");
+  }
+  ~ManagerTest() override {
+    manager_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void Unit(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/units/" + name;
+    std::ofstream(path) << text;
+    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
+                                           std::filesystem::perms::owner_write |
+                                           std::filesystem::perms::group_read |
+                                           std::filesystem::perms::others_read);
+  }
+
+  void Start() {
+    HostParts h;
+    auto loop = std::make_unique<FakeLoop>(io_);
+    auto procs = std::make_unique<FakeProcessControl>();
+    auto cgroups = std::make_unique<FakeCgroupControl>();
+    cgroups->calls = &procs->calls;
+    auto launcher = std::make_unique<FakeLauncher>(procs.get(), cgroups.get());
+    loop_ = loop.get();
+    procs_ = procs.get();
+    cgroups_ = cgroups.get();
+    launcher_ = launcher.get();
+    h.loop = std::move(loop);
+    h.process = std::move(procs);
+    h.cgroups = std::move(cgroups);
+    h.launcher = std::move(launcher);
+    h.worker = std::make_shared<FakeWorker>(io_);
+    ManagerConfig cfg;
+    cfg.units_dir = dir_ + "/units";
+    cfg.log_dir = dir_ + "/logs";
+    cfg.state_dir = dir_;
+    manager_ = std::make_unique<Manager>(io_, cfg, std::move(h));
+    bool loaded = false;
+    manager_->LoadUnits([&] { loaded = true; });
+    Poll();
+    ASSERT_TRUE(loaded);
+  }
+
+  // Runs what is posted (the worker's answers, log flushes) until nothing is left.
+  void Poll() {
+    for (int i = 0; i < 100 && io_.poll() > 0; ++i) io_.restart();
+    io_.restart();
+  }
+
+  // Runs an operation; returns its result once it answered (nullopt if it did not).
+  std::optional<JobResult> Op(const std::function<void(JobDone)>& op) {
+    auto out = std::make_shared<std::optional<JobResult>>();
+    op([out](JobResult r) { *out = std::move(r); });
+    Poll();
+    return *out;
+  }
+  std::optional<JobResult> StartUnit(const std::string& u, JobOptions o = {}) {
+    return Op([&](JobDone d) { manager_->Start(u, o, std::move(d)); });
+  }
+  std::optional<JobResult> StopUnit(const std::string& u) {
+    return Op([&](JobDone d) { manager_->Stop(u, {}, std::move(d)); });
+  }
+
+  ServiceSnapshot Snap(const std::string& name) {
+    auto s = manager_->Snapshot({name});
+    EXPECT_TRUE(s.ok());
+    return std::get<ServiceSnapshot>(s->at(0));
+  }
+
+  // The process exits and leaves its cgroup.
+  void Exit(pid_t pid, ExitStatus st) {
+    for (auto& [dir, pids] : cgroups_->members) pids.erase(pid);
+    procs_->Exit(pid, st);
+    Poll();
+  }
+
+  std::string dir_;
+  boost::asio::io_context io_;
+  FakeLoop* loop_ = nullptr;
+  FakeProcessControl* procs_ = nullptr;
+  FakeCgroupControl* cgroups_ = nullptr;
+  FakeLauncher* launcher_ = nullptr;
+  std::unique_ptr<Manager> manager_;
+};
+
+TEST_F(ManagerTest, StartSpawnsInItsOwnCgroupAndAnswersOnceRunning) {
+  Unit("web.service", "[Service]\nExecStart=/bin/web -x\nEnvironment=A=1\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  auto r = StartUnit("web");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, JobResult::Kind::kOk);
+  auto l = launcher_->Last("ExecStart=/bin/web");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->argv, (std::vector<std::string>{"/bin/web", "-x"}));
+  ServiceSnapshot s = Snap("web.service");
+  EXPECT_EQ(s.state, State::kRunning);
+  EXPECT_EQ(s.main_pid, l->pid);
+  EXPECT_EQ(l->cgroup, "/t/web.service/" + s.invocation_id);
+  EXPECT_EQ(s.invocation_id.size(), 32u);
+  const auto has = [&](const std::string& kv) {
+    return std::find(l->env.begin(), l->env.end(), kv) != l->env.end();
+  };
+  EXPECT_TRUE(has("A=1"));
+  EXPECT_TRUE(has("INVOCATION_ID=" + s.invocation_id));
+}
+
+TEST_F(ManagerTest, ACrashRestartsAfterRestartSecNotBefore) {
+  Unit("web.service", "[Service]\nExecStart=/bin/web\nRestart=always\nRestartSec=2s\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(StartUnit("web"));
+  const pid_t first = *Snap("web.service").main_pid;
+  Exit(first, ExitStatus::Code(1));
+  EXPECT_EQ(Snap("web.service").state, State::kBackoff);
+  EXPECT_EQ(Snap("web.service").last_exit->status.code, 1);
+  loop_->Advance(1999ms);
+  Poll();
+  EXPECT_EQ(launcher_->launched.size(), 1u) << "restarted before RestartSec=";
+  loop_->Advance(1ms);
+  Poll();
+  ASSERT_EQ(launcher_->launched.size(), 2u);
+  EXPECT_EQ(Snap("web.service").state, State::kRunning);
+  EXPECT_EQ(Snap("web.service").restarts, 1u);
+}
+
+TEST_F(ManagerTest, StopSignalsTheCgroupAndAnswersOnceItIsEmpty) {
+  Unit("web.service", "[Service]\nExecStart=/bin/web\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(StartUnit("web"));
+  const ServiceSnapshot s = Snap("web.service");
+  const pid_t pid = *s.main_pid;
+  cgroups_->members[s.cgroup].insert(4242);  // a child of the service
+  procs_->alive.insert(4242);
+  auto out = std::make_shared<std::optional<JobResult>>();
+  manager_->Stop("web", {}, [out](JobResult r) { *out = std::move(r); });
+  Poll();
+  ASSERT_FALSE(cgroups_->signals.empty());
+  EXPECT_EQ(cgroups_->signals.back(), std::make_pair(s.cgroup, SIGTERM));
+  Exit(pid, ExitStatus::Signal(SIGTERM));
+  EXPECT_FALSE(*out) << "answered while a process of the service still runs";
+  EXPECT_EQ(Snap("web.service").state, State::kStopping);
+  cgroups_->members[s.cgroup].erase(4242);
+  procs_->alive.erase(4242);
+  procs_->after_reap();  // the child was reaped as an orphan
+  Poll();
+  ASSERT_TRUE(*out);
+  EXPECT_EQ((*out)->kind, JobResult::Kind::kOk);
+  EXPECT_EQ(Snap("web.service").state, State::kStopped);
+}
+
+// Issue 11, bug 5: a waiting client's timeout answers it, with where the operation is, and
+// the operation goes on.
+TEST_F(ManagerTest, AClientTimeoutAnswersWithTheStateAndTheStartGoesOn) {
+  Unit("slow.service", "[Service]\nExecStartPre=/bin/pre\nExecStart=/bin/main\n"
+                       "TimeoutStartSec=infinity\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  JobOptions o;
+  o.timeout = 1s;
+  auto out = std::make_shared<std::optional<JobResult>>();
+  manager_->Start("slow", o, [out](JobResult r) { *out = std::move(r); });
+  Poll();
+  EXPECT_FALSE(*out);
+  loop_->Advance(1s);
+  Poll();
+  ASSERT_TRUE(*out);
+  EXPECT_EQ((*out)->kind, JobResult::Kind::kTimedOut);
+  EXPECT_EQ((*out)->state, State::kStarting);
+  EXPECT_EQ((*out)->phase, Phase::kStartPre);
+  EXPECT_EQ((*out)->waited, 1s);
+  EXPECT_EQ(Snap("slow.service").phase, Phase::kStartPre) << "the start was cancelled";
+}
+
+TEST_F(ManagerTest, NoBlockAnswersAtOnce) {
+  Unit("slow.service", "[Service]\nExecStartPre=/bin/pre\nExecStart=/bin/main\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  JobOptions o;
+  o.no_block = true;
+  auto r = StartUnit("slow", o);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, JobResult::Kind::kQueued);
+  EXPECT_EQ(Snap("slow.service").state, State::kStarting);
+}
+
+// Every job ends: without a client timeout, at the latest by the safety deadline derived from
+// the unit's own timeouts (a job still pending then would be a bug of supd's).
+TEST_F(ManagerTest, SafetyDeadlineFollowsTheUnitsTimeouts) {
+  ServiceSpec spec;
+  spec.exec_start.resize(1);
+  spec.timeout_start = 10s;
+  spec.timeout_stop = 5s;
+  // start: (prepare + ExecStart) × 10 s, then a failed start's stop: (2 + 2) × 5 s, + 30 s.
+  EXPECT_EQ(SafetyDeadline(spec, Job::Kind::kStart), 20s + 20s + 30s);
+  EXPECT_EQ(SafetyDeadline(spec, Job::Kind::kStop), 20s + 30s);
+  spec.timeout_start = kInfinity;
+  EXPECT_EQ(SafetyDeadline(spec, Job::Kind::kStart), kInfinity);
+}
+
+TEST_F(ManagerTest, ARequestForAnUnknownUnitSaysWhere) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  auto r = StartUnit("nope");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, JobResult::Kind::kNotFound);
+  EXPECT_EQ(r->text, "no such service: nope.service (no unit file in " + dir_ + "/units)");
+}
+
+// Issue 11, bug 3: MAINPID= opens the pidfd before it checks that the process belongs to the
+// service, so a pid reused in between cannot be adopted.
+TEST_F(ManagerTest, MainPidOpensThePidfdBeforeCheckingTheProcess) {
+  Unit("fork.service", "[Service]\nExecStart=/bin/fork\nNotifyAccess=main\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(StartUnit("fork"));
+  const ServiceSnapshot s = Snap("fork.service");
+  const pid_t main = *s.main_pid;
+  const pid_t child = 7777;
+  procs_->alive.insert(child);
+  cgroups_->members[s.cgroup].insert(child);
+  NotifyMessage m;
+  m.mainpid = child;
+  procs_->calls.clear();
+  manager_->HandleNotify(m, NotifyCredentials{main, 0, 0}, {});
+  Poll();
+  EXPECT_EQ(Snap("fork.service").main_pid, child);
+  ASSERT_GE(procs_->calls.size(), 2u);
+  EXPECT_EQ(procs_->calls[0], "OpenPidfd 7777");
+  EXPECT_EQ(procs_->calls[1], "CgroupOf 7777");
+  // A pid that is gone is never adopted.
+  m.mainpid = 8888;
+  manager_->HandleNotify(m, NotifyCredentials{child, 0, 0}, {});
+  Poll();
+  EXPECT_EQ(Snap("fork.service").main_pid, child);
+}
+
+}  // namespace
+}  // namespace supd
