@@ -38,6 +38,7 @@
 #include "lib/proc/spawn.h"
 #include "lib/socket/listener.h"
 #include "lib/supervise/service_fsm.h"
+#include "lib/control/cause_text.h"
 #include "lib/unit/socket_loader.h"
 #include "lib/unit/unit_trust.h"
 #include "lib/unit/values.h"
@@ -119,10 +120,8 @@ struct Manager::Impl {
   };
 
   struct Waiter {
-    enum class Kind { kStart, kStop, kReload } kind;
-    uint64_t attempts_before;
+    Job job;  // the machine decides when it is done (ServiceFsm::Outcome)
     std::function<void(bool ok, std::string message)> done;
-    uint64_t overlaps_failed_before = UINT64_MAX;  // an overlap restart: did its new instance fail
   };
 
   // An instance set aside by an overlap restart: still serving until the new one is ready, then
@@ -372,9 +371,7 @@ struct Manager::Impl {
     SocketUnit& u = it->second;
     if (!u.spec || u.spec->wanted_by.empty() || u.bound.empty() || !u.activation.empty()) return;
     Service* s = Find(u.spec->service);
-    if (!s || !s->fsm) return;
-    const State st = s->fsm->state();
-    if (st != State::kStopped && st != State::kFailed) return;
+    if (!s || !s->fsm || !s->fsm->WantsActivation()) return;
     for (const auto& b : u.bound) {
       const int dup = fcntl(b.fd.get(), F_DUPFD_CLOEXEC, 3);
       if (dup < 0) {
@@ -406,9 +403,7 @@ struct Manager::Impl {
     it->second.activation.clear();
     asio::post(io, [gone] {});
     Service* s = Find(it->second.spec->service);
-    if (!s || !s->fsm || shutting_down) return;
-    const State st = s->fsm->state();
-    if (st != State::kStopped && st != State::kFailed) return;
+    if (!s || !s->fsm || shutting_down || !s->fsm->WantsActivation()) return;
     spdlog::info("{}: connection waiting; starting {}", socket_name, s->name);
     MaybeSwapSpec(*s);
     Dispatch(*s, s->fsm->Start(Now()));
@@ -530,7 +525,7 @@ struct Manager::Impl {
       spdlog::info("{}: unit file removed; stopping and forgetting it", n);
       s->removed = true;
       if (s->fsm) {
-        Dispatch(*s, s->fsm->Stop());
+        Dispatch(*s, s->fsm->Stop(Now()));
       } else {
         ForgetIfRemoved(n);
       }
@@ -572,7 +567,7 @@ struct Manager::Impl {
             spdlog::error("{}: {}", s.name, err);
             more = s.fsm->OnSpawnFailed(err, Now());
           } else if (is_main) {
-            more = s.fsm->OnMainSpawned();
+            more = s.fsm->OnMainSpawned(Now());
           }
           break;
         }
@@ -649,12 +644,17 @@ struct Manager::Impl {
             s.cgroup = std::move(s.detached->cgroup);
             s.pgids = std::move(s.detached->pgids);
             s.detached.reset();
-            spdlog::warn("{}: {}", s.name, s.fsm->cause());
+            spdlog::warn("{}: {}", s.name, control::FormatCause(s.fsm->cause()));
           }
           break;
         case Action::Kind::kAbandonProcesses:
           Abandon(s, s.main);
           Abandon(s, s.control);
+          break;
+        case Action::Kind::kPrepareInstance:
+          // This Manager still looks up users and reads EnvironmentFile= when it spawns (on the
+          // loop); the preparation step itself always succeeds here.
+          more = s.fsm->OnInstancePrepared(a.attempt, "", Now());
           break;
         case Action::Kind::kCheckConditions: {
           ConditionResult c = EvaluateConditions(*s.spec);
@@ -758,7 +758,7 @@ struct Manager::Impl {
       return true;
     };
     if (s.detached && take(s.detached->main)) {
-      Dispatch(s, s.fsm->OnDetachedMainExited());
+      Dispatch(s, s.fsm->OnDetachedMainExited(Now()));
       return true;
     }
     if (s.detached && take(s.detached->control)) return true;
@@ -1087,7 +1087,7 @@ struct Manager::Impl {
     Service* s = Find(name);
     if (!s || !s->main || s->main->sp.pid != pid) return;
     const ExecStatus st = s->main->ReadExec();
-    if (st.kind == ExecStatus::Kind::kExecuted) Dispatch(*s, s->fsm->OnMainExecOk());
+    if (st.kind == ExecStatus::Kind::kExecuted) Dispatch(*s, s->fsm->OnMainExecOk(Now()));
     // kFailed: the exit follows and carries the reason. kPending: spurious wake-up; the exit
     // will tell.
   }
@@ -1147,7 +1147,7 @@ struct Manager::Impl {
     if (is_main) {
       if (es.kind == ExecStatus::Kind::kExecuted && s->fsm->phase() == Phase::kStart &&
           (s->spec->type == ServiceType::kExec || s->spec->type == ServiceType::kNotify)) {
-        Dispatch(*s, s->fsm->OnMainExecOk());
+        Dispatch(*s, s->fsm->OnMainExecOk(Now()));
       }
       LastExit le;
       le.status = st;
@@ -1158,7 +1158,7 @@ struct Manager::Impl {
       if (!oom.empty()) le.reason = oom;
       const Phase p = s->fsm->phase();
       if ((p == Phase::kStopSigkill || p == Phase::kFinalSigkill) && !s->fsm->cause().empty())
-        le.reason += " (" + s->fsm->cause() + ")";
+        le.reason += " (" + control::FormatCause(s->fsm->cause()) + ")";
       le.at_realtime = RealtimeUsec();
       le.at_monotonic = now.count();
       spdlog::log(s->fsm->state() == State::kStopping ? spdlog::level::info : spdlog::level::warn,
@@ -1250,32 +1250,31 @@ struct Manager::Impl {
       RefuseNotify(cred, "the sender belongs to no service");
       return;
     }
-    if (!is_main && !is_control && !InCurrentInstance(*s, cred.pid, own)) {
-      // A process of an instance set aside or draining (overlap restart): its STOPPING=1 or
-      // READY=1 must not steer the new instance.
-      RefuseNotify(cred, s->name + ": the sender belongs to a previous instance");
-      return;
+    SenderRole role = SenderRole::kPreviousInstance;
+    if (is_main) {
+      role = SenderRole::kMain;
+    } else if (is_control) {
+      role = SenderRole::kControl;
+    } else if (InCurrentInstance(*s, cred.pid, own)) {
+      role = SenderRole::kOtherInCurrentInstance;
     }
-    switch (s->spec->notify_access) {
-      case NotifyAccess::kNone:
+    switch (s->fsm->AcceptsNotify(role)) {
+      case NotifyVerdict::kAccept:
+        break;
+      case NotifyVerdict::kPreviousInstance:
+        RefuseNotify(cred, s->name + ": the sender belongs to a previous instance");
+        return;
+      case NotifyVerdict::kAccessNone:
         RefuseNotify(cred, s->name + " has NotifyAccess=none");
         return;
-      case NotifyAccess::kMain:
-        if (!is_main) {
-          RefuseNotify(cred, s->name + " has NotifyAccess=main and the sender is not its main "
-                                       "process");
-          return;
-        }
-        break;
-      case NotifyAccess::kExec:
-        if (!is_main && !is_control) {
-          RefuseNotify(cred, s->name + " has NotifyAccess=exec and the sender is neither its "
-                                       "main nor its control process");
-          return;
-        }
-        break;
-      case NotifyAccess::kAll:
-        break;
+      case NotifyVerdict::kNotMain:
+        RefuseNotify(cred, s->name + " has NotifyAccess=main and the sender is not its main "
+                                     "process");
+        return;
+      case NotifyVerdict::kNotMainOrControl:
+        RefuseNotify(cred, s->name + " has NotifyAccess=exec and the sender is neither its "
+                                     "main nor its control process");
+        return;
     }
     // BARRIER=1: closing the fds (when `fds` goes) is the whole answer.
     if (m.barrier) return;
@@ -1298,21 +1297,22 @@ struct Manager::Impl {
     }
     if (m.status) s->status_text = *m.status;
     if (m.errno_value) s->status_errno = *m.errno_value;
-    if (m.mainpid) ChangeMainPid(*s, *m.mainpid, is_main || cred.uid == 0);
+    const bool main_changed = m.mainpid && ChangeMainPid(*s, *m.mainpid, is_main || cred.uid == 0);
     Actions acts;
     auto add = [&](Actions more) { acts.insert(acts.end(), more.begin(), more.end()); };
+    if (main_changed) add(s->fsm->OnMainPidChanged(Now()));
     // systemd's precedence: STOPPING over READY over RELOADING.
     if (m.stopping) {
-      add(s->fsm->OnStopping());
+      add(s->fsm->OnStopping(Now()));
     } else if (m.ready) {
-      if (m.reloading) add(s->fsm->OnReloading());
-      add(s->fsm->OnReady());
+      if (m.reloading) add(s->fsm->OnReloading(Now()));
+      add(s->fsm->OnReady(Now()));
     } else if (m.reloading) {
-      add(s->fsm->OnReloading());
+      add(s->fsm->OnReloading(Now()));
     }
-    if (m.watchdog_usec) add(s->fsm->OnWatchdogUsec(*m.watchdog_usec));
-    if (m.watchdog_ping) add(s->fsm->OnWatchdogPing());
-    if (m.extend_timeout) add(s->fsm->OnExtendTimeout(*m.extend_timeout));
+    if (m.watchdog_usec) add(s->fsm->OnWatchdogUsec(*m.watchdog_usec, Now()));
+    if (m.watchdog_ping) add(s->fsm->OnWatchdogPing(Now()));
+    if (m.extend_timeout) add(s->fsm->OnExtendTimeout(*m.extend_timeout, Now()));
     Dispatch(*s, std::move(acts));
     if (m.watchdog_trigger) {
       if (Service* again = Find(s->name))
@@ -1321,24 +1321,24 @@ struct Manager::Impl {
   }
 
   // MAINPID=: another process of the service becomes the main one (forking-style programs).
-  void ChangeMainPid(Service& s, pid_t pid, bool sender_trusted) {
-    if (!sender_trusted) {
+  // True when another process became the main one.
+  bool ChangeMainPid(Service& s, pid_t pid, bool sender_trusted) {
+    const MainPidVerdict verdict =
+        s.fsm->AcceptsMainPid(sender_trusted, s.control && s.control->sp.pid == pid);
+    if (verdict == MainPidVerdict::kUntrustedSender) {
       spdlog::warn("{}: MAINPID={} ignored: only the main process or root may send it", s.name,
                    pid);
-      return;
+      return false;
     }
-    if (s.main && s.main->sp.pid == pid) return;
-    // systemd accepts MAINPID= only while the service has a main process to replace.
-    const State st = s.fsm->state();
-    if (!s.fsm->main_alive() || !s.main ||
-        (st != State::kStarting && st != State::kRunning && st != State::kReloading)) {
+    if (s.main && s.main->sp.pid == pid) return false;
+    if (verdict == MainPidVerdict::kNoMainToReplace || !s.main) {
       spdlog::warn("{}: MAINPID={} ignored: the service is {} without a main process to replace",
-                   s.name, pid, StateName(st));
-      return;
+                   s.name, pid, StateName(s.fsm->state()));
+      return false;
     }
-    if (s.control && s.control->sp.pid == pid) {
+    if (verdict == MainPidVerdict::kIsControl) {
       spdlog::warn("{}: MAINPID={} ignored: that is the control process", s.name, pid);
-      return;
+      return false;
     }
     // A former main process named again: take it back as it is (still watched, same pidfd).
     for (auto it = s.abandoned.begin(); it != s.abandoned.end(); ++it) {
@@ -1348,7 +1348,7 @@ struct Manager::Impl {
       s.abandoned.push_back(std::move(s.main));
       s.main = std::move(back);
       spdlog::info("{}: main process is again {} (MAINPID=)", s.name, pid);
-      return;
+      return true;
     }
     // The pidfd first, the membership check after: a pidfd names one process for good, so a
     // pid that exits and is reused between the check and the open cannot be adopted (the
@@ -1357,7 +1357,7 @@ struct Manager::Impl {
     if (!pidfd) {
       spdlog::warn("{}: MAINPID={} ignored: {}", s.name, pid,
                    ErrnoError("pidfd_open").message);
-      return;
+      return false;
     }
     bool is_main = false, is_control = false;
     std::optional<std::string> own;
@@ -1365,7 +1365,7 @@ struct Manager::Impl {
         !PidfdStillRuns(pidfd.get())) {
       spdlog::warn("{}: MAINPID={} ignored: that process does not belong to the service", s.name,
                    pid);
-      return;
+      return false;
     }
     auto proc = std::make_unique<Proc>();
     proc->sp.pid = pid;
@@ -1382,6 +1382,7 @@ struct Manager::Impl {
     watcher.Watch(pid, proc->sp.pidfd.get(),
                   [this, name, pid](const ExitStatus& st) { OnExit(name, pid, true, st); });
     s.main = std::move(proc);
+    return true;
   }
 
   void SendSignal(Service& s, KillTarget target, int sig) {
@@ -1434,7 +1435,7 @@ struct Manager::Impl {
       spdlog::info("{}: {} -> {}{}", s.name, StateName(s.last_state), StateName(st),
                    s.fsm->cause().empty() || st == State::kRunning || st == State::kStarting
                        ? ""
-                       : " (" + s.fsm->cause() + ")");
+                       : " (" + control::FormatCause(s.fsm->cause()) + ")");
       s.last_state = st;
       s.since_realtime = RealtimeUsec();
       s.since_monotonic = MonotonicUsec();
@@ -1473,80 +1474,19 @@ struct Manager::Impl {
 
   void ResolveWaiters(Service& s) {
     if (s.waiters.empty()) return;
-    const State st = s.fsm->state();
+    const bool processes_left = s.main || s.control || s.detached || !s.draining.empty();
     std::vector<Waiter> keep;
-    using Outcome = std::pair<bool, std::string>;
-    std::vector<std::pair<Waiter, Outcome>> done;
+    std::vector<std::pair<Waiter, control::JobAnswer>> done;
     for (auto& w : s.waiters) {
-      if (w.kind == Waiter::Kind::kStop) {
-        if ((st == State::kStopped || st == State::kFailed) && !s.main && !s.control &&
-            !s.detached && s.draining.empty()) {
-          done.emplace_back(std::move(w), Outcome{true, ""});
-        } else {
-          keep.push_back(std::move(w));
-        }
-        continue;
-      }
-      if (w.kind == Waiter::Kind::kReload) {
-        if (s.fsm->reloads_done() > w.attempts_before) {
-          if (s.fsm->last_reload_failed())
-            done.emplace_back(std::move(w),
-                              Outcome{false, s.name + ": reload failed: " + s.fsm->cause()});
-          else
-            done.emplace_back(std::move(w), Outcome{true, ""});
-        } else if (st != State::kRunning && st != State::kReloading) {
-          done.emplace_back(
-              std::move(w),
-              Outcome{false, s.name + ": reload interrupted: the service is " + StateName(st)});
-        } else {
-          keep.push_back(std::move(w));
-        }
-        continue;
-      }
-      if (s.fsm->start_attempts() <= w.attempts_before) {
+      const JobOutcome o = s.fsm->Outcome(w.job, processes_left);
+      if (o.kind == JobOutcome::Kind::kPending) {
         keep.push_back(std::move(w));
-        continue;
-      }
-      switch (st) {
-        case State::kRunning:
-          if (w.overlaps_failed_before != UINT64_MAX &&
-              s.fsm->overlaps_failed() > w.overlaps_failed_before) {
-            done.emplace_back(std::move(w), Outcome{false, s.name + ": " + s.fsm->cause()});
-          } else if (s.fsm->overlap_pending()) {
-            keep.push_back(std::move(w));
-          } else {
-            done.emplace_back(std::move(w), Outcome{true, ""});
-          }
-          break;
-        case State::kStopped:
-          // A skipped start (Condition*=) or a oneshot that finished: not a failure. A stop
-          // that cancelled the start is.
-          if (s.fsm->condition_skipped() || s.fsm->result() == ServiceResult::kExecCondition ||
-              (!s.fsm->stop_requested() && s.fsm->result() == ServiceResult::kSuccess)) {
-            done.emplace_back(std::move(w), Outcome{true, s.fsm->cause()});
-          } else {
-            done.emplace_back(std::move(w),
-                              Outcome{false, s.name + ": the start was cancelled by a stop"});
-          }
-          break;
-        case State::kFailed:
-          done.emplace_back(
-              std::move(w),
-              Outcome{false, s.name + " failed: " +
-                                 (s.fsm->cause().empty() ? std::string(ResultName(s.fsm->result()))
-                                                         : s.fsm->cause())});
-          break;
-        case State::kBackoff:
-          done.emplace_back(
-              std::move(w),
-              Outcome{false, s.name + " failed to start and will be restarted: " + s.fsm->cause()});
-          break;
-        default:
-          keep.push_back(std::move(w));
+      } else {
+        done.emplace_back(std::move(w), control::FormatJobOutcome(s.name, o));
       }
     }
     s.waiters = std::move(keep);
-    for (auto& [w, r] : done) w.done(r.first, r.second);
+    for (auto& [w, r] : done) w.done(r.ok, r.message);
   }
 
   // ---------------------------------------------------------------- status
@@ -1590,7 +1530,7 @@ struct Manager::Impl {
     j["since_monotonic_usec"] = s.since_monotonic;
     if (s.fsm->watchdog_interval().count() > 0)
       j["watchdog_usec"] = s.fsm->watchdog_interval().count();
-    j["cause"] = s.fsm->cause();
+    j["cause"] = control::FormatCause(s.fsm->cause());
     j["invocation_id"] = s.invocation_id;
     j["type"] = [&] {
       switch (s.spec->type) {
@@ -1821,7 +1761,7 @@ struct Manager::Impl {
     }
   }
 
-  void AddWaiter(Service& s, Waiter::Kind kind, uint64_t before, DoneFn done) {
+  void AddWaiter(Service& s, const Job& job, DoneFn done) {
     // The answer waits until the service's output so far is in its log file (the log writer
     // thread may lag a little): after `supctl stop`, the last lines are there to read.
     const std::string name = s.name;
@@ -1834,7 +1774,7 @@ struct Manager::Impl {
       AfterLogFlush({sv->log->sink()},
                     [done, ok, msg = std::move(msg)]() mutable { done(ok, std::move(msg)); });
     };
-    s.waiters.push_back(Waiter{kind, before, std::move(after_log)});
+    s.waiters.push_back(Waiter{job, std::move(after_log)});
     ResolveWaiters(s);
   }
 
@@ -2167,63 +2107,61 @@ struct Manager::Impl {
       const bool hard = req.args.value("hard", false) == true;
       ForEachService(req.args, std::move(reply), /*create_instance=*/true,
                      [this, restart, hard](Service& s, DoneFn done) {
-                       if (restart && (s.fsm->overlap_pending() || s.detached)) {
-                         done(false, "a restart of " + s.name + " is already in progress");
-                         return;
-                       }
-                       // Sockets held by supd: overlap the new instance with the old one.
-                       // Sockets held by supd, or fds parked in its store.
+                       // Sockets held by supd, or fds parked in its store: overlap the new
+                       // instance with the old one.
                        bool has_sockets = !s.fdstore.empty();
                        for (const SocketUnit* u : SocketsOf(s.name))
                          if (!u->bound.empty()) has_sockets = true;
-                       if (restart && !hard && has_sockets &&
-                           s.fsm->CanOverlapRestart().empty()) {
-                         const uint64_t before = s.fsm->start_attempts();
-                         const uint64_t failed_before = s.fsm->overlaps_failed();
+                       const OverlapVerdict overlap =
+                           s.fsm->CanOverlapRestart(has_sockets && !hard, s.detached != nullptr);
+                       if (restart && overlap == OverlapVerdict::kInProgress) {
+                         done(false, "a restart of " + s.name + " is already in progress");
+                         return;
+                       }
+                       if (restart && overlap == OverlapVerdict::kOk) {
+                         const Job job = s.fsm->NewJob(Job::Kind::kOverlapRestart);
                          Dispatch(s, s.fsm->OverlapRestart(Now()));
-                         s.waiters.push_back(
-                             Waiter{Waiter::Kind::kStart, before, std::move(done)});
-                         s.waiters.back().overlaps_failed_before = failed_before;
+                         s.waiters.push_back(Waiter{job, std::move(done)});
                          ResolveWaiters(s);
                          return;
                        }
                        MaybeSwapSpec(s);
-                       const uint64_t before = s.fsm->start_attempts();
-                       const State st = s.fsm->state();
-                       if (!restart && st == State::kRunning) {
+                       if (!restart && s.fsm->state() == State::kRunning) {
                          done(true, "");
                          return;
                        }
-                       const uint64_t wait_after =
-                           (!restart && st == State::kStarting) ? before - 1 : before;
+                       const Job job =
+                           s.fsm->NewJob(restart ? Job::Kind::kRestart : Job::Kind::kStart);
                        Dispatch(s, restart ? s.fsm->Restart(Now()) : s.fsm->Start(Now()));
-                       AddWaiter(s, Waiter::Kind::kStart, wait_after, std::move(done));
+                       AddWaiter(s, job, std::move(done));
                      });
       return;
     }
     if (cmd == "stop") {
       ForEachService(req.args, std::move(reply), false, [this](Service& s, DoneFn done) {
-        Dispatch(s, s.fsm->Stop());
-        AddWaiter(s, Waiter::Kind::kStop, 0, std::move(done));
+        const Job job = s.fsm->NewJob(Job::Kind::kStop);
+        Dispatch(s, s.fsm->Stop(Now()));
+        AddWaiter(s, job, std::move(done));
       });
       return;
     }
     if (cmd == "reload") {
       ForEachService(req.args, std::move(reply), false, [this](Service& s, DoneFn done) {
-        const std::string why = s.fsm->CanReload();
-        if (!why.empty()) {
-          done(false, s.name + " cannot be reloaded: " + why);
+        const ReloadVerdict why = s.fsm->CanReload();
+        if (why != ReloadVerdict::kOk) {
+          done(false, s.name + " cannot be reloaded: " +
+                          control::FormatReloadVerdict(why, s.fsm->state()));
           return;
         }
-        const uint64_t before = s.fsm->reloads_done();
-        Dispatch(s, s.fsm->Reload());
-        AddWaiter(s, Waiter::Kind::kReload, before, std::move(done));
+        const Job job = s.fsm->NewJob(Job::Kind::kReload);
+        Dispatch(s, s.fsm->Reload(Now()));
+        AddWaiter(s, job, std::move(done));
       });
       return;
     }
     if (cmd == "reset-failed") {
       ForEachService(req.args, std::move(reply), false, [this](Service& s, const DoneFn& done) {
-        Dispatch(s, s.fsm->ResetFailed());
+        Dispatch(s, s.fsm->ResetFailed(Now()));
         done(true, "");
       });
       return;
@@ -2272,7 +2210,7 @@ struct Manager::Impl {
     for (auto& [n, s] : services) names.push_back(n);
     for (const auto& n : names) {
       Service* s = Find(n);
-      if (s && s->fsm) Dispatch(*s, s->fsm->Stop());
+      if (s && s->fsm) Dispatch(*s, s->fsm->Stop(Now()));
     }
     if (!shutdown_done_called && AllDead()) {
       shutdown_done_called = true;
