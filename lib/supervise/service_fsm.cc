@@ -1,713 +1,647 @@
+// The transitions, one line per (phase, event) that does something; every other pair does
+// nothing (a stale timer or exit, a command that is already satisfied). "stop-signal" is
+// EnterStopSignal: KillSignal= per KillMode= and TimeoutStopSec=, or straight on when nothing of
+// ours is left to wait for; "stop" is EnterStop: ExecStop= if any, else stop-signal.
+//
+// phase         | event                          | next phase and actions
+// --------------+--------------------------------+---------------------------------------------
+// any           | reset-failed                   | forget the start-limit history
+// any           | detached main exited           | note that the set-aside instance has no main
+// any           | WATCHDOG_USEC=                 | note the program's interval (running/reload
+//               |                                |   also re-arm or disarm the watchdog)
+// any           | main exited (ours)             | main gone; an unclean exit is the cause
+//               |                                |   (a stop keeps its own cause)
+// any           | control exited (ours), failed  | control gone; its failure is the cause
+// any           | spawn failed                   | the reason is the cause; the process that
+//               |                                |   was being spawned is gone
+// any           | main/control exited (not ours),| nothing (stale)
+//               | all gone with ours alive       |
+// dead          | start, restart                 | condition: check-conditions (or dead-failed:
+//               |                                |   start limit hit)
+// dead (failed) | reset-failed                   | dead (stopped), result and cause cleared
+// condition     | conditions checked: hold       | condition (preparing): timer, prepare-instance
+// condition     | conditions checked: not met    | dead (skipped) / dead-failed (assert)
+// condition     | instance prepared (this start) | ExecCondition=, else start-pre, start, ...
+// condition     | instance prepared: error       | stop-sigterm, result resources
+// condition     | ExecCondition= exited ok       | next ExecCondition= or start-pre ...
+// condition     | ExecCondition= exit 1-254      | stop-sigterm, result exec-condition (skip)
+// condition     | ExecCondition= failed/spawn    | stop-sigterm, result of the exit / resources
+// start-pre     | ExecStartPre= exited ok        | next ExecStartPre= or start
+// start-pre     | ExecStartPre= failed/spawn     | stop-sigterm
+// start         | main spawned (simple)          | start-post
+// start         | main execve ok (exec)          | start-post
+// start         | READY=1 (notify)               | start-post
+// start         | main exited (oneshot ok)       | start (next ExecStart=) or start-post
+// start         | main exited (other)            | stop-sigterm (a clean exit is exit-code here)
+// start         | spawn failed                   | stop-sigterm, result resources
+// start-post    | ExecStartPost= exited ok       | next ExecStartPost= or running (or stop when
+//               |                                |   the main process is gone)
+// start-post    | ExecStartPost= failed/spawn    | stop
+// start-post    | main exited unclean            | stop-sigterm
+// condition..   | timer                          | stop-sigterm, result timeout
+//   start-post  | stop                           | stop-sigterm (ExecStop= is for a started
+//               |                                |   service); an overlap's old instance too
+//               | restart                        | as stop, with the start queued
+//               | EXTEND_TIMEOUT_USEC=           | extend the timer
+// start,        | STOPPING=1 (no control process)| stop-sigterm without a signal, timer
+//   start-post, |                                |
+//   running,    |                                |
+//   reload      |                                |
+// running       | stop, restart                  | stop (restart: with the start queued)
+// running       | overlap-restart                | detach the instance, start a new one beside
+//               |                                |   (or refused by the start limit)
+// running       | reload                         | reload: ExecReload= or ReloadSignal=
+// running       | RELOADING=1                    | reload, timer
+// running       | main exited                    | stop, result of the exit
+// running,      | WATCHDOG=1                     | re-arm the watchdog
+//   reload      | watchdog timeout / trigger     | stop-sigterm with WatchdogSignal=
+// reload        | ExecReload= exited ok          | next ExecReload= or running
+// reload        | ExecReload= failed/spawn       | running, reload failed
+// reload        | READY=1 (after RELOADING=1)    | running
+// reload        | RELOADING=1                    | (READY=1 now ends the reload)
+// reload        | timer                          | running, reload failed (SIGKILL ExecReload=)
+// reload        | main exited                    | stop (or stop-sigterm with ExecReload= on)
+// reload        | stop, restart                  | stop (stop-sigterm with ExecReload= on)
+// reload        | EXTEND_TIMEOUT_USEC=           | extend the timer
+// stop          | ExecStop= exited               | next ExecStop= or stop-sigterm
+// stop          | spawn failed, timer            | stop-sigterm (timer: result timeout)
+// stop          | main exited                    | (result noted)
+// stop-sigterm  | timer                          | stop-sigkill, or (SendSIGKILL=no) abandon and
+//               |                                |   stop-post
+// stop-sigkill  | timer                          | abandon, stop-post
+// stop-sig*     | main/control exited            | on once our processes are gone (per KillMode)
+// stop-sig*     | all gone                       | stop-post
+// stop-post     | ExecStopPost= exited           | next ExecStopPost=, then final-sigterm (mixed:
+//               |                                |   final-sigkill; none ran: dead)
+// stop-post     | spawn failed, timer            | final-sigterm
+// final-sigterm | timer                          | final-sigkill, or (SendSIGKILL=no) abandon, dead
+// final-sigkill | timer                          | abandon, dead
+// final-sig*    | main/control exited            | on once our processes are gone (per KillMode)
+// final-sig*    | all gone                       | dead
+// stop..final-* | start                          | (start queued)
+//               | stop                           | (stop requested; an overlap's old instance
+//               |                                |   stops too)
+//               | restart                        | (stop requested, start queued)
+//               | EXTEND_TIMEOUT_USEC=           | extend the timer
+// auto-restart  | timer                          | condition (automatic restart)
+// auto-restart  | start, restart                 | condition
+// auto-restart  | stop                           | dead (stopped)
+//
+// Entering dead: a queued start begins at once; an overlap whose new instance failed goes back
+// to the old instance (running) or, if that one is gone too, lets Restart= decide; Restart=
+// decides between auto-restart (timer RestartSec=) and dead.
 #include "lib/supervise/service_fsm.h"
 
 #include <signal.h>
-#include <string.h>
 
-#include <algorithm>
-#include <cmath>
+#include <chrono>
+#include <utility>
 
 namespace supd {
 namespace {
 
-Action Timer(Usec delay) {
-  if (delay == kInfinity) return Action{Action::Kind::kDisarmTimer};
-  Action a{Action::Kind::kArmTimer};
-  a.delay = delay;
-  return a;
-}
+using K = Event::Kind;
+using AK = Action::Kind;
 
-Action Disarm() { return Action{Action::Kind::kDisarmTimer}; }
-
-Action SignalTo(KillTarget t, int sig) {
-  Action a{Action::Kind::kSignal};
-  a.target = t;
-  a.signal = sig;
-  return a;
-}
-
-std::string FormatSpan(Usec u) {
-  if (u == kInfinity) return "infinity";
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(u).count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
+void Append(Actions& acts, const Actions& more) {
+  acts.insert(acts.end(), more.begin(), more.end());
 }
 
 }  // namespace
 
-const char* StateName(State s) {
-  switch (s) {
-    case State::kStopped: return "stopped";
-    case State::kStarting: return "starting";
-    case State::kRunning: return "running";
-    case State::kReloading: return "reloading";
-    case State::kStopping: return "stopping";
-    case State::kBackoff: return "backoff";
-    case State::kFailed: return "failed";
-  }
-  return "?";
-}
+// ---- The entry point
 
-const char* PhaseName(Phase p) {
-  switch (p) {
-    case Phase::kDead: return "dead";
-    case Phase::kCondition: return "condition";
-    case Phase::kStartPre: return "start-pre";
-    case Phase::kStart: return "start";
-    case Phase::kStartPost: return "start-post";
-    case Phase::kRunning: return "running";
-    case Phase::kReload: return "reload";
-    case Phase::kStop: return "stop";
-    case Phase::kStopSigterm: return "stop-sigterm";
-    case Phase::kStopSigkill: return "stop-sigkill";
-    case Phase::kStopPost: return "stop-post";
-    case Phase::kFinalSigterm: return "final-sigterm";
-    case Phase::kFinalSigkill: return "final-sigkill";
-    case Phase::kBackoff: return "auto-restart";
-  }
-  return "?";
-}
-
-const char* ResultName(ServiceResult r) {
-  switch (r) {
-    case ServiceResult::kSuccess: return "success";
-    case ServiceResult::kResources: return "resources";
-    case ServiceResult::kTimeout: return "timeout";
-    case ServiceResult::kExitCode: return "exit-code";
-    case ServiceResult::kSignal: return "signal";
-    case ServiceResult::kCoreDump: return "core-dump";
-    case ServiceResult::kWatchdog: return "watchdog";
-    case ServiceResult::kStartLimitHit: return "start-limit-hit";
-    case ServiceResult::kExecCondition: return "exec-condition";
-    case ServiceResult::kAssert: return "assert";
-    case ServiceResult::kOomKill: return "oom-kill";
-  }
-  return "?";
-}
-
-const char* CommandListName(CommandList l) {
-  switch (l) {
-    case CommandList::kCondition: return "ExecCondition";
-    case CommandList::kStartPre: return "ExecStartPre";
-    case CommandList::kStart: return "ExecStart";
-    case CommandList::kStartPost: return "ExecStartPost";
-    case CommandList::kReload: return "ExecReload";
-    case CommandList::kStop: return "ExecStop";
-    case CommandList::kStopPost: return "ExecStopPost";
-  }
-  return "?";
-}
-
-State ServiceFsm::state() const {
+Actions ServiceFsm::Handle(const Event& e) {
+  if (!Record(e)) return {};
   switch (phase_) {
-    case Phase::kDead: return failed_ ? State::kFailed : State::kStopped;
-    case Phase::kCondition:
-    case Phase::kStartPre:
-    case Phase::kStart:
-    case Phase::kStartPost: return State::kStarting;
-    case Phase::kRunning: return State::kRunning;
-    case Phase::kReload: return State::kReloading;
-    case Phase::kStop:
+    case Phase::kDead: return InDead(e);
+    case Phase::kCondition: return InCondition(e);
+    case Phase::kStartPre: return InStartPre(e);
+    case Phase::kStart: return InStart(e);
+    case Phase::kStartPost: return InStartPost(e);
+    case Phase::kRunning: return InRunning(e);
+    case Phase::kReload: return InReload(e);
+    case Phase::kStop: return InStop(e);
     case Phase::kStopSigterm:
-    case Phase::kStopSigkill:
-    case Phase::kStopPost:
+    case Phase::kStopSigkill: return InStopSignal(e);
+    case Phase::kStopPost: return InStopPost(e);
     case Phase::kFinalSigterm:
-    case Phase::kFinalSigkill: return State::kStopping;
-    case Phase::kBackoff: return State::kBackoff;
+    case Phase::kFinalSigkill: return InFinalSignal(e);
+    case Phase::kBackoff: return InBackoff(e);
   }
-  return State::kStopped;
+  return {};
 }
 
-bool ServiceFsm::waiting_for_empty() const {
-  return phase_ == Phase::kStopSigterm || phase_ == Phase::kStopSigkill ||
-         phase_ == Phase::kFinalSigterm || phase_ == Phase::kFinalSigkill;
-}
-
-const std::vector<ExecCommand>& ServiceFsm::List(CommandList l) const {
-  switch (l) {
-    case CommandList::kCondition: return spec_->exec_condition;
-    case CommandList::kStartPre: return spec_->exec_start_pre;
-    case CommandList::kStart: return spec_->exec_start;
-    case CommandList::kStartPost: return spec_->exec_start_post;
-    case CommandList::kReload: return spec_->exec_reload;
-    case CommandList::kStop: return spec_->exec_stop;
-    case CommandList::kStopPost: return spec_->exec_stop_post;
-  }
-  return spec_->exec_start;
-}
-
-Action ServiceFsm::SpawnControl(CommandList l, size_t i) {
-  control_alive_ = true;
-  control_list_ = l;
-  control_index_ = i;
-  Action a{Action::Kind::kSpawnControl};
-  a.list = l;
-  a.index = i;
-  return a;
-}
-
-void ServiceFsm::SetResult(ServiceResult r) {
-  // The first failure is the one that explains the rest, as in systemd.
-  if (result_ == ServiceResult::kSuccess) result_ = r;
-}
-
-bool ServiceFsm::IsCleanExit(const ExitStatus& st) const {
-  if (st.exited) return st.code == 0 || spec_->success_exit_status.codes.count(st.code) > 0;
-  if (spec_->success_exit_status.signals.count(st.signal) > 0) return true;
-  // systemd treats these as a clean end of a daemon, except for oneshot services.
-  if (spec_->type == ServiceType::kOneshot) return false;
-  return st.signal == SIGHUP || st.signal == SIGINT || st.signal == SIGTERM || st.signal == SIGPIPE;
-}
-
-ServiceResult ServiceFsm::ResultOfExit(const ExitStatus& st) const {
-  if (IsCleanExit(st)) return ServiceResult::kSuccess;
-  if (st.exited) return ServiceResult::kExitCode;
-  return st.core_dumped ? ServiceResult::kCoreDump : ServiceResult::kSignal;
-}
-
-bool ServiceFsm::ShouldRestart() const {
-  if (condition_skipped_) return false;
-  if (result_ == ServiceResult::kStartLimitHit || result_ == ServiceResult::kExecCondition ||
-      result_ == ServiceResult::kAssert)
-    return false;
-  if (last_main_exit_) {
-    const ExitStatus& st = *last_main_exit_;
-    const ExitStatusSet& prevent = spec_->restart_prevent_exit_status;
-    const ExitStatusSet& force = spec_->restart_force_exit_status;
-    if (st.exited ? prevent.codes.count(st.code) : prevent.signals.count(st.signal)) return false;
-    if (st.exited ? force.codes.count(st.code) : force.signals.count(st.signal)) return true;
-  }
-  switch (spec_->restart) {
-    case RestartPolicy::kNo: return false;
-    case RestartPolicy::kAlways: return true;
-    case RestartPolicy::kOnSuccess: return result_ == ServiceResult::kSuccess;
-    case RestartPolicy::kOnFailure: return result_ != ServiceResult::kSuccess;
-    case RestartPolicy::kOnAbnormal:
-      return result_ != ServiceResult::kSuccess && result_ != ServiceResult::kExitCode;
-    case RestartPolicy::kOnWatchdog: return result_ == ServiceResult::kWatchdog;
-    case RestartPolicy::kOnAbort:
-      return result_ == ServiceResult::kSignal || result_ == ServiceResult::kCoreDump;
-  }
-  return false;
-}
-
-Usec ServiceFsm::RestartDelay() const {
-  const Usec base = spec_->restart_sec;
-  const Usec max = spec_->restart_max_delay;
-  if (spec_->restart_steps == 0 || max == kInfinity || max <= base) return base;
-  // systemd >= 254: the delay grows exponentially from RestartSec= to RestartMaxDelaySec= over
-  // RestartSteps= restarts.
-  const double lo = std::max<double>(static_cast<double>(base.count()), 1000.0);
-  const double hi = static_cast<double>(max.count());
-  const unsigned n = std::min(restart_streak_, spec_->restart_steps);
-  const double f = static_cast<double>(n) / spec_->restart_steps;
-  return Usec(static_cast<int64_t>(lo * std::pow(hi / lo, f)));
-}
-
-Actions ServiceFsm::KillActions(int sig, bool final_kill) const {
-  Actions acts;
-  switch (spec_->kill_mode) {
-    case KillMode::kControlGroup:
-      acts.push_back(SignalTo(KillTarget::kAll, sig));
-      break;
-    case KillMode::kMixed:
-      if (final_kill) {
-        acts.push_back(SignalTo(KillTarget::kAll, sig));
-        break;
+// What every phase records alike before it reacts ("any" in the table above).
+bool ServiceFsm::Record(const Event& e) {
+  switch (e.kind) {
+    case K::kStop:
+      start_queued_ = false;  // a stop cancels a restart's queued start
+      return true;
+    case K::kResetFailed:
+      start_times_.clear();
+      return true;
+    case K::kDetachedMainExited:
+      old_main_alive_ = false;
+      return true;
+    case K::kMainSpawned:
+      spawned_main_confirmed_ = true;
+      return true;
+    case K::kWatchdogUsec:
+      // "infinity" (USEC_INFINITY) means no watchdog, as in systemd.
+      watchdog_override_ = e.usec == kInfinity ? Usec(0) : e.usec;
+      return true;
+    case K::kSpawnFailed:
+      cause_ = Cause::WithText(Cause::Kind::kSpawnFailed, e.message);
+      // Which spawn failed: the main process not yet confirmed spawned, else the control one.
+      if (main_alive_ && phase_ == Phase::kStart && !spawned_main_confirmed_) {
+        main_alive_ = false;
+        return true;
       }
-      [[fallthrough]];
-    case KillMode::kProcess:
-      if (main_alive_) acts.push_back(SignalTo(KillTarget::kMain, sig));
-      if (control_alive_) acts.push_back(SignalTo(KillTarget::kControl, sig));
-      break;
-    case KillMode::kNone:
-      break;
+      if (!control_alive_) return false;
+      control_alive_ = false;
+      return true;
+    case K::kMainExited: {
+      if (!main_alive_) return false;
+      main_alive_ = false;
+      spawned_main_confirmed_ = false;
+      last_main_exit_ = e.exit;
+      // During a stop the stop's own cause (e.g. "stop timeout") explains more than the exit.
+      if (MainExitResult(e) != ServiceResult::kSuccess &&
+          (state() != State::kStopping || cause_.empty())) {
+        if (!e.exec_error.empty()) {
+          cause_ = Cause::WithText(Cause::Kind::kExecFailed, e.exec_error);
+        } else {
+          cause_ = Cause::WithText(Cause::Kind::kMainExited, e.oom_reason);
+          cause_.exit = e.exit;
+        }
+      }
+      return true;
+    }
+    case K::kControlExited:
+      if (!control_alive_) return false;
+      if (!JudgeControl(e).ok) cause_ = ControlCause(e);
+      control_alive_ = false;
+      return true;
+    case K::kAllGone:
+      // Stale while an exit of our own processes is still on its way.
+      return !main_alive_ && !control_alive_;
+    default:
+      return true;
   }
+}
+
+// ---- One function per phase
+
+Actions ServiceFsm::InDead(const Event& e) {
+  switch (e.kind) {
+    case K::kStart:
+    case K::kRestart: return BeginStart(e.now, /*automatic=*/false);
+    case K::kResetFailed:
+      if (failed_) {
+        failed_ = false;
+        result_ = ServiceResult::kSuccess;
+        cause_ = {};
+      }
+      return {};
+    case K::kStop: return {};  // already stopped
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InCondition(const Event& e) {
+  switch (e.kind) {
+    case K::kConditionsChecked:
+      if (step_ != Step::kCheck) return {};
+      if (!e.start) {
+        cause_ = Cause::WithText(e.assert_failed ? Cause::Kind::kAssertFailed
+                                           : Cause::Kind::kConditionNotMet,
+                           e.message);
+        if (e.assert_failed) return EnterDead(ServiceResult::kAssert, e.now);
+        // A false Condition*= is not a failure (result stays "success") and never a restart.
+        condition_skipped_ = true;
+        return EnterDead(ServiceResult::kSuccess, e.now);
+      }
+      step_ = Step::kPrepare;
+      {
+        Action prepare{AK::kPrepareInstance};
+        prepare.attempt = start_attempts_;
+        return {Action::Timer(spec_->timeout_start), prepare};
+      }
+    case K::kInstancePrepared:
+      if (step_ != Step::kPrepare || e.attempt != start_attempts_) return {};  // stale
+      if (e.message.empty()) return EnterCondition(0, e.now);
+      // As a spawn that failed: nothing of the instance runs yet.
+      cause_ = Cause::WithText(Cause::Kind::kSpawnFailed, e.message);
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
+    case K::kControlExited: {
+      const CommandOutcome c = JudgeControl(e);
+      if (c.ok) return EnterCondition(c.next, e.now);
+      if (e.exec_error.empty() && e.exit.exited && e.exit.code >= 1 && e.exit.code <= 254) {
+        // systemd: 1-254 means "skip this start", like a failed Condition*=.
+        cause_ = ControlCause(e);
+        cause_.kind = Cause::Kind::kExecConditionSkip;
+        return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kExecCondition, e.now);
+      }
+      return EnterStopSignal(Phase::kStopSigterm, c.result, e.now);
+    }
+    case K::kSpawnFailed:
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
+    case K::kTimer: return StartTimedOut(e.now);
+    case K::kStop: return StopWhileStarting(e.now);
+    case K::kRestart:
+      start_queued_ = true;
+      return StopWhileStarting(e.now);
+    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    default: return {};  // kStart: already starting
+  }
+}
+
+Actions ServiceFsm::InStartPre(const Event& e) {
+  switch (e.kind) {
+    case K::kControlExited: {
+      const CommandOutcome c = JudgeControl(e);
+      if (c.ok) return EnterStartPre(c.next, e.now);
+      return EnterStopSignal(Phase::kStopSigterm, c.result, e.now);
+    }
+    case K::kSpawnFailed:
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
+    case K::kTimer: return StartTimedOut(e.now);
+    case K::kStop: return StopWhileStarting(e.now);
+    case K::kRestart:
+      start_queued_ = true;
+      return StopWhileStarting(e.now);
+    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InStart(const Event& e) {
+  switch (e.kind) {
+    case K::kMainSpawned:
+      if (spec_->type == ServiceType::kSimple) return EnterStartPost(0, e.now);
+      return {};
+    case K::kMainExecOk:
+      if (spec_->type == ServiceType::kExec && main_alive_) return EnterStartPost(0, e.now);
+      return {};
+    case K::kReady:
+      if (NotifyType() && main_alive_) return EnterStartPost(0, e.now);
+      return {};
+    case K::kMainExited: {
+      const ServiceResult r = MainExitResult(e);
+      const bool ok = r == ServiceResult::kSuccess;
+      if (spec_->type == ServiceType::kOneshot) {
+        const bool ignore = main_index_ < spec_->exec_start.size() &&
+                            spec_->exec_start[main_index_].ignore_failure;
+        if (ok || (ignore && e.exec_error.empty())) return EnterStart(main_index_ + 1, e.now);
+        return EnterStopSignal(Phase::kStopSigterm, r, e.now);
+      }
+      // Died before it was ready (Type=exec/notify): even a clean exit fails the start.
+      return EnterStopSignal(Phase::kStopSigterm, ok ? ServiceResult::kExitCode : r, e.now);
+    }
+    case K::kSpawnFailed:
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
+    case K::kStopping: return StoppingOnItsOwn();
+    case K::kTimer: return StartTimedOut(e.now);
+    case K::kStop: return StopWhileStarting(e.now);
+    case K::kRestart:
+      start_queued_ = true;
+      return StopWhileStarting(e.now);
+    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kMainPidChanged: return {};  // the adopted process is the main one; no step
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InStartPost(const Event& e) {
+  switch (e.kind) {
+    case K::kControlExited: {
+      const CommandOutcome c = JudgeControl(e);
+      if (c.ok) return EnterStartPost(c.next, e.now);
+      return EnterStop(c.result, e.now);
+    }
+    case K::kSpawnFailed: return EnterStop(ServiceResult::kResources, e.now);
+    case K::kMainExited: {
+      const ServiceResult r = MainExitResult(e);
+      if (r == ServiceResult::kSuccess) return {};  // EnterRunning() notices it is gone
+      return EnterStopSignal(Phase::kStopSigterm, r, e.now);
+    }
+    case K::kStopping: return StoppingOnItsOwn();
+    case K::kTimer: {
+      cause_ = Cause::WithSpan(Cause::Kind::kStartPostTimeout, spec_->timeout_start);
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, e.now);
+    }
+    case K::kStop: return StopWhileStarting(e.now);
+    case K::kRestart:
+      start_queued_ = true;
+      return StopWhileStarting(e.now);
+    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kMainPidChanged: return {};
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InRunning(const Event& e) {
+  switch (e.kind) {
+    case K::kStop:
+      stop_requested_ = true;
+      return EnterStop(ServiceResult::kSuccess, e.now);
+    case K::kRestart:
+      // Queued before the stop begins: a stop that ends at once (KillMode=none without
+      // ExecStop=) reaches EnterDead right here and must find the start waiting there.
+      start_queued_ = true;
+      stop_requested_ = true;
+      return EnterStop(ServiceResult::kSuccess, e.now);
+    case K::kOverlapRestart: return OverlapRestartNow(e.now);
+    case K::kReload:
+      if (CanReload() != ReloadVerdict::kOk) return {};
+      return EnterReload();
+    case K::kReloading:
+      reload_needs_reloading_ = false;
+      phase_ = Phase::kReload;
+      return {Action::Timer(spec_->timeout_start)};
+    case K::kMainExited: return EnterStop(MainExitResult(e), e.now);
+    case K::kStopping: return StoppingOnItsOwn();
+    case K::kWatchdogPing:
+    case K::kWatchdogUsec: return RearmWatchdog(e);
+    case K::kWatchdogTimeout:
+    case K::kWatchdogTriggered: return WatchdogFired(e);
+    case K::kMainPidChanged: return {};
+    // kStart: already running. kControlExited: an ExecReload= killed after its timeout.
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InReload(const Event& e) {
+  switch (e.kind) {
+    case K::kReady:
+      // A READY=1 before the RELOADING=1 that answers ReloadSignal= (a program re-sending READY
+      // with STATUS=) does not end the reload; nor does one while ExecReload= runs.
+      if (control_alive_ || reload_needs_reloading_) return {};
+      return EndReloadOk();
+    case K::kReloading:
+      reload_needs_reloading_ = false;
+      return {};
+    case K::kControlExited: {
+      const CommandOutcome c = JudgeControl(e);
+      if (!c.ok) return EndReload(/*failed=*/true);
+      if (c.next < spec_->exec_reload.size())
+        return {Action::Timer(spec_->timeout_start), SpawnControl(CommandList::kReload, c.next)};
+      if (!main_alive_) return EndReload(/*failed=*/false);
+      return EndReloadOk();
+    }
+    case K::kSpawnFailed: return EndReload(/*failed=*/true);
+    case K::kMainExited: {
+      const ServiceResult r = MainExitResult(e);
+      if (control_alive_) return EnterStopSignal(Phase::kStopSigterm, r, e.now);
+      ++reloads_done_;
+      last_reload_failed_ = true;
+      return EnterStop(r, e.now);
+    }
+    case K::kTimer: {
+      // systemd: a reload that does not finish in time fails; the service keeps running.
+      cause_ = Cause::WithSpan(Cause::Kind::kReloadTimeout, spec_->timeout_start);
+      Actions acts;
+      if (control_alive_) acts.push_back(Action::SignalTo(KillTarget::kControl, SIGKILL));
+      return EndReload(/*failed=*/true, std::move(acts));
+    }
+    case K::kRestart:
+      start_queued_ = true;
+      [[fallthrough]];
+    case K::kStop:
+      stop_requested_ = true;
+      // An ExecReload= still running: signal everything, as systemd does.
+      if (control_alive_)
+        return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, e.now);
+      return EnterStop(ServiceResult::kSuccess, e.now);
+    case K::kStopping: return StoppingOnItsOwn();
+    case K::kWatchdogPing:
+    case K::kWatchdogUsec: return RearmWatchdog(e);
+    case K::kWatchdogTimeout:
+    case K::kWatchdogTriggered: return WatchdogFired(e);
+    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kMainPidChanged: return {};
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InStop(const Event& e) {
+  switch (e.kind) {
+    case K::kControlExited: {
+      const CommandOutcome c = JudgeControl(e);
+      if (!c.ok) SetResult(c.result);
+      if (c.next < spec_->exec_stop.size())
+        return {Action::Timer(spec_->timeout_stop), SpawnControl(CommandList::kStop, c.next)};
+      return EnterStopSignal(Phase::kStopSigterm, result_, e.now);
+    }
+    case K::kSpawnFailed:
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
+    case K::kMainExited:
+      SetResult(MainExitResult(e));
+      return {};
+    case K::kTimer:
+      cause_ = Cause::WithSpan(Cause::Kind::kExecStopTimeout, spec_->timeout_stop);
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, e.now);
+    case K::kStart:
+    case K::kStop:
+    case K::kRestart:
+    case K::kExtendTimeout: return CommandWhileStopping(e);
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InStopSignal(const Event& e) {
+  switch (e.kind) {
+    case K::kMainExited: return MainGoneWhileSignalling(e);
+    case K::kControlExited: return ContinueWhenEmpty(e.now);
+    case K::kAllGone: return EnterStopPost(0, result_, e.now);
+    case K::kTimer:
+      if (phase_ == Phase::kStopSigkill) {
+        cause_ = Cause::Of(Cause::Kind::kSurvivedFinalKill);
+        cause_.final_signal = spec_->final_kill_signal;
+        return EnterStopPost(0, ServiceResult::kTimeout, e.now, GiveUp());
+      }
+      cause_ = Cause::WithSpan(Cause::Kind::kStopTimeout, spec_->timeout_stop);
+      cause_.signal = spec_->kill_signal;
+      cause_.final_signal = spec_->final_kill_signal;
+      cause_.send_sigkill = spec_->send_sigkill;
+      if (spec_->send_sigkill)
+        return EnterStopSignal(Phase::kStopSigkill, ServiceResult::kTimeout, e.now);
+      return EnterStopPost(0, ServiceResult::kTimeout, e.now, GiveUp());
+    case K::kStart:
+    case K::kStop:
+    case K::kRestart:
+    case K::kExtendTimeout: return CommandWhileStopping(e);
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InStopPost(const Event& e) {
+  switch (e.kind) {
+    case K::kControlExited: {
+      const CommandOutcome c = JudgeControl(e);
+      if (!c.ok) SetResult(c.result);
+      return EnterStopPost(c.next, result_, e.now);
+    }
+    case K::kSpawnFailed:
+      return EnterStopSignal(Phase::kFinalSigterm, ServiceResult::kResources, e.now);
+    case K::kMainExited:
+      SetResult(MainExitResult(e));
+      return {};
+    case K::kTimer:
+      cause_ = Cause::WithSpan(Cause::Kind::kExecStopPostTimeout, spec_->timeout_stop);
+      return EnterStopSignal(Phase::kFinalSigterm, ServiceResult::kTimeout, e.now);
+    case K::kStart:
+    case K::kStop:
+    case K::kRestart:
+    case K::kExtendTimeout: return CommandWhileStopping(e);
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InFinalSignal(const Event& e) {
+  switch (e.kind) {
+    case K::kMainExited: return MainGoneWhileSignalling(e);
+    case K::kControlExited: return ContinueWhenEmpty(e.now);
+    case K::kAllGone: return EnterDead(result_, e.now);
+    case K::kTimer:
+      if (phase_ == Phase::kFinalSigkill) {
+        cause_ = Cause::Of(Cause::Kind::kSurvivedFinalKill);
+        cause_.final_signal = spec_->final_kill_signal;
+        return EnterDead(ServiceResult::kTimeout, e.now, GiveUp());
+      }
+      if (spec_->send_sigkill)
+        return EnterStopSignal(Phase::kFinalSigkill, ServiceResult::kTimeout, e.now);
+      cause_ = Cause::Of(Cause::Kind::kLeftRunningAfterStopPost);
+      return EnterDead(ServiceResult::kTimeout, e.now, GiveUp());
+    case K::kStart:
+    case K::kStop:
+    case K::kRestart:
+    case K::kExtendTimeout: return CommandWhileStopping(e);
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::InBackoff(const Event& e) {
+  switch (e.kind) {
+    case K::kTimer:
+      // Counted when the restart is attempted, also if the start limit then refuses it, as
+      // systemd's NRestarts.
+      ++restarts_;
+      ++restart_streak_;
+      return BeginStart(e.now, /*automatic=*/true);
+    case K::kStart:
+    case K::kRestart: return BeginStart(e.now, /*automatic=*/false);
+    case K::kStop:
+      phase_ = Phase::kDead;
+      failed_ = false;
+      cause_ = Cause::Of(Cause::Kind::kStoppedWhileWaitingToRestart);
+      return {Action::Of(AK::kDisarmTimer)};
+    default: return {};
+  }
+}
+
+// ---- Reactions shared by several phases
+
+Actions ServiceFsm::StopWhileStarting(Usec now) {
+  // As systemd: a start in progress is signalled; ExecStop= is for a started service.
+  Actions acts = StopOldInstanceFirst();
+  stop_requested_ = true;
+  return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, now, std::move(acts));
+}
+
+Actions ServiceFsm::StopOldInstanceFirst() {
+  // An overlap restart under way: both instances stop at once, not one after the other.
+  if (!overlap_pending_) return {};
+  overlap_pending_ = false;
+  return {Action::Of(AK::kStopOldInstance)};
+}
+
+Actions ServiceFsm::CommandWhileStopping(const Event& e) {
+  switch (e.kind) {
+    case K::kStart:
+      start_queued_ = true;
+      return {};
+    case K::kStop:
+      stop_requested_ = true;
+      return StopOldInstanceFirst();
+    case K::kRestart:
+      stop_requested_ = true;
+      start_queued_ = true;
+      return {};
+    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    default: return {};
+  }
+}
+
+Actions ServiceFsm::MainGoneWhileSignalling(const Event& e) {
+  // Dying of the signal we sent is the stop working, not a failure.
+  const bool our_signal = !e.exit.exited && (e.exit.signal == spec_->kill_signal ||
+                                             e.exit.signal == spec_->final_kill_signal);
+  if (!our_signal) SetResult(MainExitResult(e));
+  return ContinueWhenEmpty(e.now);
+}
+
+Actions ServiceFsm::StartTimedOut(Usec now) {
+  cause_ = Cause::WithSpan(Cause::Kind::kStartTimeout, spec_->timeout_start);
+  cause_.notify_type = phase_ == Phase::kStart && NotifyType();
+  return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, now);
+}
+
+Actions ServiceFsm::StoppingOnItsOwn() {
+  // The program has begun its own shutdown: stopping, without a signal of ours; the stop
+  // timeout still applies.
+  if (control_alive_) return {};
+  phase_ = Phase::kStopSigterm;
+  return {Action::Of(AK::kDisarmWatchdog), Action::Timer(spec_->timeout_stop)};
+}
+
+Actions ServiceFsm::RearmWatchdog(const Event& e) const {
+  // The interval of kWatchdogUsec is recorded already.
+  if (e.kind == K::kWatchdogPing && watchdog_interval().count() == 0) return {};
+  if (watchdog_interval().count() == 0) return {Action::Of(AK::kDisarmWatchdog)};
+  return {ArmWatchdog()};
+}
+
+Actions ServiceFsm::WatchdogFired(const Event& e) {
+  const int sig = spec_->watchdog_signal;
+  if (e.kind == K::kWatchdogTriggered) {
+    cause_ = Cause::Of(Cause::Kind::kWatchdogTriggered);
+  } else {
+    // Said in whole milliseconds.
+    cause_ = Cause::WithSpan(Cause::Kind::kWatchdogTimeout,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval()));
+  }
+  cause_.signal = sig;
+  SetResult(ServiceResult::kWatchdog);
+  phase_ = Phase::kStopSigterm;
+  Actions acts{Action::Of(AK::kDisarmWatchdog)};
+  Append(acts, KillActions(sig, /*final_kill=*/false));
+  acts.push_back(Action::Timer(spec_->timeout_stop));
   return acts;
 }
 
-// ---- Commands ----
-
-Actions ServiceFsm::Start(Usec now) {
-  now_ = now;
-  switch (state()) {
-    case State::kStopped:
-    case State::kFailed:
-      return BeginStart(now, /*automatic=*/false);
-    case State::kBackoff:
-      return BeginStart(now, /*automatic=*/false);
-    case State::kStopping:
-      start_queued_ = true;
-      return {};
-    case State::kStarting:
-    case State::kRunning:
-    case State::kReloading:
-      return {};
-  }
-  return {};
-}
-
-Actions ServiceFsm::Stop() {
-  start_queued_ = false;
-  return BeginStop();
-}
-
-Actions ServiceFsm::BeginStop() {
-  if (overlap_pending_) {
-    // Stop both instances at once, not one after the other.
-    overlap_pending_ = false;
-    Actions acts{Action{Action::Kind::kStopOldInstance}};
-    Actions more = BeginStop();
-    acts.insert(acts.end(), more.begin(), more.end());
-    return acts;
-  }
-  switch (phase_) {
-    case Phase::kDead:
-      return {};
-    case Phase::kBackoff:
-      phase_ = Phase::kDead;
-      failed_ = false;
-      cause_ = "stopped while waiting to restart";
-      return {Disarm()};
-    case Phase::kCondition:
-    case Phase::kStartPre:
-    case Phase::kStart:
-    case Phase::kStartPost:
-      // As systemd: a start in progress is signalled; ExecStop= is for a started service.
-      stop_requested_ = true;
-      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, {});
-    case Phase::kReload:
-      if (control_alive_) {
-        // An ExecReload= is still running: signal everything, as systemd does.
-        stop_requested_ = true;
-        return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, {});
-      }
-      [[fallthrough]];
-    case Phase::kRunning:
-      stop_requested_ = true;
-      return EnterStop(ServiceResult::kSuccess, {});
-    case Phase::kStop:
-    case Phase::kStopSigterm:
-    case Phase::kStopSigkill:
-    case Phase::kStopPost:
-    case Phase::kFinalSigterm:
-    case Phase::kFinalSigkill:
-      stop_requested_ = true;
-      return {};
-  }
-  return {};
-}
-
-Actions ServiceFsm::Restart(Usec now) {
-  now_ = now;
-  switch (state()) {
-    case State::kStopped:
-    case State::kFailed:
-    case State::kBackoff:
-      return BeginStart(now, /*automatic=*/false);
-    case State::kStopping:
-      stop_requested_ = true;
-      start_queued_ = true;
-      return {};
-    case State::kStarting:
-    case State::kRunning:
-    case State::kReloading:
-      // Queued before the stop begins: a stop that ends at once (KillMode=none without
-      // ExecStop=) reaches EnterDead inside BeginStop() and must find the start waiting there.
-      start_queued_ = true;
-      return BeginStop();
-  }
-  return {};
-}
-
-std::string ServiceFsm::CanOverlapRestart() const {
-  if (overlap_pending_) return "a restart is already in progress";
-  // Only READY=1 says that the new instance really serves; for simple/exec "ready" is merely
-  // "forked", which would stop the old one before the new one listens (and keep no instance if
-  // the new one crashes at start). Those restart stop-then-start: the held socket refuses
-  // nothing, requests wait for the start-up.
-  if (!NotifyType()) return "overlap restarts need Type=notify (READY=1 tells when to switch)";
-  if (spec_->kill_mode == KillMode::kNone) return "KillMode=none could not stop the old instance";
-  if (phase_ != Phase::kRunning) return std::string("the service is ") + StateName(state());
-  if (!main_alive_) return "the service has no main process";
-  if (control_alive_) return "a control process is running";
-  return "";
-}
-
-Actions ServiceFsm::OverlapRestart(Usec now) {
-  now_ = now;
-  if (!CanOverlapRestart().empty()) return {};
-  {
-    // The start limit first: a refused restart must leave the running instance untouched.
-    const Usec interval = spec_->start_limit_interval;
-    if (interval.count() > 0 && interval != kInfinity && spec_->start_limit_burst > 0) {
-      std::erase_if(start_times_, [&](Usec t) { return now - t >= interval; });
-      if (start_times_.size() >= spec_->start_limit_burst) {
-        ++start_attempts_;
-        ++overlaps_failed_;
-        cause_ = "restart refused, the running instance goes on: start limit hit (" +
-                 std::to_string(start_times_.size()) + " starts within " + FormatSpan(interval) +
-                 ")";
-        return {};
-      }
-    }
+Actions ServiceFsm::OverlapRestartNow(Usec now) {
+  if (CanOverlapRestart(/*holds_fds=*/true) != OverlapVerdict::kOk) return {};
+  // The start limit first: a refused restart must leave the running instance untouched.
+  if (StartLimitHit(now)) {
+    ++start_attempts_;
+    ++overlaps_failed_;
+    cause_ = Cause::Of(Cause::Kind::kStartLimitHit);
+    cause_.overlap = Cause::Overlap::kRefusedStartLimit;
+    cause_.count = start_times_.size();
+    cause_.span = spec_->start_limit_interval;
+    cause_.burst = spec_->start_limit_burst;
+    return {};
   }
   // The running instance leaves the FSM's hands (its processes keep running); what follows is
   // an ordinary start of a new instance.
-  Actions acts{Action{Action::Kind::kDisarmWatchdog}, Action{Action::Kind::kDetachInstance}};
+  Actions acts{Action::Of(AK::kDisarmWatchdog), Action::Of(AK::kDetachInstance)};
   main_alive_ = false;
   spawned_main_confirmed_ = false;
   overlap_pending_ = true;
   old_main_alive_ = true;
-  Actions start = BeginStart(now, /*automatic=*/false);
-  acts.insert(acts.end(), start.begin(), start.end());
-  return acts;
-}
-
-Actions ServiceFsm::OnDetachedMainExited() {
-  old_main_alive_ = false;
-  return {};
-}
-
-Actions ServiceFsm::ResetFailed() {
-  start_times_.clear();
-  if (phase_ == Phase::kDead && failed_) {
-    failed_ = false;
-    result_ = ServiceResult::kSuccess;
-    cause_.clear();
-  }
-  return {};
-}
-
-// ---- The start sequence ----
-
-Actions ServiceFsm::BeginStart(Usec now, bool automatic) {
-  ++start_attempts_;
-  gave_up_ = false;
-  Actions acts{Disarm()};
-  const Usec interval = spec_->start_limit_interval;
-  if (interval.count() > 0 && interval != kInfinity && spec_->start_limit_burst > 0) {
-    std::erase_if(start_times_, [&](Usec t) { return now - t >= interval; });
-    if (start_times_.size() >= spec_->start_limit_burst) {
-      phase_ = Phase::kDead;
-      failed_ = true;
-      result_ = ServiceResult::kStartLimitHit;
-      cause_ = "start limit hit: " + std::to_string(start_times_.size()) + " starts within " +
-               FormatSpan(interval) + " (StartLimitBurst=" +
-               std::to_string(spec_->start_limit_burst) + ", StartLimitIntervalSec=" +
-               FormatSpan(interval) + ")";
-      start_queued_ = false;
-      return acts;
-    }
-    start_times_.push_back(now);
-  }
-  if (!automatic) restart_streak_ = 0;
-  result_ = ServiceResult::kSuccess;
-  failed_ = false;
-  stop_requested_ = false;
-  start_queued_ = false;
-  last_main_exit_.reset();
-  condition_skipped_ = false;
-  watchdog_override_.reset();
-  cause_.clear();
-  acts.push_back(Action{Action::Kind::kDisarmWatchdog});
-  acts.push_back(Action{Action::Kind::kResetInstance});
-  acts.push_back(Action{Action::Kind::kCheckConditions});
-  phase_ = Phase::kCondition;  // until OnConditionsChecked()
-  return acts;
-}
-
-Actions ServiceFsm::OnConditionsChecked(bool start, bool assert_failed, const std::string& message,
-                                        Usec now) {
-  now_ = now;
-  if (phase_ != Phase::kCondition || control_alive_) return {};
-  if (!start) {
-    cause_ = message;
-    if (assert_failed) return EnterDead(ServiceResult::kAssert, now, {});
-    // A false Condition*= is not a failure (result stays "success") and never a restart.
-    condition_skipped_ = true;
-    return EnterDead(ServiceResult::kSuccess, now, {});
-  }
-  return EnterCondition(0, {});
-}
-
-Actions ServiceFsm::EnterCondition(size_t from, Actions acts) {
-  if (from >= spec_->exec_condition.size()) return EnterStartPre(0, std::move(acts));
-  phase_ = Phase::kCondition;
-  acts.push_back(Timer(spec_->timeout_start));
-  acts.push_back(SpawnControl(CommandList::kCondition, from));
-  return acts;
-}
-
-Actions ServiceFsm::EnterStartPre(size_t from, Actions acts) {
-  if (from >= spec_->exec_start_pre.size()) return EnterStart(0, std::move(acts));
-  phase_ = Phase::kStartPre;
-  acts.push_back(Timer(spec_->timeout_start));
-  acts.push_back(SpawnControl(CommandList::kStartPre, from));
-  return acts;
-}
-
-Actions ServiceFsm::EnterStart(size_t from, Actions acts) {
-  if (from >= spec_->exec_start.size()) return EnterStartPost(0, std::move(acts));
-  phase_ = Phase::kStart;
-  main_index_ = from;
-  main_alive_ = true;
-  acts.push_back(Timer(spec_->timeout_start));
-  Action a{Action::Kind::kSpawnMain};
-  a.list = CommandList::kStart;
-  a.index = from;
-  acts.push_back(a);
-  return acts;
-}
-
-Actions ServiceFsm::EnterStartPost(size_t from, Actions acts) {
-  if (from >= spec_->exec_start_post.size()) return EnterRunning(std::move(acts));
-  phase_ = Phase::kStartPost;
-  acts.push_back(Timer(spec_->timeout_start));
-  acts.push_back(SpawnControl(CommandList::kStartPost, from));
-  return acts;
-}
-
-Actions ServiceFsm::EnterRunning(Actions acts) {
-  if (!main_alive_ &&
-      !(spec_->type == ServiceType::kOneshot && spec_->remain_after_exit)) {
-    // Nothing left to run: a oneshot that finished, or a main process that already exited.
-    return EnterStop(ServiceResult::kSuccess, std::move(acts));
-  }
-  phase_ = Phase::kRunning;
-  acts.push_back(Disarm());
-  if (overlap_pending_) {
-    // The new instance is ready: now, and only now, the old one is asked to stop.
-    overlap_pending_ = false;
-    acts.push_back(Action{Action::Kind::kStopOldInstance});
-  }
-  if (watchdog_interval().count() > 0 && main_alive_) {
-    // systemd: the watchdog is active once the start-up is complete.
-    Action w{Action::Kind::kArmWatchdog};
-    w.delay = watchdog_interval();
-    acts.push_back(w);
-  }
-  return acts;
-}
-
-bool ServiceFsm::NotifyType() const {
-  return spec_->type == ServiceType::kNotify || spec_->type == ServiceType::kNotifyReload;
-}
-
-Usec ServiceFsm::watchdog_interval() const {
-  if (watchdog_override_) return *watchdog_override_;
-  return spec_->watchdog_sec;
-}
-
-Actions ServiceFsm::EndReload(bool failed, Actions acts) {
-  ++reloads_done_;
-  last_reload_failed_ = failed;
-  phase_ = Phase::kRunning;
-  acts.push_back(Disarm());
-  return acts;
-}
-
-std::string ServiceFsm::CanReload() const {
-  if (phase_ == Phase::kReload) return "a reload is already in progress";
-  if (phase_ != Phase::kRunning) return std::string("the service is ") + StateName(state());
-  if (spec_->exec_reload.empty() && spec_->type != ServiceType::kNotifyReload)
-    return "the unit has no ExecReload= (and is not Type=notify-reload)";
-  if (!main_alive_ && spec_->exec_reload.empty()) return "the service has no main process";
-  return "";
-}
-
-Actions ServiceFsm::Reload() {
-  if (!CanReload().empty()) return {};
-  phase_ = Phase::kReload;
-  reload_needs_reloading_ = false;
-  Actions acts{Timer(spec_->timeout_start)};
-  if (!spec_->exec_reload.empty()) {
-    acts.push_back(SpawnControl(CommandList::kReload, 0));
-    return acts;
-  }
-  // Type=notify-reload: the signal asks, RELOADING=1 … READY=1 answers; a READY=1 before the
-  // RELOADING=1 (a program re-sending READY with STATUS) does not end the reload.
-  reload_needs_reloading_ = true;
-  acts.push_back(SignalTo(KillTarget::kMain, spec_->reload_signal));
-  return acts;
-}
-
-Actions ServiceFsm::OnReloading() {
-  if (phase_ == Phase::kReload) {
-    reload_needs_reloading_ = false;
-    return {};
-  }
-  if (phase_ != Phase::kRunning) return {};
-  reload_needs_reloading_ = false;
-  phase_ = Phase::kReload;
-  return {Timer(spec_->timeout_start)};
-}
-
-Actions ServiceFsm::OnStopping() {
-  // The program has begun its own shutdown: stopping, without a signal of ours; the stop
-  // timeout still applies.
-  if (phase_ != Phase::kRunning && phase_ != Phase::kReload && phase_ != Phase::kStartPost &&
-      phase_ != Phase::kStart)
-    return {};
-  if (control_alive_) return {};
-  phase_ = Phase::kStopSigterm;
-  return {Action{Action::Kind::kDisarmWatchdog}, Timer(spec_->timeout_stop)};
-}
-
-Actions ServiceFsm::OnWatchdogPing() {
-  if ((phase_ != Phase::kRunning && phase_ != Phase::kReload) || watchdog_interval().count() == 0)
-    return {};
-  Action w{Action::Kind::kArmWatchdog};
-  w.delay = watchdog_interval();
-  return {w};
-}
-
-Actions ServiceFsm::OnWatchdogUsec(Usec usec) {
-  // "infinity" (USEC_INFINITY) means no watchdog, as in systemd.
-  if (usec == kInfinity) usec = Usec(0);
-  watchdog_override_ = usec;
-  if (phase_ != Phase::kRunning && phase_ != Phase::kReload) return {};
-  if (usec.count() == 0) return {Action{Action::Kind::kDisarmWatchdog}};
-  Action w{Action::Kind::kArmWatchdog};
-  w.delay = usec;
-  return {w};
-}
-
-Actions ServiceFsm::OnExtendTimeout(Usec usec) {
-  if (state() != State::kStarting && state() != State::kStopping && phase_ != Phase::kReload)
-    return {};
-  Action a{Action::Kind::kExtendTimer};
-  a.delay = usec;
-  return {a};
-}
-
-Actions ServiceFsm::OnWatchdogTimeout(Usec now, bool triggered) {
-  now_ = now;
-  if (phase_ != Phase::kRunning && phase_ != Phase::kReload) return {};
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval());
-  if (triggered) {
-    cause_ = "watchdog triggered by the program (WATCHDOG=trigger), sent " +
-             SigName(spec_->watchdog_signal);
-  } else {
-    cause_ = "watchdog timeout: no WATCHDOG=1 within " + FormatSpan(ms) + ", sent " +
-             SigName(spec_->watchdog_signal);
-  }
-  SetResult(ServiceResult::kWatchdog);
-  phase_ = Phase::kStopSigterm;
-  Actions acts{Action{Action::Kind::kDisarmWatchdog}};
-  Actions kills = KillActions(spec_->watchdog_signal, false);
-  acts.insert(acts.end(), kills.begin(), kills.end());
-  acts.push_back(Timer(spec_->timeout_stop));
-  return acts;
-}
-
-// ---- The stop sequence ----
-
-Actions ServiceFsm::EnterStop(ServiceResult r, Actions acts) {
-  SetResult(r);
-  acts.push_back(Action{Action::Kind::kDisarmWatchdog});
-  if (spec_->exec_stop.empty()) return EnterStopSignal(Phase::kStopSigterm, r, std::move(acts));
-  phase_ = Phase::kStop;
-  acts.push_back(Timer(spec_->timeout_stop));
-  acts.push_back(SpawnControl(CommandList::kStop, 0));
-  return acts;
-}
-
-Actions ServiceFsm::EnterStopSignal(Phase p, ServiceResult r, Actions acts) {
-  SetResult(r);
-  acts.push_back(Action{Action::Kind::kDisarmWatchdog});
-  phase_ = p;
-  const bool final_kill = (p == Phase::kStopSigkill || p == Phase::kFinalSigkill);
-  const int sig = final_kill ? spec_->final_kill_signal : spec_->kill_signal;
-  Actions kills = KillActions(sig, final_kill);
-  if (kills.empty() && spec_->kill_mode == KillMode::kNone) {
-    // KillMode=none: nothing is signalled and nothing waited for; what runs, stays (systemd
-    // warns about this mode for the same reason).
-    main_alive_ = control_alive_ = false;
-    gave_up_ = true;
-    acts.push_back(Action{Action::Kind::kAbandonProcesses});
-    if (p == Phase::kFinalSigterm || p == Phase::kFinalSigkill) return EnterDead(r, now_, acts);
-    return EnterStopPost(0, r, std::move(acts), now_);
-  }
-  acts.insert(acts.end(), kills.begin(), kills.end());
-  if (!final_kill && spec_->send_sighup && !kills.empty()) {
-    Actions hups = KillActions(SIGHUP, false);
-    acts.insert(acts.end(), hups.begin(), hups.end());
-  }
-  acts.push_back(Timer(spec_->timeout_stop));
-  if (!main_alive_ && !control_alive_) {
-    // Nothing of ours left to wait for (KillMode=process, or mixed before its final kill, after
-    // the main process died on its own): go on at once, as systemd does when it signalled
-    // nothing. What KillMode=process leaves in the cgroup is not waited for.
-    Actions more = ContinueWhenEmpty(now_);
-    acts.insert(acts.end(), more.begin(), more.end());
-  }
-  return acts;
-}
-
-Actions ServiceFsm::EnterStopPost(size_t from, ServiceResult r, Actions acts, Usec now) {
-  SetResult(r);
-  if (from >= spec_->exec_stop_post.size()) {
-    // KillMode=mixed got here without waiting for the cgroup: SIGKILL what is left.
-    if (spec_->kill_mode == KillMode::kMixed)
-      return EnterStopSignal(Phase::kFinalSigkill, r, std::move(acts));
-    if (from == 0) return EnterDead(r, now, std::move(acts));
-    // ExecStopPost= ran: kill whatever it left behind.
-    return EnterStopSignal(Phase::kFinalSigterm, r, std::move(acts));
-  }
-  phase_ = Phase::kStopPost;
-  acts.push_back(Timer(spec_->timeout_stop));
-  acts.push_back(SpawnControl(CommandList::kStopPost, from));
-  return acts;
-}
-
-Actions ServiceFsm::EnterDead(ServiceResult r, Usec now, Actions acts) {
-  SetResult(r);
-  main_alive_ = false;
-  control_alive_ = false;
-  acts.push_back(Disarm());
-  if (overlap_pending_) {
-    overlap_pending_ = false;
-    if (!stop_requested_ && !old_main_alive_) {
-      // The new instance failed and the old one is gone too (it died meanwhile): nothing to go
-      // back to; clean up what is left of it and let Restart= decide, as after any failure.
-      ++overlaps_failed_;
-      cause_ = "restart failed and the previous instance had exited: " +
-               (cause_.empty() ? std::string(ResultName(result_)) : cause_);
-      acts.push_back(Action{Action::Kind::kStopOldInstance});
-    } else if (!stop_requested_) {
-      // The new instance failed to become ready: it is gone, the old one is the service again
-      // and never stopped serving.
-      ++overlaps_failed_;
-      cause_ = "restart failed, the previous instance keeps serving: " +
-               (cause_.empty() ? std::string(ResultName(result_)) : cause_);
-      result_ = ServiceResult::kSuccess;
-      main_alive_ = true;
-      phase_ = Phase::kRunning;
-      acts.push_back(Action{Action::Kind::kReattachOldInstance});
-      if (watchdog_interval().count() > 0) {
-        Action w{Action::Kind::kArmWatchdog};
-        w.delay = watchdog_interval();
-        acts.push_back(w);
-      }
-      return acts;
-    }
-    if (stop_requested_) acts.push_back(Action{Action::Kind::kStopOldInstance});
-  }
-  if (start_queued_) {
-    Actions more = BeginStart(now, /*automatic=*/false);
-    acts.insert(acts.end(), more.begin(), more.end());
-    return acts;
-  }
-  if (!stop_requested_ && ShouldRestart()) {
-    phase_ = Phase::kBackoff;
-    const Usec delay = RestartDelay();
-    if (cause_.empty()) cause_ = ResultName(result_);
-    acts.push_back(Timer(delay));
-    return acts;
-  }
-  phase_ = Phase::kDead;
-  failed_ = result_ != ServiceResult::kSuccess && result_ != ServiceResult::kExecCondition;
-  return acts;
+  return BeginStart(now, /*automatic=*/false, std::move(acts));
 }
 
 Actions ServiceFsm::ContinueWhenEmpty(Usec now) {
@@ -719,281 +653,18 @@ Actions ServiceFsm::ContinueWhenEmpty(Usec now) {
       (phase_ == Phase::kStopSigterm || phase_ == Phase::kStopSigkill)) {
     // KillMode=mixed, as systemd: once the main (and control) process is gone, on to
     // ExecStopPost=; what is left of the cgroup then gets FinalKillSignal= at once.
-    return EnterStopPost(0, result_, {}, now);
+    return EnterStopPost(0, result_, now);
   }
   if (spec_->kill_mode == KillMode::kMixed) return {};
-  // KillMode=process/none leave the rest of the group alone: only our own processes count.
-  return OnAllGone(now);
+  // KillMode=process/none leave the rest of the group alone: only our own processes count,
+  // and they are gone.
+  return Handle(Event::At(K::kAllGone, now));
 }
 
-Actions ServiceFsm::OnAllGone(Usec now) {
-  now_ = now;
-  if (main_alive_ || control_alive_) return {};
-  switch (phase_) {
-    case Phase::kStopSigterm:
-    case Phase::kStopSigkill:
-      return EnterStopPost(0, result_, {}, now);
-    case Phase::kFinalSigterm:
-    case Phase::kFinalSigkill:
-      return EnterDead(result_, now, {});
-    default:
-      return {};
-  }
-}
-
-// ---- Outcomes ----
-
-Actions ServiceFsm::OnSpawnFailed(const std::string& reason, Usec now) {
-  now_ = now;
-  cause_ = reason;
-  if (main_alive_ && phase_ == Phase::kStart && !spawned_main_confirmed_) {
-    main_alive_ = false;
-  } else if (control_alive_) {
-    control_alive_ = false;
-  } else {
-    return {};
-  }
-  switch (phase_) {
-    case Phase::kCondition:
-    case Phase::kStartPre:
-    case Phase::kStart:
-      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, {});
-    case Phase::kStartPost:
-      return EnterStop(ServiceResult::kResources, {});
-    case Phase::kStop:
-      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, {});
-    case Phase::kStopPost:
-      return EnterStopSignal(Phase::kFinalSigterm, ServiceResult::kResources, {});
-    case Phase::kReload:
-      return EndReload(true, {});
-    default:
-      return {};
-  }
-}
-
-Actions ServiceFsm::OnMainSpawned() {
-  spawned_main_confirmed_ = true;
-  if (phase_ == Phase::kStart && spec_->type == ServiceType::kSimple)
-    return EnterStartPost(0, {});
-  return {};
-}
-
-Actions ServiceFsm::OnMainExecOk() {
-  if (phase_ == Phase::kStart && spec_->type == ServiceType::kExec && main_alive_)
-    return EnterStartPost(0, {});
-  return {};
-}
-
-Actions ServiceFsm::OnReady() {
-  if (phase_ == Phase::kStart && NotifyType() && main_alive_) return EnterStartPost(0, {});
-  if (phase_ == Phase::kReload && !control_alive_ && !reload_needs_reloading_) {
-    Actions acts = EndReload(false, {});
-    if (watchdog_interval().count() > 0) {
-      Action w{Action::Kind::kArmWatchdog};
-      w.delay = watchdog_interval();
-      acts.push_back(w);
-    }
-    return acts;
-  }
-  return {};
-}
-
-Actions ServiceFsm::OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now,
-                                 const std::string& oom_reason) {
-  now_ = now;
-  if (!main_alive_) return {};
-  main_alive_ = false;
-  spawned_main_confirmed_ = false;
-  last_main_exit_ = st;
-  ServiceResult r = exec_error.empty() ? ResultOfExit(st) : ServiceResult::kExitCode;
-  if (!oom_reason.empty()) r = ServiceResult::kOomKill;
-  const bool ok = r == ServiceResult::kSuccess;
-  const bool stopping = state() == State::kStopping;
-  // During a stop the stop's own cause (e.g. "stop timeout") explains more than the exit does.
-  if (!ok && (!stopping || cause_.empty()))
-    cause_ = exec_error.empty()
-                 ? "main process " + (oom_reason.empty() ? DescribeExit(st) : oom_reason)
-                 : exec_error;
-
-  switch (phase_) {
-    case Phase::kStart:
-      if (spec_->type == ServiceType::kOneshot) {
-        const bool ignore = main_index_ < spec_->exec_start.size() &&
-                            spec_->exec_start[main_index_].ignore_failure;
-        if (ok || (ignore && exec_error.empty())) return EnterStart(main_index_ + 1, {});
-        return EnterStopSignal(Phase::kStopSigterm, r, {});
-      }
-      // Died before it was ready (Type=exec/notify).
-      if (ok) SetResult(ServiceResult::kSuccess);
-      return EnterStopSignal(Phase::kStopSigterm, ok ? ServiceResult::kExitCode : r, {});
-    case Phase::kStartPost:
-      if (ok) return {};  // EnterRunning() notices the main process is gone
-      return EnterStopSignal(Phase::kStopSigterm, r, {});
-    case Phase::kReload:
-      if (control_alive_) return EnterStopSignal(Phase::kStopSigterm, r, {});
-      ++reloads_done_;
-      last_reload_failed_ = true;
-      return EnterStop(r, {});
-    case Phase::kRunning:
-      return EnterStop(r, {});
-    case Phase::kStop:
-    case Phase::kStopPost:
-      SetResult(r);
-      return {};
-    case Phase::kStopSigterm:
-    case Phase::kStopSigkill:
-    case Phase::kFinalSigterm:
-    case Phase::kFinalSigkill:
-      // Dying of the signal we sent is the stop working, not a failure.
-      if (!st.exited && (st.signal == spec_->kill_signal || st.signal == spec_->final_kill_signal))
-        return ContinueWhenEmpty(now);
-      SetResult(r);
-      return ContinueWhenEmpty(now);
-    default:
-      return {};
-  }
-}
-
-Actions ServiceFsm::OnControlExited(const ExitStatus& st, const std::string& exec_error,
-                                    Usec now) {
-  now_ = now;
-  if (!control_alive_) return {};
-  control_alive_ = false;
-  const auto& list = List(control_list_);
-  const bool ignore = control_index_ < list.size() && list[control_index_].ignore_failure;
-  // Commands are judged by systemd's EXIT_CLEAN_COMMAND: exit 0 only; SuccessExitStatus= and
-  // the "clean" daemon signals are for the main process.
-  ServiceResult r = ServiceResult::kSuccess;
-  if (!exec_error.empty() || (st.exited && st.code != 0)) r = ServiceResult::kExitCode;
-  if (exec_error.empty() && !st.exited)
-    r = st.core_dumped ? ServiceResult::kCoreDump : ServiceResult::kSignal;
-  const bool ok = r == ServiceResult::kSuccess || (ignore && exec_error.empty());
-  std::string what = std::string(CommandListName(control_list_)) + "=";
-  if (control_index_ < list.size())
-    what += list[control_index_].path + " (" + list[control_index_].source + ")";
-  if (!ok) cause_ = exec_error.empty() ? what + " " + DescribeExit(st) : exec_error;
-  const size_t next = control_index_ + 1;
-
-  switch (phase_) {
-    case Phase::kCondition:
-      if (ok) return EnterCondition(next, {});
-      if (exec_error.empty() && st.exited && st.code >= 1 && st.code <= 254) {
-        // systemd: 1-254 means "skip this start", like a failed Condition*=.
-        cause_ = what + " " + DescribeExit(st) + ": start skipped";
-        return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kExecCondition, {});
-      }
-      return EnterStopSignal(Phase::kStopSigterm, r, {});
-    case Phase::kStartPre:
-      if (ok) return EnterStartPre(next, {});
-      return EnterStopSignal(Phase::kStopSigterm, r, {});
-    case Phase::kStartPost:
-      if (ok) return EnterStartPost(next, {});
-      return EnterStop(r, {});
-    case Phase::kReload:
-      if (!ok) return EndReload(true, {});
-      if (next < spec_->exec_reload.size()) {
-        Actions acts{Timer(spec_->timeout_start)};
-        acts.push_back(SpawnControl(CommandList::kReload, next));
-        return acts;
-      }
-      if (!main_alive_) return EndReload(false, {});
-      {
-        Actions acts = EndReload(false, {});
-        if (watchdog_interval().count() > 0) {
-          Action w{Action::Kind::kArmWatchdog};
-          w.delay = watchdog_interval();
-          acts.push_back(w);
-        }
-        return acts;
-      }
-    case Phase::kStop:
-      if (!ok) SetResult(r);
-      if (next < spec_->exec_stop.size()) {
-        Actions acts{Timer(spec_->timeout_stop)};
-        acts.push_back(SpawnControl(CommandList::kStop, next));
-        return acts;
-      }
-      return EnterStopSignal(Phase::kStopSigterm, result_, {});
-    case Phase::kStopPost:
-      if (!ok) SetResult(r);
-      return EnterStopPost(next, result_, {}, now);
-    case Phase::kStopSigterm:
-    case Phase::kStopSigkill:
-    case Phase::kFinalSigterm:
-    case Phase::kFinalSigkill:
-      return ContinueWhenEmpty(now);
-    default:
-      return {};
-  }
-}
-
-Actions ServiceFsm::OnTimer(Usec now) {
-  now_ = now;
-  const std::string start_span = FormatSpan(spec_->timeout_start);
-  const std::string stop_span = FormatSpan(spec_->timeout_stop);
-  switch (phase_) {
-    case Phase::kCondition:
-    case Phase::kStartPre:
-    case Phase::kStart:
-      if (phase_ == Phase::kStart && NotifyType())
-        cause_ = "start timeout: no READY=1 within " + start_span + " (TimeoutStartSec=)";
-      else
-        cause_ = std::string("start timeout: not ready within TimeoutStartSec=") + start_span;
-      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, {});
-    case Phase::kReload: {
-      // systemd: a reload that does not finish in time fails; the service keeps running.
-      cause_ = "reload timeout: not done within " + start_span;
-      Actions acts;
-      if (control_alive_) acts.push_back(SignalTo(KillTarget::kControl, SIGKILL));
-      Actions more = EndReload(true, std::move(acts));
-      return more;
-    }
-    case Phase::kStartPost:
-      cause_ = "start timeout: ExecStartPost= did not finish within TimeoutStartSec=" + start_span;
-      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, {});
-    case Phase::kStop:
-      cause_ = "stop timeout: ExecStop= did not finish within TimeoutStopSec=" + stop_span;
-      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, {});
-    case Phase::kStopSigterm:
-      cause_ = "stop timeout: processes still running " + stop_span + " after " +
-               SigName(spec_->kill_signal);
-      if (spec_->send_sigkill) {
-        cause_ += ", sent " + SigName(spec_->final_kill_signal);
-        return EnterStopSignal(Phase::kStopSigkill, ServiceResult::kTimeout, {});
-      }
-      cause_ += " (SendSIGKILL=no: left running)";
-      main_alive_ = control_alive_ = false;
-      return EnterStopPost(0, ServiceResult::kTimeout,
-                           {Action{Action::Kind::kAbandonProcesses}}, now);
-    case Phase::kStopSigkill:
-      cause_ = "processes survived " + SigName(spec_->final_kill_signal) + "; giving up";
-      main_alive_ = control_alive_ = false;
-      return EnterStopPost(0, ServiceResult::kTimeout,
-                           {Action{Action::Kind::kAbandonProcesses}}, now);
-    case Phase::kStopPost:
-      cause_ = "stop timeout: ExecStopPost= did not finish within TimeoutStopSec=" + stop_span;
-      return EnterStopSignal(Phase::kFinalSigterm, ServiceResult::kTimeout, {});
-    case Phase::kFinalSigterm:
-      if (spec_->send_sigkill)
-        return EnterStopSignal(Phase::kFinalSigkill, ServiceResult::kTimeout, {});
-      cause_ = "processes still running after ExecStopPost= (SendSIGKILL=no); left running";
-      main_alive_ = control_alive_ = false;
-      return EnterDead(ServiceResult::kTimeout, now, {Action{Action::Kind::kAbandonProcesses}});
-    case Phase::kFinalSigkill:
-      cause_ = "processes survived " + SigName(spec_->final_kill_signal) + "; giving up";
-      main_alive_ = control_alive_ = false;
-      return EnterDead(ServiceResult::kTimeout, now, {Action{Action::Kind::kAbandonProcesses}});
-    case Phase::kBackoff:
-      // Counted when the restart is attempted, also if the start limit then refuses it, as
-      // systemd's NRestarts.
-      ++restarts_;
-      ++restart_streak_;
-      return BeginStart(now, /*automatic=*/true);
-    case Phase::kRunning:
-    case Phase::kDead:
-      return {};
-  }
-  return {};
+Actions ServiceFsm::GiveUp() {
+  // The processes are left running; the Manager stops tracking them as main/control.
+  main_alive_ = control_alive_ = false;
+  return {Action::Of(AK::kAbandonProcesses)};
 }
 
 }  // namespace supd

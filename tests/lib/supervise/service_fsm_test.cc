@@ -10,6 +10,16 @@ namespace {
 using K = Action::Kind;
 using namespace std::chrono_literals;
 
+using CK = Cause::Kind;
+
+// The conditions hold and the instance is prepared: what the Manager answers to
+// kCheckConditions and kPrepareInstance when all is well. Returns the second answer's actions.
+Actions PassConditions(ServiceFsm& f, Usec now) {
+  Actions a = f.OnConditionsChecked(true, false, "", now);
+  EXPECT_EQ(a.back().kind, K::kPrepareInstance);
+  return f.OnInstancePrepared(a.back().attempt, "", now);
+}
+
 ExecCommand Cmd(const std::string& path) {
   ExecCommand c;
   c.path = path;
@@ -30,9 +40,9 @@ class FsmTest : public ::testing::Test {
   void StartToRunning() {
     Actions a = fsm.Start(now);
     ASSERT_TRUE(Has(a, K::kCheckConditions));
-    a = fsm.OnConditionsChecked(true, false, "", now);
+    a = PassConditions(fsm, now);
     ASSERT_TRUE(Has(a, K::kSpawnMain));
-    a = fsm.OnMainSpawned();
+    a = fsm.OnMainSpawned(now);
     ASSERT_EQ(fsm.state(), State::kRunning);
   }
 
@@ -56,7 +66,8 @@ TEST_F(FsmTest, AnOomKillExplainsTheCauseAndIsSystemdsOomKillResult) {
   StartToRunning();
   fsm.OnMainExited(ExitStatus::Signal(SIGKILL), "", now,
                    "killed by the OOM killer (MemoryMax=64M)");
-  EXPECT_EQ(fsm.cause(), "main process killed by the OOM killer (MemoryMax=64M)");
+  EXPECT_EQ(fsm.cause().kind, CK::kMainExited);
+  EXPECT_EQ(fsm.cause().text, "killed by the OOM killer (MemoryMax=64M)");
   EXPECT_EQ(fsm.result(), ServiceResult::kOomKill);
   EXPECT_STREQ("oom-kill", ResultName(fsm.result()));
 }
@@ -69,8 +80,8 @@ TEST_F(FsmTest, AnOomKillRestartsOnAbnormalButNotOnAbort) {
     sp.restart = policy;
     ServiceFsm f{&sp};
     f.Start(now);
-    f.OnConditionsChecked(true, false, "", now);
-    f.OnMainSpawned();
+    PassConditions(f, now);
+    f.OnMainSpawned(now);
     ASSERT_EQ(f.state(), State::kRunning);
     f.OnMainExited(ExitStatus::Signal(SIGKILL), "", now, "killed by the OOM killer");
     f.OnAllGone(now);
@@ -88,10 +99,10 @@ TEST_F(FsmTest, SimpleStartIsRunningOnceSpawned) {
 TEST_F(FsmTest, ExecIsReadyOnlyAfterExecve) {
   spec.type = ServiceType::kExec;
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   EXPECT_EQ(fsm.state(), State::kStarting);
-  fsm.OnMainExecOk();
+  fsm.OnMainExecOk(now);
   EXPECT_EQ(fsm.state(), State::kRunning);
 }
 
@@ -99,14 +110,15 @@ TEST_F(FsmTest, ExecFailureBeforeReadyGoesThroughRestartPolicy) {
   spec.type = ServiceType::kExec;
   spec.restart = RestartPolicy::kNo;
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   Actions a = fsm.OnMainExited(ExitStatus::Code(203), "exec /x: No such file or directory", now);
   EXPECT_TRUE(fsm.waiting_for_empty());
   a = fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kFailed);
   EXPECT_EQ(fsm.result(), ServiceResult::kExitCode);
-  EXPECT_EQ(fsm.cause(), "exec /x: No such file or directory");
+  EXPECT_EQ(fsm.cause().kind, CK::kExecFailed);
+  EXPECT_EQ(fsm.cause().text, "exec /x: No such file or directory");
 }
 
 TEST_F(FsmTest, CrashWithRestartAlwaysBacksOffThenRestarts) {
@@ -120,9 +132,9 @@ TEST_F(FsmTest, CrashWithRestartAlwaysBacksOffThenRestarts) {
   EXPECT_EQ(t->delay, 0us);
   a = fsm.OnTimer(now);
   EXPECT_TRUE(Has(a, K::kCheckConditions));
-  a = fsm.OnConditionsChecked(true, false, "", now);
+  a = PassConditions(fsm, now);
   EXPECT_TRUE(Has(a, K::kSpawnMain));
-  fsm.OnMainSpawned();
+  fsm.OnMainSpawned(now);
   EXPECT_EQ(fsm.state(), State::kRunning);
   EXPECT_EQ(fsm.restarts(), 1u);
 }
@@ -131,7 +143,7 @@ TEST_F(FsmTest, CrashWithRestartAlwaysBacksOffThenRestarts) {
 TEST_F(FsmTest, StopSendsKillSignalThenSigkillAfterTimeout) {
   spec.timeout_stop = 2s;
   StartToRunning();
-  Actions a = fsm.Stop();
+  Actions a = fsm.Stop(now);
   EXPECT_EQ(fsm.state(), State::kStopping);
   ASSERT_NE(Find(a, K::kSignal), nullptr);
   EXPECT_EQ(Find(a, K::kSignal)->signal, SIGTERM);
@@ -146,13 +158,17 @@ TEST_F(FsmTest, StopSendsKillSignalThenSigkillAfterTimeout) {
   // A stop that needed SIGKILL is a failure (systemd: result "timeout").
   EXPECT_EQ(fsm.state(), State::kFailed);
   EXPECT_EQ(fsm.result(), ServiceResult::kTimeout);
-  EXPECT_NE(fsm.cause().find("stop timeout"), std::string::npos) << fsm.cause();
+  EXPECT_EQ(fsm.cause().kind, CK::kStopTimeout);
+  EXPECT_EQ(fsm.cause().span, 2s);
+  EXPECT_EQ(fsm.cause().signal, SIGTERM);
+  EXPECT_EQ(fsm.cause().final_signal, SIGKILL);
+  EXPECT_TRUE(fsm.cause().send_sigkill);
 }
 
 TEST_F(FsmTest, GracefulStopIsStoppedNotFailed) {
   spec.restart = RestartPolicy::kAlways;
   StartToRunning();
-  fsm.Stop();
+  fsm.Stop(now);
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kStopped);  // Restart=always does not undo a stop
@@ -160,7 +176,7 @@ TEST_F(FsmTest, GracefulStopIsStoppedNotFailed) {
 
 TEST_F(FsmTest, StopWaitsForTheWholeGroup) {
   StartToRunning();
-  fsm.Stop();
+  fsm.Stop(now);
   fsm.OnMainExited(ExitStatus::Code(0), "", now);
   EXPECT_EQ(fsm.state(), State::kStopping);
   EXPECT_TRUE(fsm.waiting_for_empty());
@@ -171,7 +187,7 @@ TEST_F(FsmTest, StopWaitsForTheWholeGroup) {
 TEST_F(FsmTest, KillModeProcessDoesNotWaitForTheRest) {
   spec.kill_mode = KillMode::kProcess;
   StartToRunning();
-  Actions a = fsm.Stop();
+  Actions a = fsm.Stop(now);
   EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kMain);
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
   EXPECT_EQ(fsm.state(), State::kStopped);
@@ -180,7 +196,7 @@ TEST_F(FsmTest, KillModeProcessDoesNotWaitForTheRest) {
 TEST_F(FsmTest, KillModeMixedTermsMainAndKillsAll) {
   spec.kill_mode = KillMode::kMixed;
   StartToRunning();
-  Actions a = fsm.Stop();
+  Actions a = fsm.Stop(now);
   EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kMain);
   a = fsm.OnTimer(now);
   EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kAll);
@@ -191,7 +207,7 @@ TEST_F(FsmTest, KillModeMixedKillsTheRestAsSoonAsMainIsGone) {
   spec.kill_mode = KillMode::kMixed;
   spec.timeout_stop = 90s;
   StartToRunning();
-  fsm.Stop();
+  fsm.Stop(now);
   Actions a = fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
   // No waiting TimeoutStopSec= for the leftovers: SIGKILL to the whole cgroup now.
   const Action* kill = Find(a, K::kSignal);
@@ -206,7 +222,7 @@ TEST_F(FsmTest, KillModeMixedKillsTheRestAsSoonAsMainIsGone) {
 TEST_F(FsmTest, ExecStopRunsFirstWithMainStillAlive) {
   spec.exec_stop = {Cmd("/bin/kill")};
   StartToRunning();
-  Actions a = fsm.Stop();
+  Actions a = fsm.Stop(now);
   ASSERT_NE(Find(a, K::kSpawnControl), nullptr);
   EXPECT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kStop);
   EXPECT_EQ(Find(a, K::kSignal), nullptr);
@@ -221,7 +237,7 @@ TEST_F(FsmTest, ExecStopRunsFirstWithMainStillAlive) {
 TEST_F(FsmTest, ExecStopPostRunsAfterEverythingIsGone) {
   spec.exec_stop_post = {Cmd("/bin/cleanup")};
   StartToRunning();
-  fsm.Stop();
+  fsm.Stop(now);
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
   Actions a = fsm.OnAllGone(now);
   ASSERT_NE(Find(a, K::kSpawnControl), nullptr);
@@ -238,7 +254,7 @@ TEST_F(FsmTest, StopDuringBackoffCancelsTheRestart) {
   fsm.OnMainExited(ExitStatus::Code(1), "", now);
   fsm.OnAllGone(now);
   ASSERT_EQ(fsm.state(), State::kBackoff);
-  Actions a = fsm.Stop();
+  Actions a = fsm.Stop(now);
   EXPECT_TRUE(Has(a, K::kDisarmTimer));
   EXPECT_EQ(fsm.state(), State::kStopped);
   EXPECT_TRUE(fsm.OnTimer(now).empty());  // a stale expiry changes nothing
@@ -247,7 +263,7 @@ TEST_F(FsmTest, StopDuringBackoffCancelsTheRestart) {
 
 TEST_F(FsmTest, StartWhileStoppingIsQueued) {
   StartToRunning();
-  fsm.Stop();
+  fsm.Stop(now);
   EXPECT_TRUE(fsm.Start(now).empty());
   EXPECT_TRUE(fsm.start_queued());
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
@@ -258,20 +274,20 @@ TEST_F(FsmTest, StartWhileStoppingIsQueued) {
 
 TEST_F(FsmTest, SecondStopIsHarmless) {
   StartToRunning();
-  fsm.Stop();
-  EXPECT_TRUE(fsm.Stop().empty());
+  fsm.Stop(now);
+  EXPECT_TRUE(fsm.Stop(now).empty());
   EXPECT_EQ(fsm.state(), State::kStopping);
-  EXPECT_TRUE(fsm.Stop().empty());
+  EXPECT_TRUE(fsm.Stop(now).empty());
 }
 
 TEST_F(FsmTest, StopDuringStartPostSignalsInsteadOfRunningExecStop) {
   spec.exec_start_post = {Cmd("/bin/post")};
   spec.exec_stop = {Cmd("/bin/stop")};
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  Actions a = fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  Actions a = fsm.OnMainSpawned(now);
   ASSERT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kStartPost);
-  a = fsm.Stop();
+  a = fsm.Stop(now);
   EXPECT_FALSE(Has(a, K::kSpawnControl)) << "ExecStop= while ExecStartPost= still runs";
   EXPECT_TRUE(Has(a, K::kSignal));
 }
@@ -279,7 +295,7 @@ TEST_F(FsmTest, StopDuringStartPostSignalsInsteadOfRunningExecStop) {
 TEST_F(FsmTest, KillModeNoneStopFinishesWithoutWaiting) {
   spec.kill_mode = KillMode::kNone;
   StartToRunning();
-  Actions a = fsm.Stop();
+  Actions a = fsm.Stop(now);
   EXPECT_FALSE(Has(a, K::kSignal));
   EXPECT_TRUE(Has(a, K::kAbandonProcesses));
   EXPECT_EQ(fsm.state(), State::kStopped);
@@ -297,8 +313,8 @@ TEST_F(FsmTest, RestartOfKillModeNoneWithoutExecStopStartsAgain) {
   EXPECT_TRUE(Has(a, K::kCheckConditions));
   EXPECT_EQ(fsm.start_attempts(), before + 1);
   EXPECT_EQ(fsm.state(), State::kStarting);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   EXPECT_EQ(fsm.state(), State::kRunning);
 }
 
@@ -309,8 +325,8 @@ TEST_F(FsmTest, KillModeProcessDoesNotWaitWhenMainAndControlAreGone) {
   spec.kill_mode = KillMode::kProcess;
   spec.type = ServiceType::kNotify;
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   ASSERT_EQ(fsm.state(), State::kStarting);
   fsm.OnMainExited(ExitStatus::Code(3), "", now);
   EXPECT_EQ(fsm.state(), State::kFailed);
@@ -320,7 +336,7 @@ TEST_F(FsmTest, KillModeProcessDoesNotWaitWhenMainAndControlAreGone) {
 TEST_F(FsmTest, ControlCommandKilledBySigtermIsAFailure) {
   spec.exec_start_pre = {Cmd("/bin/pre")};
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
+  PassConditions(fsm, now);
   Actions a = fsm.OnControlExited(ExitStatus::Signal(SIGTERM), "", now);
   EXPECT_FALSE(Has(a, K::kSpawnMain));
   fsm.OnAllGone(now);
@@ -329,14 +345,14 @@ TEST_F(FsmTest, ControlCommandKilledBySigtermIsAFailure) {
 }
 
 TEST_F(FsmTest, StopWhenStoppedDoesNothing) {
-  EXPECT_TRUE(fsm.Stop().empty());
+  EXPECT_TRUE(fsm.Stop(now).empty());
   EXPECT_EQ(fsm.state(), State::kStopped);
 }
 
 TEST_F(FsmTest, ExitDuringStopIsNotRestarted) {
   spec.restart = RestartPolicy::kAlways;
   StartToRunning();
-  fsm.Stop();
+  fsm.Stop(now);
   fsm.OnMainExited(ExitStatus::Code(1), "", now);
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kFailed);  // exit 1 is a failure, but never a restart
@@ -363,8 +379,8 @@ TEST_F(FsmTest, StartLimitFailsTheService) {
     fsm.OnAllGone(now);
     ASSERT_EQ(fsm.state(), State::kBackoff);
     fsm.OnTimer(now);
-    fsm.OnConditionsChecked(true, false, "", now);
-    fsm.OnMainSpawned();
+    PassConditions(fsm, now);
+    fsm.OnMainSpawned(now);
   }
   fsm.OnMainExited(ExitStatus::Code(1), "", now);
   fsm.OnAllGone(now);
@@ -375,7 +391,7 @@ TEST_F(FsmTest, StartLimitFailsTheService) {
   fsm.Start(now);
   EXPECT_EQ(fsm.state(), State::kFailed);
   // After the interval, or after reset-failed, it may start again.
-  fsm.ResetFailed();
+  fsm.ResetFailed(now);
   EXPECT_EQ(fsm.state(), State::kStopped);
   EXPECT_TRUE(Has(fsm.Start(now), K::kCheckConditions));
 }
@@ -385,9 +401,9 @@ TEST_F(FsmTest, StartLimitWindowSlides) {
   spec.start_limit_interval = 10s;
   for (int i = 0; i < 5; ++i) {
     fsm.Start(now);
-    fsm.OnConditionsChecked(true, false, "", now);
-    fsm.OnMainSpawned();
-    fsm.Stop();
+    PassConditions(fsm, now);
+    fsm.OnMainSpawned(now);
+    fsm.Stop(now);
     fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
     fsm.OnAllGone(now);
     ASSERT_EQ(fsm.state(), State::kStopped) << i;
@@ -401,7 +417,8 @@ TEST_F(FsmTest, FalseConditionSkipsWithoutFailing) {
   EXPECT_EQ(fsm.state(), State::kStopped);
   EXPECT_EQ(fsm.result(), ServiceResult::kSuccess);
   EXPECT_TRUE(fsm.condition_skipped());
-  EXPECT_EQ(fsm.cause(), "ConditionPathExists=/x was not met");
+  EXPECT_EQ(fsm.cause().kind, CK::kConditionNotMet);
+  EXPECT_EQ(fsm.cause().text, "ConditionPathExists=/x was not met");
 }
 
 TEST_F(FsmTest, FalseConditionIsNeverRestarted) {
@@ -421,14 +438,14 @@ TEST_F(FsmTest, FailedAssertFails) {
 TEST_F(FsmTest, ExecConditionExit1SkipsAndExit255Fails) {
   spec.exec_condition = {Cmd("/bin/check")};
   fsm.Start(now);
-  Actions a = fsm.OnConditionsChecked(true, false, "", now);
+  Actions a = PassConditions(fsm, now);
   ASSERT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kCondition);
   fsm.OnControlExited(ExitStatus::Code(1), "", now);
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kStopped);
 
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
+  PassConditions(fsm, now);
   fsm.OnControlExited(ExitStatus::Code(255), "", now);
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kFailed);
@@ -437,20 +454,26 @@ TEST_F(FsmTest, ExecConditionExit1SkipsAndExit255Fails) {
 TEST_F(FsmTest, ExecStartPreFailureFailsWithoutRunningMain) {
   spec.exec_start_pre = {Cmd("/bin/false")};
   fsm.Start(now);
-  Actions a = fsm.OnConditionsChecked(true, false, "", now);
+  Actions a = PassConditions(fsm, now);
   ASSERT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kStartPre);
   a = fsm.OnControlExited(ExitStatus::Code(1), "", now);
   EXPECT_FALSE(Has(a, K::kSpawnMain));
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kFailed);
-  EXPECT_EQ(fsm.cause(), "ExecStartPre=/bin/false (test.service:1) exited with status 1");
+  EXPECT_EQ(fsm.cause().kind, CK::kControlFailed);
+  EXPECT_EQ(fsm.cause().list, CommandList::kStartPre);
+  EXPECT_EQ(fsm.cause().index, 0u);
+  EXPECT_EQ(fsm.cause().path, "/bin/false");
+  EXPECT_EQ(fsm.cause().source, "test.service:1");
+  EXPECT_TRUE(fsm.cause().exit.exited);
+  EXPECT_EQ(fsm.cause().exit.code, 1);
 }
 
 TEST_F(FsmTest, IgnoredExecStartPreFailureContinues) {
   spec.exec_start_pre = {Cmd("/bin/false")};
   spec.exec_start_pre[0].ignore_failure = true;
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
+  PassConditions(fsm, now);
   Actions a = fsm.OnControlExited(ExitStatus::Code(1), "", now);
   EXPECT_TRUE(Has(a, K::kSpawnMain));
 }
@@ -459,8 +482,8 @@ TEST_F(FsmTest, StartTimeoutKillsAndFails) {
   spec.type = ServiceType::kExec;
   spec.timeout_start = 1s;
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   Actions a = fsm.OnTimer(now);
   EXPECT_EQ(Find(a, K::kSignal)->signal, SIGTERM);
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
@@ -474,17 +497,17 @@ TEST_F(FsmTest, OneshotRunsCommandsInOrderAndRemains) {
   spec.remain_after_exit = true;
   spec.exec_start = {Cmd("/bin/a"), Cmd("/bin/b")};
   fsm.Start(now);
-  Actions a = fsm.OnConditionsChecked(true, false, "", now);
+  Actions a = PassConditions(fsm, now);
   EXPECT_EQ(Find(a, K::kSpawnMain)->index, 0u);
-  fsm.OnMainSpawned();
+  fsm.OnMainSpawned(now);
   EXPECT_EQ(fsm.state(), State::kStarting);
   a = fsm.OnMainExited(ExitStatus::Code(0), "", now);
   EXPECT_EQ(Find(a, K::kSpawnMain)->index, 1u);
-  fsm.OnMainSpawned();
+  fsm.OnMainSpawned(now);
   fsm.OnMainExited(ExitStatus::Code(0), "", now);
   EXPECT_EQ(fsm.state(), State::kRunning);
   EXPECT_FALSE(fsm.main_alive());
-  fsm.Stop();
+  fsm.Stop(now);
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kStopped);
 }
@@ -492,8 +515,8 @@ TEST_F(FsmTest, OneshotRunsCommandsInOrderAndRemains) {
 TEST_F(FsmTest, OneshotWithoutRemainEndsStopped) {
   spec.type = ServiceType::kOneshot;
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   fsm.OnMainExited(ExitStatus::Code(0), "", now);
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kStopped);
@@ -502,12 +525,13 @@ TEST_F(FsmTest, OneshotWithoutRemainEndsStopped) {
 
 TEST_F(FsmTest, SpawnFailureIsAFailureWithItsReason) {
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
+  PassConditions(fsm, now);
   fsm.OnSpawnFailed("fork for /bin/main: Resource temporarily unavailable", now);
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kFailed);
   EXPECT_EQ(fsm.result(), ServiceResult::kResources);
-  EXPECT_EQ(fsm.cause(), "fork for /bin/main: Resource temporarily unavailable");
+  EXPECT_EQ(fsm.cause().kind, CK::kSpawnFailed);
+  EXPECT_EQ(fsm.cause().text, "fork for /bin/main: Resource temporarily unavailable");
 }
 
 TEST_F(FsmTest, RestartPreventExitStatusWins) {
@@ -541,8 +565,8 @@ TEST_F(FsmTest, RestartStepsGrowTheDelay) {
     Actions a = fsm.OnAllGone(now);
     delays.push_back(Find(a, K::kArmTimer)->delay);
     fsm.OnTimer(now);
-    fsm.OnConditionsChecked(true, false, "", now);
-    fsm.OnMainSpawned();
+    PassConditions(fsm, now);
+    fsm.OnMainSpawned(now);
   }
   EXPECT_EQ(delays[0], 100ms);
   EXPECT_EQ(delays[1], 200ms);
@@ -555,7 +579,7 @@ TEST_F(FsmTest, StaleEventsInStoppedStateAreIgnored) {
   EXPECT_TRUE(fsm.OnControlExited(ExitStatus::Code(1), "", now).empty());
   EXPECT_TRUE(fsm.OnTimer(now).empty());
   EXPECT_TRUE(fsm.OnAllGone(now).empty());
-  EXPECT_TRUE(fsm.OnMainExecOk().empty());
+  EXPECT_TRUE(fsm.OnMainExecOk(now).empty());
   EXPECT_EQ(fsm.state(), State::kStopped);
 }
 
@@ -566,11 +590,11 @@ class NotifyFsmTest : public FsmTest {
   NotifyFsmTest() { spec.type = ServiceType::kNotify; }
   void StartToReady() {
     fsm.Start(now);
-    fsm.OnConditionsChecked(true, false, "", now);
-    fsm.OnMainSpawned();
-    fsm.OnMainExecOk();
+    PassConditions(fsm, now);
+    fsm.OnMainSpawned(now);
+    fsm.OnMainExecOk(now);
     ASSERT_EQ(fsm.state(), State::kStarting) << "Type=notify is not ready before READY=1";
-    fsm.OnReady();
+    fsm.OnReady(now);
     ASSERT_EQ(fsm.state(), State::kRunning);
   }
 };
@@ -580,26 +604,28 @@ TEST_F(NotifyFsmTest, StartsOnlyOnReady) { StartToReady(); }
 TEST_F(NotifyFsmTest, NoReadyWithinTimeoutFailsWithReason) {
   spec.timeout_start = 2s;
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   Actions a = fsm.OnTimer(now);
   EXPECT_EQ(Find(a, K::kSignal)->signal, SIGTERM);
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.state(), State::kFailed);
-  EXPECT_EQ(fsm.cause(), "start timeout: no READY=1 within 2s (TimeoutStartSec=)");
+  EXPECT_EQ(fsm.cause().kind, CK::kStartTimeout);
+  EXPECT_EQ(fsm.cause().span, 2s);
+  EXPECT_TRUE(fsm.cause().notify_type);
 }
 
 TEST_F(NotifyFsmTest, WatchdogArmsOnReadyAndFiresWithItsSignal) {
   spec.watchdog_sec = 1s;
   spec.restart = RestartPolicy::kOnWatchdog;
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
-  Actions a = fsm.OnReady();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
+  Actions a = fsm.OnReady(now);
   ASSERT_NE(Find(a, K::kArmWatchdog), nullptr);
   EXPECT_EQ(Find(a, K::kArmWatchdog)->delay, 1s);
-  EXPECT_EQ(Find(fsm.OnWatchdogPing(), K::kArmWatchdog)->delay, 1s);
+  EXPECT_EQ(Find(fsm.OnWatchdogPing(now), K::kArmWatchdog)->delay, 1s);
   a = fsm.OnWatchdogTimeout(now);
   EXPECT_EQ(Find(a, K::kSignal)->signal, SIGABRT);
   EXPECT_EQ(fsm.state(), State::kStopping);
@@ -607,21 +633,23 @@ TEST_F(NotifyFsmTest, WatchdogArmsOnReadyAndFiresWithItsSignal) {
   fsm.OnAllGone(now);
   EXPECT_EQ(fsm.result(), ServiceResult::kWatchdog);
   EXPECT_EQ(fsm.state(), State::kBackoff) << "Restart=on-watchdog";
-  EXPECT_EQ(fsm.cause(), "watchdog timeout: no WATCHDOG=1 within 1s, sent SIGABRT");
+  EXPECT_EQ(fsm.cause().kind, CK::kWatchdogTimeout);
+  EXPECT_EQ(fsm.cause().span, 1s);
+  EXPECT_EQ(fsm.cause().signal, SIGABRT);
 }
 
 TEST_F(NotifyFsmTest, WatchdogUsecFromTheProgramOverrides) {
   spec.watchdog_sec = 10s;
   StartToReady();
-  Actions a = fsm.OnWatchdogUsec(500ms);
+  Actions a = fsm.OnWatchdogUsec(500ms, now);
   EXPECT_EQ(Find(a, K::kArmWatchdog)->delay, 500ms);
   EXPECT_EQ(fsm.watchdog_interval(), 500ms);
-  EXPECT_TRUE(Has(fsm.OnWatchdogUsec(0us), K::kDisarmWatchdog));
+  EXPECT_TRUE(Has(fsm.OnWatchdogUsec(0us, now), K::kDisarmWatchdog));
 }
 
 TEST_F(NotifyFsmTest, StoppingMovesToStoppingWithoutASignal) {
   StartToReady();
-  Actions a = fsm.OnStopping();
+  Actions a = fsm.OnStopping(now);
   EXPECT_EQ(fsm.state(), State::kStopping);
   EXPECT_FALSE(Has(a, K::kSignal));
   fsm.OnMainExited(ExitStatus::Code(0), "", now);
@@ -632,8 +660,8 @@ TEST_F(NotifyFsmTest, StoppingMovesToStoppingWithoutASignal) {
 TEST_F(NotifyFsmTest, ReloadWithExecReloadRunsTheCommand) {
   spec.exec_reload = {Cmd("/bin/kill")};
   StartToReady();
-  EXPECT_EQ(fsm.CanReload(), "");
-  Actions a = fsm.Reload();
+  EXPECT_EQ(fsm.CanReload(), ReloadVerdict::kOk);
+  Actions a = fsm.Reload(now);
   EXPECT_EQ(Find(a, K::kSpawnControl)->list, CommandList::kReload);
   EXPECT_EQ(fsm.state(), State::kReloading);
   fsm.OnControlExited(ExitStatus::Code(0), "", now);
@@ -645,16 +673,16 @@ TEST_F(NotifyFsmTest, ReloadWithExecReloadRunsTheCommand) {
 TEST_F(NotifyFsmTest, NotifyReloadSignalsAndWaitsForReady) {
   spec.type = ServiceType::kNotifyReload;
   StartToReady();
-  Actions a = fsm.Reload();
+  Actions a = fsm.Reload(now);
   EXPECT_EQ(Find(a, K::kSignal)->signal, SIGHUP);
   EXPECT_EQ(Find(a, K::kSignal)->target, KillTarget::kMain);
   EXPECT_EQ(fsm.state(), State::kReloading);
   // A READY=1 re-sent with a STATUS= update is not the answer to the signal...
-  fsm.OnReady();
+  fsm.OnReady(now);
   EXPECT_EQ(fsm.state(), State::kReloading);
   // ...RELOADING=1 then READY=1 is.
-  fsm.OnReloading();
-  fsm.OnReady();
+  fsm.OnReloading(now);
+  fsm.OnReady(now);
   EXPECT_EQ(fsm.state(), State::kRunning);
   EXPECT_EQ(fsm.reloads_done(), 1u);
 }
@@ -662,14 +690,14 @@ TEST_F(NotifyFsmTest, NotifyReloadSignalsAndWaitsForReady) {
 TEST_F(NotifyFsmTest, WatchdogUsecInfinityTurnsItOff) {
   spec.watchdog_sec = 1s;
   StartToReady();
-  EXPECT_TRUE(Has(fsm.OnWatchdogUsec(kInfinity), K::kDisarmWatchdog));
+  EXPECT_TRUE(Has(fsm.OnWatchdogUsec(kInfinity, now), K::kDisarmWatchdog));
   EXPECT_EQ(fsm.watchdog_interval(), 0us);
 }
 
 TEST_F(NotifyFsmTest, FailedExecReloadSpawnEndsTheReload) {
   spec.exec_reload = {Cmd("/bin/reload")};
   StartToReady();
-  fsm.Reload();
+  fsm.Reload(now);
   fsm.OnSpawnFailed("fork for /bin/reload: Resource temporarily unavailable", now);
   EXPECT_EQ(fsm.state(), State::kRunning);
   EXPECT_TRUE(fsm.last_reload_failed());
@@ -677,42 +705,42 @@ TEST_F(NotifyFsmTest, FailedExecReloadSpawnEndsTheReload) {
 
 TEST_F(NotifyFsmTest, CannotReloadWithoutAMechanism) {
   StartToReady();
-  EXPECT_EQ(fsm.CanReload(), "the unit has no ExecReload= (and is not Type=notify-reload)");
-  EXPECT_TRUE(fsm.Reload().empty());
+  EXPECT_EQ(fsm.CanReload(), ReloadVerdict::kNoMechanism);
+  EXPECT_TRUE(fsm.Reload(now).empty());
 }
 
 TEST_F(NotifyFsmTest, ReloadingFromTheProgramEndsOnReady) {
   StartToReady();
-  fsm.OnReloading();
+  fsm.OnReloading(now);
   EXPECT_EQ(fsm.state(), State::kReloading);
-  fsm.OnReady();
+  fsm.OnReady(now);
   EXPECT_EQ(fsm.state(), State::kRunning);
 }
 
 TEST_F(NotifyFsmTest, ExtendTimeoutOnlyWhileStartingOrStopping) {
   fsm.Start(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
-  Actions a = fsm.OnExtendTimeout(30s);
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
+  Actions a = fsm.OnExtendTimeout(30s, now);
   EXPECT_EQ(Find(a, K::kExtendTimer)->delay, 30s);
-  fsm.OnReady();
-  EXPECT_TRUE(fsm.OnExtendTimeout(30s).empty());
+  fsm.OnReady(now);
+  EXPECT_TRUE(fsm.OnExtendTimeout(30s, now).empty());
 }
 
 // ---- Overlap restart (sockets held by supd)
 
 TEST_F(NotifyFsmTest, OverlapRestartStopsTheOldInstanceOnlyOnceTheNewOneIsReady) {
   StartToReady();
-  EXPECT_EQ(fsm.CanOverlapRestart(), "");
+  EXPECT_EQ(fsm.CanOverlapRestart(true), OverlapVerdict::kOk);
   Actions a = fsm.OverlapRestart(now);
   EXPECT_TRUE(Has(a, K::kDetachInstance));
   EXPECT_FALSE(Has(a, K::kSignal)) << "the old instance keeps serving";
   EXPECT_TRUE(fsm.overlap_pending());
-  EXPECT_EQ(fsm.CanOverlapRestart(), "a restart is already in progress");
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  EXPECT_EQ(fsm.CanOverlapRestart(true), OverlapVerdict::kInProgress);
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   EXPECT_EQ(fsm.state(), State::kStarting);
-  a = fsm.OnReady();
+  a = fsm.OnReady(now);
   EXPECT_TRUE(Has(a, K::kStopOldInstance));
   EXPECT_EQ(fsm.state(), State::kRunning);
   EXPECT_FALSE(fsm.overlap_pending());
@@ -723,8 +751,8 @@ TEST_F(NotifyFsmTest, OverlapRestartThatFailsReattachesTheOldInstance) {
   spec.restart = RestartPolicy::kAlways;
   StartToReady();
   fsm.OverlapRestart(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   fsm.OnMainExited(ExitStatus::Code(3), "", now);
   Actions a = fsm.OnAllGone(now);
   EXPECT_TRUE(Has(a, K::kReattachOldInstance));
@@ -732,17 +760,17 @@ TEST_F(NotifyFsmTest, OverlapRestartThatFailsReattachesTheOldInstance) {
   EXPECT_EQ(fsm.state(), State::kRunning) << "no backoff: the old instance is the service";
   EXPECT_TRUE(fsm.main_alive());
   EXPECT_EQ(fsm.overlaps_failed(), 1u);
-  EXPECT_EQ(fsm.cause(),
-            "restart failed, the previous instance keeps serving: main process exited with "
-            "status 3");
+  EXPECT_EQ(fsm.cause().overlap, Cause::Overlap::kOldKeepsServing);
+  EXPECT_EQ(fsm.cause().kind, CK::kMainExited);
+  EXPECT_EQ(fsm.cause().exit.code, 3);
 }
 
 TEST_F(NotifyFsmTest, StopDuringAnOverlapStopsBothInstances) {
   StartToReady();
   fsm.OverlapRestart(now);
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
-  Actions a = fsm.Stop();
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
+  Actions a = fsm.Stop(now);
   EXPECT_TRUE(Has(a, K::kStopOldInstance)) << "both stop at once, not one after the other";
   EXPECT_TRUE(Has(a, K::kSignal));
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
@@ -755,9 +783,9 @@ TEST_F(NotifyFsmTest, OverlapRestartWhenTheOldMainAlsoDiedFollowsRestartPolicy) 
   spec.restart = RestartPolicy::kOnFailure;
   StartToReady();
   fsm.OverlapRestart(now);
-  fsm.OnDetachedMainExited();
-  fsm.OnConditionsChecked(true, false, "", now);
-  fsm.OnMainSpawned();
+  fsm.OnDetachedMainExited(now);
+  PassConditions(fsm, now);
+  fsm.OnMainSpawned(now);
   fsm.OnMainExited(ExitStatus::Code(3), "", now);
   Actions a = fsm.OnAllGone(now);
   EXPECT_FALSE(Has(a, K::kReattachOldInstance)) << "nothing left to go back to";
@@ -781,8 +809,7 @@ TEST_F(NotifyFsmTest, OverlapRestartRefusedByTheStartLimitLeavesTheInstanceAlone
 
 TEST_F(FsmTest, SimpleServicesRestartStopThenStart) {
   StartToRunning();
-  EXPECT_EQ(fsm.CanOverlapRestart(),
-            "overlap restarts need Type=notify (READY=1 tells when to switch)");
+  EXPECT_EQ(fsm.CanOverlapRestart(true), OverlapVerdict::kNotNotifyType);
 }
 
 struct RestartCase {
