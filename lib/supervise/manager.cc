@@ -997,6 +997,7 @@ struct Manager::Impl {
     }
     if (auto settings = PlanExecSettings(spec.exec, cmd.full_privileges, &plan); !settings.ok())
       return settings.error().message;
+    plan.require_limits = spec.resources.require_limits;
     plan.working_directory = spec.working_directory;
     if (plan.working_directory == "~") {
       plan.working_directory = s.user ? s.user->home : (getenv("HOME") ? getenv("HOME") : "/");
