@@ -33,6 +33,7 @@
 #include "lib/log/service_log.h"
 #include "lib/notify/notify_message.h"
 #include "lib/notify/notify_server.h"
+#include "lib/proc/limit_plan.h"
 #include "lib/proc/process_settings.h"
 #include "lib/proc/process_watcher.h"
 #include "lib/proc/spawn.h"
@@ -96,15 +97,17 @@ struct Manager::Impl {
     SpawnedProcess sp;
     std::string path;
     std::string working_directory;
-    std::unique_ptr<asio::posix::stream_descriptor> exec_wait;  // for Type=exec readiness
+    // Waits on the exec-status pipe: Type=exec readiness, and the child's adjustments
+    // (a clamped limit, a skipped OOM score) as soon as it made them.
+    std::unique_ptr<asio::posix::stream_descriptor> exec_wait;
     // Its stdout/stderr readers (null when output goes elsewhere): drained at exit, and the
     // stderr one gives the crash excerpt.
     std::shared_ptr<OutputReader> out_reader, err_reader;
-    // The exec-status pipe is read once; what it said is kept here.
+    // What the exec-status pipe said so far (read until the outcome is known).
     ExecStatus exec;
-    ExecStatus ReadExec() {
-      if (exec.kind == ExecStatus::Kind::kPending)
-        exec = ReadExecStatus(sp.exec_status.get(), path, working_directory);
+    size_t adjustments_taken = 0;  // of exec.adjustments, those already in Service::adjustments
+    const ExecStatus& ReadExec() {
+      UpdateExecStatus(sp.exec_status.get(), path, working_directory, &exec);
       return exec;
     }
   };
@@ -179,6 +182,9 @@ struct Manager::Impl {
     std::string setup_error;       // EnvironmentFile=/User= failed for this start
     std::optional<UserInfo> user;
     std::vector<LimitReport> limits;  // how the unit's limits were applied to this instance
+    // What the processes of this instance run with otherwise than the unit says (a clamped
+    // Limit*=, a skipped OOMScoreAdjust=), each once, as their children reported it.
+    std::vector<ExecAdjustment> adjustments;
     GoRuntimeStatus go_runtime;       // GOMAXPROCS/GOMEMLIMIT of this instance
 
     std::optional<LastExit> last_exit;
@@ -786,6 +792,7 @@ struct Manager::Impl {
     }
     s.invocation_id = NewInvocationId();
     s.setup_error.clear();
+    s.adjustments.clear();
     for (const SocketUnit* u : SocketsOf(s.name)) {
       // The service is started only on all of its sockets.
       if (!u->error.empty() && s.setup_error.empty()) s.setup_error = u->error;
@@ -1063,15 +1070,12 @@ struct Manager::Impl {
     const std::string name = s.name;
     watcher.Watch(pid, proc->sp.pidfd.get(),
                   [this, name, pid, is_main](const ExitStatus& st) { OnExit(name, pid, is_main, st); });
-    if (is_main && (spec.type == ServiceType::kExec || spec.type == ServiceType::kNotify)) {
-      // Readiness of Type=exec: the exec-status pipe reaches EOF once execve succeeded.
+    if (is_main) {
+      // Readiness of Type=exec: the exec-status pipe reaches EOF once execve succeeded. For
+      // every type: what the child adjusted before exec, known while the service runs. (A
+      // control process's is read at its exit.)
       proc->exec_wait = std::make_unique<asio::posix::stream_descriptor>(io, proc->sp.exec_status.get());
-      proc->exec_wait->async_wait(
-          asio::posix::stream_descriptor::wait_read,
-          [this, name, pid](const boost::system::error_code& ec) {
-            if (ec) return;
-            OnExecStatusReadable(name, pid);
-          });
+      WaitForExecStatus(name, *proc);
     }
     std::unique_ptr<Proc>& slot = is_main ? s.main : s.control;
     Abandon(s, slot);  // never expected: the FSM spawns into a free slot
@@ -1079,13 +1083,37 @@ struct Manager::Impl {
     return "";
   }
 
+  void WaitForExecStatus(const std::string& name, Proc& proc) {
+    const pid_t pid = proc.sp.pid;
+    proc.exec_wait->async_wait(asio::posix::stream_descriptor::wait_read,
+                               [this, name, pid](const boost::system::error_code& ec) {
+                                 if (ec) return;
+                                 OnExecStatusReadable(name, pid);
+                               });
+  }
+
   void OnExecStatusReadable(const std::string& name, pid_t pid) {
     Service* s = Find(name);
     if (!s || !s->main || s->main->sp.pid != pid) return;
-    const ExecStatus st = s->main->ReadExec();
-    if (st.kind == ExecStatus::Kind::kExecuted) Dispatch(*s, s->fsm->OnMainExecOk());
-    // kFailed: the exit follows and carries the reason. kPending: spurious wake-up; the exit
-    // will tell.
+    const ExecStatus::Kind kind = s->main->ReadExec().kind;
+    TakeAdjustments(*s, *s->main);
+    // OnMainExecOk acts for Type=exec only.
+    if (kind == ExecStatus::Kind::kExecuted) Dispatch(*s, s->fsm->OnMainExecOk());
+    // kPending: adjustments came first (or a spurious wake-up); execve is still to come.
+    if (kind == ExecStatus::Kind::kPending) WaitForExecStatus(name, *s->main);
+    // kFailed: the exit follows and carries the reason.
+  }
+
+  // Records and logs the adjustments `p` reported that this instance does not have yet (the
+  // same clamp in ExecStartPre= and ExecStart= is logged once per start).
+  void TakeAdjustments(Service& s, Proc& p) {
+    for (; p.adjustments_taken < p.exec.adjustments.size(); ++p.adjustments_taken) {
+      const ExecAdjustment& a = p.exec.adjustments[p.adjustments_taken];
+      if (std::find(s.adjustments.begin(), s.adjustments.end(), a) != s.adjustments.end()) continue;
+      spdlog::warn("{}: {} for {}{}", s.name, a.message, p.path,
+                   a.directive == "OOMScoreAdjust" ? ", going on without it" : ", as systemd does");
+      s.adjustments.push_back(a);
+    }
   }
 
   static void ReleaseProc(Proc& p) {
@@ -1137,7 +1165,8 @@ struct Manager::Impl {
     // readable together, in no particular order).
     if (proc->out_reader) proc->out_reader->DrainNow();
     if (proc->err_reader) proc->err_reader->DrainNow();
-    const ExecStatus es = proc->ReadExec();
+    const ExecStatus& es = proc->ReadExec();
+    TakeAdjustments(*s, *proc);
     const std::string exec_error = es.kind == ExecStatus::Kind::kFailed ? es.error : "";
     const Usec now = Now();
     if (is_main) {
@@ -1645,7 +1674,7 @@ struct Manager::Impl {
     j["cgroup"] = s.cgroup.empty() ? json(nullptr) : json(s.cgroup);
     j["resources"] = ServiceResourcesJson(resources, s.cgroup, s.limits,
                                           s.spec->resources.require_limits, s.go_runtime);
-    j["process"] = ProcessSettingsJson(*s.spec);
+    j["process"] = ProcessSettingsJson(*s.spec, s.adjustments);
     // During an overlap restart: the instance still serving, then those being stopped.
     json old = json::array();
     if (s.detached)
@@ -1726,8 +1755,10 @@ struct Manager::Impl {
   }
 
   // What the unit sets of the processes' identity, rlimits and capabilities, for status; null
-  // where it sets nothing (limits: only the Limit*= it names).
-  static json ProcessSettingsJson(const ServiceSpec& spec) {
+  // where it sets nothing (limits: only the Limit*= it names). `adjustments`: what the current
+  // instance got otherwise (a clamped limit, a skipped OOM score).
+  static json ProcessSettingsJson(const ServiceSpec& spec,
+                                  const std::vector<ExecAdjustment>& adjustments) {
     const ExecSettings& e = spec.exec;
     json limits = json::object();
     for (int r = 0; r < kResourceLimitCount; ++r)
@@ -1750,7 +1781,19 @@ struct Manager::Impl {
                                         : json(FormatCapabilitySet(e.capability_bounding_set))},
         {"ambient_capabilities", FormatCapabilitySet(e.ambient_capabilities)},
         {"no_new_privileges", e.no_new_privileges},
+        {"adjustments", AdjustmentsJson(adjustments)},
     };
+  }
+
+  static json AdjustmentsJson(const std::vector<ExecAdjustment>& adjustments) {
+    json out = json::array();
+    for (const ExecAdjustment& a : adjustments)
+      out.push_back({{"directive", a.directive},
+                     {"wanted", a.wanted},
+                     {"applied", a.applied.empty() ? json(nullptr) : json(a.applied)},
+                     {"reason", a.reason},
+                     {"message", a.message}});
+    return out;
   }
 
   // Every named service, in order; nullopt after replying "not found" for the first unknown name.
@@ -2111,14 +2154,22 @@ struct Manager::Impl {
     }
     if (cmd == "check") {
       json out = json::array();
+      // Judged against supd's own limits, which its children start with.
+      const RlimitHost host = ReadRlimitHost();
       for (auto& [n, s] : services) {
         json w = json::array();
-        if (s->spec)
+        json limits = json::array();
+        if (s->spec) {
           for (const auto& d : s->spec->warnings) w.push_back(d.ToString());
+          for (auto& note :
+               PredictLimitNotes(s->spec->exec, s->spec->resources.require_limits, host))
+            limits.push_back(std::move(note));
+        }
         out.push_back({{"name", n},
                        {"path", s->unit_path},
                        {"error", s->load_error.empty() ? json(nullptr) : json(s->load_error)},
-                       {"warnings", w}});
+                       {"warnings", w},
+                       {"limits", limits}});
       }
       reply(Reply::Ok(out));
       return;
