@@ -17,6 +17,7 @@
 #include "lib/control/resources_format.h"
 #include "lib/control/socket_status_format.h"
 #include "lib/control/status_format.h"
+#include "lib/proc/limit_plan.h"
 #include "lib/unit/unit_loader.h"
 
 namespace {
@@ -64,6 +65,9 @@ int CheckFiles(const std::vector<std::string>& files) {
   ctx.hostname = host;
   ctx.runtime_dir = supd::GetDefaultPaths().runtime_dir;
   ctx.uid = geteuid();
+  // Limits are judged against supctl's own (supd's children start with supd's, which the
+  // daemon's check uses).
+  const supd::RlimitHost own_limits = supd::ReadRlimitHost();
   int rc = kExitOk;
   for (const auto& f : files) {
     std::string name = std::filesystem::path(f).filename().string();
@@ -77,7 +81,10 @@ int CheckFiles(const std::vector<std::string>& files) {
       continue;
     }
     for (const auto& w : spec->warnings) std::printf("%s\n", w.ToString().c_str());
-    if (spec->warnings.empty()) std::printf("%s: ok\n", f.c_str());
+    const auto notes =
+        supd::PredictLimitNotes(spec->exec, spec->resources.require_limits, own_limits);
+    for (const auto& note : notes) std::printf("%s: %s\n", f.c_str(), note.c_str());
+    if (spec->warnings.empty() && notes.empty()) std::printf("%s: ok\n", f.c_str());
   }
   return rc;
 }
@@ -305,6 +312,9 @@ int Run(int argc, char** argv, std::string* socket_out) {
         rc = kExitFailed;
       }
       for (const auto& w : u["warnings"]) std::printf("%s\n", w.get<std::string>().c_str());
+      if (auto l = u.find("limits"); l != u.end() && l->is_array())
+        for (const auto& note : *l)
+          std::printf("%s: %s\n", u.value("path", "").c_str(), note.get<std::string>().c_str());
     }
     return rc;
   }

@@ -1,6 +1,7 @@
 #include "lib/control/resources_format.h"
 
 #include <cstdio>
+#include <map>
 
 #include "lib/control/json_field.h"
 
@@ -83,6 +84,20 @@ std::string FormatProcessLines(const nlohmann::json& s) {
   auto add = [](std::string& line, const std::string& item) {
     line += (line.empty() ? "" : " ") + item;
   };
+  // What the instance got otherwise than the unit says, by directive: shown in place of the
+  // directive ("LimitNOFILE=1048576 clamped to 20000 (no CAP_SYS_RESOURCE)").
+  std::map<std::string, std::string> adjusted;
+  if (auto a = p->find("adjustments"); a != p->end() && a->is_array())
+    for (const auto& one : *a)
+      if (one.is_object() && !Str(one, "directive").empty() && !Str(one, "message").empty())
+        adjusted[Str(one, "directive")] = Str(one, "message");
+  auto item = [&adjusted](const std::string& directive, const std::string& value) {
+    auto it = adjusted.find(directive);
+    if (it == adjusted.end()) return directive + "=" + value;
+    std::string message = it->second;
+    adjusted.erase(it);
+    return message;
+  };
   if (!Str(*p, "user").empty()) add(identity, "User=" + Str(*p, "user"));
   if (!Str(*p, "group").empty()) add(identity, "Group=" + Str(*p, "group"));
   if (auto g = p->find("supplementary_groups"); g != p->end() && g->is_array() && !g->empty()) {
@@ -96,11 +111,14 @@ std::string FormatProcessLines(const nlohmann::json& s) {
   if (auto n = p->find("nice"); n != p->end() && n->is_number_integer())
     add(identity, "Nice=" + std::to_string(n->get<int>()));
   if (auto o = p->find("oom_score_adjust"); o != p->end() && o->is_number_integer())
-    add(identity, "OOMScoreAdjust=" + std::to_string(o->get<int>()));
+    add(identity, item("OOMScoreAdjust", std::to_string(o->get<int>())));
   std::string rlimits;
   if (auto l = p->find("limits"); l != p->end() && l->is_object())
     for (const auto& [k, v] : l->items())
-      if (v.is_string()) add(rlimits, k + "=" + v.get<std::string>());
+      if (v.is_string()) add(rlimits, item(k, v.get<std::string>()));
+  // One the unit does not name (never expected): still shown.
+  for (const auto& [directive, message] : adjusted)
+    add(directive.rfind("Limit", 0) == 0 ? rlimits : identity, message);
   std::string caps;
   if (!Str(*p, "ambient_capabilities").empty())
     add(caps, "AmbientCapabilities=" + Str(*p, "ambient_capabilities"));

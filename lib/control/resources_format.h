@@ -18,9 +18,13 @@ namespace supd::control {
 std::string FormatResourceLines(const nlohmann::json& service);
 
 // Lines for the "process" object of one service (identity, rlimits and capabilities as the unit
-// sets them; only what differs from the defaults), "" if nothing does:
+// sets them; only what differs from the defaults), "" if nothing does. What the instance got
+// otherwise ("adjustments") replaces the directive it concerns:
 //    Identity: User=nobody SupplementaryGroups=adm 4242 UMask=0027 Nice=-3 OOMScoreAdjust=345
 //     Rlimits: LimitNOFILE=2048:4096 LimitCORE=0:infinity
+//     Rlimits: LimitNOFILE=1048576 clamped to 20000 (no CAP_SYS_RESOURCE)
+//    Identity: OOMScoreAdjust=-999 not applied: Permission denied (no CAP_SYS_RESOURCE; as
+//              systemd, assuming a container)
 //        Caps: AmbientCapabilities=cap_net_bind_service CapabilityBoundingSet=cap_net_bind_service
 //              NoNewPrivileges=yes
 std::string FormatProcessLines(const nlohmann::json& service);

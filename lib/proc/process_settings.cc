@@ -1,75 +1,28 @@
 #include "lib/proc/process_settings.h"
 
-#include <fcntl.h>
-#include <linux/capability.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <charconv>
 #include <optional>
 
-#include "lib/base/unique_fd.h"
+#include "lib/proc/limit_plan.h"
 
 namespace supd {
-namespace {
-
-// fs.nr_open: the highest RLIMIT_NOFILE the kernel accepts.
-Result<uint64_t> ReadNrOpen() {
-  const char* path = "/proc/sys/fs/nr_open";
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return ErrnoError(std::string("open ") + path);
-  char buf[32];
-  const ssize_t n = ::read(fd.get(), buf, sizeof(buf));
-  if (n < 0) return ErrnoError(std::string("read ") + path);
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(buf, buf + n, v);
-  if (ec != std::errc() || p == buf) return Error{std::string("read ") + path + ": not a number"};
-  return v;
-}
-
-// Whether supd may raise hard limits (CAP_SYS_RESOURCE in its effective set). Root in a
-// container often may not.
-bool CanRaiseHardLimits() {
-  struct __user_cap_header_struct header {};
-  header.version = _LINUX_CAPABILITY_VERSION_3;
-  struct __user_cap_data_struct data[2]{};
-  if (syscall(SYS_capget, &header, data) < 0) return false;
-  return (data[CAP_SYS_RESOURCE / 32].effective & (1u << (CAP_SYS_RESOURCE % 32))) != 0;
-}
-
-}  // namespace
 
 Result<void> PlanExecSettings(const ExecSettings& exec, bool full_privileges, SpawnPlan* plan) {
-  std::optional<bool> can_raise;  // asked once, and only when "infinity" needs it
+  std::optional<RlimitHost> host;  // read once, and only when "infinity" needs it
   for (int resource = 0; resource < kResourceLimitCount; ++resource) {
     const auto& limit = exec.limits[resource];
     if (!limit) continue;
-    struct rlimit rl {};
-    rl.rlim_cur = limit->soft;
-    rl.rlim_max = limit->hard;
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_max == RLIM_INFINITY) {
-      // "infinity" is the most this service can be given: for RLIMIT_NOFILE the kernel's
-      // fs.nr_open (it refuses RLIM_INFINITY there), and without CAP_SYS_RESOURCE no more than
-      // supd's own hard limit. A finite value above what is possible is not clamped (systemd
-      // does, in setrlimit_closest()): it fails the start, naming the limit.
-      uint64_t most = RLIM_INFINITY;
-      if (resource == RLIMIT_NOFILE) {
-        auto nr_open = ReadNrOpen();
-        if (!nr_open.ok()) {
-          return Error{"LimitNOFILE=infinity: " + nr_open.error().message,
-                       nr_open.error().sys_errno};
-        }
-        most = *nr_open;
-      }
-      if (!can_raise) can_raise = CanRaiseHardLimits();
-      struct rlimit own {};
-      if (!*can_raise && getrlimit(resource, &own) == 0)
-        most = std::min<uint64_t>(most, own.rlim_max);
-      if (rl.rlim_cur == RLIM_INFINITY) rl.rlim_cur = most;
-      if (rl.rlim_max == RLIM_INFINITY) rl.rlim_max = most;
+    if (limit->soft == RLIM_INFINITY || limit->hard == RLIM_INFINITY) {
+      // "infinity" is the most this service can be given (ResolveRlimitInfinity). A finite
+      // value above what is possible is clamped in the child, as systemd's
+      // setrlimit_closest() does, and reported (or fails the start with RequireLimits=yes).
+      if (!host) host = ReadRlimitHost();
+      if (resource == RLIMIT_NOFILE && host->nr_open == 0)
+        return Error{"LimitNOFILE=infinity: " + host->nr_open_error};
+      plan->rlimits[resource] = ResolveRlimitInfinity(resource, *limit, *host);
+    } else {
+      plan->rlimits[resource] = rlimit{limit->soft, limit->hard};
     }
-    plan->rlimits[resource] = rl;
   }
   plan->umask = exec.umask;
   plan->nice = exec.nice;

@@ -23,7 +23,9 @@ namespace supd {
 // NoNewPrivileges= are not applied, as in systemd; limits, umask, nice and OOM score are.
 // "infinity" is the most the service can get: LimitNOFILE=infinity becomes fs.nr_open (the
 // kernel refuses RLIM_INFINITY for RLIMIT_NOFILE), and a supd without CAP_SYS_RESOURCE (root in
-// a container) gives at most its own hard limit. Errors: "LimitNOFILE=infinity: read
+// a container) gives at most its own hard limit (ResolveRlimitInfinity). A finite limit above
+// what is possible is left as written: the child clamps it (lib/proc/limit_plan.h) unless
+// plan->require_limits, which the caller sets. Errors: "LimitNOFILE=infinity: read
 // /proc/sys/fs/nr_open: ...".
 [[nodiscard]] Result<void> PlanExecSettings(const ExecSettings& exec, bool full_privileges,
                                             SpawnPlan* plan);

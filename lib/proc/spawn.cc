@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
 #include <pwd.h>
@@ -18,38 +19,14 @@
 #include <charconv>
 
 #include "lib/base/capabilities.h"
+#include "lib/proc/exec_report.h"
+#include "lib/proc/limit_plan.h"
 #include "lib/unit/exec_settings.h"
 
 namespace supd {
 namespace {
 
-// The steps the child reports, with the exit status systemd uses for each (systemd.exec(5),
-// "Process Exit Codes").
-enum ChildStep : int {
-  kStepChdir = 200,
-  kStepNice = 201,       // EXIT_NICE
-  kStepStdio = 208,      // EXIT_STDIN / EXIT_STDOUT
-  kStepExec = 203,
-  kStepLimits = 205,     // EXIT_LIMITS
-  kStepOomAdjust = 206,  // EXIT_OOM_ADJUST
-  kStepSignalMask = 207, // EXIT_SIGNAL_MASK
-  kStepSecurebits = 213, // EXIT_SECUREBITS
-  kStepSetsid = 220,     // EXIT_SETSID
-  kStepGroup = 216,
-  kStepUser = 217,
-  kStepCapabilities = 218,    // EXIT_CAPABILITIES
-  kStepCgroup = 219,
-  kStepFds = 202,  // EXIT_FDS
-  kStepNoNewPrivileges = 230,  // EXIT_NO_NEW_PRIVILEGES
-};
-
-// What part of kStepGroup / kStepCapabilities failed (ChildReport::detail).
-enum GroupPart : int32_t { kSetGroups = 0, kSetGid = 1 };
-enum CapabilityPart : int32_t {
-  kCapDropBounding = 0,   // value: the capability
-  kCapInheritable = 1,    // capget/capset adding the ambient set to the inheritable set
-  kCapRaiseAmbient = 2,   // value: the capability
-};
+using namespace exec_report;  // NOLINT(google-build-using-namespace): the wire format
 
 // The kernel's struct clone_args (up to the cgroup field, Linux 5.7), declared here because
 // <linux/sched.h> clashes with glibc's <sched.h>.
@@ -69,25 +46,19 @@ struct CloneArgs {
 constexpr uint64_t kClonePidfd = 0x00001000;
 constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 
-// What a failing child writes to the exec-status pipe (one write, well under PIPE_BUF, so the
-// parent reads it whole). detail and value say which part of the step failed and with what,
-// e.g. RLIMIT_NOFILE and the limit, so that ReadExecStatus can name it.
-struct ChildReport {
-  int32_t step;
-  int32_t err;
-  int32_t detail;
-  int32_t unused;
-  uint64_t value;
-  uint64_t value2;
-};
-
 [[noreturn]] void ChildFail(int fd, int step, int32_t detail = 0, uint64_t value = 0,
                             uint64_t value2 = 0) {
-  ChildReport r{step, errno, detail, 0, value, value2};
+  ChildReport r{step, errno, detail, 0, value, value2, 0, 0, 0};
   // Best effort: if the parent is gone there is nobody to tell.
   ssize_t n = ::write(fd, &r, sizeof(r));
   (void)n;
   ::_exit(step);
+}
+
+// Async-signal-safe. Best effort, as ChildFail: a parent that is gone reads nothing anyway.
+void ChildTell(int fd, const ChildReport& r) {
+  ssize_t n = ::write(fd, &r, sizeof(r));
+  (void)n;
 }
 
 int ParseId(const std::string& s) {
@@ -143,6 +114,18 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   // OOMScoreAdjust= as the text the child writes to /proc/self/oom_score_adj.
   const std::string oom_text =
       plan.oom_score_adjust ? std::to_string(*plan.oom_score_adjust) : std::string();
+  // What the child needs to say why a limit or the OOM score was refused (read here: the child
+  // only makes system calls). Both only when the unit asks for something that could be.
+  const bool strict = plan.require_limits;
+  bool can_raise_hard = false;
+  uint64_t nr_open = 0;
+  bool sets_limits = false;
+  for (const auto& limit : plan.rlimits) sets_limits = sets_limits || limit.has_value();
+  if (!strict && (sets_limits || plan.oom_score_adjust)) can_raise_hard = HasCapSysResource();
+  if (!strict && plan.rlimits[RLIMIT_NOFILE]) {
+    auto n = ReadNrOpen();
+    nr_open = n.ok() ? *n : 0;  // unknown: the clamp's reason just does not name it
+  }
   // Capabilities are kept across the uid change only when ambient ones must be raised after it.
   const bool leaves_root = plan.uid && *plan.uid != 0 && geteuid() == 0;
   const bool keep_caps = leaves_root && plan.ambient_capabilities != 0;
@@ -203,17 +186,52 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
     // score (lowering it needs CAP_SYS_RESOURCE), nice (lowering it needs CAP_SYS_NICE).
     for (int resource = 0; resource < RLIMIT_NLIMITS; ++resource) {
       const auto& limit = rlimits[resource];
-      if (limit && setrlimit(resource, &*limit) < 0)
+      if (!limit || setrlimit(resource, &*limit) == 0) continue;
+      if (errno != EPERM || strict)
         ChildFail(report, kStepLimits, resource, limit->rlim_cur, limit->rlim_max);
+      // systemd's setrlimit_closest(): as close as the kernel lets us, i.e. soft and hard
+      // lowered to our hard maximum, unless that is unlimited (then the EPERM had another
+      // cause), and not set again when it is what we have.
+      struct rlimit highest {};
+      if (getrlimit(resource, &highest) < 0)
+        ChildFail(report, kStepLimits, resource, limit->rlim_cur, limit->rlim_max);
+      if (highest.rlim_max == RLIM_INFINITY) {
+        errno = EPERM;
+        ChildFail(report, kStepLimits, resource, limit->rlim_cur, limit->rlim_max);
+      }
+      struct rlimit fixed {};
+      fixed.rlim_cur = limit->rlim_cur < highest.rlim_max ? limit->rlim_cur : highest.rlim_max;
+      fixed.rlim_max = limit->rlim_max < highest.rlim_max ? limit->rlim_max : highest.rlim_max;
+      if ((fixed.rlim_cur != highest.rlim_cur || fixed.rlim_max != highest.rlim_max) &&
+          setrlimit(resource, &fixed) < 0)
+        ChildFail(report, kStepLimits, resource, limit->rlim_cur, limit->rlim_max);
+      const uint32_t why =
+          RlimitRefusalOf(resource, limit->rlim_max, highest.rlim_max, can_raise_hard, nr_open);
+      ChildTell(report, ChildReport{kNoteLimitClamped, EPERM, resource, why, limit->rlim_cur,
+                                    limit->rlim_max, fixed.rlim_cur, fixed.rlim_max, nr_open});
     }
     if (plan.umask) umask(*plan.umask);
     if (plan.oom_score_adjust) {
       const auto value = static_cast<uint64_t>(*plan.oom_score_adjust);
       const int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-      if (oom < 0) ChildFail(report, kStepOomAdjust, 0, value);
-      if (write(oom, oom_text.data(), oom_text.size()) != static_cast<ssize_t>(oom_text.size()))
+      bool done = false;
+      if (oom >= 0) {
+        const ssize_t n = write(oom, oom_text.data(), oom_text.size());
+        done = n == static_cast<ssize_t>(oom_text.size());
+        if (n >= 0 && !done) errno = EIO;  // a short write: never seen from procfs
+        const int saved = errno;
+        close(oom);
+        errno = saved;
+      }
+      // systemd goes on without the score when it may not set it (lowering it below the
+      // inherited minimum needs CAP_SYS_RESOURCE): "assuming containerized execution".
+      if (!done && (strict || (errno != EPERM && errno != EACCES)))
         ChildFail(report, kStepOomAdjust, 0, value);
-      close(oom);
+      if (!done) {
+        ChildTell(report,
+                  ChildReport{kNoteOomScoreSkipped, errno, 0,
+                              can_raise_hard ? 0u : kRefusedNoCapSysResource, value, 0, 0, 0, 0});
+      }
     }
     if (plan.nice && setpriority(PRIO_PROCESS, 0, *plan.nice) < 0)
       ChildFail(report, kStepNice, 0, static_cast<uint64_t>(*plan.nice));
@@ -316,22 +334,61 @@ Result<SpawnedProcess> Spawn(const SpawnPlan& plan) {
   return p;
 }
 
+namespace {
+
+// A ChildNote as the parent tells it.
+ExecAdjustment AdjustmentOf(const ChildReport& r) {
+  ExecAdjustment a;
+  if (r.step == kNoteLimitClamped) {
+    const struct rlimit wanted = {r.value, r.value2};
+    const struct rlimit applied = {r.value3, r.value4};
+    a.directive = std::string(ResourceLimitDirective(r.detail));
+    a.wanted = FormatResourceLimit(ResourceLimit{r.value, r.value2});
+    a.applied = FormatResourceLimit(ResourceLimit{r.value3, r.value4});
+    a.reason = DescribeRlimitRefusal(r.flags, r.value5);
+    a.message = DescribeRlimitClamp(r.detail, wanted, applied, r.flags, r.value5);
+    return a;
+  }
+  a.directive = "OOMScoreAdjust";
+  a.wanted = std::to_string(static_cast<int>(r.value));
+  a.reason = std::string(strerror(r.err)) + " (" +
+             ((r.flags & kRefusedNoCapSysResource) != 0 ? "no CAP_SYS_RESOURCE; " : "") +
+             "as systemd, assuming a container)";
+  a.message = a.directive + "=" + a.wanted + " not applied: " + a.reason;
+  return a;
+}
+
+}  // namespace
+
 ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& working_directory) {
   ExecStatus st;
+  UpdateExecStatus(fd, path, working_directory, &st);
+  return st;
+}
+
+void UpdateExecStatus(int fd, const std::string& path, const std::string& working_directory,
+                      ExecStatus* status) {
+  if (status->kind != ExecStatus::Kind::kPending) return;
   ChildReport r{};
   ssize_t n;
-  do {
-    n = ::read(fd, &r, sizeof(r));
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return st;  // EAGAIN: the child has not reached execve yet
-  if (n == 0) {
-    st.kind = ExecStatus::Kind::kExecuted;
-    return st;
+  for (;;) {
+    do {
+      n = ::read(fd, &r, sizeof(r));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return;  // EAGAIN: the child has not reached execve yet
+    if (n == 0) {
+      status->kind = ExecStatus::Kind::kExecuted;
+      return;
+    }
+    const bool note = r.step == kNoteLimitClamped || r.step == kNoteOomScoreSkipped;
+    if (static_cast<size_t>(n) != sizeof(r) || !note) break;
+    status->adjustments.push_back(AdjustmentOf(r));
   }
+  ExecStatus& st = *status;
   st.kind = ExecStatus::Kind::kFailed;
-  if (n != sizeof(r)) {
+  if (static_cast<size_t>(n) != sizeof(r)) {
     st.error = "spawn " + path + ": child failed before exec (short status report)";
-    return st;
+    return;
   }
   std::string what;
   switch (r.step) {
@@ -385,7 +442,6 @@ ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& wo
     default: what = "prepare " + path; break;
   }
   st.error = what + ": " + strerror(r.err);
-  return st;
 }
 
 Result<void> SignalProcess(const SpawnedProcess& p, int sig) {

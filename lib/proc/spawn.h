@@ -8,6 +8,13 @@
 // 218 for capabilities, ...) so the exit alone also tells. A step that fails always ends the
 // child: it never runs with fewer restrictions or another identity than asked for.
 //
+// Two steps give way as systemd's do, unless the plan says require_limits: a limit the kernel
+// refuses with EPERM is lowered to the child's hard maximum (setrlimit_closest(), see
+// lib/proc/limit_plan.h), and an OOM score it may not set (EPERM, EACCES: no CAP_SYS_RESOURCE,
+// "assuming containerized execution") is left as inherited. The child reports each such
+// adjustment through the same pipe before it goes on, so the parent knows exactly what the
+// service runs with (ExecStatus::adjustments).
+//
 // The order in the child follows systemd's exec_child(): limits, umask, OOM score and nice
 // while still privileged; then the bounding set is dropped and the ambient capabilities are put
 // in the inheritable set; then groups, gid, uid (keeping capabilities across the uid change only
@@ -49,6 +56,9 @@ struct SpawnPlan {
   std::optional<mode_t> umask;
   std::optional<int> nice;
   std::optional<int> oom_score_adjust;
+  // RequireLimits=yes: a limit that cannot be set as asked, or an OOM score that may not be set,
+  // fails the start (205, 206) instead of being clamped or skipped.
+  bool require_limits = false;
   // The capabilities to keep in the bounding set (bit N = capability N); nullopt: all of them.
   std::optional<uint64_t> capability_bounding_set;
   uint64_t ambient_capabilities = 0;  // bit N = capability N
@@ -80,12 +90,32 @@ struct SpawnedProcess {
 // ReadExecStatus().
 [[nodiscard]] Result<SpawnedProcess> Spawn(const SpawnPlan& plan);
 
-// What the exec-status pipe says right now.
+// Something the child did otherwise than the plan asked, and went on (see the top of this file).
+struct ExecAdjustment {
+  std::string directive;  // "LimitNOFILE", "OOMScoreAdjust"
+  std::string wanted;     // as asked: "1048576", "-999"
+  std::string applied;    // what the process got: "20000"; "" when nothing was applied
+  std::string reason;     // "no CAP_SYS_RESOURCE"; "Permission denied (no CAP_SYS_RESOURCE; ...)"
+  // The whole of it, for the log and status:
+  //   "LimitNOFILE=1048576 clamped to 20000 (no CAP_SYS_RESOURCE)"
+  //   "OOMScoreAdjust=-999 not applied: Permission denied (no CAP_SYS_RESOURCE; as systemd,
+  //    assuming a container)"
+  std::string message;
+  bool operator==(const ExecAdjustment&) const = default;
+};
+
+// What the exec-status pipe has said so far.
 struct ExecStatus {
   enum class Kind { kPending, kExecuted, kFailed } kind = Kind::kPending;
   std::string error;  // for kFailed: "exec /usr/bin/x: No such file or directory"
+  std::vector<ExecAdjustment> adjustments;  // in the order the child made them
 };
-// Reads without blocking. Once the child has exited the answer is never kPending.
+// Reads what the pipe holds without blocking and adds it to *status: adjustments, then the
+// outcome. Does nothing once the outcome is known. Once the child has exited the outcome is
+// never kPending.
+void UpdateExecStatus(int fd, const std::string& path, const std::string& working_directory,
+                      ExecStatus* status);
+// The same from a fresh ExecStatus.
 ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& working_directory);
 
 // Sends sig through the pidfd (or to pid if there is none). ESRCH is success: it is gone.

@@ -385,11 +385,14 @@ ExecStart={go}/envdump -out {dir}/out/ghostgroup.json -sleep
 TEST_F(IdentityTest, ImpossibleLimitAndCapabilityFailTheStartNamingTheStep) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (as non-root any raised limit fails alike)";
   const long nr_open = std::stol(ReadFile("/proc/sys/fs/nr_open"));
+  // Without RequireLimits=yes the limit would be clamped (as systemd does; limits_test.cc).
   WriteUnit("toomany.service", R"([Service]
 Type=exec
 LimitNOFILE=)" + std::to_string(nr_open + 1) +
                                    R"(
 ExecStart={go}/envdump -out {dir}/out/toomany.json -sleep
+[X-Supd]
+RequireLimits=yes
 )");
   // Raising an ambient capability that the bounding set no longer has.
   WriteUnit("nocap.service", R"([Service]

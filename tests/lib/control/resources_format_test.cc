@@ -69,5 +69,27 @@ TEST(ResourcesFormatTest, ProcessSettingsOnlyWhatDiffersFromTheDefaults) {
   EXPECT_EQ(FormatProcessLines(empty_set), "       Caps: CapabilityBoundingSet=(none)\n");
 }
 
+TEST(ResourcesFormatTest, AdjustmentsReplaceTheDirectiveTheyConcern) {
+  const auto s = nlohmann::json::parse(R"j({"process": {
+    "limits": {"LimitCORE": "0", "LimitNOFILE": "1048576"}, "umask": "0022",
+    "oom_score_adjust": -999,
+    "adjustments": [
+      {"directive": "LimitNOFILE", "wanted": "1048576", "applied": "20000",
+       "reason": "no CAP_SYS_RESOURCE",
+       "message": "LimitNOFILE=1048576 clamped to 20000 (no CAP_SYS_RESOURCE)"},
+      {"directive": "OOMScoreAdjust", "wanted": "-999", "applied": null,
+       "reason": "Permission denied (no CAP_SYS_RESOURCE; as systemd, assuming a container)",
+       "message": "OOMScoreAdjust=-999 not applied: Permission denied (no CAP_SYS_RESOURCE; as systemd, assuming a container)"},
+      {"directive": "LimitNPROC", "wanted": "5000", "applied": "4000",
+       "reason": "no CAP_SYS_RESOURCE",
+       "message": "LimitNPROC=5000 clamped to 4000 (no CAP_SYS_RESOURCE)"},
+      {"message": "no directive: ignored"}, "not an object"]}})j");
+  EXPECT_EQ(FormatProcessLines(s),
+            "   Identity: OOMScoreAdjust=-999 not applied: Permission denied (no "
+            "CAP_SYS_RESOURCE; as systemd, assuming a container)\n"
+            "    Rlimits: LimitCORE=0 LimitNOFILE=1048576 clamped to 20000 (no CAP_SYS_RESOURCE) "
+            "LimitNPROC=5000 clamped to 4000 (no CAP_SYS_RESOURCE)\n");
+}
+
 }  // namespace
 }  // namespace supd::control
