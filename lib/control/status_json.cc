@@ -65,7 +65,12 @@ json ProcessJson(const ServiceSnapshot& s) {
       limits[std::string(ResourceLimitDirective(r))] =
           FormatResourceLimit(*e.limits[static_cast<size_t>(r)]);
   json adjustments = json::array();
-  for (const LimitAdjustment& a : s.process_adjustments) adjustments.push_back(AdjustmentJson(a));
+  for (const ExecAdjustment& a : s.process_adjustments)
+    adjustments.push_back({{"directive", a.directive},
+                           {"wanted", a.wanted},
+                           {"applied", Str(a.applied)},
+                           {"reason", a.reason},
+                           {"message", a.message}});
   return json{
       {"user", Str(spec.user)},
       {"group", Str(spec.group)},
@@ -278,13 +283,11 @@ json DaemonJson(const DaemonSnapshot& d) {
 json CheckJson(const std::vector<UnitCheck>& units) {
   json out = json::array();
   for (const auto& u : units) {
-    json predictions = json::array();
-    for (const auto& a : u.limit_predictions) predictions.push_back(AdjustmentJson(a));
     out.push_back({{"name", u.name},
                    {"path", u.path},
                    {"error", Str(u.error)},
                    {"warnings", u.warnings},
-                   {"limits_on_this_host", predictions}});
+                   {"limits", u.limit_notes}});
   }
   return out;
 }

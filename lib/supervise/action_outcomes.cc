@@ -3,6 +3,7 @@
 // InstanceStop), and what it asks for is performed in turn.
 #include <signal.h>
 
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include "lib/log/output_reader.h"
@@ -55,6 +56,7 @@ void ActionRunner::OnExit(const std::string& name, uint64_t instance, pid_t pid,
 void ActionRunner::OnCurrentExit(Service& s, std::unique_ptr<Proc> proc, bool is_main,
                                  const ExitStatus& st) {
   const ExecStatus es = proc->ReadExec();
+  TakeAdjustments(s, *s.current, *proc);
   const std::string exec_error = es.kind == ExecStatus::Kind::kFailed ? es.error : "";
   const Usec now = Now();
   if (!is_main) {
@@ -112,15 +114,31 @@ void ActionRunner::OnExecReadable(const std::string& name, uint64_t instance, pi
   if (!proc) return;
   // This runs inside the watch: destroy it after.
   env_.loop->Post([h = std::shared_ptr<WatchHandle>(std::move(proc->exec_watch))] {});
-  const ExecStatus st = proc->ReadExec();
-  if (st.kind == ExecStatus::Kind::kPending) return;  // spurious: the exit will tell
-  proc->adjustments = st.adjustments;
-  for (const LimitAdjustment& a : proc->adjustments)
-    spdlog::warn("{}: {} (pid {})", s->name, DescribeAdjustment(a), pid);
-  if (st.kind == ExecStatus::Kind::kExecuted && inst == s->current.get() &&
-      proc == inst->main.get())
+  const ExecStatus::Kind kind = proc->ReadExec().kind;
+  TakeAdjustments(*s, *inst, *proc);
+  if (kind == ExecStatus::Kind::kPending) {
+    // The child's adjustments came first (or a spurious wake-up): execve is still to come.
+    proc->exec_watch = env_.loop->WhenReadable(
+        proc->exec_status.get(), [this, name, instance, pid] { OnExecReadable(name, instance, pid); });
+    return;
+  }
+  if (kind == ExecStatus::Kind::kExecuted && inst == s->current.get() && proc == inst->main.get())
     Dispatch(*s, s->fsm->OnMainExecOk(Now()));
   // kFailed: the exit follows and carries the reason.
+}
+
+// Records and logs the adjustments `proc` reported that its instance does not have yet (the
+// same clamp in ExecStartPre= and ExecStart= is logged once per start).
+void ActionRunner::TakeAdjustments(Service& s, Instance& inst, Proc& proc) {
+  const auto& all = proc.exec.adjustments;
+  for (; proc.adjustments_taken < all.size(); ++proc.adjustments_taken) {
+    const ExecAdjustment& a = all[proc.adjustments_taken];
+    if (std::find(inst.adjustments.begin(), inst.adjustments.end(), a) != inst.adjustments.end())
+      continue;
+    spdlog::warn("{}: {} for {}{}", s.name, a.message, proc.path,
+                 a.directive == "OOMScoreAdjust" ? ", going on without it" : ", as systemd does");
+    inst.adjustments.push_back(a);
+  }
 }
 
 // "killed by the OOM killer (MemoryMax=64M)" when the kernel's OOM killer ended the main

@@ -349,7 +349,7 @@ std::string ActionRunner::Spawn(Service& s, Instance& inst, CommandList list, si
   in.euid = env_.euid;
   in.egid = env_.egid;
   in.home = env_.home;
-  in.strict_limits = inst.spec->resources.require_limits;
+  in.require_limits = inst.spec->resources.require_limits;
   if (is_main) {
     std::string ignored;  // checked at preparation
     in.fds = env_.sockets->FdsFor(s.name, &ignored);

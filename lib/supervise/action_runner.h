@@ -114,6 +114,7 @@ class ActionRunner {
                      const ExitStatus& st);
   void OnOldExit(Service& s, Instance& old, pid_t pid, bool is_main, const ExitStatus& st);
   void OnExecReadable(const std::string& name, uint64_t instance, pid_t pid);
+  void TakeAdjustments(Service& s, Instance& inst, Proc& proc);
   std::string OomReason(const Instance& inst, const ExitStatus& st);
   void CheckEmpty(Service& s);
   bool InstanceEmpty(Service& s, Instance& inst);

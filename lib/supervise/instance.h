@@ -41,6 +41,9 @@ struct Instance {
   std::vector<LimitReport> limits;  // its cgroup limits as applied
   GoRuntimeStatus go_runtime;
   std::vector<std::string> output_warnings;
+  // What its processes got otherwise than the unit says (a clamped Limit*=, a skipped
+  // OOMScoreAdjust=), each once, as their children reported it.
+  std::vector<ExecAdjustment> adjustments;
 
   // Where its processes are.
   std::string cgroup;            // its own cgroup, "" without tracking (or not created)

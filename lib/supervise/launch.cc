@@ -178,7 +178,7 @@ Result<LaunchPlan> BuildLaunch(const LaunchInput& in) {
   plan.env = std::move(envv);
   SUPD_TRY(PlanIdentity(in, cmd, &plan));
   SUPD_TRY(PlanExecSettings(spec.exec, cmd.full_privileges, &plan));
-  plan.strict_limits = in.strict_limits;
+  plan.require_limits = in.require_limits;
   plan.working_directory = spec.working_directory;
   if (plan.working_directory == "~")
     plan.working_directory = in.prepared->user ? in.prepared->user->home
@@ -188,9 +188,8 @@ Result<LaunchPlan> BuildLaunch(const LaunchInput& in) {
   return out;
 }
 
-ExecStatus Proc::ReadExec() {
-  if (exec.kind == ExecStatus::Kind::kPending && exec_status)
-    exec = ReadExecStatus(exec_status.get(), path, working_directory);
+const ExecStatus& Proc::ReadExec() {
+  if (exec_status) UpdateExecStatus(exec_status.get(), path, working_directory, &exec);
   return exec;
 }
 

@@ -24,7 +24,6 @@
 
 #include "lib/base/result.h"
 #include "lib/base/unique_fd.h"
-#include "lib/proc/limit_plan.h"
 #include "lib/proc/spawn.h"
 #include "lib/supervise/host.h"
 #include "lib/supervise/service_fsm.h"
@@ -87,7 +86,7 @@ struct LaunchInput {
   uid_t euid = 0;                             // supd's identity
   gid_t egid = 0;
   std::string home;                           // supd's $HOME, for WorkingDirectory=~
-  bool strict_limits = false;                 // [X-Supd] RequireLimits=yes
+  bool require_limits = false;                // [X-Supd] RequireLimits=yes
 };
 
 struct LaunchPlan {
@@ -111,11 +110,11 @@ struct Proc {
   std::shared_ptr<OutputReader> out_reader, err_reader;
   std::unique_ptr<WatchHandle> exec_watch;  // readable exec-status pipe, while watched
   ExecStatus exec;                          // read once; what it said
-  // What the host did not give as asked (a clamped limit, a skipped OOM score).
-  std::vector<LimitAdjustment> adjustments;
+  size_t adjustments_taken = 0;  // of exec.adjustments, those its instance has recorded
   pid_t pid() const { return handle.pid; }
-  // Reads the exec-status pipe once it has something to say (see ReadExecStatus).
-  ExecStatus ReadExec();
+  // Reads what the exec-status pipe holds now (see UpdateExecStatus): the adjustments the child
+  // made (a clamped limit, a skipped OOM score), then the outcome.
+  const ExecStatus& ReadExec();
 };
 
 // Where a launched process's output goes and which cgroup it starts in.

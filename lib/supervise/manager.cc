@@ -326,7 +326,7 @@ ServiceSnapshot Manager::Impl::SnapshotOf(const Service& s) const {
     o.limits = i->limits;
     o.go_runtime = i->go_runtime;
     o.output_warnings = i->output_warnings;
-    if (i->main) o.process_adjustments = i->main->adjustments;
+    o.process_adjustments = i->adjustments;
     if (!i->cgroup.empty()) o.stats = host.cgroups->Stats(i->cgroup);
   }
   if (s.set_aside) {

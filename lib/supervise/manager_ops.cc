@@ -6,6 +6,7 @@
 
 #include "lib/log/log_writer.h"
 #include "lib/log/service_log.h"
+#include "lib/proc/limit_plan.h"
 #include "lib/supervise/action_runner.h"
 #include "lib/supervise/manager.h"
 #include "lib/supervise/manager_impl.h"
@@ -329,6 +330,8 @@ DaemonSnapshot Manager::Daemon() const {
 std::vector<UnitCheck> Manager::Check() const {
   const Impl& m = *impl_;
   std::vector<UnitCheck> out;
+  // Judged against supd's own limits, which its children start with.
+  const RlimitHost host = ReadRlimitHost();
   for (const auto& [n, s] : m.services) {
     UnitCheck c;
     c.name = n;
@@ -336,7 +339,7 @@ std::vector<UnitCheck> Manager::Check() const {
     c.error = s->load_error;
     if (s->spec) {
       for (const auto& w : s->spec->warnings) c.warnings.push_back(w.ToString());
-      c.limit_predictions = PredictLimitAdjustments(s->spec->exec, CurrentLimitHost());
+      c.limit_notes = PredictLimitNotes(s->spec->exec, s->spec->resources.require_limits, host);
     }
     out.push_back(std::move(c));
   }

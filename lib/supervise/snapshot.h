@@ -19,7 +19,7 @@
 #include "lib/cgroup/resource_control.h"
 #include "lib/log/log_writer.h"
 #include "lib/proc/exit_status.h"
-#include "lib/proc/limit_plan.h"
+#include "lib/proc/spawn.h"
 #include "lib/supervise/cause.h"
 #include "lib/supervise/service_fsm.h"
 #include "lib/unit/service_spec.h"
@@ -126,9 +126,9 @@ struct ServiceSnapshot {
   std::vector<LimitReport> limits;
   std::optional<InstanceStats> stats;
   GoRuntimeStatus go_runtime;
-  // Limit*=/OOMScoreAdjust= the host did not give as asked (clamped, skipped), for the main
-  // process of the current instance.
-  std::vector<LimitAdjustment> process_adjustments;
+  // Limit*=/OOMScoreAdjust= the host did not give as asked (clamped, skipped) to the processes
+  // of the current instance, each once.
+  std::vector<ExecAdjustment> process_adjustments;
 
   std::vector<SocketSnapshot> sockets;  // the socket units that pass it their sockets
   std::vector<std::string> fdstore;     // names of the fds it parked (FDSTORE=1)
@@ -151,7 +151,9 @@ struct UnitCheck {
   std::string path;
   std::string error;  // "" when it loaded
   std::vector<std::string> warnings;
-  std::vector<LimitAdjustment> limit_predictions;  // Limit*=/OOMScoreAdjust= this host clamps
+  // Limit*= that this host will not set as written ("LimitNOFILE=1048576 will be clamped to
+  // 20000 (no CAP_SYS_RESOURCE)"), judged against supd's own limits.
+  std::vector<std::string> limit_notes;
 };
 
 }  // namespace supd
