@@ -326,8 +326,14 @@ INSTANTIATE_TEST_SUITE_P(
                 "units/web.service:3: WorkingDirectory= path 'srv' is not absolute"},
         ErrCase{"[Service]\nExecStart=/bin/web\nEnvironmentFile=web.env\n",
                 "units/web.service:3: EnvironmentFile= path 'web.env' is not absolute"},
-        ErrCase{"[Service]\nExecStart=/bin/web\nUser=a b\n",
-                "units/web.service:3: Invalid User= value 'a b'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nUser=a/b\n",
+                "units/web.service:3: Invalid User= value 'a/b': contains ':' or '/'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nUser=4294967296\n",
+                "units/web.service:3: Invalid User= value '4294967296': '4294967296' is out of "
+                "range (numeric user and group IDs are 0..4294967294)"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nGroup=a\x01" "b\n",
+                "units/web.service:3: Invalid Group= value 'a\x01" "b': contains a control "
+                "character"},
         ErrCase{"[Unit]\nConditionPathExists=etc/x\n[Service]\nExecStart=/bin/web\n",
                 "units/web.service:2: ConditionPathExists= path 'etc/x' is not absolute"},
         ErrCase{"[Service]\nExecStart=bin/web\n",
@@ -516,6 +522,17 @@ TEST(ServiceLoader, RestartStepsNeedsMaxDelay) {
   EXPECT_EQ(5u, s.restart_steps);
   EXPECT_EQ(seconds(60), s.restart_max_delay);
   EXPECT_THAT(s.warnings, IsEmpty());
+}
+
+TEST(ServiceLoader, UserAndGroupNamesAsSystemdRelaxesThem) {
+  // valid_user_group_name(VALID_USER_RELAX|VALID_USER_ALLOW_NUMERIC): inner spaces, a leading
+  // '-', dots and '@' are names (the start fails if no such user exists, as in systemd).
+  ServiceSpec s = Load("[Service]\nExecStart=/bin/web\nUser=a b\nGroup=-x.y@z\n");
+  EXPECT_EQ("a b", s.user);
+  EXPECT_EQ("-x.y@z", s.group);
+  s = Load("[Service]\nExecStart=/bin/web\nUser=4294967294\nGroup=0\n");
+  EXPECT_EQ("4294967294", s.user);
+  EXPECT_EQ("0", s.group);
 }
 
 TEST(ServiceLoader, UnitNameChecks) {
