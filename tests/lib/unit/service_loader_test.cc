@@ -196,11 +196,24 @@ Environment=BAD-NAME=1 =nothing NOEQ GOOD=1 PLAIN=z
                   "units/web.service:4: Invalid environment assignment, ignoring: NOEQ"));
 }
 
-TEST(ServiceLoader, EnvironmentSyntaxErrorDropsTheLine) {
-  ServiceSpec s = Load("[Service]\nExecStart=/bin/web\nEnvironment=A=1 \"B=2\n");
-  EXPECT_THAT(s.environment, IsEmpty());
-  EXPECT_THAT(Warnings(s), ElementsAre("units/web.service:3: Invalid syntax in Environment=, "
-                                       "ignoring: A=1 \"B=2"));
+// systemd's config_parse_environ() applies each word as it reads it: a syntax error keeps the
+// assignments before it and ignores the rest of the line, with a warning (supd once dropped the
+// whole line).
+TEST(ServiceLoader, EnvironmentSyntaxErrorKeepsWhatCameBefore) {
+  ServiceSpec s = Load(
+      "[Service]\nExecStart=/bin/web\nEnvironment=A=1 \"B=2\n"
+      "Environment=C=3  D=\\q E=5\nEnvironment=\"F=6 G=7\n");
+  EXPECT_THAT(s.environment, ElementsAre(Pair("A", "1"), Pair("C", "3")));
+  EXPECT_THAT(Warnings(s),
+              ElementsAre("units/web.service:3: Invalid syntax in Environment= (unbalanced "
+                          "quoting), ignoring the rest of the line: \"B=2",
+                          "units/web.service:4: Invalid syntax in Environment= (invalid escape "
+                          "sequence), ignoring the rest of the line: D=\\q E=5",
+                          "units/web.service:5: Invalid syntax in Environment= (unbalanced "
+                          "quoting), ignoring the rest of the line: \"F=6 G=7"));
+  // A later line sets what it can as well: the earlier values stay, later names replace.
+  s = Load("[Service]\nExecStart=/bin/web\nEnvironment=A=1 B=2\nEnvironment=B=3 'A=\n");
+  EXPECT_THAT(s.environment, ElementsAre(Pair("A", "1"), Pair("B", "3")));
 }
 
 TEST(ServiceLoader, ContinuationAndCommentsInExecStart) {
