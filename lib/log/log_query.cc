@@ -25,10 +25,17 @@ Result<LogQuery> ParseLogQuery(const json& args) {
     q.lines = LogQuery::kMaxLines;
   }
   if (args.contains("lines") && !args["lines"].is_null()) {
-    if (!args["lines"].is_number_integer() || args["lines"].get<int64_t>() < 0)
+    const json& lines = args["lines"];
+    // As JSON holds it: an unsigned count past INT64_MAX is "as many as allowed", not negative.
+    if (lines.is_number_unsigned()) {
+      q.lines = static_cast<size_t>(
+          std::min<uint64_t>(lines.get<uint64_t>(), LogQuery::kMaxLines));
+    } else if (lines.is_number_integer() && lines.get<int64_t>() >= 0) {
+      q.lines = static_cast<size_t>(
+          std::min<int64_t>(lines.get<int64_t>(), static_cast<int64_t>(LogQuery::kMaxLines)));
+    } else {
       return Error{"lines: expected a number ≥ 0"};
-    q.lines = static_cast<size_t>(
-        std::min<int64_t>(args["lines"].get<int64_t>(), static_cast<int64_t>(LogQuery::kMaxLines)));
+    }
   }
   if (args.contains("stream") && !args["stream"].is_null()) {
     if (!args["stream"].is_string()) return Error{"stream: expected \"out\" or \"err\""};

@@ -25,6 +25,7 @@
 #include "lib/cgroup/leftovers.h"
 #include "lib/cgroup/resource_control.h"
 #include "lib/cgroup/resource_status.h"
+#include "lib/control/request_args.h"
 #include "lib/log/log_query.h"
 #include "lib/log/journal.h"
 #include "lib/log/log_writer.h"
@@ -76,17 +77,6 @@ std::string NewInvocationId() {
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// "SIGTERM", "TERM", "15" → 15; 0 if unknown.
-int SignalFromJson(const json& j) {
-  if (j.is_number_integer()) {
-    const int v = j.get<int>();
-    return v > 0 && v < NSIG ? v : 0;
-  }
-  if (!j.is_string()) return 0;
-  auto r = ParseSignal(j.get<std::string>());
-  return r.ok() ? *r : 0;
 }
 
 }  // namespace
@@ -1712,16 +1702,9 @@ struct Manager::Impl {
   }
 
   std::vector<std::string> ServiceArgs(const json& args) {
-    std::vector<std::string> out;
-    auto it = args.find("services");
-    if (it == args.end()) return out;
-    if (it->is_string()) {
-      out.push_back(it->get<std::string>());
-    } else if (it->is_array()) {
-      for (auto& v : *it)
-        if (v.is_string()) out.push_back(v.get<std::string>());
-    }
-    return out;
+    // ParseRequest refused a "services" of another type (control::CheckArgs): none is left out.
+    auto names = control::StringListArg(args, "services");
+    return names.ok() ? std::move(*names) : std::vector<std::string>{};
   }
 
   // What the unit sets of the processes' identity, rlimits and capabilities, for status; null
@@ -2155,7 +2138,12 @@ struct Manager::Impl {
         return;
       }
       const bool restart = cmd == "restart";
-      const bool hard = req.args.value("hard", false) == true;
+      auto hard_arg = control::BoolArg(req.args, "hard", false);
+      if (!hard_arg.ok()) {
+        reply(Reply::Fail(control::kBadRequest, hard_arg.error().message));
+        return;
+      }
+      const bool hard = *hard_arg;
       ForEachService(req.args, std::move(reply), /*create_instance=*/true,
                      [this, restart, hard](Service& s, DoneFn done) {
                        if (restart && (s.fsm->overlap_pending() || s.detached)) {
@@ -2220,22 +2208,15 @@ struct Manager::Impl {
       return;
     }
     if (cmd == "kill") {
-      int sig = SIGTERM;
-      if (auto it = req.args.find("signal"); it != req.args.end()) {
-        sig = SignalFromJson(*it);
-        if (sig == 0) {
-          reply(Reply::Fail(control::kBadRequest, "unknown signal " + it->dump()));
-          return;
-        }
+      auto sig_arg = control::SignalArg(req.args, "signal", SIGTERM);
+      auto whom = control::StringArg(req.args, "whom");
+      if (!sig_arg.ok() || !whom.ok() || (*whom && **whom != "all" && **whom != "main")) {
+        reply(Reply::Fail(control::kBadRequest, !sig_arg.ok() ? sig_arg.error().message
+                                                : "\"whom\" must be \"all\" or \"main\""));
+        return;
       }
-      bool main_only = false;
-      if (auto w = req.args.find("whom"); w != req.args.end()) {
-        if (!w->is_string() || (*w != "all" && *w != "main")) {
-          reply(Reply::Fail(control::kBadRequest, "\"whom\" must be \"all\" or \"main\""));
-          return;
-        }
-        main_only = *w == "main";
-      }
+      const int sig = *sig_arg;
+      const bool main_only = *whom && **whom == "main";
       ForEachService(req.args, std::move(reply), false,
                      [this, sig, main_only](Service& s, const DoneFn& done) {
                        if (!s.main && !s.control) {
