@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "lib/control/request_args.h"
+
 namespace supd::control {
 namespace {
 
@@ -74,6 +76,9 @@ std::variant<Request, ProtocolError> ParseRequest(std::string_view line) {
                                                   nlohmann::json::error_handler_t::replace),
                          r.id};
   }
+  // Arguments of the wrong type are refused here, before any handler acts on the request.
+  if (auto checked = CheckArgs(r.cmd, r.args); !checked.ok())
+    return ProtocolError{kBadRequest, checked.error().message, r.id};
   return r;
 }
 

@@ -43,7 +43,9 @@ struct ProtocolError {
   nlohmann::json id;  // the request's id when it could be read
 };
 
-// Parses one line (without its newline). On failure the error says what was wrong.
+// Parses one line (without its newline). On failure the error says what was wrong. A request
+// whose command is known and whose arguments have the types that command takes (CheckArgs() in
+// lib/control/request_args.h) is the only kind returned.
 [[nodiscard]] std::variant<Request, ProtocolError> ParseRequest(std::string_view line);
 
 // The answer to one request, before formatting.

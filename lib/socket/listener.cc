@@ -17,7 +17,9 @@
 #include <set>
 #include <utility>
 
+#include "lib/unit/loader_base.h"
 #include "lib/unit/socket_loader.h"
+#include "lib/unit/values.h"
 
 namespace supd {
 namespace {
@@ -96,16 +98,16 @@ Result<void> MakeParents(const std::string& unit, const std::string& path, mode_
   return Ok();
 }
 
-bool AllDigits(const std::string& s) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
-
 // SocketUser=/SocketGroup= → uid/gid (-1: leave as is), as systemd's get_user_creds/group.
 Result<std::pair<uid_t, gid_t>> LookUpOwner(const SocketSpec& spec) {
+  // The loader refused these already; a spec built elsewhere gets the same check here.
+  for (const auto& [key, value] :
+       {std::pair{"SocketUser", &spec.socket_user}, std::pair{"SocketGroup", &spec.socket_group}}) {
+    if (value->empty()) continue;
+    if (auto valid = CheckUserGroupName(*value); !valid.ok()) {
+      return Error{spec.name + ": " + key + "= '" + *value + "': " + valid.error().message};
+    }
+  }
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
   std::vector<char> buf(16384);
@@ -113,8 +115,9 @@ Result<std::pair<uid_t, gid_t>> LookUpOwner(const SocketSpec& spec) {
     passwd pw;
     passwd* found = nullptr;
     int err = 0;
-    if (AllDigits(spec.socket_user)) {
-      uid = static_cast<uid_t>(std::stoul(spec.socket_user));
+    // A valid numeric ID (systemd's parse_uid()) is an ID; anything else a name.
+    if (auto numeric = ParseUid(spec.socket_user); numeric.ok()) {
+      uid = *numeric;
       // The primary group of a numeric user, if it has an entry.
       if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr)
         gid = pw.pw_gid;
@@ -132,8 +135,8 @@ Result<std::pair<uid_t, gid_t>> LookUpOwner(const SocketSpec& spec) {
     }
   }
   if (!spec.socket_group.empty()) {
-    if (AllDigits(spec.socket_group)) {
-      gid = static_cast<gid_t>(std::stoul(spec.socket_group));
+    if (auto numeric = ParseUid(spec.socket_group); numeric.ok()) {
+      gid = *numeric;
     } else {
       group gr;
       group* found = nullptr;

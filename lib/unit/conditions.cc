@@ -17,6 +17,7 @@
 #include <string>
 
 #include "lib/unit/unit_loader.h"
+#include "lib/unit/values.h"
 
 extern char** environ;
 
@@ -102,11 +103,9 @@ bool UserMatches(const std::string& value) {
     // systemd's default SYSTEM_UID_MAX.
     return uid <= 999 || euid <= 999;
   }
-  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos &&
-      value.size() <= 10) {
-    unsigned long id = std::stoul(value);
-    return id == uid || id == euid;
-  }
+  // systemd's condition_test_user(): what parse_uid() takes is an ID; all else ("0042",
+  // "4294967296" among it) a name, which no user has.
+  if (auto id = ParseUid(value); id.ok()) return *id == uid || *id == euid;
   struct passwd pw;
   struct passwd* res = nullptr;
   char buf[4096];

@@ -321,8 +321,10 @@ Result<void> ApplyExecSetting(const UnitAssignment& a, const SpecifierResolver& 
         return Error{a.Location() + ": Failed to resolve specifiers in " + a.key +
                      "=: " + name.error().message};
       }
-      if (!IsValidUserGroupName(*name))
-        return Error{a.Location() + ": Invalid group name '" + *name + "' in " + a.key + "="};
+      if (auto valid = CheckUserGroupName(*name); !valid.ok()) {
+        return Error{a.Location() + ": Invalid group name '" + *name + "' in " + a.key +
+                     "=: " + valid.error().message};
+      }
       groups.push_back(std::move(*name));
     }
     for (std::string& g : groups) settings->supplementary_groups.push_back(std::move(g));

@@ -20,16 +20,28 @@ std::string DirName(const std::string& path) {
 
 }  // namespace
 
-bool IsValidUserGroupName(std::string_view s) {
-  if (s.empty() || s.size() > 256 || s == "." || s == ".." || s[0] == '-' || s[0] == '+' ||
-      s[0] == '~') {
-    return false;
+Result<void> CheckUserGroupName(std::string_view s) {
+  if (s.empty()) return Error{"empty name"};
+  bool all_digits = true;
+  for (char c : s) all_digits = all_digits && c >= '0' && c <= '9';
+  // A number is an ID or nothing: a name of digits only would be mistaken for one.
+  if (all_digits) {
+    auto id = ParseUid(s);
+    if (!id.ok()) return id.take_error();
+    return Ok();
   }
+  if (s.front() == ' ' || s.back() == ' ') return Error{"leading or trailing whitespace"};
+  if (!IsValidUtf8(s)) return Error{"not valid UTF-8"};
   for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u <= ' ' || u == 0x7f || c == ':' || c == '/' || c == ',') return false;
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (u < ' ' || u == 0x7f) return Error{"contains a control character"};
+    if (c == ':' || c == '/') return Error{"contains ':' or '/'"};
   }
-  return true;
+  if (s[0] == '-' && s.find_first_not_of("0123456789", 1) == std::string_view::npos) {
+    return Error{"a negative number is not an ID"};
+  }
+  if (s == "." || s == "..") return Error{"'.' and '..' are not names"};
+  return Ok();
 }
 
 bool IsDevNull(const std::string& path) {

@@ -18,8 +18,15 @@ namespace supd {
 
 using UnitHandler = std::function<Result<void>(const UnitAssignment&)>;
 
-// User=/Group=/SocketUser= names as systemd accepts them (a number is a valid name too).
-bool IsValidUserGroupName(std::string_view s);
+// User=, Group=, SupplementaryGroups=, SocketUser=, SocketGroup=: a name or numeric ID as
+// systemd accepts it (valid_user_group_name() with VALID_USER_RELAX | VALID_USER_ALLOW_NUMERIC):
+// a numeric ID that ParseUid() takes; otherwise any valid UTF-8 without control characters, ':'
+// or '/', no whitespace at either end, and not ".", "..", all digits or '-' and digits (which
+// could be mistaken for an ID). No length limit, as in systemd. The Error's message is the
+// reason, e.g. "contains ':' or '/'", or ParseUid()'s for all digits:
+//   "'4294967296' is out of range (numeric user and group IDs are 0..4294967294)"
+[[nodiscard]] Result<void> CheckUserGroupName(std::string_view s);
+inline bool IsValidUserGroupName(std::string_view s) { return CheckUserGroupName(s).ok(); }
 // Whether path resolves to /dev/null (a masked unit or drop-in).
 bool IsDevNull(const std::string& path);
 // The drop-ins of a unit read from `path` (for an instance, the template's file), in the order

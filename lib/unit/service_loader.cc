@@ -586,8 +586,14 @@ void Loader::RegisterHandlers() {
     return [this, out](const UnitAssignment& a) -> Result<void> {
       auto r = Resolve(a, a.value);
       if (!r.ok()) return r.take_error();
-      if (!r->empty() && !IsValidUserGroupName(*r)) {
-        return Err(a, "Invalid " + a.key + "= value '" + *r + "'");
+      if (r->empty()) {
+        out->clear();
+        return Ok();
+      }
+      // As systemd, a bad name refuses the unit: running it as another user (or binding its
+      // socket for one) is not a detail to drop with a warning.
+      if (auto valid = CheckUserGroupName(*r); !valid.ok()) {
+        return Err(a, "Invalid " + a.key + "= value '" + *r + "': " + valid.error().message);
       }
       *out = std::move(*r);
       return Ok();
@@ -688,15 +694,22 @@ Result<void> Loader::HandleEnvironment(const UnitAssignment& a) {
     spec_.environment.clear();
     return Ok();
   }
-  // Like systemd: a syntax error drops the whole line with a warning, an invalid assignment
-  // only itself.
-  auto words = SplitWords(a.value, kExtractCUnescape | kExtractUnquote);
-  if (!words.ok()) {
-    Warn(a, "Invalid syntax in Environment=, ignoring: " + a.value);
-    return Ok();
-  }
-  for (const std::string& w : *words) {
-    auto r = Resolve(a, w);
+  // Like systemd's config_parse_environ(): each word is applied as it is read, so a syntax error
+  // (unbalanced quotes, a bad escape) keeps the assignments before it and drops the rest of the
+  // line with a warning; an invalid assignment drops only itself.
+  std::string_view rest = a.value;
+  for (;;) {
+    const std::string_view before = rest;
+    auto word = ExtractFirstWord(&rest, kExtractCUnescape | kExtractUnquote);
+    if (!word.ok()) {
+      const size_t skipped = before.find_first_not_of(" \t\n\r");
+      Warn(a, "Invalid syntax in Environment= (" + word.error().message +
+                  "), ignoring the rest of the line: " +
+                  std::string(before.substr(skipped == std::string_view::npos ? 0 : skipped)));
+      return Ok();
+    }
+    if (!word->has_value()) return Ok();
+    auto r = Resolve(a, **word);
     if (!r.ok()) return r.take_error();
     size_t eq = r->find('=');
     if (eq == std::string::npos || !IsValidEnvName(std::string_view(*r).substr(0, eq)) ||
@@ -715,7 +728,6 @@ Result<void> Loader::HandleEnvironment(const UnitAssignment& a) {
     }
     if (!replaced) spec_.environment.emplace_back(std::move(name), std::move(value));
   }
-  return Ok();
 }
 
 Result<void> Loader::HandleCondition(const UnitAssignment& a, bool is_assert,

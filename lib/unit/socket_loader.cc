@@ -220,8 +220,14 @@ class Loader : public UnitLoaderBase<Loader, SocketSpec> {
     return [this, out](const UnitAssignment& a) -> Result<void> {
       auto r = Resolve(a, a.value);
       if (!r.ok()) return r.take_error();
-      if (!r->empty() && !IsValidUserGroupName(*r)) {
-        return Err(a, "Invalid " + a.key + "= value '" + *r + "'");
+      if (r->empty()) {
+        out->clear();
+        return Ok();
+      }
+      // As systemd, a bad name refuses the unit: running it as another user (or binding its
+      // socket for one) is not a detail to drop with a warning.
+      if (auto valid = CheckUserGroupName(*r); !valid.ok()) {
+        return Err(a, "Invalid " + a.key + "= value '" + *r + "': " + valid.error().message);
       }
       *out = std::move(*r);
       return Ok();

@@ -1,6 +1,7 @@
 // libFuzzer target: one control-protocol line from a client, as the control server gets it
-// (any bytes, any length up to the server's limit), through ParseRequest, service-name
-// normalisation of what it carries, and the reply formatting that echoes its id back.
+// (any bytes, any length up to the server's limit), through ParseRequest (its argument type
+// checks, lib/control/request_args.h, included), service-name normalisation of what it
+// carries, and the reply formatting that echoes its id back.
 #include <cstddef>
 #include <cstdint>
 #include <string>

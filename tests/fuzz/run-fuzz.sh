@@ -26,10 +26,12 @@ cmake --build "$build" --target supd_fuzz -j"$(nproc)"
 
 findings="$build/findings"
 mkdir -p "$findings"
-# Longest input per target: a unit line or file, a control request line, a notify datagram
-# (NotifyServer drops anything over 4096 bytes), a value.
-declare -A max_len=([unit_file]=16384 [control_request]=8192 [notify_message]=4096 [values]=512)
-for t in unit_file control_request notify_message values; do
+# Longest input per target: a unit line or file, a units directory (several files, framed as
+# tests/fuzz/units_dir_fuzz.cc says), a control request line, a notify datagram (NotifyServer
+# drops anything over 4096 bytes), a value.
+declare -A max_len=([unit_file]=16384 [units_dir]=32768 [control_request]=8192
+                    [notify_message]=4096 [values]=512)
+for t in unit_file units_dir control_request notify_message values; do
   bin="$build/tests/fuzz/${t}_fuzz"
   corpus="tests/fuzz/corpus/$t"
   opts=(-max_len="${max_len[$t]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0

@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "lib/log/log_query.h"
@@ -170,6 +171,12 @@ TEST(ParseLogQuery, DefaultsAndErrors) {
             ParseLogQuery({{"since", "soon"}}).error().message);
   EXPECT_EQ("stream: expected \"out\" or \"err\", not \"both\"",
             ParseLogQuery({{"stream", "both"}}).error().message);
+  // A count past INT64_MAX was read as a negative int64 and refused.
+  q = ParseLogQuery({{"lines", std::numeric_limits<uint64_t>::max()}});
+  ASSERT_TRUE(q.ok()) << q.error().message;
+  EXPECT_EQ(LogQuery::kMaxLines, q->lines);
+  EXPECT_EQ("lines: expected a number ≥ 0", ParseLogQuery({{"lines", -1}}).error().message);
+  EXPECT_EQ("lines: expected a number ≥ 0", ParseLogQuery({{"lines", 2.5}}).error().message);
 }
 
 TEST(MergeRecords, InterleavesByTimeAndKeepsTheLast) {

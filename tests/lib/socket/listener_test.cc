@@ -266,6 +266,40 @@ TEST_F(ListenerTest, UnixSocketOwner) {
   EXPECT_EQ("web.socket: SocketGroup= 'no-such-group-supd-test': no such group", e.error().message);
 }
 
+// A numeric SocketUser=/SocketGroup= outside uid_t once threw std::out_of_range out of
+// std::stoul (supd aborted at start), and 4294967296 wrapped to uid 0 (the socket became root's).
+TEST_F(ListenerTest, BadNumericOwnerIsAnErrorNotACrashOrRoot) {
+  const std::string path = dir_ + "/bad.sock";
+  const std::pair<const char*, const char*> users[] = {
+      {"123456789012345678901",
+       "web.socket: SocketUser= '123456789012345678901': '123456789012345678901' is out of "
+       "range (numeric user and group IDs are 0..4294967294)"},
+      {"4294967296",
+       "web.socket: SocketUser= '4294967296': '4294967296' is out of range (numeric user and "
+       "group IDs are 0..4294967294)"},
+      {"4294967295",
+       "web.socket: SocketUser= '4294967295': '4294967295' is reserved (4294967295 and 65535 "
+       "mean \"no ID\")"},
+  };
+  for (const auto& [user, message] : users) {
+    SCOPED_TRACE(user);
+    SocketSpec spec = Spec({path});
+    spec.socket_user = user;
+    auto b = BindListen(spec, spec.listen[0]);
+    ASSERT_FALSE(b.ok());
+    EXPECT_EQ(message, b.error().message);
+    EXPECT_FALSE(std::filesystem::exists(path)) << "the socket file is removed on failure";
+  }
+  SocketSpec group = Spec({path});
+  group.socket_group = "4294967296";
+  auto b = BindListen(group, group.listen[0]);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(
+      "web.socket: SocketGroup= '4294967296': '4294967296' is out of range (numeric user and "
+      "group IDs are 0..4294967294)",
+      b.error().message);
+}
+
 TEST_F(ListenerTest, StaleUnixSocketIsReplacedButOtherFilesAreNot) {
   const std::string path = dir_ + "/web.sock";
   SocketSpec spec = Spec({path});

@@ -76,6 +76,10 @@ TEST_F(ConditionsTest, UserHostEnvironment) {
   EXPECT_TRUE(TestCondition(C("ConditionUser", std::to_string(getuid()))));
   EXPECT_FALSE(TestCondition(C("ConditionUser", "4000000")));
   EXPECT_FALSE(TestCondition(C("ConditionUser", "no-such-user-supd")));
+  // As systemd's parse_uid(): a leading zero makes it a name (no user has), and a number past
+  // uid_t never wraps to an ID.
+  EXPECT_FALSE(TestCondition(C("ConditionUser", "0" + std::to_string(getuid()))));
+  EXPECT_FALSE(TestCondition(C("ConditionUser", std::to_string(4294967296ULL + getuid()))));
   char host[256] = {};
   gethostname(host, sizeof host - 1);
   EXPECT_TRUE(TestCondition(C("ConditionHost", host)));

@@ -185,7 +185,7 @@ TEST_F(ExecSettingsTest, SupplementaryGroupsAccumulateAndReset) {
   Ok("SupplementaryGroups", "");
   EXPECT_THAT(s_.supplementary_groups, IsEmpty());
   Ok("SupplementaryGroups", "adm");
-  EXPECT_EQ("u.service:5: Invalid group name 'a:b' in SupplementaryGroups=",
+  EXPECT_EQ("u.service:5: Invalid group name 'a:b' in SupplementaryGroups=: contains ':' or '/'",
             Err("SupplementaryGroups", "video a:b"));
   EXPECT_EQ("u.service:6: Failed to resolve specifiers in SupplementaryGroups=: unknown specifier",
             Err("SupplementaryGroups", "%Z"));

@@ -270,8 +270,24 @@ TEST(SocketLoader, InvalidOptions) {
       {"KeepAlive=yess", "Invalid KeepAlive= value 'yess'"},
       {"RemoveOnStop=x", "Invalid RemoveOnStop= value 'x'"},
       {"BindIPv6Only=ipv4", "Invalid BindIPv6Only= value 'ipv4'"},
-      {"SocketUser=-bob", "Invalid SocketUser= value '-bob'"},
-      {"SocketGroup=a:b", "Invalid SocketGroup= value 'a:b'"},
+      // Once std::stoul's out_of_range at bind (supd aborted), and 4294967296 became uid 0.
+      {"SocketUser=123456789012345678901",
+       "Invalid SocketUser= value '123456789012345678901': '123456789012345678901' is out of "
+       "range (numeric user and group IDs are 0..4294967294)"},
+      {"SocketUser=4294967296",
+       "Invalid SocketUser= value '4294967296': '4294967296' is out of range (numeric user and "
+       "group IDs are 0..4294967294)"},
+      {"SocketUser=4294967295",
+       "Invalid SocketUser= value '4294967295': '4294967295' is reserved (4294967295 and 65535 "
+       "mean \"no ID\")"},
+      {"SocketGroup=65535",
+       "Invalid SocketGroup= value '65535': '65535' is reserved (4294967295 and 65535 mean \"no "
+       "ID\")"},
+      {"SocketUser=0042",
+       "Invalid SocketUser= value '0042': '0042': a numeric ID must not have leading zeros"},
+      {"SocketUser=-1", "Invalid SocketUser= value '-1': a negative number is not an ID"},
+      {"SocketGroup=a:b", "Invalid SocketGroup= value 'a:b': contains ':' or '/'"},
+      {"SocketGroup=..", "Invalid SocketGroup= value '..': '.' and '..' are not names"},
       {"Service=api", "Service= value 'api' is not a .service unit name"},
       {"Service=api.socket", "Service= value 'api.socket' is not a .service unit name"},
       {"Service=api@.service", "Service= value 'api@.service' is a template; name an instance"},
@@ -297,11 +313,13 @@ TEST(SocketLoader, InvalidOptions) {
 TEST(SocketLoader, ValidOptionEdgeCases) {
   SocketSpec s = Load(
       "[Socket]\nListenStream=80\nSocketMode=7777\nDirectoryMode=0\n"
-      "FileDescriptorName=with space\nSocketUser=1000\n");
+      "FileDescriptorName=with space\nSocketUser=1000\nSocketGroup=-staff\n");
   EXPECT_EQ(07777u, s.socket_mode);
   EXPECT_EQ(0u, s.directory_mode);
   EXPECT_EQ("with space", s.fd_name);
   EXPECT_EQ("1000", s.socket_user);
+  // systemd's relaxed name rules: a leading '-' is fine when it is not a negative number.
+  EXPECT_EQ("-staff", s.socket_group);
   EXPECT_EQ(std::string(255, 'n'),
             Load("[Socket]\nListenStream=80\nFileDescriptorName=" + std::string(255, 'n') + "\n")
                 .fd_name);
