@@ -110,6 +110,14 @@ struct Manager::Impl {
       UpdateExecStatus(sp.exec_status.get(), path, working_directory, &exec);
       return exec;
     }
+    Proc() = default;
+    Proc(const Proc&) = delete;
+    Proc& operator=(const Proc&) = delete;
+    // The pipe's fd belongs to sp.exec_status: Asio must not close it as well (a Proc still
+    // watched when supd exits, e.g. an abandoned one).
+    ~Proc() {
+      if (exec_wait && exec_wait->is_open()) (void)exec_wait->release();
+    }
   };
 
   struct LastExit {
