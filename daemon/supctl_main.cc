@@ -269,10 +269,11 @@ int Run(int argc, char** argv, std::string* socket_out) {
                    stdout);
       }
     }
-    // Asking for a named service that cannot even be loaded is a failure, as systemctl's is.
+    // Asking for a named unit that cannot even be loaded is a failure, as systemctl's is. (One
+    // that runs on an older version of its file is not: status warns.)
     if (!services.empty())
       for (const auto& s : result)
-        if (s.contains("load_error") && s["load_error"].is_string()) {
+        if (!s.value("loaded", true) && s.contains("load_error") && s["load_error"].is_string()) {
           std::fprintf(stderr, "supctl: %s\n", s["load_error"].get<std::string>().c_str());
           return kExitFailed;
         }

@@ -126,26 +126,25 @@ bool IsKnownCommand(std::string_view cmd) {
   return false;
 }
 
-Result<std::string> NormalizeServiceName(const std::string& name) {
-  if (name.empty()) return Error{"empty service name"};
-  if (name.size() > 255) return Error{"service name too long"};
+Result<std::string> NormalizeUnitName(const std::string& name) {
+  if (name.empty()) return Error{"empty unit name"};
+  if (name.size() > 255) return Error{"unit name too long"};
   for (unsigned char c : name) {
     if (c < 0x21 || c == 0x7f || c == '/')
-      return Error{"invalid service name " + nlohmann::json(name).dump(-1, ' ', false,
+      return Error{"invalid unit name " + nlohmann::json(name).dump(-1, ' ', false,
                        nlohmann::json::error_handler_t::replace) +
                    ": it must not contain '/', spaces or control characters"};
   }
   if (name.find("..") != std::string::npos)
-    return Error{"invalid service name \"" + name + "\": it must not contain \"..\""};
+    return Error{"invalid unit name \"" + name + "\": it must not contain \"..\""};
   std::string n = name;
   const auto dot = n.rfind('.');
   if (dot == std::string::npos) {
     n += ".service";
-  } else if (n.substr(dot) != ".service") {
-    return Error{"invalid service name \"" + name + "\": only .service units are managed"};
+  } else if (n.substr(dot) != ".service" && n.substr(dot) != ".socket") {
+    return Error{"invalid unit name \"" + name + "\": only .service and .socket units are managed"};
   }
-  if (n == ".service" || n.front() == '.' || n.front() == '@')
-    return Error{"invalid service name \"" + name + "\""};
+  if (n.front() == '.' || n.front() == '@') return Error{"invalid unit name \"" + name + "\""};
   return n;
 }
 

@@ -83,8 +83,9 @@ std::string FormatRequest(const nlohmann::json& id, const std::string& cmd,
 bool IsReadOnlyCommand(std::string_view cmd);
 bool IsKnownCommand(std::string_view cmd);
 
-// Normalises a service name from a client: adds ".service" when there is no suffix, and refuses
-// names that could escape the units directory or are not unit names ("/", "..", control bytes).
-[[nodiscard]] Result<std::string> NormalizeServiceName(const std::string& name);
+// Normalises a unit name from a client: adds ".service" when there is no suffix, and refuses
+// names that could escape the units directory or are not units supd manages ("/", "..",
+// control bytes, a suffix other than .service or .socket).
+[[nodiscard]] Result<std::string> NormalizeUnitName(const std::string& name);
 
 }  // namespace supd::control

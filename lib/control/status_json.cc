@@ -139,6 +139,7 @@ json LogJson(const ServiceSnapshot& s) {
 json NotLoadedJson(const ServiceSnapshot& s) {
   return {{"name", s.name},
           {"unit_type", "service"},
+          {"loaded", false},
           {"unit_path", s.unit_path},
           {"description", ""},
           {"load_error", Str(s.load_error)},
@@ -175,6 +176,7 @@ json ServiceJson(const ServiceSnapshot& s, bool privileged) {
   json j;
   j["name"] = s.name;
   j["unit_type"] = "service";
+  j["loaded"] = true;
   j["unit_path"] = s.unit_path;
   j["description"] = s.spec->description;
   j["load_error"] = Str(s.load_error);
@@ -232,6 +234,7 @@ json SocketJson(const SocketSnapshot& s) {
                        s.load_error);
   return {{"name", s.name},
           {"unit_type", "socket"},
+          {"loaded", s.spec != nullptr},
           {"unit_path", s.unit_path},
           {"description", s.spec ? s.spec->description : ""},
           {"load_error", Str(s.load_error)},

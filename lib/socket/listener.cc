@@ -98,8 +98,26 @@ Result<void> MakeParents(const std::string& unit, const std::string& path, mode_
   return Ok();
 }
 
-// SocketUser=/SocketGroup= → uid/gid (-1: leave as is), as systemd's get_user_creds/group.
-Result<std::pair<uid_t, gid_t>> LookUpOwner(const SocketSpec& spec) {
+// Removes the socket file bound by this call if a later step fails.
+class UnlinkOnFailure {
+ public:
+  UnlinkOnFailure() = default;
+  UnlinkOnFailure(const UnlinkOnFailure&) = delete;
+  UnlinkOnFailure& operator=(const UnlinkOnFailure&) = delete;
+  ~UnlinkOnFailure() {
+    // Best effort: the bind failed anyway, and a leftover socket file is replaced at next bind.
+    if (!path_.empty()) unlink(path_.c_str());
+  }
+  void Arm(std::string path) { path_ = std::move(path); }
+  void Disarm() { path_.clear(); }
+
+ private:
+  std::string path_;  // "" when disarmed
+};
+
+}  // namespace
+
+Result<SocketOwner> ResolveSocketOwner(const SocketSpec& spec) {
   // The loader refused these already; a spec built elsewhere gets the same check here.
   for (const auto& [key, value] :
        {std::pair{"SocketUser", &spec.socket_user}, std::pair{"SocketGroup", &spec.socket_group}}) {
@@ -154,29 +172,11 @@ Result<std::pair<uid_t, gid_t>> LookUpOwner(const SocketSpec& spec) {
       gid = gr.gr_gid;
     }
   }
-  return std::make_pair(uid, gid);
+  return SocketOwner{uid, gid, true};
 }
 
-// Removes the socket file bound by this call if a later step fails.
-class UnlinkOnFailure {
- public:
-  UnlinkOnFailure() = default;
-  UnlinkOnFailure(const UnlinkOnFailure&) = delete;
-  UnlinkOnFailure& operator=(const UnlinkOnFailure&) = delete;
-  ~UnlinkOnFailure() {
-    // Best effort: the bind failed anyway, and a leftover socket file is replaced at next bind.
-    if (!path_.empty()) unlink(path_.c_str());
-  }
-  void Arm(std::string path) { path_ = std::move(path); }
-  void Disarm() { path_.clear(); }
-
- private:
-  std::string path_;  // "" when disarmed
-};
-
-}  // namespace
-
-Result<BoundSocket> BindListen(const SocketSpec& spec, const ListenSpec& listen) {
+Result<BoundSocket> BindListen(const SocketSpec& spec, const ListenSpec& listen,
+                               const SocketOwner& given) {
   const std::string& unit = spec.name;
   const std::string& where = listen.address;
   auto parsed = ParseListenAddress(where);
@@ -251,9 +251,9 @@ Result<BoundSocket> BindListen(const SocketSpec& spec, const ListenSpec& listen)
       return ErrnoError(unit + ": chmod " + t.unix_path);
     }
     if (!spec.socket_user.empty() || !spec.socket_group.empty()) {
-      auto owner = LookUpOwner(spec);
+      auto owner = given.resolved ? Result<SocketOwner>(given) : ResolveSocketOwner(spec);
       if (!owner.ok()) return owner.take_error();
-      if (chown(t.unix_path.c_str(), owner->first, owner->second) < 0) {
+      if (chown(t.unix_path.c_str(), owner->uid, owner->gid) < 0) {
         return ErrnoError(unit + ": chown " + t.unix_path);
       }
     }
@@ -263,7 +263,7 @@ Result<BoundSocket> BindListen(const SocketSpec& spec, const ListenSpec& listen)
   return BoundSocket{std::move(t.identity), spec.fd_name, std::move(fd)};
 }
 
-Result<std::vector<BoundSocket>> BindAll(const SocketSpec& spec) {
+Result<std::vector<BoundSocket>> BindAll(const SocketSpec& spec, const SocketOwner& owner) {
   // The same socket file twice would make the second bind unlink the first as stale.
   std::set<std::string> paths;
   for (const ListenSpec& l : spec.listen) {
@@ -274,7 +274,7 @@ Result<std::vector<BoundSocket>> BindAll(const SocketSpec& spec) {
   }
   std::vector<BoundSocket> out;
   for (const ListenSpec& l : spec.listen) {
-    auto b = BindListen(spec, l);
+    auto b = BindListen(spec, l, owner);
     if (!b.ok()) {
       for (const BoundSocket& s : out) {
         for (std::string_view prefix : {"unix:/", "unix-dgram:/"}) {
@@ -289,6 +289,34 @@ Result<std::vector<BoundSocket>> BindAll(const SocketSpec& spec) {
     out.push_back(std::move(*b));
   }
   return out;
+}
+
+Result<void> ReapplyListenOptions(const SocketSpec& spec, const ListenSpec& listen,
+                                  const SocketOwner& owner, const BoundSocket& bound) {
+  const std::string& unit = spec.name;
+  const std::string& where = listen.address;
+  const int fd = bound.fd.get();
+  const bool stream = listen.kind == ListenSpec::Kind::kStream;
+  auto set = [&](int level, int opt, int value, const char* name) -> Result<void> {
+    if (setsockopt(fd, level, opt, &value, sizeof(value)) < 0)
+      return ErrnoError(unit + ": setsockopt " + name + " " + where);
+    return Ok();
+  };
+  const bool tcp = bound.identity.starts_with("tcp");
+  if (tcp) SUPD_TRY(set(IPPROTO_TCP, TCP_NODELAY, spec.no_delay ? 1 : 0, "TCP_NODELAY"));
+  if (stream) SUPD_TRY(set(SOL_SOCKET, SO_KEEPALIVE, spec.keep_alive ? 1 : 0, "SO_KEEPALIVE"));
+  // listen() again on a listening socket sets its backlog anew; nothing waiting is lost.
+  if (stream && ::listen(fd, spec.backlog) < 0) return ErrnoError(unit + ": listen " + where);
+  for (std::string_view prefix : {"unix:/", "unix-dgram:/"}) {
+    if (!bound.identity.starts_with(prefix)) continue;
+    const std::string path = bound.identity.substr(prefix.size() - 1);
+    if (chmod(path.c_str(), spec.socket_mode) < 0) return ErrnoError(unit + ": chmod " + path);
+    if (owner.uid != static_cast<uid_t>(-1) || owner.gid != static_cast<gid_t>(-1)) {
+      if (chown(path.c_str(), owner.uid, owner.gid) < 0)
+        return ErrnoError(unit + ": chown " + path);
+    }
+  }
+  return Ok();
 }
 
 }  // namespace supd

@@ -6,6 +6,8 @@
 // after bind() (no process-wide umask change), see BindListen().
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -25,6 +27,20 @@ struct BoundSocket {
   std::string fd_name;  // the SocketSpec's fd_name (for LISTEN_FDNAMES)
   UniqueFd fd;          // SOCK_CLOEXEC, blocking (as systemd passes them)
 };
+
+// Who owns a unix socket file: SocketUser=/SocketGroup= looked up, as systemd's
+// get_user_creds()/get_group_creds() (-1: leave as created). `resolved` false: not looked up
+// yet, BindListen does it (blocking on NSS).
+struct SocketOwner {
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  bool resolved = false;
+};
+
+// Looks up SocketUser=/SocketGroup= (NSS: may block; supd calls it off its loop). SocketUser=
+// alone: the user's primary group. Errors: "web.socket: SocketUser= 'bob': no such user",
+// "web.socket: SocketGroup= 'x': no such group".
+[[nodiscard]] Result<SocketOwner> ResolveSocketOwner(const SocketSpec& spec);
 
 // Binds one ListenSpec with the SocketSpec's options, like systemd's socket_address_listen():
 //  - inet: SO_REUSEADDR (TCP), SO_REUSEPORT (ReusePort=), IP_FREEBIND (FreeBind=),
@@ -46,10 +62,19 @@ struct BoundSocket {
 //   "web.socket: SocketUser= 'bob': no such user", "web.socket: SocketGroup= 'x': no such group",
 //   "web.socket: invalid address 'x': <reason>" (for a ListenSpec not checked by the loader).
 // On failure nothing stays open, and a unix socket file created by this call is removed.
-[[nodiscard]] Result<BoundSocket> BindListen(const SocketSpec& spec, const ListenSpec& listen);
+[[nodiscard]] Result<BoundSocket> BindListen(const SocketSpec& spec, const ListenSpec& listen,
+                                             const SocketOwner& owner = {});
 
 // Binds all of spec.listen, in order. On any error closes what it bound (and removes the unix
 // socket files it created) and returns that error.
-[[nodiscard]] Result<std::vector<BoundSocket>> BindAll(const SocketSpec& spec);
+[[nodiscard]] Result<std::vector<BoundSocket>> BindAll(const SocketSpec& spec,
+                                                       const SocketOwner& owner = {});
+
+// Applies to a socket bound earlier what can change without a new bind, from `spec` (a
+// reloaded unit): Backlog= (listen() again), NoDelay=, KeepAlive=, and for a unix socket file
+// SocketMode= and the owner. ReusePort=, FreeBind=, BindIPv6Only= need a new socket.
+[[nodiscard]] Result<void> ReapplyListenOptions(const SocketSpec& spec, const ListenSpec& listen,
+                                                const SocketOwner& owner,
+                                                const BoundSocket& bound);
 
 }  // namespace supd

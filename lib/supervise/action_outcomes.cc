@@ -112,8 +112,9 @@ void ActionRunner::OnExecReadable(const std::string& name, uint64_t instance, pi
                : inst->control && inst->control->pid() == pid ? inst->control.get()
                                                               : nullptr;
   if (!proc) return;
-  // This runs inside the watch: destroy it after.
-  env_.loop->Post([h = std::shared_ptr<WatchHandle>(std::move(proc->exec_watch))] {});
+  // Done with this watch (destroying it from its own callback is fine: the callback's state
+  // was moved out of it), and gone before a new one registers the same fd.
+  proc->exec_watch.reset();
   const ExecStatus::Kind kind = proc->ReadExec().kind;
   TakeAdjustments(*s, *inst, *proc);
   if (kind == ExecStatus::Kind::kPending) {

@@ -10,6 +10,7 @@
 #include "lib/log/log_writer.h"
 #include "lib/log/service_log.h"
 #include "lib/supervise/socket_units.h"
+#include "lib/unit/values.h"
 
 namespace supd {
 namespace {
@@ -234,6 +235,13 @@ void ActionRunner::DropCgroup(Service& s, const std::string& dir) {
   if (empty.ok() && *empty && env_.cgroups->Remove(dir).ok()) return;
   s.stale_cgroups.push_back(dir);
   watching_.insert(s.name);
+}
+
+void ActionRunner::ReleaseCgroup(Service& s) {
+  Instance* inst = s.current.get();
+  if (!inst || inst->cgroup.empty() || inst->has_processes() || !s.abandoned.empty()) return;
+  auto empty = env_.cgroups->IsEmpty(inst->cgroup);
+  if (empty.ok() && *empty && env_.cgroups->Remove(inst->cgroup).ok()) inst->cgroup.clear();
 }
 
 // Overlap restart: the running instance is set aside, still serving, while a new one starts.

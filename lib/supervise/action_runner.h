@@ -79,6 +79,15 @@ class ActionRunner {
   // Takes a former main process (still in `abandoned`) back as the main process.
   bool ReadoptMain(Service& s, pid_t pid);
 
+  // Tells the service's machine once nothing of its current instance is left (while it
+  // waits for that), else keeps watching it.
+  void CheckEmpty(Service& s);
+
+  // The service is stopped or failed: the current instance's cgroup goes if it is empty (one
+  // that still holds processes, KillMode=process leftovers, stays; a later instance keeps it as
+  // stale).
+  void ReleaseCgroup(Service& s);
+
   // After orphans were reaped: process groups may be gone and cgroups empty.
   void OnOrphansReaped();
   // Opens the service's log if it has none ("" or the error, also kept in s.log_error).
@@ -116,7 +125,6 @@ class ActionRunner {
   void OnExecReadable(const std::string& name, uint64_t instance, pid_t pid);
   void TakeAdjustments(Service& s, Instance& inst, Proc& proc);
   std::string OomReason(const Instance& inst, const ExitStatus& st);
-  void CheckEmpty(Service& s);
   bool InstanceEmpty(Service& s, Instance& inst);
   Instance* FindInstance(Service& s, uint64_t id);
   void Index(pid_t pid, const Service& s, const Instance& inst, bool is_main);

@@ -53,7 +53,8 @@ class Loop {
   virtual void Post(std::function<void()> fn) = 0;
   // Calls `fn` once when `fd` (borrowed: it must outlive the handle) becomes readable. The
   // fd's file status flags are left as they were (a held socket stays blocking for the
-  // service that inherits it).
+  // service that inherits it). At most one handle per fd at a time; a handle may be destroyed
+  // from inside its own callback.
   virtual std::unique_ptr<WatchHandle> WhenReadable(int fd, std::function<void()> fn) = 0;
 };
 

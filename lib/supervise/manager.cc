@@ -84,7 +84,7 @@ Manager::Impl::Impl(boost::asio::io_context& io, ManagerConfig cfg, HostParts h)
   renv.process = host.process.get();
   renv.cgroups = host.cgroups.get();
   renv.runner = runner.get();
-  renv.find = env.find;
+  renv.find = [this](const std::string& n) { return Find(n); };
   renv.for_each = [this](const std::function<void(Service&)>& fn) {
     for (auto& [n, s] : services) fn(*s);
   };
@@ -264,12 +264,15 @@ void Manager::Impl::AfterChange(Service& s) {
       s.fdstore.clear();
     }
     sockets->ArmActivation(s.name);  // arms only what is not armed yet
+    runner->ReleaseCgroup(s);
   }
   ResolveJobs(s);
   runner->CheckEmpty(s);
   if (s.removed) ForgetIfRemoved(s.name);
-  // Busy: not yet stopped, or some process of it still runs.
-  if (!dead || s.has_processes()) {
+  // Busy: not yet stopped, or some process of it still runs. (CheckEmpty may have moved the
+  // service on, through a nested AfterChange: look again.)
+  const State now = s.fsm->state();
+  if ((now != State::kStopped && now != State::kFailed) || s.has_processes()) {
     busy.insert(s.name);
   } else {
     busy.erase(s.name);

@@ -49,7 +49,7 @@ struct Manager::Impl {
   void StartService(Service& s);
   void AddJob(Service& s, Job job, const JobOptions& options, JobDone done);
   void ResolveJobs(Service& s);
-  void Answer(Service& s, JobDone done, JobResult r);
+  void Reply(Service& s, JobDone done, JobResult r);
   void StopAllNow(std::function<void()> done);
 
   // Constant after construction (the parts are wired in the constructor).

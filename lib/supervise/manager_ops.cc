@@ -17,7 +17,7 @@
 namespace supd {
 namespace {
 
-JobResult Result(JobResult::Kind kind, const std::string& unit, std::string text = "") {
+JobResult Answer(JobResult::Kind kind, const std::string& unit, std::string text = "") {
   JobResult r;
   r.kind = kind;
   r.unit = unit;
@@ -56,11 +56,11 @@ Result<Manager::Impl::Target> Manager::Impl::ResolveTarget(const std::string& un
 // Answers `done` and returns true when the target cannot be acted on.
 bool Manager::Impl::Refuse(const supd::Result<Target>& t, const JobDone& done, bool need_loaded) {
   if (!t.ok()) {
-    done(Result(JobResult::Kind::kNotFound, "", t.error().message));
+    done(Answer(JobResult::Kind::kNotFound, "", t.error().message));
     return true;
   }
   if (need_loaded && t->service && !t->service->fsm) {
-    done(Result(JobResult::Kind::kNotLoaded, t->name, t->service->load_error));
+    done(Answer(JobResult::Kind::kNotLoaded, t->name, t->service->load_error));
     return true;
   }
   return false;
@@ -71,7 +71,7 @@ void Manager::Impl::StartService(Service& s) {
   runner->Dispatch(s, s.fsm->Start(host.loop->Now()));
 }
 
-void Manager::Impl::Answer(Service& s, JobDone done, JobResult r) {
+void Manager::Impl::Reply(Service& s, JobDone done, JobResult r) {
   // The answer waits until the service's output so far is in its log file (the log writer
   // thread may lag a little): after `supctl stop`, the last lines are there to read.
   if (!s.log) {
@@ -85,7 +85,7 @@ void Manager::Impl::Answer(Service& s, JobDone done, JobResult r) {
 
 void Manager::Impl::AddJob(Service& s, Job job, const JobOptions& options, JobDone done) {
   if (options.no_block) {
-    done(Result(JobResult::Kind::kQueued, s.name));
+    done(Answer(JobResult::Kind::kQueued, s.name));
     return;
   }
   PendingJob p;
@@ -138,7 +138,7 @@ void Manager::Impl::ResolveJobs(Service& s) {
     done.emplace_back(std::move(j.done), ResultOfOutcome(s.name, o));
     return true;
   });
-  for (auto& [fn, r] : done) Answer(s, std::move(fn), std::move(r));
+  for (auto& [fn, r] : done) Reply(s, std::move(fn), std::move(r));
 }
 
 void Manager::Impl::StopAllNow(std::function<void()> done) {
@@ -185,19 +185,19 @@ void Manager::StopAll(std::function<void()> done) { impl_->StopAllNow(std::move(
 
 void Manager::Start(const std::string& unit, const JobOptions& options, JobDone done) {
   Impl& m = *impl_;
-  if (m.shutting_down) return done(Result(JobResult::Kind::kShuttingDown, unit));
+  if (m.shutting_down) return done(Answer(JobResult::Kind::kShuttingDown, unit));
   auto t = m.ResolveTarget(unit, /*create_instance=*/true);
   if (m.Refuse(t, done, true)) return;
   if (!t->service) {
     m.sockets->Start(t->name, [name = t->name, done = std::move(done)](std::string err) {
-      done(err.empty() ? Result(JobResult::Kind::kOk, name)
-                       : Result(JobResult::Kind::kSocketFailed, name, err));
+      done(err.empty() ? Answer(JobResult::Kind::kOk, name)
+                       : Answer(JobResult::Kind::kSocketFailed, name, err));
     });
     return;
   }
   Service& s = *t->service;
   m.MaybeSwapSpec(s);
-  if (s.fsm->state() == State::kRunning) return done(Result(JobResult::Kind::kOk, s.name));
+  if (s.fsm->state() == State::kRunning) return done(Answer(JobResult::Kind::kOk, s.name));
   const Job job = s.fsm->NewJob(Job::Kind::kStart);
   m.StartService(s);
   m.AddJob(s, job, options, std::move(done));
@@ -209,7 +209,7 @@ void Manager::Stop(const std::string& unit, const JobOptions& options, JobDone d
   if (m.Refuse(t, done, true)) return;
   if (!t->service) {
     const std::string service = m.sockets->Stop(t->name);
-    JobResult r = Result(JobResult::Kind::kOk, t->name);
+    JobResult r = Answer(JobResult::Kind::kOk, t->name);
     if (Service* s = m.Find(service); s && s->fsm && s->fsm->state() != State::kStopped &&
                                       s->fsm->state() != State::kFailed)
       r.service_still_running = service;
@@ -224,7 +224,7 @@ void Manager::Stop(const std::string& unit, const JobOptions& options, JobDone d
 void Manager::Restart(const std::string& unit, bool hard, const JobOptions& options,
                       JobDone done) {
   Impl& m = *impl_;
-  if (m.shutting_down) return done(Result(JobResult::Kind::kShuttingDown, unit));
+  if (m.shutting_down) return done(Answer(JobResult::Kind::kShuttingDown, unit));
   auto t = m.ResolveTarget(unit, true);
   if (m.Refuse(t, done, true)) return;
   if (!t->service) {
@@ -236,7 +236,7 @@ void Manager::Restart(const std::string& unit, bool hard, const JobOptions& opti
   const bool holds = !s.fdstore.empty() || m.sockets->HoldsFor(s.name);
   const OverlapVerdict v = s.fsm->CanOverlapRestart(holds, s.set_aside != nullptr);
   if (v == OverlapVerdict::kInProgress)
-    return done(Result(JobResult::Kind::kRestartInProgress, s.name));
+    return done(Answer(JobResult::Kind::kRestartInProgress, s.name));
   const Usec now = m.host.loop->Now();
   if (!hard && v == OverlapVerdict::kOk) {
     // Sockets (or stored fds) held by supd: the new instance starts beside the old one.
@@ -254,10 +254,10 @@ void Manager::Reload(const std::string& unit, const JobOptions& options, JobDone
   Impl& m = *impl_;
   auto t = m.ResolveTarget(unit, false);
   if (m.Refuse(t, done, true)) return;
-  if (!t->service) return done(Result(JobResult::Kind::kNotApplicable, t->name, "reload"));
+  if (!t->service) return done(Answer(JobResult::Kind::kNotApplicable, t->name, "reload"));
   Service& s = *t->service;
   if (const ReloadVerdict v = s.fsm->CanReload(); v != ReloadVerdict::kOk) {
-    JobResult r = Result(JobResult::Kind::kCannotReload, s.name);
+    JobResult r = Answer(JobResult::Kind::kCannotReload, s.name);
     r.reload_verdict = v;
     r.state = s.fsm->state();
     return done(std::move(r));
@@ -272,11 +272,11 @@ void Manager::Kill(const std::string& unit, int signal, bool main_only, JobDone 
   auto t = m.ResolveTarget(unit, false);
   if (m.Refuse(t, done, true)) return;
   Service* s = t->service;
-  if (!s) return done(Result(JobResult::Kind::kNotApplicable, t->name, "kill"));
+  if (!s) return done(Answer(JobResult::Kind::kNotApplicable, t->name, "kill"));
   if (!s->current || !s->current->has_processes())
-    return done(Result(JobResult::Kind::kNoProcess, t->name));
+    return done(Answer(JobResult::Kind::kNoProcess, t->name));
   m.runner->Signal(*s, main_only ? KillTarget::kMain : KillTarget::kAll, signal);
-  done(Result(JobResult::Kind::kOk, s->name));
+  done(Answer(JobResult::Kind::kOk, s->name));
 }
 
 void Manager::ResetFailed(const std::string& unit, JobDone done) {
@@ -284,7 +284,7 @@ void Manager::ResetFailed(const std::string& unit, JobDone done) {
   auto t = m.ResolveTarget(unit, false);
   if (m.Refuse(t, done, true)) return;
   if (t->service) m.runner->Dispatch(*t->service, t->service->fsm->ResetFailed(m.host.loop->Now()));
-  done(Result(JobResult::Kind::kOk, t->name));
+  done(Answer(JobResult::Kind::kOk, t->name));
 }
 
 Result<std::string> Manager::Resolve(const std::string& unit, bool create_instance) {

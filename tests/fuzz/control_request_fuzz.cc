@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // What the Manager does with names: every string in args.services.
   if (auto it = req.args.find("services"); it != req.args.end() && it->is_array()) {
     for (const auto& name : *it) {
-      if (name.is_string()) (void)supd::control::NormalizeServiceName(name.get<std::string>());
+      if (name.is_string()) (void)supd::control::NormalizeUnitName(name.get<std::string>());
     }
   }
   // The reply echoes the id and may carry client-provided text (invalid UTF-8 included).

@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (void)supd::SplitUnitName(text);
       }
       (void)supd::UnitNameUnescape(text);
-      (void)supd::control::NormalizeServiceName(text);
+      (void)supd::control::NormalizeUnitName(text);
       break;
     }
     case 'l':

@@ -107,6 +107,7 @@ TEST_F(JobsTest, RequestsWaitUntilTheUnitsAreLoaded) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (cgroups)";
   WriteUnit("stubborn.service", R"([Service]
 ExecStart=/bin/sh -c 'trap "" TERM; echo $$$$ > {dir}/pid; exec sleep 1000'
+TimeoutStopSec=1
 [Install]
 WantedBy=multi-user.target
 )");

@@ -108,12 +108,20 @@ TEST_F(SocketUnitsTest, StopClosesTheSocketStartBindsItAgain) {
   EXPECT_EQ("listening", State("web.socket"));
   EXPECT_TRUE(HttpGet(port, 10s)) << SupdContext();
   EXPECT_EQ("running", State("web.service"));
-  // A restart of the socket binds anew; the running service is untouched.
+  // A restart of the socket while its service holds the old one cannot bind the port again
+  // (the service still listens on it), as under systemd: it fails and says why; the service
+  // is untouched and still serves. Once the service is stopped, it binds.
   const pid_t pid = MainPid("web.service");
-  EXPECT_EQ(0, Supctl({"restart", "web.socket"}).exit_code) << SupdContext();
-  EXPECT_EQ("listening", State("web.socket"));
+  r = Supctl({"restart", "web.socket"});
+  EXPECT_EQ(1, r.exit_code) << r.Describe();
+  EXPECT_NE(std::string::npos, r.err.find("Address already in use")) << r.Describe();
+  EXPECT_EQ("failed", State("web.socket"));
   EXPECT_EQ(pid, MainPid("web.service"));
   EXPECT_TRUE(HttpGet(port)) << SupdContext();
+  ASSERT_EQ(0, Supctl({"stop", "web"}).exit_code);
+  EXPECT_EQ(0, Supctl({"restart", "web.socket"}).exit_code) << SupdContext();
+  EXPECT_EQ("listening", State("web.socket"));
+  EXPECT_TRUE(HttpGet(port, 10s)) << SupdContext();
 }
 
 TEST_F(SocketUnitsTest, StartOfASocketWhosePortIsTakenFailsWithTheAddress) {

@@ -87,20 +87,21 @@ TEST(ProtocolTest, ReadOnlyCommands) {
   EXPECT_FALSE(IsReadOnlyCommand("daemon-reload"));
 }
 
-TEST(ProtocolTest, NormalizesServiceNames) {
-  EXPECT_EQ(*NormalizeServiceName("web"), "web.service");
-  EXPECT_EQ(*NormalizeServiceName("web.service"), "web.service");
-  EXPECT_EQ(*NormalizeServiceName("tick@fast"), "tick@fast.service");
-  EXPECT_EQ(NormalizeServiceName("../etc/passwd").error().message,
-            "invalid service name \"../etc/passwd\": it must not contain '/', spaces or control "
+TEST(ProtocolTest, NormalizesUnitNames) {
+  EXPECT_EQ(*NormalizeUnitName("web"), "web.service");
+  EXPECT_EQ(*NormalizeUnitName("web.service"), "web.service");
+  EXPECT_EQ(*NormalizeUnitName("web.socket"), "web.socket");
+  EXPECT_EQ(*NormalizeUnitName("tick@fast"), "tick@fast.service");
+  EXPECT_EQ(NormalizeUnitName("../etc/passwd").error().message,
+            "invalid unit name \"../etc/passwd\": it must not contain '/', spaces or control "
             "characters");
-  EXPECT_EQ(NormalizeServiceName("a..b").error().message,
-            "invalid service name \"a..b\": it must not contain \"..\"");
-  EXPECT_EQ(NormalizeServiceName("web.socket").error().message,
-            "invalid service name \"web.socket\": only .service units are managed");
-  EXPECT_FALSE(NormalizeServiceName("").ok());
-  EXPECT_FALSE(NormalizeServiceName("a b").ok());
-  EXPECT_FALSE(NormalizeServiceName(std::string("a\0b", 3)).ok());
+  EXPECT_EQ(NormalizeUnitName("a..b").error().message,
+            "invalid unit name \"a..b\": it must not contain \"..\"");
+  EXPECT_EQ(NormalizeUnitName("web.timer").error().message,
+            "invalid unit name \"web.timer\": only .service and .socket units are managed");
+  EXPECT_FALSE(NormalizeUnitName("").ok());
+  EXPECT_FALSE(NormalizeUnitName("a b").ok());
+  EXPECT_FALSE(NormalizeUnitName(std::string("a\0b", 3)).ok());
 }
 
 }  // namespace

@@ -158,27 +158,6 @@ TEST_F(LogWriterTest, WriteErrorsAreCountedAndReported) {
   }
 }
 
-TEST(ParseLogQuery, DefaultsAndErrors) {
-  auto q = ParseLogQuery(nlohmann::json::object());
-  ASSERT_TRUE(q.ok());
-  EXPECT_EQ(10u, q->lines);
-  EXPECT_FALSE(q->follow);
-  q = ParseLogQuery({{"since", "2026-11-22"}});
-  ASSERT_TRUE(q.ok());
-  EXPECT_EQ(LogQuery::kMaxLines, q->lines);
-  EXPECT_EQ("since: 'soon' is not a time (use 2026-11-22T07:00:00Z, 2026-11-22 07:00:00 or "
-            "2026-11-22)",
-            ParseLogQuery({{"since", "soon"}}).error().message);
-  EXPECT_EQ("stream: expected \"out\" or \"err\", not \"both\"",
-            ParseLogQuery({{"stream", "both"}}).error().message);
-  // A count past INT64_MAX was read as a negative int64 and refused.
-  q = ParseLogQuery({{"lines", std::numeric_limits<uint64_t>::max()}});
-  ASSERT_TRUE(q.ok()) << q.error().message;
-  EXPECT_EQ(LogQuery::kMaxLines, q->lines);
-  EXPECT_EQ("lines: expected a number ≥ 0", ParseLogQuery({{"lines", -1}}).error().message);
-  EXPECT_EQ("lines: expected a number ≥ 0", ParseLogQuery({{"lines", 2.5}}).error().message);
-}
-
 TEST(MergeRecords, InterleavesByTimeAndKeepsTheLast) {
   auto rec = [](int64_t t, std::string text) {
     LogRecord r;
@@ -188,13 +167,14 @@ TEST(MergeRecords, InterleavesByTimeAndKeepsTheLast) {
     r.text = std::move(text);
     return r;
   };
-  auto j = MergeRecords({{"a", {rec(1, "a1"), rec(3, "a3")}}, {"b", {rec(2, "b2"), rec(4, "b4")}}},
+  auto m = MergeRecords({{"a", {rec(1, "a1"), rec(3, "a3")}}, {"b", {rec(2, "b2"), rec(4, "b4")}}},
                         3);
-  ASSERT_EQ(3u, j["lines"].size());
-  EXPECT_EQ("b2", j["lines"][0]["text"]);
-  EXPECT_EQ("a3", j["lines"][1]["text"]);
-  EXPECT_EQ("b4", j["lines"][2]["text"]);
-  EXPECT_EQ("b", j["lines"][2]["service"]);
+  ASSERT_EQ(3u, m.records.size());
+  EXPECT_EQ("b2", m.records[0].second.text);
+  EXPECT_EQ("a3", m.records[1].second.text);
+  EXPECT_EQ("b4", m.records[2].second.text);
+  EXPECT_EQ("b", m.records[2].first);
+  EXPECT_FALSE(m.truncated);
 }
 
 }  // namespace

@@ -79,11 +79,22 @@ class ManagerTest : public ::testing::Test {
     io_.restart();
   }
 
+  // Runs what is posted until `done` holds, for at most 10 s (answers wait for the log
+  // writer's thread, which posts back when the service's log is flushed).
+  bool PollUntil(const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(10ms);
+      io_.restart();
+    }
+    return done();
+  }
+
   // Runs an operation; returns its result once it answered (nullopt if it did not).
   std::optional<JobResult> Op(const std::function<void(JobDone)>& op) {
     auto out = std::make_shared<std::optional<JobResult>>();
     op([out](JobResult r) { *out = std::move(r); });
-    Poll();
+    PollUntil([&] { return out->has_value(); });
     return *out;
   }
   std::optional<JobResult> StartUnit(const std::string& u, JobOptions o = {}) {
@@ -173,8 +184,7 @@ TEST_F(ManagerTest, StopSignalsTheCgroupAndAnswersOnceItIsEmpty) {
   cgroups_->members[s.cgroup].erase(4242);
   procs_->alive.erase(4242);
   procs_->after_reap();  // the child was reaped as an orphan
-  Poll();
-  ASSERT_TRUE(*out);
+  ASSERT_TRUE(PollUntil([&] { return out->has_value(); }));
   EXPECT_EQ((*out)->kind, JobResult::Kind::kOk);
   EXPECT_EQ(Snap("web.service").state, State::kStopped);
 }
@@ -192,8 +202,7 @@ TEST_F(ManagerTest, AClientTimeoutAnswersWithTheStateAndTheStartGoesOn) {
   Poll();
   EXPECT_FALSE(*out);
   loop_->Advance(1s);
-  Poll();
-  ASSERT_TRUE(*out);
+  ASSERT_TRUE(PollUntil([&] { return out->has_value(); }));
   EXPECT_EQ((*out)->kind, JobResult::Kind::kTimedOut);
   EXPECT_EQ((*out)->state, State::kStarting);
   EXPECT_EQ((*out)->phase, Phase::kStartPre);
