@@ -355,7 +355,7 @@ class ServiceFsm {
   Actions EnterDead(ServiceResult r, Usec now, Actions acts = {});
 
   // Reactions several phases share.
-  Actions StopWhileStarting(Usec now);
+  Actions StopWhileStarting(const Event& e);  // stop or restart
   Actions StopOldInstanceFirst();
   Actions CommandWhileStopping(const Event& e);  // start/stop/restart/extend while stopping
   Actions MainGoneWhileSignalling(const Event& e);
