@@ -234,6 +234,13 @@ TEST_F(DecisionsTest, AStartOfAStartingServiceWaitsForTheAttemptUnderWay) {
   EXPECT_EQ(fsm.NewJob(Job::Kind::kRestart).attempts_before, fsm.start_attempts());
 }
 
+TEST_F(DecisionsTest, AStartOfARunningServiceIsDoneAtOnce) {
+  ToRunning();
+  const Job job = fsm.NewJob(Job::Kind::kStart);
+  EXPECT_EQ(Describe(fsm.Start(now)), "");
+  EXPECT_EQ(fsm.Outcome(job, true).kind, O::kDone);
+}
+
 TEST_F(DecisionsTest, ARestartIsDoneWhenTheNewStartRuns) {
   ToRunning();
   const Job job = fsm.NewJob(Job::Kind::kRestart);
