@@ -75,7 +75,7 @@ std::string FormatSpan(Usec span) {
 std::string FormatCause(const Cause& cause) {
   // An overlap restart's failure with nothing more to say is said by its result.
   const bool bare = cause.kind == Cause::Kind::kNone && cause.overlap != Cause::Overlap::kNone;
-  const std::string inner = bare ? std::string(ResultName(cause.result)) : Inner(cause);
+  std::string inner = bare ? std::string(ResultName(cause.result)) : Inner(cause);
   switch (cause.overlap) {
     case Cause::Overlap::kNone: return inner;
     case Cause::Overlap::kOldKeepsServing:

@@ -103,6 +103,8 @@ namespace {
 using K = Event::Kind;
 using AK = Action::Kind;
 
+Action ExtendTimer(Usec usec) { return Action::WithDelay(Action::Kind::kExtendTimer, usec); }
+
 void Append(Actions& acts, const Actions& more) {
   acts.insert(acts.end(), more.begin(), more.end());
 }
@@ -248,11 +250,9 @@ Actions ServiceFsm::InCondition(const Event& e) {
     case K::kSpawnFailed:
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
     case K::kTimer: return StartTimedOut(e.now);
-    case K::kStop: return StopWhileStarting(e.now);
-    case K::kRestart:
-      start_queued_ = true;
-      return StopWhileStarting(e.now);
-    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kStop:
+    case K::kRestart: return StopWhileStarting(e);
+    case K::kExtendTimeout: return {ExtendTimer(e.usec)};
     default: return {};  // kStart: already starting
   }
 }
@@ -267,11 +267,9 @@ Actions ServiceFsm::InStartPre(const Event& e) {
     case K::kSpawnFailed:
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
     case K::kTimer: return StartTimedOut(e.now);
-    case K::kStop: return StopWhileStarting(e.now);
-    case K::kRestart:
-      start_queued_ = true;
-      return StopWhileStarting(e.now);
-    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kStop:
+    case K::kRestart: return StopWhileStarting(e);
+    case K::kExtendTimeout: return {ExtendTimer(e.usec)};
     default: return {};
   }
 }
@@ -303,11 +301,9 @@ Actions ServiceFsm::InStart(const Event& e) {
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
     case K::kStopping: return StoppingOnItsOwn();
     case K::kTimer: return StartTimedOut(e.now);
-    case K::kStop: return StopWhileStarting(e.now);
-    case K::kRestart:
-      start_queued_ = true;
-      return StopWhileStarting(e.now);
-    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kStop:
+    case K::kRestart: return StopWhileStarting(e);
+    case K::kExtendTimeout: return {ExtendTimer(e.usec)};
     case K::kMainPidChanged: return {};  // the adopted process is the main one; no step
     default: return {};
   }
@@ -331,11 +327,9 @@ Actions ServiceFsm::InStartPost(const Event& e) {
       cause_ = Cause::WithSpan(Cause::Kind::kStartPostTimeout, spec_->timeout_start);
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, e.now);
     }
-    case K::kStop: return StopWhileStarting(e.now);
-    case K::kRestart:
-      start_queued_ = true;
-      return StopWhileStarting(e.now);
-    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kStop:
+    case K::kRestart: return StopWhileStarting(e);
+    case K::kExtendTimeout: return {ExtendTimer(e.usec)};
     case K::kMainPidChanged: return {};
     default: return {};
   }
@@ -419,7 +413,7 @@ Actions ServiceFsm::InReload(const Event& e) {
     case K::kWatchdogUsec: return RearmWatchdog(e);
     case K::kWatchdogTimeout:
     case K::kWatchdogTriggered: return WatchdogFired(e);
-    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kExtendTimeout: return {ExtendTimer(e.usec)};
     case K::kMainPidChanged: return {};
     default: return {};
   }
@@ -543,11 +537,13 @@ Actions ServiceFsm::InBackoff(const Event& e) {
 
 // ---- Reactions shared by several phases
 
-Actions ServiceFsm::StopWhileStarting(Usec now) {
+Actions ServiceFsm::StopWhileStarting(const Event& e) {
+  // A restart queues its start before the stop begins (the stop may end at once).
+  if (e.kind == K::kRestart) start_queued_ = true;
   // As systemd: a start in progress is signalled; ExecStop= is for a started service.
   Actions acts = StopOldInstanceFirst();
   stop_requested_ = true;
-  return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, now, std::move(acts));
+  return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kSuccess, e.now, std::move(acts));
 }
 
 Actions ServiceFsm::StopOldInstanceFirst() {
@@ -569,7 +565,7 @@ Actions ServiceFsm::CommandWhileStopping(const Event& e) {
       stop_requested_ = true;
       start_queued_ = true;
       return {};
-    case K::kExtendTimeout: return {Action::WithDelay(AK::kExtendTimer, e.usec)};
+    case K::kExtendTimeout: return {ExtendTimer(e.usec)};
     default: return {};
   }
 }

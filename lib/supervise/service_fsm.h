@@ -275,7 +275,8 @@ class ServiceFsm {
   ReloadVerdict CanReload() const;
   // The job a client's command starts, with the counters as they are now: call it right before
   // handing the command to Handle(). A start of a service already starting waits for the
-  // attempt under way.
+  // attempt under way; of a running one it is done at once. (A start of a reloading service
+  // waits for a next start, as today's Manager does.)
   Job NewJob(Job::Kind kind) const;
   // Whether `job` is done and how. `processes_left`: the Manager still has some process of the
   // service (current instance, an instance set aside or draining) — a stop is done only once
@@ -355,7 +356,7 @@ class ServiceFsm {
   Actions EnterDead(ServiceResult r, Usec now, Actions acts = {});
 
   // Reactions several phases share.
-  Actions StopWhileStarting(Usec now);
+  Actions StopWhileStarting(const Event& e);  // stop or restart
   Actions StopOldInstanceFirst();
   Actions CommandWhileStopping(const Event& e);  // start/stop/restart/extend while stopping
   Actions MainGoneWhileSignalling(const Event& e);

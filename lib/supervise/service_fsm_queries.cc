@@ -137,8 +137,11 @@ Job ServiceFsm::NewJob(Job::Kind kind) const {
   job.attempts_before = start_attempts_;
   job.reloads_before = reloads_done_;
   job.overlaps_failed_before = overlaps_failed_;
-  // A start of a service already starting is answered by the attempt under way.
-  if (kind == Job::Kind::kStart && state() == State::kStarting && start_attempts_ > 0)
+  // A start of a service already starting is answered by the attempt under way; of a running
+  // one, by the attempt that made it run (done at once).
+  const State st = state();
+  if (kind == Job::Kind::kStart && (st == State::kStarting || st == State::kRunning) &&
+      start_attempts_ > 0)
     job.attempts_before = start_attempts_ - 1;
   return job;
 }
