@@ -1702,7 +1702,7 @@ struct Manager::Impl {
   }
 
   std::vector<std::string> ServiceArgs(const json& args) {
-    // ParseRequest refused a "services" of another type (control::CheckArgs): none is left out.
+    // Cannot fail: ParseRequest refused any other type of "services" (control::CheckArgs).
     auto names = control::StringListArg(args, "services");
     return names.ok() ? std::move(*names) : std::vector<std::string>{};
   }
