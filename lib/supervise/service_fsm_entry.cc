@@ -370,7 +370,10 @@ Usec ServiceFsm::RestartDelay() const {
   const double hi = static_cast<double>(max.count());
   const unsigned n = std::min(restart_streak_, spec_->restart_steps);
   const double f = static_cast<double>(n) / spec_->restart_steps;
-  return Usec(static_cast<int64_t>(lo * std::pow(hi / lo, f)));
+  // At most `max`: near 2^63 µs the double rounds up past what int64 holds, and converting that
+  // back is undefined.
+  const double d = lo * std::pow(hi / lo, f);
+  return d >= hi ? max : Usec(static_cast<int64_t>(d));
 }
 
 bool ServiceFsm::NotifyType() const {

@@ -220,7 +220,8 @@ Result<int> ParseSignal(const std::string& text) {
   if (text.empty()) return bad();
   if (IsDigit(text[0])) {
     auto n = ParseUnsigned(text);
-    if (!n.ok() || *n == 0 || static_cast<int>(*n) >= NSIG) return bad();
+    // Compared as unsigned: narrowed to int first, 4294967295 was signal -1.
+    if (!n.ok() || *n == 0 || *n >= static_cast<unsigned>(NSIG)) return bad();
     return static_cast<int>(*n);
   }
   std::string_view name = text;

@@ -74,6 +74,8 @@ TEST(RequestArgs, Signal) {
   EXPECT_EQ("unknown signal -9", SignalArg(json{{"signal", -9}}, "signal", SIGTERM).error().message);
   EXPECT_EQ("unknown signal 0", SignalArg(json{{"signal", 0}}, "signal", SIGTERM).error().message);
   EXPECT_EQ("unknown signal 65", SignalArg(json{{"signal", 65}}, "signal", SIGTERM).error().message);
+  EXPECT_EQ("unknown signal \"4294967295\"",
+            SignalArg(json{{"signal", "4294967295"}}, "signal", SIGTERM).error().message);
   EXPECT_EQ("unknown signal \"SIGNOPE\"",
             SignalArg(json{{"signal", "SIGNOPE"}}, "signal", SIGTERM).error().message);
   EXPECT_EQ("unknown signal \"" + std::string(60, 'X') + "...",

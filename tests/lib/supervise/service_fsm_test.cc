@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace supd {
 namespace {
 
@@ -572,6 +574,29 @@ TEST_F(FsmTest, RestartStepsGrowTheDelay) {
   EXPECT_EQ(delays[1], 200ms);
   EXPECT_EQ(delays[2], 400ms);
   EXPECT_EQ(delays[3], 400ms);
+}
+
+// RestartMaxDelaySec= just below the largest time span: as a double it rounds up to 2^63 µs,
+// whose conversion back to int64 was undefined (a negative delay on x86: restart at once).
+TEST_F(FsmTest, RestartStepsAtTheLargestMaxDelayStayInRange) {
+  spec.restart = RestartPolicy::kAlways;
+  spec.restart_sec = 100ms;
+  spec.restart_steps = 1;
+  spec.restart_max_delay = Usec(std::numeric_limits<int64_t>::max() - 2);
+  spec.start_limit_interval = 0s;
+  StartToRunning();
+  std::vector<Usec> delays;
+  for (int i = 0; i < 2; ++i) {
+    fsm.OnMainExited(ExitStatus::Code(1), "", now);
+    Actions a = fsm.OnAllGone(now);
+    ASSERT_NE(nullptr, Find(a, K::kArmTimer));
+    delays.push_back(Find(a, K::kArmTimer)->delay);
+    fsm.OnTimer(now);
+    PassConditions(fsm, now);
+    fsm.OnMainSpawned(now);
+  }
+  EXPECT_EQ(100ms, delays[0]);
+  EXPECT_EQ(spec.restart_max_delay, delays[1]);
 }
 
 TEST_F(FsmTest, StaleEventsInStoppedStateAreIgnored) {

@@ -327,6 +327,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "units/web.service:3: Invalid TimeoutStopSec= value '-1'"},
         ErrCase{"[Service]\nExecStart=/bin/web\nKillSignal=SIGNOPE\n",
                 "units/web.service:3: Invalid KillSignal= value 'SIGNOPE'"},
+        ErrCase{"[Service]\nExecStart=/bin/web\nKillSignal=4294967295\n",
+                "units/web.service:3: Invalid KillSignal= value '4294967295'"},
         ErrCase{"[Service]\nExecStart=/bin/web\nKillMode=all\n",
                 "units/web.service:3: Invalid KillMode= value 'all'"},
         ErrCase{"[Service]\nExecStart=/bin/web\nSendSIGKILL=maybe\n",

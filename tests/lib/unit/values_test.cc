@@ -86,6 +86,10 @@ TEST(Signal, NamesAndNumbers) {
   EXPECT_FALSE(ParseSignal("").ok());
   EXPECT_FALSE(ParseSignal("0").ok());
   EXPECT_FALSE(ParseSignal("999").ok());
+  // Narrowed to int before the range check, these were signals -1 and -9.
+  EXPECT_EQ("invalid signal '4294967295'", ParseSignal("4294967295").error().message);
+  EXPECT_EQ("invalid signal '4294967287'", ParseSignal("4294967287").error().message);
+  EXPECT_EQ("invalid signal '2147483648'", ParseSignal("2147483648").error().message);
   EXPECT_FALSE(ParseSignal("SIGFOO").ok());
   EXPECT_FALSE(ParseSignal("sigterm").ok());
   EXPECT_EQ("invalid signal 'SIGFOO'", ParseSignal("SIGFOO").error().message);
