@@ -56,7 +56,7 @@ struct Fanout {
 
 RequestHandler::RequestHandler(boost::asio::io_context& io, Manager& manager,
                                std::shared_ptr<BlockingWork> worker)
-    : io_(io), manager_(manager), worker_(std::move(worker)), logs_(io, manager) {}
+    : manager_(manager), worker_(std::move(worker)), logs_(io, manager) {}
 
 void RequestHandler::Handle(const Request& req, const Peer& peer, ReplyFn reply) {
   if (ready_) return Run(req, peer, std::move(reply));
@@ -83,7 +83,7 @@ void RequestHandler::ShuttingDown() {
 void RequestHandler::Run(const Request& req, const Peer& peer, ReplyFn reply) {
   const std::string& cmd = req.cmd;
   if (cmd == "ping" || cmd == "version") return reply(Reply::Ok(DaemonJson(manager_.Daemon())));
-  if (cmd == "status" || cmd == "list") return Status(req, peer, std::move(reply));
+  if (cmd == "status" || cmd == "list") return Status(req, peer, reply);
   if (cmd == "check") return reply(Reply::Ok(CheckJson(manager_.Check())));
   if (cmd == "cat") return Cat(req, peer, std::move(reply));
   if (cmd == "logs") return Logs(req, peer, std::move(reply));
@@ -99,7 +99,7 @@ void RequestHandler::Run(const Request& req, const Peer& peer, ReplyFn reply) {
   Operation(req, std::move(reply));
 }
 
-void RequestHandler::Status(const Request& req, const Peer& peer, ReplyFn reply) {
+void RequestHandler::Status(const Request& req, const Peer& peer, const ReplyFn& reply) {
   auto names = UnitArgs(req.args);
   if (!names.ok()) return reply(Reply::Fail(kNotFound, names.error().message));
   auto snaps = manager_.Snapshot(*names);
@@ -114,7 +114,7 @@ void RequestHandler::Status(const Request& req, const Peer& peer, ReplyFn reply)
   // answer waits for the log writer, at most 200 ms.
   manager_.log_writer().WhenFlushed(
       manager_.LogSinks(services),
-      [reply = std::move(reply), out = std::move(out)]() mutable { reply(Reply::Ok(std::move(out))); },
+      [reply, out = std::move(out)]() mutable { reply(Reply::Ok(std::move(out))); },
       std::chrono::milliseconds(200));
 }
 
@@ -201,7 +201,7 @@ void RequestHandler::Operation(const Request& req, ReplyFn reply) {
   fan->left = units.size();
   fan->reply = std::move(reply);
   for (const auto& u : units) {
-    JobDone done = [fan](JobResult r) { fan->Done(r); };
+    JobDone done = [fan](const JobResult& r) { fan->Done(r); };
     if (cmd == "start") {
       manager_.Start(u, options, std::move(done));
     } else if (cmd == "stop") {

@@ -41,12 +41,11 @@ class RequestHandler {
 
  private:
   void Run(const Request& req, const Peer& peer, ReplyFn reply);
-  void Status(const Request& req, const Peer& peer, ReplyFn reply);
+  void Status(const Request& req, const Peer& peer, const ReplyFn& reply);
   void Cat(const Request& req, const Peer& peer, ReplyFn reply);
   void Logs(const Request& req, const Peer& peer, ReplyFn reply);
   void Operation(const Request& req, ReplyFn reply);
 
-  boost::asio::io_context& io_;
   Manager& manager_;
   std::shared_ptr<BlockingWork> worker_;
   LogStream logs_;

@@ -150,7 +150,7 @@ bool Manager::Impl::Enabled(const Service& s) {
 }
 
 void Manager::Impl::LoadAll(std::function<void()> loaded) {
-  sockets->Sync(catalog, [this, loaded = std::move(loaded)](SocketUnits::SyncResult) {
+  sockets->Sync(catalog, [this, loaded = std::move(loaded)](const SocketUnits::SyncResult&) {
     if (shutting_down) return;
     for (const auto& n : catalog.ScanServices()) {
       if (UnitCatalog::IsTemplate(n)) continue;

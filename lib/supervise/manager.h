@@ -79,7 +79,7 @@ using UnitSnapshot = std::variant<ServiceSnapshot, SocketSnapshot>;
 
 class Manager {
  public:
-  Manager(boost::asio::io_context& io, ManagerConfig config);
+  Manager(boost::asio::io_context& io, const ManagerConfig& config);
   Manager(boost::asio::io_context& io, ManagerConfig config, HostParts host);
   ~Manager();
   Manager(const Manager&) = delete;
@@ -108,8 +108,8 @@ class Manager {
   void Restart(const std::string& unit, bool hard, const JobOptions& options, JobDone done);
   void Reload(const std::string& unit, const JobOptions& options, JobDone done);
   // `main_only`: only the main process (kill-whom main), else every process of the service.
-  void Kill(const std::string& unit, int signal, bool main_only, JobDone done);
-  void ResetFailed(const std::string& unit, JobDone done);
+  void Kill(const std::string& unit, int signal, bool main_only, const JobDone& done);
+  void ResetFailed(const std::string& unit, const JobDone& done);
 
   // The canonical name of a unit ("web" → "web.service"), loading a template instance on first
   // use when `create_instance`. Errors: a bad name, "no such unit: …", a failed load.

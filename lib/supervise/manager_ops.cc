@@ -157,7 +157,7 @@ void Manager::Impl::StopAllNow(std::function<void()> done) {
 
 // ---------------------------------------------------------------- the public API
 
-Manager::Manager(boost::asio::io_context& io, ManagerConfig config)
+Manager::Manager(boost::asio::io_context& io, const ManagerConfig& config)
     : Manager(io, config, MakeRealHost(io, CgroupTreeName(config.state_dir))) {}
 
 Manager::Manager(boost::asio::io_context& io, ManagerConfig config, HostParts host)
@@ -189,7 +189,7 @@ void Manager::Start(const std::string& unit, const JobOptions& options, JobDone 
   auto t = m.ResolveTarget(unit, /*create_instance=*/true);
   if (m.Refuse(t, done, true)) return;
   if (!t->service) {
-    m.sockets->Start(t->name, [name = t->name, done = std::move(done)](std::string err) {
+    m.sockets->Start(t->name, [name = t->name, done = std::move(done)](const std::string& err) {
       done(err.empty() ? Answer(JobResult::Kind::kOk, name)
                        : Answer(JobResult::Kind::kSocketFailed, name, err));
     });
@@ -267,7 +267,7 @@ void Manager::Reload(const std::string& unit, const JobOptions& options, JobDone
   m.AddJob(s, job, options, std::move(done));
 }
 
-void Manager::Kill(const std::string& unit, int signal, bool main_only, JobDone done) {
+void Manager::Kill(const std::string& unit, int signal, bool main_only, const JobDone& done) {
   Impl& m = *impl_;
   auto t = m.ResolveTarget(unit, false);
   if (m.Refuse(t, done, true)) return;
@@ -279,7 +279,7 @@ void Manager::Kill(const std::string& unit, int signal, bool main_only, JobDone 
   done(Answer(JobResult::Kind::kOk, s->name));
 }
 
-void Manager::ResetFailed(const std::string& unit, JobDone done) {
+void Manager::ResetFailed(const std::string& unit, const JobDone& done) {
   Impl& m = *impl_;
   auto t = m.ResolveTarget(unit, false);
   if (m.Refuse(t, done, true)) return;

@@ -16,10 +16,11 @@
 // not written) if a component is empty, ".", "..", or has bytes outside '!'..'~'.
 //
 // Everything lives in a fresh temporary directory: units/ is the units directory and root/
-// stands for "/" for the paths a unit names. Then the loading sequence of lib/supervise/
-// manager.cc runs over it (LoadSocketUnits, then LoadUnits' ScanUnitsDir + LoadSpec, then what
-// `supctl start tmpl@fuzz` does for each template through Resolve), then the pure part of a
-// start (ResolveUnitEnvironment, ExpandCommand); everything is closed and the directory removed.
+// stands for "/" for the paths a unit names. Then the daemon's loading runs over it, through
+// its own UnitCatalog (lib/supervise/unit_catalog.h): socket units loaded and bound, services
+// loaded, one instance of each template loaded as `supctl start tmpl@fuzz` would, then the pure
+// part of a start (ResolveUnitEnvironment, ExpandCommand); everything is closed and the
+// directory removed.
 // Nothing outside the temporary directory is written or bound:
 //  - a socket unit binds only its unix socket paths, rewritten to root/<path>; ports and
 //    abstract names are dropped from it (never bind TCP/UDP ports in a fuzzer), and so is a
@@ -28,9 +29,6 @@
 //    it (no "{", no "\", no component starting with '.', which globbing could turn into "..").
 // The only reads outside it are the user and group databases (SocketUser=) and stat() in
 // executable search.
-//
-// This mirrors manager.cc's LoadSpec/LoadSocketUnits/ScanUnitsDir as of this writing; when the
-// unit catalog takes over loading, this target should call the catalog instead.
 #include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,6 +46,7 @@
 #include <vector>
 
 #include "lib/socket/listener.h"
+#include "lib/supervise/unit_catalog.h"
 #include "lib/unit/socket_loader.h"
 #include "lib/unit/unit_loader.h"
 #include "lib/unit/unit_trust.h"
@@ -159,24 +158,6 @@ void Unlock(const std::string& dir) {
   ::closedir(d);
 }
 
-// The daemon's ScanUnitsDir(): regular files (or links to them) in the units directory with
-// the suffix; for ".service", valid unit names only.
-std::set<std::string> ScanUnitsDir(const std::string& units_dir, const std::string& suffix) {
-  std::set<std::string> names;
-  DIR* d = ::opendir(units_dir.c_str());
-  if (d == nullptr) return names;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (!EndsWith(n, suffix)) continue;
-    if (suffix == ".service" && !supd::IsValidUnitName(n)) continue;
-    struct stat st;
-    const std::string path = units_dir + "/" + n;
-    if (::stat(path.c_str(), &st) < 0 || S_ISDIR(st.st_mode)) continue;
-    names.insert(n);
-  }
-  ::closedir(d);
-  return names;
-}
 
 // Whether `path` (absolute) stays inside root/ once prefixed with it, globbing included.
 bool StaysInside(std::string_view path, bool glob) {
@@ -264,30 +245,29 @@ void StartWithoutSpawning(supd::ServiceSpec spec, const std::string& root) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Fixture fx(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!fx.ok()) return 0;
-  const std::string units = fx.units();
   static const std::optional<gid_t> trusted_group = supd::PrivateGroupOf(::geteuid(), ::getegid());
+  // The daemon's own catalog: scan, load, drop-ins, trust, templates.
+  const supd::UnitCatalog catalog(fx.units(), Context(), ::geteuid(), trusted_group);
 
-  // LoadSocketUnits(): load, check trust, bind; the sockets stay open while services load.
+  // Socket units first (SocketUnits::Sync): load, then bind; the sockets stay open while the
+  // services load.
   std::vector<std::vector<supd::BoundSocket>> held;
-  for (const std::string& n : ScanUnitsDir(units, ".socket")) {
-    auto spec = supd::LoadSocketFile(units + "/" + n, n, Context());
-    if (!spec.ok()) continue;
-    if (!supd::CheckUnitFilesTrust(spec->source_path, spec->dropin_paths, ::geteuid(),
-                                   trusted_group)
-             .ok())
-      continue;
-    supd::SocketSpec confined = Confined(*spec, fx.root());
+  for (const std::string& n : catalog.ScanSockets()) {
+    auto loaded = catalog.LoadSocket(n);
+    if (!loaded.spec) continue;
+    supd::SocketSpec confined = Confined(*loaded.spec, fx.root());
     if (confined.listen.empty()) continue;
-    auto bound = supd::BindAll(confined);
+    auto owner = supd::ResolveSocketOwner(confined);
+    if (!owner.ok()) continue;
+    auto bound = supd::BindAll(confined, *owner);
     if (bound.ok()) held.push_back(std::move(*bound));
   }
 
-  // LoadUnits(): every .service but templates, read from its own file or, for an instance,
-  // from its template's (UnitPathFor); then, as `supctl start tmpl@fuzz` would, one instance
-  // of each template.
+  // Every .service but templates; then, as `supctl start tmpl@fuzz` would, one instance of
+  // each template (Manager::Resolve → UnitCatalog::InstanceHasTemplate → LoadService).
   std::vector<std::string> names;
-  for (const std::string& n : ScanUnitsDir(units, ".service")) {
-    if (EndsWith(n, "@.service")) {
+  for (const std::string& n : catalog.ScanServices()) {
+    if (supd::UnitCatalog::IsTemplate(n)) {
       names.push_back(n.substr(0, n.size() - std::string_view("@.service").size()) +
                       "@fuzz.service");
     } else {
@@ -295,15 +275,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
   for (const std::string& n : names) {
-    const std::string tmpl = supd::TemplateNameOf(n);
-    const std::string path = units + "/" + (tmpl.empty() ? n : tmpl);
-    auto spec = supd::LoadServiceFile(path, n, Context());
-    if (!spec.ok()) continue;
-    if (!supd::CheckUnitFilesTrust(spec->source_path, spec->dropin_paths, ::geteuid(),
-                                   trusted_group)
-             .ok())
-      continue;
-    StartWithoutSpawning(std::move(*spec), fx.root());
+    if (!supd::TemplateNameOf(n).empty() && !catalog.InstanceHasTemplate(n)) continue;
+    auto loaded = catalog.LoadService(n);
+    if (!loaded.spec) continue;
+    StartWithoutSpawning(*loaded.spec, fx.root());
   }
   return 0;  // `held` closes the sockets; the fixture removes the directory
 }

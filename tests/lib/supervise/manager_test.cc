@@ -46,7 +46,7 @@ class ManagerTest : public ::testing::Test {
                                            std::filesystem::perms::others_read);
   }
 
-  void Start() {
+  void Start(bool notify = false) {
     HostParts h;
     auto loop = std::make_unique<FakeLoop>(io_);
     auto procs = std::make_unique<FakeProcessControl>();
@@ -66,6 +66,7 @@ class ManagerTest : public ::testing::Test {
     cfg.units_dir = dir_ + "/units";
     cfg.log_dir = dir_ + "/logs";
     cfg.state_dir = dir_;
+    if (notify) cfg.notify_socket = dir_ + "/notify";
     manager_ = std::make_unique<Manager>(io_, cfg, std::move(h));
     bool loaded = false;
     manager_->LoadUnits([&] { loaded = true; });
@@ -268,6 +269,59 @@ TEST_F(ManagerTest, MainPidOpensThePidfdBeforeCheckingTheProcess) {
   manager_->HandleNotify(m, NotifyCredentials{child, 0, 0}, {});
   Poll();
   EXPECT_EQ(Snap("fork.service").main_pid, child);
+}
+
+// Issue 11, bug 6: the old instance of an overlap restart is stopped with the unit it was
+// started with — its ExecStop= (with its own $MAINPID) and its KillSignal= — not with a unit
+// reloaded meanwhile.
+TEST_F(ManagerTest, TheOldInstanceOfAnOverlapRestartStopsWithItsOwnUnit) {
+  Unit("web.socket", "[Socket]\nListenStream=" + dir_ + "/web.sock\n");
+  Unit("web.service", "[Service]\nType=notify\nExecStart=/bin/web\nExecStop=/bin/stop-v1\n"
+                      "KillSignal=SIGINT\n");
+  ASSERT_NO_FATAL_FAILURE(Start(/*notify=*/true));
+  auto out = std::make_shared<std::optional<JobResult>>();
+  manager_->Start("web", {}, [out](JobResult r) { *out = std::move(r); });
+  Poll();
+  const pid_t first = *Snap("web.service").main_pid;
+  NotifyMessage ready;
+  ready.ready = true;
+  manager_->HandleNotify(ready, NotifyCredentials{first, 0, 0}, {});
+  ASSERT_TRUE(PollUntil([&] { return out->has_value(); }));
+  ASSERT_EQ((*out)->kind, JobResult::Kind::kOk);
+
+  Unit("web.service", "[Service]\nType=notify\nExecStart=/bin/web\nExecStop=/bin/stop-v2\n"
+                      "KillSignal=SIGTERM\n");
+  bool reloaded = false;
+  manager_->ReloadUnits([&](const ReloadSummary&) { reloaded = true; });
+  ASSERT_TRUE(PollUntil([&] { return reloaded; }));
+
+  out->reset();
+  manager_->Restart("web", /*hard=*/false, {}, [out](JobResult r) { *out = std::move(r); });
+  Poll();
+  const ServiceSnapshot during = Snap("web.service");
+  const pid_t second = *during.main_pid;
+  ASSERT_NE(first, second);
+  ASSERT_EQ(during.previous_instances.size(), 1u);
+  EXPECT_EQ(during.previous_instances[0].main_pid, first);
+  EXPECT_FALSE(launcher_->Last("ExecStop=/bin/stop-v1")) << "stopped before the new one is ready";
+  manager_->HandleNotify(ready, NotifyCredentials{second, 0, 0}, {});
+  Poll();
+  // The old instance: its own ExecStop=, with its own main pid.
+  auto stop = launcher_->Last("ExecStop=/bin/stop-v1");
+  ASSERT_TRUE(stop);
+  EXPECT_FALSE(launcher_->Last("ExecStop=/bin/stop-v2"));
+  EXPECT_NE(std::find(stop->env.begin(), stop->env.end(), "MAINPID=" + std::to_string(first)),
+            stop->env.end());
+  Exit(stop->pid, ExitStatus::Code(0));
+  // Then its own KillSignal=.
+  bool sigint = false;
+  for (const auto& sent : procs_->signals) sigint = sigint || (sent.pid == first && sent.sig == SIGINT);
+  EXPECT_TRUE(sigint) << "the old instance did not get its own KillSignal=SIGINT";
+  Exit(first, ExitStatus::Signal(SIGINT));
+  ASSERT_TRUE(PollUntil([&] { return out->has_value(); }));
+  EXPECT_EQ((*out)->kind, JobResult::Kind::kOk);
+  EXPECT_TRUE(Snap("web.service").previous_instances.empty());
+  EXPECT_EQ(Snap("web.service").main_pid, second);
 }
 
 }  // namespace
