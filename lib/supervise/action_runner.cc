@@ -61,7 +61,7 @@ void ActionRunner::Perform(Service& s, const Action& a, Actions* more) {
     case Action::Kind::kArmWatchdog: ArmWatchdog(s, a.delay); break;
     case Action::Kind::kDisarmWatchdog: s.watchdog->Cancel(); break;
     case Action::Kind::kResetInstance: NewInstance(s); break;
-    case Action::Kind::kCheckConditions: Prepare(s); break;
+    case Action::Kind::kCheckConditions: Prepare(s, more); break;
     case Action::Kind::kPrepareInstance: {
       // The worker already prepared it with the conditions (Prepare); what is left is on the
       // loop: cgroup, limits, environment, log.
@@ -138,9 +138,21 @@ void ActionRunner::NewInstance(Service& s) {
   s.status_errno = 0;
 }
 
-// The blocking part of a start, on the worker: conditions, NSS lookups, EnvironmentFile=.
-void ActionRunner::Prepare(Service& s) {
+// The blocking part of a start, on the worker: conditions, NSS lookups, EnvironmentFile=. A
+// unit that needs none of them (no Condition*=, User=, Group=, SupplementaryGroups=,
+// EnvironmentFile=) is prepared at once on the loop: nothing of it can block, and a crash loop's
+// respawn does not wait for a thread hop. `more` gets the machine's answer in that case.
+void ActionRunner::Prepare(Service& s, Actions* more) {
   if (!s.current) return;
+  const ServiceSpec& spec = *s.spec;
+  const bool blocking = !spec.conditions.empty() || !spec.user.empty() || !spec.group.empty() ||
+                        !spec.exec.supplementary_groups.empty() ||
+                        !spec.environment_files.empty();
+  if (!blocking) {
+    s.current->prep = PrepareInstance(spec, env_.euid);
+    *more = s.fsm->OnConditionsChecked(true, false, "", Now());
+    return;
+  }
   const uint64_t id = s.current->id;
   env_.worker->Run([this, spec = s.spec, euid = env_.euid, name = s.name, id] {
     auto prep = std::make_shared<PreparedInstance>(PrepareInstance(*spec, euid));

@@ -102,7 +102,7 @@ class ActionRunner {
 
   // Instances.
   void NewInstance(Service& s);
-  void Prepare(Service& s);
+  void Prepare(Service& s, Actions* more);
   std::string ApplyPrepared(Service& s, Instance& inst);
   std::string ApplyResources(Service& s, Instance& inst);
   void DropCgroup(Service& s, const std::string& dir);
