@@ -35,6 +35,35 @@ size_t CountOccurrences(const std::string& text, const std::string& needle) {
   return n;
 }
 
+// Opens a gate file (creates it) and joins the thread that waits behind it when the scope ends,
+// also when an assertion returns early: a joinable std::thread must not be destroyed.
+class GateGuard {
+ public:
+  GateGuard(std::string gate, std::thread& waiter) : gate_(std::move(gate)), waiter_(waiter) {}
+  GateGuard(const GateGuard&) = delete;
+  GateGuard& operator=(const GateGuard&) = delete;
+  ~GateGuard() { Open(); }
+  void Open() {
+    if (!FileExists(gate_)) WriteFile(gate_, "");
+    if (waiter_.joinable()) waiter_.join();
+  }
+
+ private:
+  std::string gate_;
+  std::thread& waiter_;
+};
+
+// Stops a request loop (sets `done`) and joins its thread when the scope ends, also when an
+// assertion returns early.
+struct StopLoopGuard {
+  std::atomic<bool>& done;
+  std::thread& loop;
+  ~StopLoopGuard() {
+    done = true;
+    if (loop.joinable()) loop.join();
+  }
+};
+
 class SocketTest : public SupdTest {
  protected:
   std::map<std::string, std::string> ReadKv(const std::string& path) {
@@ -281,12 +310,14 @@ TimeoutStartSec=infinity
       good ? ++ok : ++failed;
     }
   });
+  StopLoopGuard stop_loop{done, client};
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE("restart " + std::to_string(i + 1));
     const pid_t old_pid = MainPid("web.service");
     ASSERT_EQ(0, unlink(gate.c_str()));
     CommandResult r;
     std::thread restart([&] { r = Supctl({"restart", "web"}); });
+    GateGuard restart_gate(gate, restart);
     // The new instance is up and waiting at the gate: not serving, not ready.
     EXPECT_TRUE(WaitFor(
         [&] {
@@ -304,8 +335,7 @@ TimeoutStartSec=infinity
       }
     }
     EXPECT_EQ(ProcState::kAlive, GetProcState(old_pid));
-    WriteFile(gate, "");
-    restart.join();
+    restart_gate.Open();
     EXPECT_EQ(0, r.exit_code) << r.Describe() << SupdContext();
     const pid_t new_pid = MainPid("web.service");
     EXPECT_NE(old_pid, new_pid);
@@ -391,6 +421,7 @@ TimeoutStartSec=infinity
     first = Supctl({"restart", "web"});
     first_done = true;
   });
+  GateGuard first_gate(gate, first_thread);
   ASSERT_TRUE(WaitFor(
       [&] {
         auto st = Status("web.service");
@@ -412,8 +443,7 @@ TimeoutStartSec=infinity
   EXPECT_EQ(json(first_pid), (*held)["previous_instances"][0]["pid"]) << held->dump();
   EXPECT_EQ(ProcState::kAlive, GetProcState(first_pid));
   // Released, the first restart completes: the new instance serves, the old one is stopped.
-  WriteFile(gate, "");
-  first_thread.join();
+  first_gate.Open();
   EXPECT_EQ(0, first.exit_code) << first.Describe() << SupdContext();
   const pid_t second_pid = MainPid("web.service");
   EXPECT_NE(first_pid, second_pid);
@@ -429,6 +459,7 @@ TimeoutStartSec=infinity
   const size_t waits_before = CountOccurrences(ServiceLog("web.service"), "waiting for " + gate);
   CommandResult hard;
   std::thread hard_thread([&] { hard = Supctl({"restart", "--hard", "web"}); });
+  GateGuard hard_gate(gate, hard_thread);
   ASSERT_TRUE(WaitFor(
       [&] {
         return CountOccurrences(ServiceLog("web.service"), "waiting for " + gate) >
@@ -441,8 +472,7 @@ TimeoutStartSec=infinity
   ASSERT_TRUE(during);
   EXPECT_TRUE((*during)["previous_instances"].empty()) << during->dump();
   EXPECT_NE(json(second_pid), (*during)["main_pid"]) << during->dump();
-  WriteFile(gate, "");
-  hard_thread.join();
+  hard_gate.Open();
   EXPECT_EQ(0, hard.exit_code) << hard.Describe();
   body = HttpGet(port, 30s);
   ASSERT_TRUE(body);
