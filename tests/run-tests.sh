@@ -21,16 +21,20 @@ packaging/install-deps.sh
 jobs=$(nproc)
 start=$SECONDS
 stage_start=$SECONDS
+cpu=0
 cpu_start=0
-# CPU seconds (user + system) used so far by the commands this script has waited for.
-cpu_seconds() {
-  times | tail -1 | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/);
-                           printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'
+times_file=$(mktemp)
+trap 'rm -f "$times_file"' EXIT
+# Sets $cpu: CPU seconds (user + system) used so far by the commands this script has waited for.
+# `times` must run in this shell, not in a $(...) subshell, which has no children of its own.
+read_cpu() {
+  times >"$times_file"
+  cpu=$(tail -1 "$times_file" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/);
+                                       printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
 }
 # Starts a stage; says how long the previous one took (wall and CPU: the machine has $jobs CPUs).
 stage() {
-  local cpu
-  cpu=$(cpu_seconds)
+  read_cpu
   echo "== $* (previous stage: $((SECONDS - stage_start)) s, CPU $((cpu - cpu_start)) s;" \
        "total: $((SECONDS - start)) s, load $(cut -d' ' -f1 /proc/loadavg))"
   stage_start=$SECONDS
