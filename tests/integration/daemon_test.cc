@@ -92,12 +92,13 @@ WantedBy=default.target
   ASSERT_TRUE(WaitForLog("web.service", "listening on"));
 
   auto t0 = Clock::now();
-  int code = StopSupd(20s);
+  // The slowest service has TimeoutStopSec=2 (its child ignores SIGTERM); the others use the
+  // default of 90 s, which they must not need: supd that waited for it would not exit within
+  // 60 s and StopSupd() would return -2. No tighter bound: it would measure the machine's load.
+  int code = StopSupd(60s);
   auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
   std::cerr << "[measure] supd SIGTERM → exit took " << elapsed.count() << " ms\n";
   EXPECT_EQ(0, code) << SupdContext();
-  // The slowest service has TimeoutStopSec=2; services stop in parallel or one after the other.
-  EXPECT_LT(elapsed, 8s);
   for (pid_t pid : pids) {
     EXPECT_NE(ProcState::kAlive, GetProcState(pid))
         << "pid " << pid << " (" << ProcCmdline(pid) << ") alive after supd exited";
@@ -303,12 +304,17 @@ TEST_F(DaemonTest, IdleClientsDoNotBlockOthers) {
   }
   // One of them sent half a request and stopped.
   ASSERT_TRUE(idle[0].Send("{\"id\":1,\"cmd\":"));
-  auto t0 = Clock::now();
+  // Others are answered while the idle ones are still connected: a supd blocked on them would
+  // answer only after hanging up on them (60 s idle limit), or never. No clock: the order is the
+  // proof (answer first, idle connections still open after it).
   CommandResult r = Supctl({"version"});
   EXPECT_EQ(0, r.exit_code) << r.Describe();
-  EXPECT_LT(Clock::now() - t0, 2s);
   r = Supctl({"status", "--json"});
   EXPECT_EQ(0, r.exit_code) << r.Describe();
+  for (size_t i = 0; i < idle.size(); ++i) {
+    EXPECT_FALSE(idle[i].ReadLine(1ms)) << "idle client " << i << " got an answer";
+    EXPECT_FALSE(idle[i].closed()) << "idle client " << i << " was hung up on before the answer";
+  }
 }
 
 }  // namespace

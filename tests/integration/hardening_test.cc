@@ -7,6 +7,7 @@
 // enough to catch a per-client or per-restart leak (1,000 × even 4 KiB is 4 MiB).
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -77,9 +78,14 @@ int ConnectNonBlocking(const std::string& path) {
 #if defined(__SANITIZE_ADDRESS__)
 constexpr int kCrashRestarts = 200;
 constexpr int kStopStartCycles = 20;
+// The log flood that goes by a follower that does not read, while it does not: 4 MiB of log is
+// more JSON than the 4 MiB bound checked for what supd keeps for it, and four times its 1 MiB
+// backlog; 24 MiB took supd more than a minute under ASan on a loaded machine.
+constexpr uintmax_t kFollowerFloodBytes = uintmax_t{4} << 20;
 #else
 constexpr int kCrashRestarts = 1000;
 constexpr int kStopStartCycles = 100;
+constexpr uintmax_t kFollowerFloodBytes = uintmax_t{24} << 20;
 #endif
 
 class HardeningTest : public SupdTest {
@@ -97,8 +103,10 @@ class HardeningTest : public SupdTest {
 
   std::string NotifySocket() const { return socket_.substr(0, socket_.size() - 5) + ".notify"; }
 
-  // supd answers a status request on a fresh connection within `within`.
-  bool Responsive(Ms within = 2s) {
+  // supd answers a request on a fresh connection within `within`. The default is long: what it
+  // tells apart is a supd that answers from one that is blocked (by a hostile client, until
+  // that client is hung up on after 60 s, or for ever), not a fast supd from a slow machine.
+  bool Responsive(Ms within = 30s) {
     auto t0 = Clock::now();
     CommandResult r = Supctl({"version"});
     return r.exit_code == 0 && Clock::now() - t0 < within;
@@ -106,7 +114,7 @@ class HardeningTest : public SupdTest {
 
   // Waits until supd's RSS is at most `limit` KiB (freed memory is given back lazily, e.g. by
   // the malloc_trim after a big reply); the last value read.
-  long WaitRssAtMost(long limit, Ms timeout = 5s) {
+  long WaitRssAtMost(long limit, Ms timeout = 30s) {
     long rss = RssKiB(supd_pid_);
     WaitFor([&] { return (rss = RssKiB(supd_pid_)) <= limit; }, timeout, 50ms);
     return rss;
@@ -165,7 +173,7 @@ WantedBy=multi-user.target
 )");
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   ASSERT_GT(WaitForRunning("svc.service"), 0) << SupdContext();
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Responsive(5s));  // warm-up
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Responsive());  // warm-up
   const long rss0 = RssKiB(supd_pid_);
   const int fds0 = FdCount(supd_pid_);
 
@@ -232,7 +240,7 @@ WantedBy=multi-user.target
         }
         return remaining == 0;
       },
-      20s, 5ms);
+      60s, 5ms);
   for (int fd : active) close(fd);
   EXPECT_EQ(0u, remaining) << "clients without any line from supd";
   EXPECT_EQ(0, other) << "lines that were neither an answer nor busy";
@@ -246,7 +254,7 @@ WantedBy=multi-user.target
   int st = 0;
   ASSERT_EQ(holder, waitpid(holder, &st, 0));
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-  ASSERT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 5s))
+  ASSERT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 30s))
       << "supd holds " << FdCount(supd_pid_) << " fds, had " << fds0;
   ExpectRssBack(rss0, 3 * 1024, "1,000 clients");
   EXPECT_EQ("running", State("svc.service"));
@@ -254,12 +262,12 @@ WantedBy=multi-user.target
 
 TEST_F(HardeningTest, HugeLinesInvalidUtf8AndTruncatedJsonGetErrors) {
   ASSERT_NO_FATAL_FAILURE(StartSupd());
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Responsive(5s));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Responsive());
   const long rss0 = RssKiB(supd_pid_);
 
   {
     SCOPED_TRACE("10 MiB line");
-    auto reply = RawControlRequest(socket_, std::string(10 << 20, 'x') + "\n", 10s);
+    auto reply = RawControlRequest(socket_, std::string(10 << 20, 'x') + "\n", 60s);
     ASSERT_TRUE(reply.has_value());
     json j = json::parse(reply->line, nullptr, false);
     ASSERT_TRUE(j.is_object()) << reply->line.substr(0, 200);
@@ -308,7 +316,7 @@ ExecStart=/bin/sleep 1000
 )");
   }
   ASSERT_NO_FATAL_FAILURE(StartSupd());
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Responsive(5s));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Responsive());
   const long rss0 = RssKiB(supd_pid_);
 
   int fd = ConnectNonBlocking(socket_);
@@ -317,7 +325,10 @@ ExecStart=/bin/sleep 1000
   std::string burst;
   for (int i = 0; i < 100; ++i) burst += req;
   // Write until supd stops reading from us (its answers fill both socket buffers): it must
-  // stop taking requests rather than queue answers without bound.
+  // stop taking requests rather than queue answers without bound. Each stall waits for the
+  // socket to become writable (supd read something), at most 10 ms; 20 stalls in a row end the
+  // flood. On a slow machine that only ends it sooner, with less sent: the bounds below cannot
+  // fail because of load, and the memory check is what catches unbounded buffering.
   size_t sent = 0;
   auto t0 = Clock::now();
   int stalls = 0;
@@ -328,7 +339,8 @@ ExecStart=/bin/sleep 1000
       stalls = 0;
     } else {
       ++stalls;
-      WaitFor([] { return false; }, 10ms, 10ms);
+      pollfd p{fd, POLLOUT, 0};
+      poll(&p, 1, 10);
     }
   }
   std::cerr << "[measure] a client that never reads got " << sent / req.size()
@@ -367,12 +379,6 @@ LogMaxBytes=1G
   const std::string follow =
       R"({"id":1,"cmd":"logs","args":{"services":["spam"],"follow":true,"lines":10}})" "\n";
 
-  // One that never reads, for the whole test.
-  std::optional<RawClient> sleeper;
-  sleeper.emplace(socket_);
-  ASSERT_TRUE(sleeper->connected());
-  ASSERT_TRUE(sleeper->Send(follow));
-
   // Twenty that read a little, then hang up in the middle of the stream. Every fifth asks for
   // more history than memory holds: it is read from the files while live lines wait (at most
   // 1 MiB of them, the rest counted as skipped).
@@ -384,16 +390,24 @@ LogMaxBytes=1G
     ASSERT_TRUE(c.Send(i % 5 == 0 ? follow_long : follow));
     for (int n = 0; n < 3; ++n) {
       // Generous: under ASan a history read from the files behind the flood takes seconds.
-      auto line = c.ReadLine(15s);
+      auto line = c.ReadLine(60s);
       ASSERT_TRUE(line) << "follower " << i << ", line " << n << SupdContext();
       EXPECT_TRUE(json::parse(*line).value("more", false)) << *line;
     }
   }  // closed here, mid-stream
 
-  // Far more output than the backlog a follower may have (1 MiB) goes by meanwhile.
+  // One that does not read while far more output than the backlog a follower may have (1 MiB)
+  // goes by.
   const std::string log = log_dir_ + "/spam.service.log";
   std::error_code ec;
-  ASSERT_TRUE(WaitFor([&] { return fs::file_size(log, ec) > (24u << 20); }, 20s))
+  std::optional<RawClient> sleeper;
+  sleeper.emplace(socket_);
+  ASSERT_TRUE(sleeper->connected());
+  ASSERT_TRUE(sleeper->Send(follow));
+  const auto sleeper_since = Clock::now();
+  const uintmax_t size_then = fs::file_size(log, ec);
+  ASSERT_TRUE(WaitFor([&] { return fs::file_size(log, ec) > size_then + kFollowerFloodBytes; },
+                      60s))
       << "log at " << fs::file_size(log, ec) << " bytes; " << SupdContext();
   EXPECT_TRUE(Responsive()) << SupdContext();
 
@@ -402,7 +416,7 @@ LogMaxBytes=1G
   size_t bytes = 0;
   uint64_t skipped = 0;
   std::string last;
-  while (auto line = sleeper->ReadLine(5s)) {
+  while (auto line = sleeper->ReadLine(30s)) {
     bytes += line->size() + 1;
     last = *line;
     auto j = json::parse(*line);
@@ -410,14 +424,25 @@ LogMaxBytes=1G
     skipped = j["result"].value("skipped", uint64_t{0});
     if (skipped > 0) break;
   }
-  EXPECT_GT(skipped, 0u) << "last: " << last.substr(0, 200);
   // 1 MiB of answers, one batch (64 KiB) and what the two socket buffers held.
   EXPECT_LT(bytes, size_t{4} << 20) << "supd kept " << bytes << " bytes for a client that did not read";
-  EXPECT_FALSE(sleeper->closed());
+  // supd hangs up on a client that has not read an answer for 60 s (by design, README). On a
+  // machine slow enough for the flood to take that long, that is what happened; it cannot have
+  // happened sooner, and then the count of skipped lines cannot be checked in this run.
+  const auto unread_for = Clock::now() - sleeper_since;
+  if (sleeper->closed() && skipped == 0) {
+    EXPECT_GE(unread_for, 60s) << "hung up on after only "
+                               << std::chrono::duration_cast<Ms>(unread_for).count() << " ms";
+    std::cerr << "[info] the flood took longer than supd's 60 s write timeout; the follower was "
+                 "hung up on, skipped lines not checked in this run\n";
+  } else {
+    EXPECT_GT(skipped, 0u) << "last: " << last.substr(0, 200);
+    EXPECT_FALSE(sleeper->closed());
+  }
   sleeper.reset();
 
   ASSERT_EQ(0, Supctl({"stop", "spam"}).exit_code) << SupdContext();
-  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 5s))
+  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 30s))
       << "supd holds " << FdCount(supd_pid_) << " fds, had " << fds0;
   ExpectRssBack(rss0, 6 * 1024, "flooded followers");
 }
@@ -452,7 +477,7 @@ ExecStart=/usr/bin/python3 {dir}/flood.py {dir}/bpid
   const pid_t bpid = MainPid("b.service");
   ASSERT_GT(bpid, 0);
   WriteFile(dir_ + "/bpid", std::to_string(bpid) + "\n");
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Responsive(5s));
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Responsive());
   const int fds0 = FdCount(supd_pid_);
   const long rss0 = RssKiB(supd_pid_);
 
@@ -482,7 +507,7 @@ ExecStart=/usr/bin/python3 {dir}/flood.py {dir}/bpid
   EXPECT_LE(FdCount(supd_pid_), fds0 + 8)
       << "supd holds " << FdCount(supd_pid_) << ", had " << fds0;
   ASSERT_EQ(0, Supctl({"stop", "a"}).exit_code);
-  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0 + 1; }, 5s))
+  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0 + 1; }, 30s))
       << "supd holds " << FdCount(supd_pid_) << " fds, had " << fds0;
   ExpectRssBack(rss0, 2 * 1024, "20,000 notify datagrams");
 }
@@ -574,7 +599,7 @@ WantedBy=multi-user.target
   EXPECT_EQ("stopped", State("u9999.service"));
   ASSERT_EQ(0, Supctl({"start", "u4242"}).exit_code);
   EXPECT_EQ("running", State("u4242.service"));
-  EXPECT_TRUE(Responsive(5s));
+  EXPECT_TRUE(Responsive());
 }
 
 TEST_F(HardeningTest, UnitFilesOthersCanWriteAreRefused) {
@@ -660,8 +685,8 @@ RestartSec=0
 )");
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   ASSERT_EQ(0, Supctl({"start", "crash"}).exit_code) << SupdContext();
-  ASSERT_TRUE(WaitFor([&] { return Restarts("crash.service") >= 50; }, 20s)) << SupdContext();
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Responsive(5s));
+  ASSERT_TRUE(WaitFor([&] { return Restarts("crash.service") >= 50; }, 60s)) << SupdContext();
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Responsive());
   const int fds0 = FdCount(supd_pid_);
   const long rss0 = RssKiB(supd_pid_);
   auto t0 = Clock::now();
@@ -682,10 +707,10 @@ RestartSec=0
       30s))
       << State("crash.service") << SupdContext();
   // Between restarts a crash may be mid-flight at the baseline: at most its pipes and pidfd.
-  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 5s))
+  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 30s))
       << "fds " << fds0 << " → " << FdCount(supd_pid_);
   ExpectRssBack(rss0, 1024, "1,000 restarts");
-  EXPECT_TRUE(WaitFor([&] { return ZombieChildren(supd_pid_).empty(); }, 5s));
+  EXPECT_TRUE(WaitFor([&] { return ZombieChildren(supd_pid_).empty(); }, 30s));
   EXPECT_TRUE(ChildrenOf(supd_pid_).empty());
 }
 
@@ -732,7 +757,7 @@ TEST_F(HardeningTest, HundredStopStartCyclesOfFiftyServices) {
             << " KiB\n";
   // A stop or start may still be settling (a pipe, a pidfd): wait for it, but a leak of one fd
   // per cycle would be 100.
-  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 5s))
+  EXPECT_TRUE(WaitFor([&] { return FdCount(supd_pid_) <= fds0; }, 30s))
       << "fds " << fds0 << " → " << FdCount(supd_pid_);
   ExpectRssBack(rss0, 1024, "100 stop/start cycles");
   EXPECT_EQ(50u, ChildrenOf(supd_pid_).size());
@@ -757,7 +782,7 @@ TEST_F(HardeningTest, SigtermWithFiftyRunningServicesStopsAllAndExitsZero) {
     pids.push_back(pid);
   }
   auto t0 = Clock::now();
-  EXPECT_EQ(0, StopSupd(20s)) << SupdContext();
+  EXPECT_EQ(0, StopSupd(60s)) << SupdContext();
   std::cerr << "[measure] SIGTERM with 50 services → supd exit 0 in "
             << std::chrono::duration_cast<Ms>(Clock::now() - t0).count() << " ms\n";
   for (pid_t pid : pids) EXPECT_NE(ProcState::kAlive, GetProcState(pid)) << pid;
@@ -795,31 +820,44 @@ WantedBy=multi-user.target
   const size_t first_log = SupdStderr().size();  // the killed supd's lines come first
   auto t0 = Clock::now();
   ASSERT_NO_FATAL_FAILURE(StartSupd());
-  // Reap them as they die (they are our children now).
-  auto gone = [](pid_t pid) {
-    waitpid(pid, nullptr, WNOHANG);
+  // Reap them as they die (they are our children now), keeping how they ended.
+  std::map<pid_t, int> ended;
+  auto gone = [&](pid_t pid) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) ended[pid] = status;
     return GetProcState(pid) == ProcState::kGone;
   };
-  EXPECT_TRUE(WaitFor([&] { return gone(web); }, 3s)) << "web survived its SIGTERM";
+  // web ends of the SIGTERM (crasher -sleep keeps its default action), not of the SIGKILL that
+  // comes 5 s later: how it died says so, whatever the time it took.
+  EXPECT_TRUE(WaitFor([&] { return gone(web); })) << "web survived";
+  ASSERT_TRUE(ended.count(web));
+  EXPECT_TRUE(WIFSIGNALED(ended[web]) && WTERMSIG(ended[web]) == SIGTERM)
+      << "web did not end of SIGTERM: wait status " << ended[web];
   // stubborn ignores SIGTERM: for 5 s supd waits, answers, and starts nothing, not even on a
-  // daemon-reload.
+  // daemon-reload. Whether this check falls into those 5 s depends on the machine's speed, so
+  // it is made only when it provably did: stubborn still alive after the status was taken.
   EXPECT_EQ(0, Supctl({"daemon-reload"}).exit_code) << SupdContext();
   auto all = StatusAll();
   ASSERT_TRUE(all);
-  EXPECT_TRUE(all->empty()) << "units loaded while the predecessor's are still stopping: "
-                            << all->dump();
-  EXPECT_EQ(ProcState::kAlive, GetProcState(stubborn));
-  EXPECT_EQ(std::string::npos, SupdStderr().find(" ready: units", first_log))
-      << "supd said ready (READY=1 to its own manager) before its units were loaded";
-  EXPECT_TRUE(WaitFor([&] { return gone(stubborn); }, 10s)) << "stubborn survived SIGKILL";
-  const pid_t web2 = WaitForRunning("web.service", 15s);
+  const bool stubborn_alive_after = GetProcState(stubborn) == ProcState::kAlive;
+  if (stubborn_alive_after) {
+    EXPECT_TRUE(all->empty()) << "units loaded while the predecessor's are still stopping: "
+                              << all->dump();
+    EXPECT_EQ(std::string::npos, SupdStderr().find(" ready: units", first_log))
+        << "supd said ready (READY=1 to its own manager) before its units were loaded";
+  } else {
+    std::cerr << "[info] the machine was too slow to look inside supd's 5 s leftover wait; the "
+                 "order is still checked from supd's log below\n";
+  }
+  EXPECT_TRUE(WaitFor([&] { return gone(stubborn); }, 60s)) << "stubborn survived SIGKILL";
+  const pid_t web2 = WaitForRunning("web.service", 60s);
   const auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
   std::cerr << "[measure] restarted supd stopped its predecessor's services and started its own "
                "in "
             << elapsed.count() << " ms\n";
   EXPECT_GT(web2, 0) << SupdContext();
   EXPECT_NE(web, web2);
-  EXPECT_GT(WaitForRunning("stubborn.service", 5s), 0) << SupdContext();
+  EXPECT_GT(WaitForRunning("stubborn.service"), 0) << SupdContext();
   // What the killed services left as zombies (sh's sleep) were reparented to us: reap them.
   for (pid_t pid : ChildrenOf(getpid())) {
     if (pid != supd_pid_ && GetProcState(pid) == ProcState::kZombie) waitpid(pid, nullptr, 0);

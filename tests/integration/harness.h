@@ -7,7 +7,11 @@
 // The test process makes itself a child subreaper, so whatever supd leaves behind when it exits
 // becomes our child and cannot escape that check.
 //
-// Waiting is done with WaitFor(predicate, deadline), never with a fixed sleep.
+// Waiting is done with WaitFor(predicate, deadline), never with a fixed sleep. The default
+// deadlines are long (30 s): they bound a wait for something that must happen, they cost nothing
+// when it does, and a loaded machine (CI runs the suite under ASan on 2 cores) must not turn a
+// slow-but-correct supd into a failure. A test never asserts that something did NOT happen within
+// a short time; it holds the event back on purpose or checks an order that supd records.
 // Nothing here is thread-safe; a test runs on one thread.
 #pragma once
 
@@ -50,7 +54,7 @@ std::string GoBin(const std::string& name);
 
 // Polls `predicate` every `interval` until it returns true (→ true) or `timeout` passes
 // (→ false, after one last try).
-bool WaitFor(const std::function<bool()>& predicate, Ms timeout = 10s, Ms interval = 20ms);
+bool WaitFor(const std::function<bool()>& predicate, Ms timeout = 30s, Ms interval = 20ms);
 
 enum class ProcState { kGone, kZombie, kAlive };
 // From /proc/PID/stat. kGone when there is no such process (reaped, or never existed).
@@ -76,7 +80,7 @@ int CountLines(const std::string& path);
 // A 127.0.0.1 TCP port that was free a moment ago (bind port 0, read it, close).
 int FreeTcpPort();
 // GET / on 127.0.0.1:port with HTTP/1.0; the body, or nullopt if the request failed.
-std::optional<std::string> HttpGet(int port, Ms timeout = 2s);
+std::optional<std::string> HttpGet(int port, Ms timeout = 10s);
 
 // Sends `payload` on a new connection to the unix socket at `path` and reads until the first
 // '\n' or EOF or timeout. nullopt if the connection failed; `closed` tells whether the peer
@@ -86,7 +90,7 @@ struct RawReply {
   bool closed = false;
 };
 std::optional<RawReply> RawControlRequest(const std::string& socket_path,
-                                          const std::string& payload, Ms timeout = 5s);
+                                          const std::string& payload, Ms timeout = 30s);
 
 // A client connection to a unix stream socket that stays open until destroyed, for tests
 // that speak the control protocol by hand.
@@ -103,9 +107,9 @@ class RawClient {
   ~RawClient();
   bool connected() const { return fd_ >= 0; }
   // Writes all of `data` (false if the peer closed or the deadline passed).
-  bool Send(const std::string& data, Ms timeout = 5s);
+  bool Send(const std::string& data, Ms timeout = 30s);
   // The next line without '\n'; nullopt on timeout or EOF (then closed() is true).
-  std::optional<std::string> ReadLine(Ms timeout = 5s);
+  std::optional<std::string> ReadLine(Ms timeout = 30s);
   bool closed() const { return closed_; }
 
  private:
@@ -123,7 +127,7 @@ class SupdTest : public ::testing::Test {
     std::vector<std::string> wrapper;     // e.g. {"/usr/bin/setpriv", "--reuid=65534", ...}
     std::vector<std::string> extra_args;  // appended to supd's command line
     std::vector<std::string> extra_env;   // added to supd's environment
-    Ms ready_timeout = 10s;               // for `supctl version` to answer
+    Ms ready_timeout = 60s;               // for `supctl version` to answer
   };
 
   void SetUp() override;
@@ -155,13 +159,13 @@ class SupdTest : public ::testing::Test {
   // Status(name)["main_pid"], or 0 when null/unknown.
   pid_t MainPid(const std::string& name);
   int Restarts(const std::string& name);  // -1 when unknown
-  bool WaitForState(const std::string& name, const std::string& state, Ms timeout = 10s);
+  bool WaitForState(const std::string& name, const std::string& state, Ms timeout = 30s);
   // Waits until the service is running with a main pid; returns it (0 on timeout).
-  pid_t WaitForRunning(const std::string& name, Ms timeout = 10s);
+  pid_t WaitForRunning(const std::string& name, Ms timeout = 30s);
 
   std::string LogPath(const std::string& service) const;
   std::string ServiceLog(const std::string& service) const { return ReadFile(LogPath(service)); }
-  bool WaitForLog(const std::string& service, const std::string& needle, Ms timeout = 10s);
+  bool WaitForLog(const std::string& service, const std::string& needle, Ms timeout = 30s);
   std::string SupdStderr() const { return ReadFile(supd_stderr_); }
 
   // Processes to SIGKILL at teardown whatever happens (pids, or files of pids).

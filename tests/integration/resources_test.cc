@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/harness.h"
@@ -123,7 +124,7 @@ MemorySwapMax=0
   ASSERT_TRUE(WaitFor([&] {
     auto s = Status("hog.service");
     return s && (*s)["last_exit"].is_object();
-  }, 20s)) << SupdContext();
+  }, 60s)) << SupdContext();
   st = Status("hog.service");
   EXPECT_EQ("killed by the OOM killer (MemoryMax=64M)", (*st)["last_exit"]["reason"]) << st->dump(1);
   EXPECT_EQ("main process killed by the OOM killer (MemoryMax=64M)", (*st)["cause"]) << st->dump(1);
@@ -149,7 +150,7 @@ TasksMax=24
     const std::string log = ServiceLog("bomb.service");
     return log.find("fork failed after") != std::string::npos ||
            log.find("failed to create new OS thread") != std::string::npos;
-  }, 20s)) << ServiceLog("bomb.service") << SupdContext();
+  }, 60s)) << ServiceLog("bomb.service") << SupdContext();
   auto st = Status("bomb.service");
   ASSERT_TRUE(st);
   const json tasks = (*st)["resources"]["stats"]["tasks"];
@@ -182,8 +183,10 @@ TasksMax=100
   ASSERT_GT(pid, 0);
   const double cpu0 = CpuSeconds(pid);
   const auto t0 = Clock::now();
-  // A measurement window, not a synchronisation: 3 s of wall time.
-  WaitFor([&] { return Clock::now() - t0 >= 3s; }, 5s, 100ms);
+  // A measurement window, not a wait for anything: 3 s of wall time over which the CPU share is
+  // averaged. Its length does not decide the outcome; the bounds below are loose because the
+  // machine is shared (load can only lower the share, and the lower bound just says it ran).
+  std::this_thread::sleep_for(3s);
   const double cpu = CpuSeconds(pid) - cpu0;
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   const double share = cpu / wall;

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,33 @@ namespace {
 
 using nlohmann::json;
 
-class RestartTest : public SupdTest {};
+using Usec = std::chrono::microseconds;
+
+class RestartTest : public SupdTest {
+ protected:
+  // From supd's status of a service that was respawned: the time between supd seeing the last
+  // exit and the service entering its current state, both on supd's monotonic clock.
+  static Usec RespawnGap(const json& status) {
+    return Usec(status["since_monotonic_usec"].get<int64_t>() -
+                status["last_exit"]["at_monotonic_usec"].get<int64_t>());
+  }
+  // supd's log lines "<service>: <from> -> <to>", in order, as "<from> -> <to>" (the cause,
+  // if any, cut off).
+  std::vector<std::string> Transitions(const std::string& service) {
+    std::vector<std::string> out;
+    std::istringstream in(SupdStderr());
+    std::string line;
+    const std::string key = ": " + service + ": ";
+    while (std::getline(in, line)) {
+      const size_t at = line.find(key);
+      if (at == std::string::npos || line.find(" -> ", at) == std::string::npos) continue;
+      std::string t = line.substr(at + key.size());
+      if (const size_t paren = t.find(" ("); paren != std::string::npos) t.resize(paren);
+      out.push_back(t);
+    }
+    return out;
+  }
+};
 
 TEST_F(RestartTest, CrashedServiceIsRespawnedAtOnceWithRestartSecZero) {
   WriteUnit("crash.service", R"([Unit]
@@ -31,24 +58,27 @@ RestartSec=0
   ASSERT_TRUE(WaitFor([&] { return CountLines(dir_ + "/starts") == 1; }));
   EXPECT_EQ(0, Restarts("crash.service"));
 
-  auto t0 = Clock::now();
   ASSERT_EQ(0, kill(first, SIGKILL));
   pid_t second = 0;
-  bool respawned = WaitFor(
-      [&] {
-        auto s = Status("crash.service");
-        if (!s || s->value("state", "") != "running" || !(*s)["main_pid"].is_number_integer()) {
-          return false;
-        }
-        second = (*s)["main_pid"].get<pid_t>();
-        return second > 0 && second != first;
-      },
-      5s, 10ms);
-  auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
-  std::cerr << "[measure] respawn after SIGKILL took " << elapsed.count() << " ms\n";
-  ASSERT_TRUE(respawned) << "no new main pid within 5 s; status: "
+  bool respawned = WaitFor([&] {
+    auto s = Status("crash.service");
+    if (!s || s->value("state", "") != "running" || !(*s)["main_pid"].is_number_integer()) {
+      return false;
+    }
+    second = (*s)["main_pid"].get<pid_t>();
+    return second > 0 && second != first;
+  });
+  ASSERT_TRUE(respawned) << "no new main pid; status: "
                          << Status("crash.service").value_or(json()).dump() << SupdContext();
-  EXPECT_LT(elapsed, 2s) << "respawn with RestartSec=0 took " << elapsed.count() << " ms";
+  // How long supd took, by its own clock: from seeing the exit to the new instance running. The
+  // test's clock would add its own polling (a supctl per poll) and its own scheduling. The bound
+  // is loose on purpose (the median is under 1 ms): it tells "at once" from a delay such as the
+  // default RestartSec= growing or a timer in seconds, and a loaded machine does not come near.
+  const Usec gap = RespawnGap(*Status("crash.service"));
+  std::cerr << "[measure] respawn after SIGKILL: " << gap.count() << " us (supd's clock)\n";
+  EXPECT_GE(gap.count(), 0);
+  EXPECT_LT(gap, std::chrono::seconds(5)) << "respawn with RestartSec=0 took " << gap.count()
+                                          << " us";
   // Type=simple is running once spawned, maybe before the program wrote its pid.
   EXPECT_TRUE(WaitFor([&] { return CountLines(dir_ + "/starts") == 2; }))
       << CountLines(dir_ + "/starts");
@@ -129,8 +159,8 @@ RestartSec=100ms
     }
     return true;
   };
-  bool ok = WaitFor(settled, 20s, 50ms);
-  EXPECT_TRUE(ok) << "not all units settled within 20 s; last status: " << all.dump(1);
+  bool ok = WaitFor(settled, 60s, 50ms);
+  EXPECT_TRUE(ok) << "not all units settled within 60 s; last status: " << all.dump(1);
 
   size_t i = 0;
   for (const auto& [policy, expect] : policies) {
@@ -181,7 +211,7 @@ RestartSec=0
   auto t0 = Clock::now();
   CommandResult start = Supctl({"start", "loop"});
   EXPECT_EQ(0, start.exit_code) << start.Describe() << SupdContext();
-  ASSERT_TRUE(WaitForState("loop.service", "failed", 10s))
+  ASSERT_TRUE(WaitForState("loop.service", "failed"))
       << "state: " << Status("loop.service").value_or(json()).dump() << SupdContext();
   std::cerr << "[measure] start limit hit after "
             << std::chrono::duration_cast<Ms>(Clock::now() - t0).count() << " ms\n";
@@ -197,10 +227,16 @@ RestartSec=0
   ASSERT_TRUE((*s)["last_exit"].is_object()) << s->dump();
   EXPECT_EQ(json(1), (*s)["last_exit"]["code"]) << s->dump();
 
-  // The unit stays failed: no further start happens on its own.
+  // The unit stays failed: no further start happens on its own. A window in which nothing may
+  // happen can only miss a late start on a slow machine, never fail a correct supd; supd's own
+  // record says the same without a window: "failed" is entered once, after the last start, and
+  // never left (a pending restart would show as "backoff").
   int starts = CountLines(dir_ + "/starts");
   EXPECT_FALSE(WaitFor([&] { return CountLines(dir_ + "/starts") > starts; }, 500ms))
       << "a failed unit was started again";
+  const auto transitions = Transitions("loop.service");
+  ASSERT_FALSE(transitions.empty());
+  EXPECT_EQ("backoff -> failed", transitions.back()) << SupdStderr();
 
   // A manual start afterwards: systemd refuses it while the limit's interval lasts; supd may
   // reset the limit instead. Either is accepted here, the outcome is only logged.
@@ -221,23 +257,26 @@ RestartSec=700ms
   ASSERT_EQ(0, Supctl({"start", "slow"}).exit_code) << SupdContext();
   pid_t first = WaitForRunning("slow.service");
   ASSERT_GT(first, 0) << SupdContext();
-  auto t0 = Clock::now();
   ASSERT_EQ(0, kill(first, SIGKILL));
-  EXPECT_TRUE(WaitForState("slow.service", "backoff", 600ms))
-      << "expected state backoff during RestartSec; status "
-      << Status("slow.service").value_or(json()).dump();
   pid_t second = 0;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        second = MainPid("slow.service");
-        return second > 0 && second != first && State("slow.service") == "running";
-      },
-      5s, 5ms))
-      << SupdContext();
-  auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
-  std::cerr << "[measure] respawn with RestartSec=700ms after " << elapsed.count() << " ms\n";
-  EXPECT_GE(elapsed, 650ms);
-  EXPECT_LT(elapsed, 3s);
+  ASSERT_TRUE(WaitFor([&] {
+    second = MainPid("slow.service");
+    return second > 0 && second != first && State("slow.service") == "running";
+  })) << SupdContext();
+  // By supd's own clock, which the test's scheduling cannot shorten: the new instance runs no
+  // earlier than RestartSec= after the exit was seen (a timer does not fire early). No upper
+  // bound: a RestartSec= read in the wrong unit would not respawn within the wait above at all.
+  auto s = Status("slow.service");
+  ASSERT_TRUE(s);
+  ASSERT_EQ(json(first), (*s)["last_exit"]["pid"]) << s->dump();
+  const Usec gap = RespawnGap(*s);
+  std::cerr << "[measure] respawn with RestartSec=700ms after " << gap.count()
+            << " us (supd's clock)\n";
+  EXPECT_GE(gap, std::chrono::milliseconds(700)) << s->dump();
+  // Meanwhile it was in backoff, as supd's log of its transitions shows, in this order.
+  const std::vector<std::string> expected = {"stopped -> running", "running -> stopping",
+                                             "stopping -> backoff", "backoff -> running"};
+  EXPECT_EQ(expected, Transitions("slow.service")) << SupdStderr();
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ TimeoutStopSec=10
   ASSERT_GT(pid, 0) << SupdContext();
   ASSERT_TRUE(WaitForLog("web.service", "listening on")) << ServiceLog("web.service");
   std::optional<std::string> body;
-  ASSERT_TRUE(WaitFor([&] { return (body = HttpGet(port)).has_value(); }, 5s));
+  ASSERT_TRUE(WaitFor([&] { return (body = HttpGet(port)).has_value(); }));
   EXPECT_EQ("hello from " + std::to_string(pid) + "\n", *body);
 
   auto s = Status("web.service");
@@ -47,7 +47,8 @@ TimeoutStopSec=10
   auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
   std::cerr << "[measure] graceful stop took " << elapsed.count() << " ms\n";
   ASSERT_EQ(0, stop.exit_code) << stop.Describe() << SupdContext();
-  EXPECT_LT(elapsed, 5s);
+  // Graceful means it exited by itself on SIGTERM, before TimeoutStopSec= (result "success" and
+  // exit status 0 below; a SIGKILL would give "timeout" and the signal): no clock needed.
   // `stop` returns once no process of the service remains: no waiting here.
   EXPECT_EQ(ProcState::kGone, GetProcState(pid))
       << "main pid " << ToString(GetProcState(pid)) << " after stop returned";
@@ -60,7 +61,11 @@ TimeoutStopSec=10
   EXPECT_EQ("stopped", s->value("state", "")) << s->dump();
   EXPECT_EQ("success", s->value("result", "")) << s->dump();
   EXPECT_TRUE((*s)["main_pid"].is_null()) << s->dump();
-  EXPECT_FALSE(HttpGet(port, 500ms).has_value()) << "still serving after stop";
+  ASSERT_TRUE((*s)["last_exit"].is_object()) << s->dump();
+  EXPECT_EQ(json(0), (*s)["last_exit"]["code"]) << s->dump();
+  // Nothing listens any more: the connection is refused at once. (A long timeout: a server
+  // still there but slow must show up as an answer, not pass as "no answer".)
+  EXPECT_FALSE(HttpGet(port, 30s).has_value()) << "still serving after stop";
 }
 
 TEST_F(StopTest, ServiceOutputGoesToItsLogFileWithStreamTags) {
@@ -109,8 +114,10 @@ TimeoutStopSec=1
   auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
   std::cerr << "[measure] stop with TimeoutStopSec=1 took " << elapsed.count() << " ms\n";
   EXPECT_EQ(0, stop.exit_code) << stop.Describe() << SupdContext();
-  EXPECT_GE(elapsed, 900ms) << "SIGKILL came before TimeoutStopSec";
-  EXPECT_LT(elapsed, 4s);
+  // A lower bound only: t0 is taken before the request, and supd's timer cannot fire early, so
+  // no load makes this fail. Too late a SIGKILL (TimeoutStopSec= ignored: the default is 90 s)
+  // would run into supctl's 60 s limit in Supctl() above.
+  EXPECT_GE(elapsed, 1s) << "SIGKILL came before TimeoutStopSec";
   for (pid_t pid : pids) {
     EXPECT_EQ(ProcState::kGone, GetProcState(pid))
         << "pid " << pid << " is " << ToString(GetProcState(pid)) << " after stop returned";
@@ -144,8 +151,9 @@ TimeoutStopSec=1
   CommandResult stop = Supctl({"stop", "family"});
   auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
   std::cerr << "[measure] stop of parent + TERM-ignoring child took " << elapsed.count() << " ms\n";
+  // No upper bound on the time: had supd waited for the default TimeoutStopSec= (90 s) the stop
+  // would run into Supctl()'s 60 s limit; the processes are checked one by one below.
   EXPECT_EQ(0, stop.exit_code) << stop.Describe() << SupdContext();
-  EXPECT_LT(elapsed, 4s);
   for (pid_t pid : pids) {
     EXPECT_EQ(ProcState::kGone, GetProcState(pid))
         << "pid " << pid << " (" << ProcCmdline(pid) << ") is " << ToString(GetProcState(pid))
@@ -251,36 +259,40 @@ TimeoutStopSec=10
 // execve) must still stop the process at once: a signal that lands between fork and exec must
 // not be lost or be taken by a signal handler inherited from supd. The start and the stop are
 // sent in one write on one connection so that the stop follows the fork within microseconds.
+// How the process ended tells whether the SIGTERM arrived: crasher -sleep keeps SIGTERM's default
+// action, so it dies of SIGTERM; a lost one ends in the SIGKILL after TimeoutStopSec= (result
+// "timeout"). No clock is involved, so a slow machine cannot fail the test.
 TEST_F(StopTest, StopRightAfterStartIsNotLost) {
   // StartLimitIntervalSec=0: manual starts count against the start limit too.
   WriteUnit("quick.service", R"([Unit]
 StartLimitIntervalSec=0
 [Service]
 ExecStart={go}/crasher -sleep
-TimeoutStopSec=5
+TimeoutStopSec=20
 )");
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   for (int i = 0; i < 30; ++i) {
     SCOPED_TRACE("iteration " + std::to_string(i));
     RawClient client(socket_);
     ASSERT_TRUE(client.connected());
-    auto t0 = Clock::now();
     ASSERT_TRUE(
         client.Send("{\"id\":1,\"cmd\":\"start\",\"args\":{\"services\":[\"quick\"]}}\n"
                     "{\"id\":2,\"cmd\":\"stop\",\"args\":{\"services\":[\"quick\"]}}\n"));
     for (int id : {1, 2}) {
-      auto line = client.ReadLine(10s);
+      auto line = client.ReadLine(60s);
       ASSERT_TRUE(line) << "no reply to request " << id << SupdContext();
       json reply = json::parse(*line, nullptr, false);
       ASSERT_TRUE(reply.is_object() && reply["ok"] == json(true)) << *line;
     }
-    auto elapsed = std::chrono::duration_cast<Ms>(Clock::now() - t0);
-    ASSERT_LT(elapsed, 2s) << "the SIGTERM was lost: the stop waited for TimeoutStopSec"
-                           << SupdContext();
     ASSERT_TRUE(SupdAlive());
     auto s = Status("quick.service");
     ASSERT_TRUE(s);
     ASSERT_EQ("stopped", s->value("state", "")) << s->dump();
+    ASSERT_EQ("success", s->value("result", ""))
+        << "the SIGTERM was lost: the stop waited for TimeoutStopSec " << s->dump()
+        << SupdContext();
+    ASSERT_TRUE((*s)["last_exit"].is_object()) << s->dump();
+    ASSERT_EQ(json("SIGTERM"), (*s)["last_exit"]["signal"]) << s->dump();
   }
   EXPECT_EQ(std::string::npos, SupdStderr().find("already stopping"))
       << "supd saw a signal of its own that it was not sent" << SupdContext();

@@ -16,7 +16,7 @@ using nlohmann::json;
 class UnitFileTest : public SupdTest {};
 
 // Waits for an envdump JSON file and parses it (null json on timeout).
-json WaitForDump(const std::string& path, Ms timeout = 10s) {
+json WaitForDump(const std::string& path, Ms timeout = 30s) {
   json dump;
   WaitFor(
       [&] {

@@ -3,6 +3,8 @@
 //
 // GET / answers "hello from <pid>"; on SIGTERM it stops accepting, finishes in-flight requests
 // and exits 0. -fds PATH writes what it was given: LISTEN_FDNAMES and its open fds.
+// -ready-when PATH holds the start-up (before serving and before READY=1) until PATH exists, so
+// that a test can keep a start or an overlap restart in progress for as long as it needs.
 package main
 
 import (
@@ -25,6 +27,7 @@ import (
 func main() {
 	fdsOut := flag.String("fds", "", "write LISTEN_* and /proc/self/fd here")
 	startup := flag.Duration("startup-delay", 0, "sleep this long before serving")
+	readyWhen := flag.String("ready-when", "", "before serving and READY=1, wait until this file exists")
 	flag.Parse()
 
 	if *fdsOut != "" {
@@ -40,6 +43,19 @@ func main() {
 		os.WriteFile(*fdsOut, []byte(text), 0644)
 	}
 	time.Sleep(*startup)
+	if *readyWhen != "" {
+		if _, err := os.Stat(*readyWhen); err != nil {
+			// Tests wait for this line: from here on this instance provably is not ready.
+			log.Printf("pid %d waiting for %s before serving", os.Getpid(), *readyWhen)
+			for {
+				if _, err := os.Stat(*readyWhen); err == nil {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			log.Printf("pid %d: %s is there, serving", os.Getpid(), *readyWhen)
+		}
+	}
 
 	named, err := activation.ListenersWithNames()
 	if err != nil {

@@ -90,6 +90,7 @@ func writeEnv(path string) {
 
 func main() {
 	readyAfter := flag.Duration("ready-after", 0, "send READY=1 and STATUS=ready after this long")
+	readyWhen := flag.String("ready-when", "", "send READY=1 only once this file exists (after -ready-after)")
 	neverReady := flag.Bool("never-ready", false, "never send READY=1")
 	statusEvery := flag.Duration("status-every", 0, "send STATUS=tick N this often (0: never)")
 	watchdog := flag.Bool("watchdog", false, "send WATCHDOG=1 every $WATCHDOG_USEC/2")
@@ -122,6 +123,10 @@ func main() {
 	if !*neverReady {
 		readyTimer = time.After(*readyAfter)
 	}
+	// -ready-when: a test holds the start open until it creates the file; the log line says
+	// when this instance provably waits.
+	var gatePoll <-chan time.Time
+	gateLogged := false
 	var statusTick <-chan time.Time
 	if *statusEvery > 0 {
 		statusTick = time.NewTicker(*statusEvery).C
@@ -141,6 +146,16 @@ func main() {
 		select {
 		case <-readyTimer:
 			readyTimer = nil
+			if *readyWhen != "" {
+				if _, err := os.Stat(*readyWhen); err != nil {
+					if !gateLogged {
+						logf("waiting for %s before READY=1", *readyWhen)
+						gateLogged = true
+					}
+					gatePoll = time.After(10 * time.Millisecond)
+					continue
+				}
+			}
 			if *mainpidChild {
 				self, err := os.Executable()
 				if err != nil {
@@ -158,6 +173,10 @@ func main() {
 				os.Exit(0)
 			}
 			notify("READY=1", "STATUS=ready")
+		case <-gatePoll:
+			gatePoll = nil
+			// Back through the ready case, which checks the file again.
+			readyTimer = time.After(0)
 		case <-statusTick:
 			ticks++
 			notify(fmt.Sprintf("STATUS=tick %d", ticks))
