@@ -164,6 +164,8 @@ void ProcessWatcher::Forget(pid_t pid) {
   impl_->watched.erase(it);
 }
 
+void ProcessWatcher::ReapNow() { impl_->ReapAll(); }
+
 void ProcessWatcher::SetAfterReapHook(std::function<void()> hook) {
   impl_->after_reap = std::move(hook);
 }

@@ -49,6 +49,10 @@ class ProcessWatcher {
   // Stops watching pid; it will be reaped silently when it exits.
   void Forget(pid_t pid);
 
+  // Reaps every child that has exited now, as a SIGCHLD would (supd's exit: no zombie is left
+  // to the next parent).
+  void ReapNow();
+
   // Called after every SIGCHLD round, e.g. so that the Manager can check process groups.
   void SetAfterReapHook(std::function<void()> hook);
 

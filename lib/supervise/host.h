@@ -81,6 +81,8 @@ class ProcessControl {
   // Called after supd reaped children that were not watched (orphans): process groups and
   // cgroups may have emptied.
   virtual void OnOrphansReaped(std::function<void()> fn) = 0;
+  // Reaps every child that has exited by now (exits of watched ones are dispatched as usual).
+  virtual void ReapNow() = 0;
 };
 
 // cgroup tracking and limits. Without tracking (tracking() false) every call fails or says

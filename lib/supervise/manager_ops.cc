@@ -144,6 +144,9 @@ void Manager::Impl::ResolveJobs(Service& s) {
 void Manager::Impl::StopAllNow(std::function<void()> done) {
   shutting_down = true;
   shutdown_done = [this, done = std::move(done)] {
+    // An orphan that exited as its service stopped (a child of a killed shell, reparented to
+    // supd) may not have been reaped yet: no zombie is left behind.
+    host.process->ReapNow();
     host.cgroups->RemoveAll();
     sockets->CloseAll();
     done();

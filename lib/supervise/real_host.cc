@@ -125,6 +125,7 @@ class RealProcessControl final : public ProcessControl {
   void OnOrphansReaped(std::function<void()> fn) override {
     watcher_.SetAfterReapHook(std::move(fn));
   }
+  void ReapNow() override { watcher_.ReapNow(); }
 
  private:
   ProcessWatcher watcher_;

@@ -152,6 +152,7 @@ class FakeProcessControl final : public ProcessControl {
   }
   void Forget(pid_t pid) override { watched.erase(pid); }
   void OnOrphansReaped(std::function<void()> fn) override { after_reap = std::move(fn); }
+  void ReapNow() override {}
 
   // The process exits: its watcher (if any) hears of it.
   void Exit(pid_t pid, ExitStatus st) {
