@@ -102,6 +102,7 @@ void ActionRunner::OnOldExit(Service& s, Instance& old, pid_t pid, bool is_main,
   } else {
     DispatchOld(s, old, old.stop->OnControlExited(st, "", Now()));
   }
+  env_.after_change(s);
 }
 
 void ActionRunner::OnExecReadable(const std::string& name, uint64_t instance, pid_t pid) {
@@ -202,6 +203,7 @@ void ActionRunner::OnOrphansReaped() {
       Instance& o = *s->draining[i];
       if (o.stop && !o.stop->done() && o.stop->waiting_for_empty() && InstanceEmpty(*s, o)) {
         DispatchOld(*s, o, o.stop->OnAllGone(Now()));
+        env_.after_change(*s);
         break;  // DispatchOld may have forgotten instances: the next reap sees the rest
       }
     }

@@ -310,7 +310,9 @@ void ActionRunner::DispatchOld(Service& s, Instance& old, Actions first) {
         old.stop_timer->Arm(a.delay, [this, name = s.name, id] {
           Service* sp = env_.find(name);
           Instance* o = sp ? FindInstance(*sp, id) : nullptr;
-          if (o && o->stop) DispatchOld(*sp, *o, o->stop->OnTimer(Now()));
+          if (!o || !o->stop) return;
+          DispatchOld(*sp, *o, o->stop->OnTimer(Now()));
+          env_.after_change(*sp);
         });
         break;
       case Action::Kind::kDisarmTimer: old.stop_timer->Cancel(); break;
@@ -330,7 +332,6 @@ void ActionRunner::DispatchOld(Service& s, Instance& old, Actions first) {
                                            o->stop->waiting_for_empty() && InstanceEmpty(s, *o))
     DispatchOld(s, *o, o->stop->OnAllGone(Now()));
   ForgetDrained(s);
-  env_.after_change(s);
 }
 
 // Old instances whose stop is done: forgotten (their empty cgroups removed).

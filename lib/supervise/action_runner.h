@@ -109,6 +109,8 @@ class ActionRunner {
   void SetAside(Service& s);
   void TakeBack(Service& s);
   void StopOldInstance(Service& s);
+  // Performs an old instance's InstanceStop actions (and what their outcomes bring); the
+  // caller tells the Manager after (StopOldInstance runs inside a Dispatch, which does).
   void DispatchOld(Service& s, Instance& old, Actions acts);
   void ForgetDrained(Service& s);
 
