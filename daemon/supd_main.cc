@@ -177,7 +177,9 @@ int main(int argc, char** argv) {
         spdlog::info("SIGHUP: reloading units from {}", units_dir);
         sd_notify(0, "RELOADING=1");
         manager.ReloadUnits([&manager](const supd::ReloadSummary&) {
-          sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
+          // Before the units are loaded, READY=1 comes from LoadUnits below, not from here.
+          if (manager.units_loaded())
+            sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
         });
       } else if (!stopping) {
         stopping = true;

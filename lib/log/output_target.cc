@@ -36,12 +36,19 @@ Result<UniqueFd> OpenOne(const ServiceSpec& spec, const ServiceSpec::Output& o, 
     case Kind::kFile:
     case Kind::kAppend:
     case Kind::kTruncate: {
-      int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY;
+      // O_NONBLOCK for the open only: supd opens on its loop, and opening a FIFO without a
+      // reader would block it (systemd opens in the child, where blocking stalls only that
+      // start). A FIFO without a reader is then ENXIO, a clear error; the child gets the file
+      // as a blocking one, as under systemd.
+      int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
       if (o.kind == Kind::kAppend) flags |= O_APPEND;
       if (o.kind == Kind::kTruncate) flags |= O_TRUNC;
-      const int fd = ::open(o.path.c_str(), flags, 0644);
-      if (fd < 0) return ErrnoError(std::string(key) + "=" + o.as_written + ": open " + o.path);
-      return UniqueFd(fd);
+      UniqueFd fd(::open(o.path.c_str(), flags, 0644));
+      if (!fd) return ErrnoError(std::string(key) + "=" + o.as_written + ": open " + o.path);
+      const int fl = ::fcntl(fd.get(), F_GETFL);
+      if (fl < 0 || ::fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK) < 0)
+        return ErrnoError(std::string(key) + "=" + o.as_written + ": fcntl " + o.path);
+      return fd;
     }
   }
   return UniqueFd();

@@ -41,6 +41,8 @@ void ActionRunner::OnExit(const std::string& name, uint64_t instance, pid_t pid,
   std::unique_ptr<Proc>& slot = is_main ? inst->main : inst->control;
   std::unique_ptr<Proc> proc = std::move(slot);
   Unindex(pid);
+  // Its process group, once empty, may be reused by anyone: forget it at once.
+  if (!env_.process->GroupExists(pid)) std::erase(inst->pgids, pid);
   proc->exec_watch.reset();
   // Its last words go to the log before its exit is recorded (the pipe and the pidfd become
   // readable together, in no particular order).
@@ -122,6 +124,9 @@ void ActionRunner::OnExecReadable(const std::string& name, uint64_t instance, pi
     // The child's adjustments came first (or a spurious wake-up): execve is still to come.
     proc->exec_watch = env_.loop->WhenReadable(
         proc->exec_status.get(), [this, name, instance, pid] { OnExecReadable(name, instance, pid); });
+    if (!proc->exec_watch)
+      spdlog::warn("{}: {}", name, ErrnoError("watch the exec status of pid " +
+                                               std::to_string(pid)).message);
     return;
   }
   if (kind == ExecStatus::Kind::kExecuted && inst == s->current.get() && proc == inst->main.get())

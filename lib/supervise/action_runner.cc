@@ -421,10 +421,15 @@ void ActionRunner::Watch(Service& s, Instance& inst, Proc& proc, bool is_main) {
                       });
   // Execve done (Type=exec readiness) or the child failed, and what the host did not give as
   // asked (a clamped limit): the exec-status pipe tells, for every process.
-  if (proc.exec_status)
+  if (proc.exec_status) {
     proc.exec_watch = env_.loop->WhenReadable(
         proc.exec_status.get(),
         [this, name = s.name, id = inst.id, pid] { OnExecReadable(name, id, pid); });
+    // Without it the exit still tells how the process ended (and Type=exec waits for it).
+    if (!proc.exec_watch)
+      spdlog::warn("{}: {}", s.name, ErrnoError("watch the exec status of pid " +
+                                                 std::to_string(pid)).message);
+  }
 }
 
 void ActionRunner::Signal(Service& s, KillTarget target, int sig) {
@@ -444,6 +449,8 @@ void ActionRunner::SignalInstance(Service& s, Instance& inst, KillTarget target,
   if (!inst.cgroup.empty()) {
     report(env_.cgroups->Signal(inst.cgroup, sig));
   } else {
+    // A group whose last member is gone may be anyone's by now: forget it before signalling.
+    std::erase_if(inst.pgids, [this](pid_t pg) { return !env_.process->GroupExists(pg); });
     for (pid_t pg : inst.pgids) report(env_.process->SignalGroup(pg, sig));
   }
   if (stale)
@@ -483,7 +490,9 @@ bool ActionRunner::ReadoptMain(Service& s, pid_t pid) {
       s.abandoned.push_back(std::move(inst.main));
     }
     inst.main = std::move(back);
-    Index(pid, s, inst, true);
+    // Watched again for this instance: its exit must reach the machine (it may have been
+    // abandoned by an earlier instance, whose id its old watch carries).
+    Watch(s, inst, *inst.main, true);
     return true;
   }
   return false;

@@ -54,7 +54,8 @@ class Loop {
   // Calls `fn` once when `fd` (borrowed: it must outlive the handle) becomes readable. The
   // fd's file status flags are left as they were (a held socket stays blocking for the
   // service that inherits it). At most one handle per fd at a time; a handle may be destroyed
-  // from inside its own callback.
+  // from inside its own callback. Never throws: nullptr (errno set) when the fd cannot be
+  // watched.
   virtual std::unique_ptr<WatchHandle> WhenReadable(int fd, std::function<void()> fn) = 0;
 };
 

@@ -263,6 +263,10 @@ void Manager::Impl::AfterChange(Service& s) {
       spdlog::info("{}: stopped; closing {} stored fds", s.name, s.fdstore.size());
       s.fdstore.clear();
     }
+    // A service that hit its start limit stops its socket units' activation (systemd's
+    // service-start-limit-hit), or a waiting connection would activate it for ever.
+    if (st == State::kFailed && s.fsm->result() == ServiceResult::kStartLimitHit)
+      sockets->ServiceHitStartLimit(s.name);
     sockets->ArmActivation(s.name);  // arms only what is not armed yet
     runner->ReleaseCgroup(s);
   }

@@ -49,6 +49,7 @@ struct Manager::Impl {
   void StartService(Service& s);
   void AddJob(Service& s, Job job, const JobOptions& options, JobDone done);
   void ResolveJobs(Service& s);
+  // Answers a job once the service's output so far is in its log file (at most 1 s later).
   void Reply(Service& s, JobDone done, JobResult r);
   void StopAllNow(std::function<void()> done);
 

@@ -78,9 +78,10 @@ void Manager::Impl::Reply(Service& s, JobDone done, JobResult r) {
     done(std::move(r));
     return;
   }
-  log_writer->WhenFlushed({s.log->sink()}, [done = std::move(done), r = std::move(r)]() mutable {
-    done(std::move(r));
-  });
+  log_writer->WhenFlushed(
+      {s.log->sink()},
+      [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); },
+      std::chrono::seconds(1));  // a hung disk must not hang the answer
 }
 
 void Manager::Impl::AddJob(Service& s, Job job, const JobOptions& options, JobDone done) {
@@ -192,6 +193,15 @@ void Manager::Start(const std::string& unit, const JobOptions& options, JobDone 
   auto t = m.ResolveTarget(unit, /*create_instance=*/true);
   if (m.Refuse(t, done, true)) return;
   if (!t->service) {
+    // As systemd: a socket unit does not bind while its service runs (it still listens on the
+    // socket it inherited; a unix path would be taken from under it).
+    if (Service* svc = m.Find(m.sockets->ServiceOf(t->name)); svc && svc->fsm) {
+      const State st = svc->fsm->state();
+      if (st != State::kStopped && st != State::kFailed && st != State::kBackoff)
+        return done(Answer(JobResult::Kind::kSocketFailed, t->name,
+                           "Socket service " + svc->name + " already active, refusing (stop " +
+                               svc->name + " first)"));
+    }
     m.sockets->Start(t->name, [name = t->name, done = std::move(done)](const std::string& err) {
       done(err.empty() ? Answer(JobResult::Kind::kOk, name)
                        : Answer(JobResult::Kind::kSocketFailed, name, err));
@@ -286,7 +296,11 @@ void Manager::ResetFailed(const std::string& unit, const JobDone& done) {
   Impl& m = *impl_;
   auto t = m.ResolveTarget(unit, false);
   if (m.Refuse(t, done, true)) return;
-  if (t->service) m.runner->Dispatch(*t->service, t->service->fsm->ResetFailed(m.host.loop->Now()));
+  if (t->service) {
+    m.runner->Dispatch(*t->service, t->service->fsm->ResetFailed(m.host.loop->Now()));
+  } else {
+    m.sockets->ResetFailed(t->name);
+  }
   done(Answer(JobResult::Kind::kOk, t->name));
 }
 

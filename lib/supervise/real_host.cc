@@ -72,7 +72,14 @@ class AsioTimer final : public Timer {
 // socket is shared with the service that gets it, which systemd passes as it was bound.
 class AsioReadable final : public WatchHandle {
  public:
-  AsioReadable(asio::io_context& io, int fd, std::function<void()> fn) : sd_(io, fd) {
+  // REQUIRES: ok() before Arm().
+  AsioReadable(asio::io_context& io, int fd) : sd_(io) {
+    boost::system::error_code ec;
+    sd_.assign(fd, ec);
+    error_ = ec;
+  }
+  const boost::system::error_code& error() const { return error_; }
+  void Arm(int fd, std::function<void()> fn) {
     const int flags = ::fcntl(fd, F_GETFL);
     sd_.async_wait(asio::posix::stream_descriptor::wait_read,
                    [fn = std::move(fn), alive = alive_](const boost::system::error_code& ec) {
@@ -82,6 +89,7 @@ class AsioReadable final : public WatchHandle {
   }
   ~AsioReadable() override {
     *alive_ = false;
+    if (!sd_.is_open()) return;
     boost::system::error_code ignored;
     sd_.cancel(ignored);
     (void)sd_.release();  // borrowed: the owner closes it
@@ -89,6 +97,7 @@ class AsioReadable final : public WatchHandle {
 
  private:
   asio::posix::stream_descriptor sd_;
+  boost::system::error_code error_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
@@ -100,7 +109,13 @@ class RealLoop final : public Loop {
   std::unique_ptr<Timer> NewTimer() override { return std::make_unique<AsioTimer>(io_); }
   void Post(std::function<void()> fn) override { asio::post(io_, std::move(fn)); }
   std::unique_ptr<WatchHandle> WhenReadable(int fd, std::function<void()> fn) override {
-    return std::make_unique<AsioReadable>(io_, fd, std::move(fn));
+    auto w = std::make_unique<AsioReadable>(io_, fd);
+    if (w->error()) {
+      errno = w->error().value();  // for the caller's message
+      return nullptr;
+    }
+    w->Arm(fd, std::move(fn));
+    return w;
   }
 
  private:

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "lib/socket/socket_info.h"
@@ -25,9 +26,14 @@ struct SocketUnits::Unit {
   uint64_t activations = 0;
   int64_t since_realtime = 0;
   // Waits for a first connection (on duplicates of the held fds, so that dropping them closes
-  // nothing the service gets). Handles before fds: a handle borrows its fd.
-  std::vector<UniqueFd> activation_fds;
-  std::vector<std::unique_ptr<WatchHandle>> activation;
+  // nothing the service gets). A handle borrows its fd: the fds are declared first, so that
+  // the handles go first (a closed fd cannot be taken out of epoll, and its entry would stay).
+  struct Activation {
+    std::vector<UniqueFd> fds;
+    std::vector<std::unique_ptr<WatchHandle>> handles;
+  };
+  Activation activation;
+  std::vector<Usec> triggers;  // activation times within TriggerLimitIntervalSec=
 
   std::string Service() const {
     if (spec) return spec->service;
@@ -136,9 +142,14 @@ void SocketUnits::Bind(Unit& u, const SocketOwner& owner) {
   SetState(u, SocketState::kListening, "");
 }
 
+// The handles first, then the fds they borrow.
+void SocketUnits::DropActivation(Unit& u) {
+  u.activation.handles.clear();
+  u.activation.fds.clear();
+}
+
 void SocketUnits::Close(Unit& u) {
-  u.activation.clear();
-  u.activation_fds.clear();
+  DropActivation(u);
   for (const auto& b : u.bound) RemoveSocketFile(u.spec.get(), b);
   u.bound.clear();
 }
@@ -148,36 +159,47 @@ void SocketUnits::Close(Unit& u) {
 // and status says why).
 void SocketUnits::ApplyChanged(Unit& u, std::shared_ptr<const SocketSpec> spec,
                                const SocketOwner& owner) {
-  std::vector<BoundSocket> next;
+  // Which old socket each new address keeps (npos: a new bind), decided before anything moves.
+  constexpr size_t kNew = static_cast<size_t>(-1);
+  std::vector<size_t> source(spec->listen.size(), kNew);
   std::vector<bool> taken(u.bound.size(), false);
-  std::vector<std::string> notes;
-  for (const ListenSpec& l : spec->listen) {
-    size_t found = u.bound.size();
+  for (size_t n = 0; n < spec->listen.size(); ++n) {
+    const ListenSpec& l = spec->listen[n];
     for (size_t i = 0; i < u.bound.size() && i < u.spec->listen.size(); ++i) {
       const ListenSpec& old = u.spec->listen[i];
       if (!taken[i] && old.kind == l.kind && old.address == l.address) {
-        found = i;
+        source[n] = i;
+        taken[i] = true;
         break;
       }
     }
-    if (found == u.bound.size()) {
-      auto b = BindListen(*spec, l, owner);
-      if (!b.ok()) {
-        for (const auto& nb : next)
-          if (nb.fd) RemoveSocketFile(spec.get(), nb);
-        const std::string why = "changes not applied, the previous sockets stay: " +
-                                b.error().message;
-        spdlog::error("{}: {}", u.name, why);
-        u.load_error = why;
-        return;  // `next` closes what it bound
-      }
-      next.push_back(std::move(*b));
+  }
+  // The new addresses first: if one cannot be bound, nothing of the old set has been touched.
+  std::vector<std::optional<BoundSocket>> fresh(spec->listen.size());
+  for (size_t n = 0; n < spec->listen.size(); ++n) {
+    if (source[n] != kNew) continue;
+    auto b = BindListen(*spec, spec->listen[n], owner);
+    if (!b.ok()) {
+      for (const auto& f : fresh)
+        if (f) RemoveSocketFile(spec.get(), *f);
+      const std::string why = "changes not applied, the previous sockets stay: " +
+                              b.error().message;
+      spdlog::error("{}: {}", u.name, why);
+      u.load_error = why;
+      return;  // `fresh` closes what it bound
+    }
+    fresh[n] = std::move(*b);
+  }
+  std::vector<BoundSocket> next;
+  std::vector<std::string> notes;
+  for (size_t n = 0; n < spec->listen.size(); ++n) {
+    if (source[n] == kNew) {
+      next.push_back(std::move(*fresh[n]));
       continue;
     }
-    taken[found] = true;
-    BoundSocket kept = std::move(u.bound[found]);
+    BoundSocket kept = std::move(u.bound[source[n]]);
     kept.fd_name = spec->fd_name;
-    if (auto r = ReapplyListenOptions(*spec, l, owner, kept); !r.ok())
+    if (auto r = ReapplyListenOptions(*spec, spec->listen[n], owner, kept); !r.ok())
       notes.push_back(r.error().message);
     next.push_back(std::move(kept));
   }
@@ -188,8 +210,7 @@ void SocketUnits::ApplyChanged(Unit& u, std::shared_ptr<const SocketSpec> spec,
     spdlog::info("{}: no longer listening on {}", u.name, u.bound[i].identity);
     RemoveSocketFile(u.spec.get(), u.bound[i]);
   }
-  u.activation.clear();  // they wait on duplicates of the old set
-  u.activation_fds.clear();
+  DropActivation(u);  // it waits on duplicates of the old set
   u.bound = std::move(next);
   u.spec = std::move(spec);
   u.notes = std::move(notes);
@@ -337,6 +358,16 @@ std::string SocketUnits::Stop(const std::string& name) {
   return u.Service();
 }
 
+SocketState SocketUnits::StateOf(const std::string& name) const {
+  auto it = units_.find(name);
+  return it == units_.end() ? SocketState::kStopped : it->second->state;
+}
+
+std::string SocketUnits::ServiceOf(const std::string& name) const {
+  auto it = units_.find(name);
+  return it == units_.end() ? "" : it->second->Service();
+}
+
 std::vector<PassedFd> SocketUnits::FdsFor(const std::string& service, std::string* error) const {
   std::vector<PassedFd> out;
   for (const auto& [n, u] : units_) {
@@ -360,16 +391,20 @@ void SocketUnits::ArmActivation(const std::string& service) {
     Unit& u = *up;
     if (!service.empty() && u.Service() != service) continue;
     if (!u.enabled() || u.state != SocketState::kListening || u.bound.empty()) continue;
-    if (!u.activation.empty() || !hooks_.wants_activation(u.Service())) continue;
+    if (!u.activation.handles.empty() || !hooks_.wants_activation(u.Service())) continue;
     for (const auto& b : u.bound) {
       UniqueFd dup(::fcntl(b.fd.get(), F_DUPFD_CLOEXEC, 3));
       if (!dup) {
         spdlog::warn("{}: {}", name, ErrnoError("dup for activation").message);
         continue;
       }
-      u.activation.push_back(
-          loop_.WhenReadable(dup.get(), [this, n = name] { OnActivation(n); }));
-      u.activation_fds.push_back(std::move(dup));
+      auto handle = loop_.WhenReadable(dup.get(), [this, n = name] { OnActivation(n); });
+      if (!handle) {
+        spdlog::warn("{}: cannot wait for a connection on {}", name, ErrnoError("epoll").message);
+        continue;
+      }
+      u.activation.fds.push_back(std::move(dup));
+      u.activation.handles.push_back(std::move(handle));
     }
   }
 }
@@ -378,19 +413,59 @@ void SocketUnits::OnActivation(const std::string& name) {
   auto it = units_.find(name);
   if (it == units_.end()) return;
   Unit& u = *it->second;
-  // Drop the waits now (a start that ends at once may re-arm them), destroying them later:
-  // this call comes from one of them.
-  auto gone = std::make_shared<std::pair<std::vector<std::unique_ptr<WatchHandle>>,
-                                         std::vector<UniqueFd>>>(std::move(u.activation),
-                                                                 std::move(u.activation_fds));
-  u.activation.clear();
-  u.activation_fds.clear();
-  loop_.Post([gone] {});
+  // Drop the waits now (a start that ends at once may re-arm them), destroying them later
+  // (handles before fds, as Activation's order says): this call comes from one of them.
+  auto gone = std::make_shared<Unit::Activation>(std::move(u.activation));
+  u.activation = Unit::Activation{};
+  loop_.Post([gone] {
+    gone->handles.clear();
+    gone->fds.clear();
+  });
   const std::string service = u.Service();
   if (!hooks_.wants_activation(service)) return;
+  // TriggerLimitIntervalSec=/TriggerLimitBurst=: a connection that a failing service never
+  // accepts would activate it for ever; past the limit the socket unit fails, as systemd's.
+  const SocketSpec& spec = *u.spec;
+  if (spec.trigger_limit_interval.count() > 0 && spec.trigger_limit_burst > 0) {
+    const Usec now = loop_.Now();
+    if (spec.trigger_limit_interval != kInfinity)
+      std::erase_if(u.triggers, [&](Usec t) { return now - t >= spec.trigger_limit_interval; });
+    if (u.triggers.size() >= spec.trigger_limit_burst) {
+      Fail(u, fmt::format("trigger limit hit: {} activations within {} s (TriggerLimitBurst={}, "
+                          "TriggerLimitIntervalSec=); the socket unit stops, as systemd's",
+                          u.triggers.size(),
+                          std::chrono::duration<double>(spec.trigger_limit_interval).count(),
+                          spec.trigger_limit_burst));
+      return;
+    }
+    u.triggers.push_back(now);
+  }
   ++u.activations;
   spdlog::info("{}: connection waiting; starting {}", name, service);
   hooks_.activate(name, service);
+}
+
+// The socket unit fails: its sockets close (the waiting connections are refused), as systemd's
+// socket_enter_dead(); `start` binds them again.
+void SocketUnits::Fail(Unit& u, std::string why) {
+  spdlog::error("{}: {}", u.name, why);
+  Close(u);
+  u.triggers.clear();
+  SetState(u, SocketState::kFailed, std::move(why));
+}
+
+void SocketUnits::ServiceHitStartLimit(const std::string& service) {
+  for (auto& [n, u] : units_)
+    if (u->Service() == service && u->state == SocketState::kListening && u->enabled())
+      Fail(*u, service + " hit its start limit; the socket unit stops, as systemd's "
+                         "(service-start-limit-hit)");
+}
+
+void SocketUnits::ResetFailed(const std::string& name) {
+  auto it = units_.find(name);
+  if (it == units_.end() || it->second->state != SocketState::kFailed) return;
+  it->second->triggers.clear();
+  SetState(*it->second, SocketState::kStopped, "");
 }
 
 SocketSnapshot SocketUnits::Snapshot(const std::string& name) const {

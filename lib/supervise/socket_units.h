@@ -71,6 +71,16 @@ class SocketUnits {
   std::vector<PassedFd> FdsFor(const std::string& service, std::string* error) const;
   bool HoldsFor(const std::string& service) const;  // some socket unit of it listens
 
+  // The service hit its start limit: its enabled, listening socket units fail (systemd's
+  // service-start-limit-hit), so that a waiting connection does not activate it for ever.
+  void ServiceHitStartLimit(const std::string& service);
+  // A failed socket unit becomes stopped (reset-failed); `start` binds it again.
+  void ResetFailed(const std::string& name);
+  // The state of a socket unit (kStopped if there is no such unit).
+  SocketState StateOf(const std::string& name) const;
+  // The service a socket unit passes its sockets to.
+  std::string ServiceOf(const std::string& name) const;
+
   // Arms the activation waits of the enabled socket units of `service` (or of all units when
   // `service` is empty) that are not armed yet.
   void ArmActivation(const std::string& service = "");
@@ -88,6 +98,8 @@ class SocketUnits {
   void Bind(Unit& u, const SocketOwner& owner);
   void ApplyChanged(Unit& u, std::shared_ptr<const SocketSpec> spec, const SocketOwner& owner);
   void Close(Unit& u);
+  void DropActivation(Unit& u);
+  void Fail(Unit& u, std::string why);
   void SetState(Unit& u, SocketState s, std::string error);
   void OnActivation(const std::string& name);
   void Resolve(std::vector<std::shared_ptr<const SocketSpec>> specs,

@@ -81,8 +81,6 @@ const std::set<std::string_view> kUnsupportedSocket = {
     "Symlinks",
     "Writable",
     "FlushPending",
-    "TriggerLimitIntervalSec",
-    "TriggerLimitBurst",
     "PollLimitIntervalSec",
     "PollLimitBurst",
     "PassFileDescriptorsToExec",
@@ -306,6 +304,18 @@ void Loader::RegisterHandlers() {
   h["Socket.NoDelay"] = Bool(&spec_.no_delay);
   h["Socket.KeepAlive"] = Bool(&spec_.keep_alive);
   h["Socket.RemoveOnStop"] = Bool(&spec_.remove_on_stop);
+  h["Socket.TriggerLimitIntervalSec"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto t = ParseTimeSpan(a.value);
+    if (!t.ok()) return Invalid(a);
+    spec_.trigger_limit_interval = *t == kInfinity ? Usec(0) : *t;
+    return Ok();
+  };
+  h["Socket.TriggerLimitBurst"] = [this](const UnitAssignment& a) -> Result<void> {
+    auto n = ParseUnsigned(a.value);
+    if (!n.ok()) return Invalid(a);
+    spec_.trigger_limit_burst = *n;
+    return Ok();
+  };
   h["Socket.BindIPv6Only"] = [this](const UnitAssignment& a) -> Result<void> {
     if (a.value == "default" || a.value == "both" || a.value == "ipv6-only") {
       spec_.bind_ipv6_only = a.value;

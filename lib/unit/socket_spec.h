@@ -51,6 +51,11 @@ struct SocketSpec {
   std::string socket_user;                 // SocketUser=: "" = leave as created
   std::string socket_group;                // SocketGroup=: "" = SocketUser='s primary group
   bool remove_on_stop = false;             // RemoveOnStop=
+  // TriggerLimitIntervalSec= / TriggerLimitBurst=: more activations than the burst within the
+  // interval put the socket unit in failed state (systemd's trigger-limit-hit). systemd's
+  // defaults for Accept=no; an interval of 0 turns the limit off.
+  Usec trigger_limit_interval = std::chrono::seconds(2);
+  unsigned trigger_limit_burst = 20;
 
   // [Install]
   std::vector<std::string> wanted_by;

@@ -324,5 +324,31 @@ TEST_F(ManagerTest, TheOldInstanceOfAnOverlapRestartStopsWithItsOwnUnit) {
   EXPECT_EQ(Snap("web.service").main_pid, second);
 }
 
+// Without cgroup tracking, the process group of a control process that has exited is forgotten
+// at once: its id may be reused, and a stop must not signal whoever has it then. (Review
+// finding: groups were pruned only after the stop signal.)
+TEST_F(ManagerTest, WithoutCgroupsAGoneProcessGroupIsNeverSignalled) {
+  Unit("web.service", "[Service]\nExecStart=/bin/web\nExecReload=/bin/reload\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  // No tracking: instances live in process groups only.
+  cgroups_->tracking_on = false;
+  ASSERT_TRUE(StartUnit("web"));
+  auto reload = std::make_shared<std::optional<JobResult>>();
+  manager_->Reload("web", {}, [reload](JobResult r) { *reload = std::move(r); });
+  Poll();
+  auto l = launcher_->Last("ExecReload=/bin/reload");
+  ASSERT_TRUE(l);
+  Exit(l->pid, ExitStatus::Code(0));
+  ASSERT_TRUE(PollUntil([&] { return reload->has_value(); }));
+  procs_->alive.insert(l->pid);  // the id is someone else's now
+  procs_->signals.clear();
+  manager_->Stop("web", {}, [](const JobResult&) {});  // answered once the fake main exits
+  Poll();
+  ASSERT_FALSE(procs_->signals.empty()) << "the stop sent nothing";
+  for (const auto& sent : procs_->signals)
+    EXPECT_NE(sent.pid, -l->pid) << "signalled the reused process group " << l->pid;
+  procs_->alive.erase(l->pid);
+}
+
 }  // namespace
 }  // namespace supd
