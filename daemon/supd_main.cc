@@ -20,6 +20,7 @@
 
 #include "lib/base/event_loop.h"
 #include "lib/base/unique_fd.h"
+#include "lib/base/user_db.h"
 #include "lib/control/event_log.h"
 #include "lib/control/handler.h"
 #include "lib/control/paths.h"

@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
-#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -15,8 +14,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <charconv>
 
 #include "lib/base/capabilities.h"
 #include "lib/proc/exec_report.h"
@@ -59,13 +56,6 @@ constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;
 void ChildTell(int fd, const ChildReport& r) {
   ssize_t n = ::write(fd, &r, sizeof(r));
   (void)n;
-}
-
-int ParseId(const std::string& s) {
-  int v = -1;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return -1;
-  return v;
 }
 
 }  // namespace
@@ -467,58 +457,6 @@ Result<void> SignalProcessGroup(pid_t pgid, int sig) {
 bool ProcessGroupExists(pid_t pgid) {
   if (pgid <= 1) return false;
   return ::kill(-pgid, 0) == 0 || errno == EPERM;
-}
-
-Result<UserInfo> LookupUser(const std::string& name_or_uid) {
-  struct passwd pw;
-  struct passwd* found = nullptr;
-  std::vector<char> buf(16384);
-  errno = 0;
-  int rc;
-  const int numeric = ParseId(name_or_uid);
-  if (numeric >= 0) {
-    rc = getpwuid_r(static_cast<uid_t>(numeric), &pw, buf.data(), buf.size(), &found);
-  } else {
-    rc = getpwnam_r(name_or_uid.c_str(), &pw, buf.data(), buf.size(), &found);
-  }
-  if (rc != 0) return ErrnoError("look up user '" + name_or_uid + "'", rc);
-  if (found == nullptr) {
-    if (numeric >= 0) {
-      // A numeric User= without a passwd entry is valid in systemd: no name, home "/".
-      return UserInfo{static_cast<uid_t>(numeric), static_cast<gid_t>(numeric), name_or_uid, "/",
-                      "/bin/sh"};
-    }
-    return Error{"look up user '" + name_or_uid + "': no such user"};
-  }
-  return UserInfo{pw.pw_uid, pw.pw_gid, pw.pw_name, pw.pw_dir ? pw.pw_dir : "/",
-                  pw.pw_shell ? pw.pw_shell : "/bin/sh"};
-}
-
-Result<gid_t> LookupGroup(const std::string& name_or_gid) {
-  const int numeric = ParseId(name_or_gid);
-  if (numeric >= 0) return static_cast<gid_t>(numeric);
-  struct group gr;
-  struct group* found = nullptr;
-  std::vector<char> buf(65536);
-  const int rc = getgrnam_r(name_or_gid.c_str(), &gr, buf.data(), buf.size(), &found);
-  if (rc != 0) return ErrnoError("look up group '" + name_or_gid + "'", rc);
-  if (found == nullptr) return Error{"look up group '" + name_or_gid + "': no such group"};
-  return gr.gr_gid;
-}
-
-Result<std::vector<gid_t>> SupplementaryGroupsOf(const UserInfo& user) {
-  int n = 64;
-  std::vector<gid_t> groups(n);
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    int count = n;
-    if (getgrouplist(user.name.c_str(), user.gid, groups.data(), &count) >= 0) {
-      groups.resize(count);
-      return groups;
-    }
-    n = count > n ? count : n * 4;
-    groups.resize(n);
-  }
-  return Error{"look up supplementary groups of '" + user.name + "': too many groups"};
 }
 
 }  // namespace supd

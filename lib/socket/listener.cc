@@ -2,10 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +15,7 @@
 #include <set>
 #include <utility>
 
+#include "lib/base/user_db.h"
 #include "lib/unit/loader_base.h"
 #include "lib/unit/socket_loader.h"
 #include "lib/unit/values.h"
@@ -128,48 +127,28 @@ Result<SocketOwner> ResolveSocketOwner(const SocketSpec& spec) {
   }
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
-  std::vector<char> buf(16384);
   if (!spec.socket_user.empty()) {
-    passwd pw;
-    passwd* found = nullptr;
-    int err = 0;
+    const std::string what = spec.name + ": SocketUser= '" + spec.socket_user + "'";
     // A valid numeric ID (systemd's parse_uid()) is an ID; anything else a name.
     if (auto numeric = ParseUid(spec.socket_user); numeric.ok()) {
       uid = *numeric;
-      // The primary group of a numeric user, if it has an entry.
-      if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr)
-        gid = pw.pw_gid;
+      // The primary group of a numeric user, if it has an entry (a failed lookup: no group).
+      if (auto found = FindUserById(uid, what); found.ok() && *found) gid = (*found)->gid;
     } else {
-      while ((err = getpwnam_r(spec.socket_user.c_str(), &pw, buf.data(), buf.size(), &found)) ==
-             ERANGE) {
-        buf.resize(buf.size() * 2);
-      }
-      if (err != 0) return ErrnoError(spec.name + ": SocketUser= '" + spec.socket_user + "'", err);
-      if (found == nullptr) {
-        return Error{spec.name + ": SocketUser= '" + spec.socket_user + "': no such user"};
-      }
-      uid = pw.pw_uid;
-      gid = pw.pw_gid;
+      auto user = UserByName(spec.socket_user, what);
+      if (!user.ok()) return user.take_error();
+      uid = user->uid;
+      gid = user->gid;
     }
   }
   if (!spec.socket_group.empty()) {
     if (auto numeric = ParseUid(spec.socket_group); numeric.ok()) {
       gid = *numeric;
     } else {
-      group gr;
-      group* found = nullptr;
-      int err = 0;
-      while ((err = getgrnam_r(spec.socket_group.c_str(), &gr, buf.data(), buf.size(), &found)) ==
-             ERANGE) {
-        buf.resize(buf.size() * 2);
-      }
-      if (err != 0) {
-        return ErrnoError(spec.name + ": SocketGroup= '" + spec.socket_group + "'", err);
-      }
-      if (found == nullptr) {
-        return Error{spec.name + ": SocketGroup= '" + spec.socket_group + "': no such group"};
-      }
-      gid = gr.gr_gid;
+      auto group =
+          GroupByName(spec.socket_group, spec.name + ": SocketGroup= '" + spec.socket_group + "'");
+      if (!group.ok()) return group.take_error();
+      gid = group->gid;
     }
   }
   return SocketOwner{uid, gid, true};

@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <fnmatch.h>
 #include <glob.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include <fstream>
 #include <string>
 
+#include "lib/base/user_db.h"
 #include "lib/unit/unit_loader.h"
 #include "lib/unit/values.h"
 
@@ -106,11 +106,9 @@ bool UserMatches(const std::string& value) {
   // systemd's condition_test_user(): what parse_uid() takes is an ID; all else ("0042",
   // "4294967296" among it) a name, which no user has.
   if (auto id = ParseUid(value); id.ok()) return *id == uid || *id == euid;
-  struct passwd pw;
-  struct passwd* res = nullptr;
-  char buf[4096];
-  if (getpwnam_r(value.c_str(), &pw, buf, sizeof buf, &res) != 0 || res == nullptr) return false;
-  return pw.pw_uid == uid || pw.pw_uid == euid;
+  // A failed lookup is a user that does not match, as in systemd.
+  auto user = UserByName(value, "ConditionUser=");
+  return user.ok() && (user->uid == uid || user->uid == euid);
 }
 
 bool HostMatches(const std::string& value) {

@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "lib/base/user_db.h"
 #include "lib/unit/unit_loader.h"
 
 namespace supd {

@@ -1,12 +1,12 @@
 #include "lib/unit/unit_trust.h"
 
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
 #include <vector>
+
+#include "lib/base/user_db.h"
 
 namespace supd {
 
@@ -22,19 +22,15 @@ std::string Mode(mode_t m) {
 
 std::optional<gid_t> PrivateGroupOf(uid_t euid, gid_t egid) {
   if (euid == 0) return std::nullopt;
-  std::vector<char> buf(16384);
-  struct passwd pw;
-  struct passwd* pwp = nullptr;
-  if (getpwuid_r(euid, &pw, buf.data(), buf.size(), &pwp) != 0 || pwp == nullptr)
-    return std::nullopt;
-  const std::string user = pw.pw_name;
-  struct group gr;
-  struct group* grp = nullptr;
-  if (getgrgid_r(egid, &gr, buf.data(), buf.size(), &grp) != 0 || grp == nullptr)
-    return std::nullopt;
-  if (user != gr.gr_name) return std::nullopt;
-  for (char** m = gr.gr_mem; m && *m; ++m)
-    if (user != *m) return std::nullopt;
+  // A failed lookup: no private group (the stricter answer).
+  auto user = FindUserById(euid, "look up uid " + std::to_string(euid));
+  if (!user.ok() || !*user) return std::nullopt;
+  auto group = FindGroupById(egid, "look up gid " + std::to_string(egid));
+  if (!group.ok() || !*group) return std::nullopt;
+  const std::string& name = (*user)->name;
+  if (name != (*group)->name) return std::nullopt;
+  for (const std::string& member : (*group)->members)
+    if (member != name) return std::nullopt;
   return egid;
 }
 

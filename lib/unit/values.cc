@@ -182,30 +182,6 @@ Result<unsigned> ParseUnsigned(std::string_view text) {
   return static_cast<unsigned>(v);
 }
 
-Result<uid_t> ParseUid(std::string_view text) {
-  static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t));
-  const std::string quoted = "'" + std::string(text) + "'";
-  for (char c : text) {
-    if (!IsDigit(c)) return Error{quoted + " is not a number"};
-  }
-  if (text.empty()) return Error{quoted + " is not a number"};
-  if (text.size() > 1 && text[0] == '0') {
-    return Error{quoted + ": a numeric ID must not have leading zeros"};
-  }
-  uint32_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec == std::errc::result_out_of_range) {
-    return Error{quoted + " is out of range (numeric user and group IDs are 0..4294967294)"};
-  }
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return Error{quoted + " is not a number"};
-  }
-  if (v == UINT32_C(0xFFFFFFFF) || v == UINT32_C(0xFFFF)) {
-    return Error{quoted + " is reserved (4294967295 and 65535 mean \"no ID\")"};
-  }
-  return static_cast<uid_t>(v);
-}
-
 std::string SignalName(int signo) {
   if (signo >= SIGRTMIN && signo <= SIGRTMAX) {
     return signo == SIGRTMIN ? "RTMIN" : "RTMIN+" + std::to_string(signo - SIGRTMIN);
