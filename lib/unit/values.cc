@@ -182,15 +182,6 @@ Result<unsigned> ParseUnsigned(std::string_view text) {
   return static_cast<unsigned>(v);
 }
 
-std::string SignalName(int signo) {
-  if (signo >= SIGRTMIN && signo <= SIGRTMAX) {
-    return signo == SIGRTMIN ? "RTMIN" : "RTMIN+" + std::to_string(signo - SIGRTMIN);
-  }
-  const char* abbrev = sigabbrev_np(signo);
-  if (abbrev != nullptr) return abbrev;
-  return std::to_string(signo);
-}
-
 Result<int> ParseSignal(const std::string& text) {
   auto bad = [&] { return Error{"invalid signal '" + text + "'"}; };
   if (text.empty()) return bad();
@@ -200,27 +191,7 @@ Result<int> ParseSignal(const std::string& text) {
     if (!n.ok() || *n == 0 || *n >= static_cast<unsigned>(NSIG)) return bad();
     return static_cast<int>(*n);
   }
-  std::string_view name = text;
-  if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
-  for (int s = 1; s < SIGRTMIN; ++s) {
-    const char* abbrev = sigabbrev_np(s);
-    if (abbrev != nullptr && name == abbrev) return s;
-  }
-  // RTMIN, RTMIN+n, RTMAX, RTMAX-n.
-  auto rt = [&](std::string_view base, int origin, char sign) -> int {
-    if (name.substr(0, base.size()) != base) return 0;
-    std::string_view rest = name.substr(base.size());
-    if (rest.empty()) return origin;
-    if (rest[0] != sign) return 0;
-    auto off = ParseUnsigned(rest.substr(1));
-    if (!off.ok()) return 0;
-    int64_t v =
-        sign == '+' ? origin + static_cast<int64_t>(*off) : origin - static_cast<int64_t>(*off);
-    if (v < SIGRTMIN || v > SIGRTMAX) return 0;
-    return static_cast<int>(v);
-  };
-  if (int s = rt("RTMIN", SIGRTMIN, '+'); s > 0) return s;
-  if (int s = rt("RTMAX", SIGRTMAX, '-'); s > 0) return s;
+  if (auto signo = SignalFromName(text)) return *signo;
   return bad();
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "lib/base/result.h"
+#include "lib/base/signals.h"  // SignalName(), ParseSignal()'s inverse
 #include "lib/unit/service_spec.h"
 
 namespace supd {
@@ -23,8 +24,5 @@ namespace supd {
 // ("SUCCESS", "FAILURE", "INVALIDARGUMENT", ... "NOTRUNNING"), or a signal name ("SIGKILL",
 // "KILL"). Numbers are always exit codes, as in systemd.
 [[nodiscard]] Result<void> AddExitStatusWord(std::string_view word, ExitStatusSet* set);
-
-// The signal's name without "SIG" ("TERM"), or its number as text if it has no name.
-std::string SignalName(int signo);
 
 }  // namespace supd
