@@ -1,6 +1,5 @@
 #include "lib/cgroup/resource_control.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "lib/base/result.h"
 #include "lib/base/unique_fd.h"
+#include "lib/cgroup/cgroup.h"
 
 namespace supd {
 namespace {
@@ -587,20 +587,9 @@ void ResourceControl::RemoveAll() {
   // something stays, and says so by existing.
   for (const auto& [c, p] : places_) {
     if (p.where != ControllerPlace::Where::kV1) continue;
-    if (DIR* d = opendir(p.v1_tree.c_str())) {
-      while (struct dirent* e = readdir(d)) {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-        const std::string service = p.v1_tree + "/" + e->d_name;
-        if (DIR* s = opendir(service.c_str())) {
-          while (struct dirent* i = readdir(s)) {
-            if (i->d_type != DT_DIR || i->d_name[0] == '.') continue;
-            (void)::rmdir((service + "/" + i->d_name).c_str());
-          }
-          closedir(s);
-        }
-        (void)::rmdir(service.c_str());
-      }
-      closedir(d);
+    for (const std::string& service : ChildCgroups(p.v1_tree)) {
+      for (const std::string& instance : ChildCgroups(service)) (void)::rmdir(instance.c_str());
+      (void)::rmdir(service.c_str());
     }
     (void)::rmdir(p.v1_tree.c_str());
   }

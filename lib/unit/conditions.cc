@@ -2,7 +2,6 @@
 
 #include "lib/unit/conditions.h"
 
-#include <dirent.h>
 #include <fnmatch.h>
 #include <glob.h>
 #include <sys/stat.h>
@@ -12,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -75,17 +75,12 @@ bool IsHiddenOrBackup(std::string_view name) {
 }
 
 bool DirectoryNotEmpty(const std::string& path) {
-  DIR* d = opendir(path.c_str());
-  if (d == nullptr) return false;
-  bool found = false;
-  while (struct dirent* e = readdir(d)) {
-    if (!IsHiddenOrBackup(e->d_name)) {
-      found = true;
-      break;
-    }
+  namespace fs = std::filesystem;
+  std::error_code ec;  // not a directory, or unreadable: not "not empty"
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!IsHiddenOrBackup(it->path().filename().string())) return true;
   }
-  closedir(d);
-  return found;
+  return false;
 }
 
 bool PathIsReadWrite(const std::string& path) {

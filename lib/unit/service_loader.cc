@@ -5,7 +5,6 @@
 // a bad value and ignores the line, supd refuses the unit instead (an error with file:line):
 // a setting that looks applied but is not would be worse than a unit that does not load.
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <cerrno>

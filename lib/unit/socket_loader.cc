@@ -9,7 +9,6 @@
 #include "lib/unit/socket_loader.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/un.h>
