@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
   {
     // The notify socket sits beside the control socket: "supd.sock" → "supd.notify".
     std::string n = socket_path;
-    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".sock") == 0) n.resize(n.size() - 5);
+    if (n.size() > 5 && n.ends_with(".sock")) n.resize(n.size() - 5);
     cfg.notify_socket = n + ".notify";
   }
   cfg.specifiers.hostname = Hostname();

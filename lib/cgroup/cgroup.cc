@@ -89,7 +89,7 @@ std::string CgroupOfPid(pid_t pid) {
                             : "/proc/" + std::to_string(pid) + "/cgroup");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) return line.substr(3);
+    if (line.starts_with("0::")) return line.substr(3);
   }
   return "";
 }
@@ -97,7 +97,7 @@ std::string CgroupOfPid(pid_t pid) {
 bool CgroupPathWithin(const std::string& own, const std::string& dir, const std::string& mount) {
   if (own.empty() || dir.size() <= mount.size()) return false;
   const std::string rel = dir.substr(mount.size());
-  return own == rel || own.rfind(rel + "/", 0) == 0;
+  return own == rel || own.starts_with(rel + "/");
 }
 
 Result<UniqueFd> OpenCgroupDir(const std::string& cgroup) {

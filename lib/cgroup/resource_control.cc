@@ -276,7 +276,7 @@ ResourceControl ResourceControl::Setup(const std::string& tree_name, const std::
     }
     std::string rel = path->second;
     if (m->second.root != "/") {
-      if (rel.rfind(m->second.root, 0) != 0) {
+      if (!rel.starts_with(m->second.root)) {
         p.reason = "supd's " + name + " cgroup " + rel + " is outside the mounted hierarchy";
         continue;
       }

@@ -118,7 +118,7 @@ std::string FormatProcessLines(const nlohmann::json& s) {
       if (v.is_string()) add(rlimits, item(k, v.get<std::string>()));
   // One the unit does not name (never expected): still shown.
   for (const auto& [directive, message] : adjusted)
-    add(directive.rfind("Limit", 0) == 0 ? rlimits : identity, message);
+    add(directive.starts_with("Limit") ? rlimits : identity, message);
   std::string caps;
   if (!Str(*p, "ambient_capabilities").empty())
     add(caps, "AmbientCapabilities=" + Str(*p, "ambient_capabilities"));

@@ -257,7 +257,7 @@ Result<std::vector<BoundSocket>> BindAll(const SocketSpec& spec, const SocketOwn
     if (!b.ok()) {
       for (const BoundSocket& s : out) {
         for (std::string_view prefix : {"unix:/", "unix-dgram:/"}) {
-          if (s.identity.compare(0, prefix.size(), prefix) == 0) {
+          if (s.identity.starts_with(prefix)) {
             // Best effort, as in UnlinkOnFailure: the error to report is the bind's.
             unlink(s.identity.substr(prefix.size() - 1).c_str());
           }

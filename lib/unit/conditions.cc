@@ -67,7 +67,7 @@ bool IsHiddenOrBackup(std::string_view name) {
        {"~", ".rpmnew", ".rpmsave", ".rpmorig", ".dpkg-old", ".dpkg-new", ".dpkg-tmp", ".dpkg-dist",
         ".dpkg-bak", ".dpkg-backup", ".dpkg-remove", ".ucf-new", ".ucf-old", ".ucf-dist", ".swp",
         ".bak", ".old", ".new"}) {
-    if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+    if (name.ends_with(suffix)) {
       return true;
     }
   }
@@ -127,7 +127,7 @@ bool EnvironmentMatches(const std::string& value) {
     std::string_view entry(*e);
     if (has_eq) {
       if (entry == value) return true;
-    } else if (entry.size() > value.size() && entry.substr(0, value.size()) == value &&
+    } else if (entry.size() > value.size() && entry.starts_with(value) &&
                entry[value.size()] == '=') {
       return true;
     }

@@ -148,10 +148,7 @@ bool IsValidFilename(std::string_view s) {
 }
 
 bool PathImpliesDirectory(std::string_view p) {
-  auto ends_with = [&](std::string_view suffix) {
-    return p.size() >= suffix.size() && p.substr(p.size() - suffix.size()) == suffix;
-  };
-  return p == "." || p == ".." || ends_with("/") || ends_with("/.") || ends_with("/..");
+  return p == "." || p == ".." || p.ends_with("/") || p.ends_with("/.") || p.ends_with("/..");
 }
 
 // systemd's string_is_safe(): no control characters, quotes or backslashes.

@@ -254,10 +254,6 @@ using Handler = UnitHandler;
 
 bool IsAbsolutePath(std::string_view p) { return !p.empty() && p[0] == '/'; }
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 class Loader : public UnitLoaderBase<Loader, ServiceSpec> {
  public:
   Loader(const std::string& unit_name, const std::string& source_path, const SpecifierContext& ctx)
@@ -426,7 +422,7 @@ void Loader::RegisterHandlers() {
       if (!url.ok()) return url.take_error();
       bool ok = false;
       for (std::string_view scheme : {"http://", "https://", "file:/", "info:", "man:"}) {
-        ok = ok || StartsWith(*url, scheme);
+        ok = ok || url->starts_with(scheme);
       }
       if (!ok) {
         Warn(a, "Invalid URL '" + *url + "' in Documentation=, ignoring");
@@ -774,7 +770,7 @@ Result<void> Loader::Apply(const UnitAssignment& a) {
   }
   if (a.section == "Unit") {
     for (std::string_view prefix : {"Condition", "Assert"}) {
-      if (!StartsWith(a.key, prefix) || a.key.size() == prefix.size()) continue;
+      if (!a.key.starts_with(prefix) || a.key.size() == prefix.size()) continue;
       std::string_view type = std::string_view(a.key).substr(prefix.size());
       if (IsSupportedConditionType(type)) return HandleCondition(a, prefix == "Assert", type);
       if (IsKnownUnsupportedConditionType(type)) {
@@ -794,7 +790,7 @@ Result<void> Loader::Apply(const UnitAssignment& a) {
     return Ok();
   }
   // Like systemd, keys starting with "X-" are extensions for other tools: silently ignored.
-  if (StartsWith(a.key, "X-")) return Ok();
+  if (a.key.starts_with("X-")) return Ok();
   std::string hint;
   for (const std::string& section : kSections) {
     if (section != a.section && handlers_.count(section + "." + a.key) > 0) {

@@ -140,10 +140,6 @@ const std::set<std::string_view> kUnsupportedInstall = {"RequiredBy", "UpheldBy"
 
 using Handler = UnitHandler;
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // systemd's fdname_is_valid(): ASCII without control characters and ':', at most 255 bytes.
 bool IsValidFdName(std::string_view s) {
   if (s.empty() || s.size() > 255) return false;
@@ -355,8 +351,8 @@ Result<void> Loader::Apply(const UnitAssignment& a) {
   }
   bool unsupported = false;
   if (a.section == "Unit") {
-    unsupported = kUnsupportedUnit.count(a.key) > 0 || StartsWith(a.key, "Condition") ||
-                  StartsWith(a.key, "Assert");
+    unsupported = kUnsupportedUnit.count(a.key) > 0 || a.key.starts_with("Condition") ||
+                  a.key.starts_with("Assert");
   } else if (a.section == "Socket") {
     unsupported = kUnsupportedSocket.count(a.key) > 0;
   } else {
@@ -367,7 +363,7 @@ Result<void> Loader::Apply(const UnitAssignment& a) {
     return Ok();
   }
   // Like systemd, keys starting with "X-" are extensions for other tools: silently ignored.
-  if (StartsWith(a.key, "X-")) return Ok();
+  if (a.key.starts_with("X-")) return Ok();
   std::string hint;
   for (const std::string& section : kSections) {
     if (section != a.section && handlers_.count(section + "." + a.key) > 0) {

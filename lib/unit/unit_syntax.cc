@@ -116,7 +116,7 @@ Result<std::vector<UnitAssignment>> ParseUnitSyntax(std::string_view text, const
         section = name;
         section_ignored = false;
       } else {
-        if (name.rfind("X-", 0) != 0) warn(at, "Unknown section [" + name + "], ignoring");
+        if (!name.starts_with("X-")) warn(at, "Unknown section [" + name + "], ignoring");
         section.clear();
         section_ignored = true;
       }

@@ -89,7 +89,7 @@ constexpr TimeUnit kTimeUnits[] = {
 // Returns the text after a unit suffix at the start of `s` and sets *usec; `s` itself if none.
 std::string_view ExtractMultiplier(std::string_view s, uint64_t* usec) {
   for (const TimeUnit& u : kTimeUnits) {
-    if (s.substr(0, u.suffix.size()) == u.suffix) {
+    if (s.starts_with(u.suffix)) {
       *usec = u.usec;
       return s.substr(u.suffix.size());
     }
@@ -103,7 +103,7 @@ Error BadTime(const std::string& text) { return Error{"invalid time span '" + te
 
 Result<Usec> ParseTimeSpan(const std::string& text) {
   std::string_view p = SkipSpace(text);
-  if (p.substr(0, 8) == "infinity") {
+  if (p.starts_with("infinity")) {
     if (!SkipSpace(p.substr(8)).empty()) return BadTime(text);
     return kInfinity;
   }
