@@ -232,6 +232,8 @@ std::string FormatBytes(uint64_t bytes) {
     v /= 1024;
     ++u;
   }
+  // snprintf, not fmt: long double keeps every 64-bit count exact, and fmt 9.1 (Debian 12)
+  // drops the last digit of a long double that rounds up ("{:.1f}" of 9.96L is "10.").
   char buf[32];
   if (v == static_cast<long double>(static_cast<uint64_t>(v)))
     std::snprintf(buf, sizeof(buf), "%llu%s", static_cast<unsigned long long>(v), kUnits[u]);
