@@ -77,15 +77,6 @@ std::string FormatReply(const nlohmann::json& id, const Reply& reply) {
   j["id"] = id;
   j["ok"] = reply.ok;
   if (reply.more) j["more"] = true;
-  if (reply.ok && !reply.raw_result.empty()) {
-    // {"id":…,"more":…,"ok":true,"result":<raw>}: the keys in the order dump() gives them.
-    j["result"] = nullptr;
-    std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    s.resize(s.size() - std::string_view("null}").size());
-    s += reply.raw_result;
-    s += "}\n";
-    return s;
-  }
   if (reply.ok) {
     j["result"] = reply.result;
   } else {

@@ -82,13 +82,10 @@ TEST(ProtocolTest, FormatsRepliesAsOneLine) {
             "\"id\":null,\"ok\":false}\n");
 }
 
-// A streamed answer built from records serialised once: the same line a json result gives.
-TEST(ProtocolTest, RawResultIsSplicedAsTheResult) {
-  const std::string raw = R"({"lines":[{"text":"a"},{"text":"b"}]})";
-  EXPECT_EQ(FormatReply(7, Reply::MoreRaw(raw)),
-            FormatReply(7, Reply::More(nlohmann::json::parse(raw))));
-  EXPECT_EQ(FormatReply("x", Reply::MoreRaw(raw)),
-            "{\"id\":\"x\",\"more\":true,\"ok\":true,\"result\":" + raw + "}\n");
+// A streamed answer: every reply but the last says "more".
+TEST(ProtocolTest, StreamedRepliesSayMore) {
+  EXPECT_EQ(FormatReply("x", Reply::More(nlohmann::json{{"lines", {{{"text", "a"}}}}})),
+            "{\"id\":\"x\",\"more\":true,\"ok\":true,\"result\":{\"lines\":[{\"text\":\"a\"}]}}\n");
 }
 
 TEST(ProtocolTest, ReadOnlyCommands) {
