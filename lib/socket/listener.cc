@@ -114,6 +114,31 @@ class UnlinkOnFailure {
   std::string path_;  // "" when disarmed
 };
 
+// The socket options of `spec` that apply to a socket of `family`, before bind.
+Result<void> SetSocketOptions(const SocketSpec& spec, int fd, int family, bool stream,
+                              const std::string& where) {
+  auto set = [&](int level, int opt, int value, const char* name) -> Result<void> {
+    if (setsockopt(fd, level, opt, &value, sizeof(value)) < 0) {
+      return ErrnoError(spec.name + ": setsockopt " + name + " " + where);
+    }
+    return Ok();
+  };
+  const bool inet = family == AF_INET || family == AF_INET6;
+  if (inet) {
+    if (stream) SUPD_TRY(set(SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"));
+    if (spec.reuse_port) SUPD_TRY(set(SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"));
+    // IP_FREEBIND at SOL_IP also applies to AF_INET6 sockets on Linux.
+    if (spec.free_bind) SUPD_TRY(set(IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND"));
+    if (stream && spec.no_delay) SUPD_TRY(set(IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"));
+  }
+  if (family == AF_INET6 && spec.bind_ipv6_only != "default") {
+    SUPD_TRY(
+        set(IPPROTO_IPV6, IPV6_V6ONLY, spec.bind_ipv6_only == "ipv6-only" ? 1 : 0, "IPV6_V6ONLY"));
+  }
+  if (stream && spec.keep_alive) SUPD_TRY(set(SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE"));
+  return Ok();
+}
+
 }  // namespace
 
 Result<SocketOwner> ResolveSocketOwner(const SocketSpec& spec) {
@@ -192,25 +217,7 @@ Result<BoundSocket> BindListen(const SocketSpec& spec, const ListenSpec& listen,
     if (!fd) return ErrnoError(unit + ": socket " + where);
   }
 
-  auto set = [&](int level, int opt, int value, const char* name) -> Result<void> {
-    if (setsockopt(fd.get(), level, opt, &value, sizeof(value)) < 0) {
-      return ErrnoError(unit + ": setsockopt " + name + " " + where);
-    }
-    return Ok();
-  };
-  const bool inet = t.family == AF_INET || t.family == AF_INET6;
-  if (inet) {
-    if (stream) SUPD_TRY(set(SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"));
-    if (spec.reuse_port) SUPD_TRY(set(SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"));
-    // IP_FREEBIND at SOL_IP also applies to AF_INET6 sockets on Linux.
-    if (spec.free_bind) SUPD_TRY(set(IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND"));
-    if (stream && spec.no_delay) SUPD_TRY(set(IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"));
-  }
-  if (t.family == AF_INET6 && spec.bind_ipv6_only != "default") {
-    SUPD_TRY(
-        set(IPPROTO_IPV6, IPV6_V6ONLY, spec.bind_ipv6_only == "ipv6-only" ? 1 : 0, "IPV6_V6ONLY"));
-  }
-  if (stream && spec.keep_alive) SUPD_TRY(set(SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE"));
+  SUPD_TRY(SetSocketOptions(spec, fd.get(), t.family, stream, where));
 
   UnlinkOnFailure cleanup;
   if (!t.unix_path.empty()) {
