@@ -127,24 +127,6 @@ ServiceLoader::Handler ServiceLoader::UnitList(std::vector<std::string>* out, bo
   };
 }
 
-ServiceLoader::Handler ServiceLoader::UserOrGroup(std::string* out) {
-  return [this, out](const UnitAssignment& a) -> Result<void> {
-    auto r = Resolve(a, a.value);
-    if (!r.ok()) return r.take_error();
-    if (r->empty()) {
-      out->clear();
-      return Ok();
-    }
-    // As systemd, a bad name refuses the unit: running it as another user (or binding its
-    // socket for one) is not a detail to drop with a warning.
-    if (auto valid = CheckUserGroupName(*r); !valid.ok()) {
-      return Err(a, "Invalid " + a.key + "= value '" + *r + "': " + valid.error().message);
-    }
-    *out = std::move(*r);
-    return Ok();
-  };
-}
-
 Result<void> ServiceLoader::Apply(const UnitAssignment& a) {
   if (a.section == "X-Supd") {
     if (auto it = handlers_.find(a.section + "." + a.key); it != handlers_.end())

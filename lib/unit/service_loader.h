@@ -66,8 +66,6 @@ class ServiceLoader : public UnitLoaderBase<ServiceLoader, ServiceSpec> {
   // Dependencies: whitespace-separated unit names. As in systemd an empty assignment does
   // nothing (unless empty_resets), and an invalid name is skipped with a warning.
   Handler UnitList(std::vector<std::string>* out, bool empty_resets);
-  // User=, Group=: a name or ID CheckUserGroupName() takes; empty resets.
-  Handler UserOrGroup(std::string* out);
 
   Result<void> HandleCondition(const UnitAssignment& a, bool is_assert, std::string_view type);
   Result<void> HandleEnvironment(const UnitAssignment& a);

@@ -177,7 +177,9 @@ class Loader : public UnitLoaderBase<Loader, SocketSpec> {
  public:
   Loader(const std::string& unit_name, const std::string& source_path, const SpecifierContext& ctx)
       : UnitLoaderBase(unit_name, source_path, ctx, kSections) {
-    RegisterHandlers();
+    RegisterUnitAndInstallHandlers();
+    RegisterListenHandlers();
+    RegisterOptionHandlers();
   }
 
   Result<SocketSpec> Finish();
@@ -185,7 +187,10 @@ class Loader : public UnitLoaderBase<Loader, SocketSpec> {
  private:
   friend class UnitLoaderBase<Loader, SocketSpec>;
   Result<void> Apply(const UnitAssignment& a);
-  void RegisterHandlers();
+  // By concern: [Unit] and [Install]; what is listened on and for whom; socket options.
+  void RegisterUnitAndInstallHandlers();
+  void RegisterListenHandlers();
+  void RegisterOptionHandlers();
   Handler Mode(mode_t* out) {
     return [this, out](const UnitAssignment& a) -> Result<void> {
       auto m = ParseMode(a.value);
@@ -211,29 +216,10 @@ class Loader : public UnitLoaderBase<Loader, SocketSpec> {
       return Ok();
     };
   }
-  Handler UserGroup(std::string* out) {
-    return [this, out](const UnitAssignment& a) -> Result<void> {
-      auto r = Resolve(a, a.value);
-      if (!r.ok()) return r.take_error();
-      if (r->empty()) {
-        out->clear();
-        return Ok();
-      }
-      // As systemd, a bad name refuses the unit: running it as another user (or binding its
-      // socket for one) is not a detail to drop with a warning.
-      if (auto valid = CheckUserGroupName(*r); !valid.ok()) {
-        return Err(a, "Invalid " + a.key + "= value '" + *r + "': " + valid.error().message);
-      }
-      *out = std::move(*r);
-      return Ok();
-    };
-  }
-
 };
 
-void Loader::RegisterHandlers() {
+void Loader::RegisterUnitAndInstallHandlers() {
   auto& h = handlers_;
-  // [Unit]
   h["Unit.Description"] = [this](const UnitAssignment& a) -> Result<void> {
     auto d = Resolve(a, a.value);
     if (!d.ok()) return d.take_error();
@@ -247,8 +233,28 @@ void Loader::RegisterHandlers() {
     if (!ParseBoolean(a.value).ok()) return Invalid(a);
     return Ok();
   };
+  h["Install.WantedBy"] = [this](const UnitAssignment& a) -> Result<void> {
+    if (a.value.empty()) {
+      spec_.wanted_by.clear();
+      return Ok();
+    }
+    auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
+    if (!words.ok()) return Invalid(a);
+    for (const std::string& w : *words) {
+      auto name = Resolve(a, w);
+      if (!name.ok()) return name.take_error();
+      if (!IsValidUnitName(*name)) {
+        Warn(a, "Invalid unit name '" + *name + "' in " + a.key + "=, ignoring");
+        continue;
+      }
+      spec_.wanted_by.push_back(std::move(*name));
+    }
+    return Ok();
+  };
+}
 
-  // [Socket]
+void Loader::RegisterListenHandlers() {
+  auto& h = handlers_;
   h["Socket.ListenStream"] = Listen(ListenSpec::Kind::kStream);
   h["Socket.ListenDatagram"] = Listen(ListenSpec::Kind::kDatagram);
   h["Socket.Accept"] = [this](const UnitAssignment& a) -> Result<void> {
@@ -296,6 +302,10 @@ void Loader::RegisterHandlers() {
     spec_.backlog = *n > static_cast<unsigned>(INT_MAX) ? INT_MAX : static_cast<int>(*n);
     return Ok();
   };
+}
+
+void Loader::RegisterOptionHandlers() {
+  auto& h = handlers_;
   h["Socket.ReusePort"] = Bool(&spec_.reuse_port);
   h["Socket.FreeBind"] = Bool(&spec_.free_bind);
   h["Socket.NoDelay"] = Bool(&spec_.no_delay);
@@ -314,28 +324,8 @@ void Loader::RegisterHandlers() {
   };
   h["Socket.SocketMode"] = Mode(&spec_.socket_mode);
   h["Socket.DirectoryMode"] = Mode(&spec_.directory_mode);
-  h["Socket.SocketUser"] = UserGroup(&spec_.socket_user);
-  h["Socket.SocketGroup"] = UserGroup(&spec_.socket_group);
-
-  // [Install]
-  h["Install.WantedBy"] = [this](const UnitAssignment& a) -> Result<void> {
-    if (a.value.empty()) {
-      spec_.wanted_by.clear();
-      return Ok();
-    }
-    auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
-    if (!words.ok()) return Invalid(a);
-    for (const std::string& w : *words) {
-      auto name = Resolve(a, w);
-      if (!name.ok()) return name.take_error();
-      if (!IsValidUnitName(*name)) {
-        Warn(a, "Invalid unit name '" + *name + "' in " + a.key + "=, ignoring");
-        continue;
-      }
-      spec_.wanted_by.push_back(std::move(*name));
-    }
-    return Ok();
-  };
+  h["Socket.SocketUser"] = UserOrGroup(&spec_.socket_user);
+  h["Socket.SocketGroup"] = UserOrGroup(&spec_.socket_group);
 }
 
 Result<void> Loader::Apply(const UnitAssignment& a) {
