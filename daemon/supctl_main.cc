@@ -7,10 +7,11 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <optional>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <optional>
 
 #include "lib/control/client.h"
 #include "lib/control/paths.h"
@@ -143,6 +144,201 @@ int Logs(const std::string& socket, const std::vector<std::string>& services, in
   }
 }
 
+// What the command line says.
+struct Args {
+  std::string socket;
+  bool no_block = false;
+  std::string timeout_text;
+  bool json_out = false;
+  std::vector<std::string> services;
+  std::string signal_name = "SIGTERM";
+  std::string whom = "all";
+  std::vector<std::string> files;
+  bool hard = false;
+  int log_lines = -1;
+  bool follow = false;
+  std::string since, stream;
+};
+
+// The subcommands, to tell which one was given.
+struct Commands {
+  CLI::App* status;
+  CLI::App* list;
+  std::map<std::string, CLI::App*> ops;  // start, stop, restart, reload, reset-failed
+  CLI::App* kill;
+  CLI::App* check;
+  CLI::App* cat;
+  CLI::App* reload;
+  CLI::App* version;
+  CLI::App* logs;
+};
+
+Commands DefineCommands(CLI::App& app, Args* a) {
+  Commands c;
+  c.status = app.add_subcommand("status", "show the state of services (all if none named)");
+  c.status->add_option("services", a->services, "services");
+  c.status->add_flag("--json", a->json_out, "print the protocol's JSON");
+  c.list = app.add_subcommand("list", "same as status --json, one line per service");
+  c.list->add_flag("--json", a->json_out, "print the protocol's JSON");
+  for (const char* op : {"start", "stop", "restart", "reload", "reset-failed"}) {
+    auto* sub = app.add_subcommand(op, std::string(op) + " services");
+    sub->add_option("services", a->services, "services")->required();
+    c.ops[op] = sub;
+  }
+  c.ops["restart"]->add_flag("--hard", a->hard,
+                             "stop, then start (no overlap of old and new instance)");
+  c.kill = app.add_subcommand("kill", "send a signal to the processes of services");
+  c.kill->add_option("services", a->services, "services")->required();
+  c.kill->add_option("-s,--signal", a->signal_name, "signal name or number")->capture_default_str();
+  c.kill->add_option("--kill-whom", a->whom, "all or main")->check(CLI::IsMember({"all", "main"}));
+  c.check = app.add_subcommand("check", "check unit files (or all loaded units)");
+  c.check->add_option("files", a->files, "unit files to check without a daemon");
+  c.cat = app.add_subcommand("cat", "print unit files of services");
+  c.cat->add_option("services", a->services, "services")->required();
+  c.reload = app.add_subcommand("daemon-reload", "re-read the units directory");
+  c.version = app.add_subcommand("version", "print supctl's and supd's versions");
+  c.logs = app.add_subcommand("logs", "print the output of services, interleaved by time");
+  c.logs->add_option("services", a->services, "services")->required();
+  c.logs->add_option("-n,--lines", a->log_lines, "how many of the last lines (default 10)");
+  c.logs->add_flag("-f,--follow", a->follow,
+                   "then print new lines as they come, until interrupted");
+  c.logs->add_option("--since", a->since, "only lines from this time on (2026-11-22T07:00:00Z)");
+  c.logs->add_option("--stream", a->stream, "only stdout or stderr")
+      ->check(CLI::IsMember({"out", "err"}));
+  c.logs->add_flag("--json", a->json_out, "one JSON object per line");
+  return c;
+}
+
+int Version(const std::string& socket) {
+  std::printf("supctl %s\n", SUPD_VERSION);
+  Outcome o = Call(socket, "version", nlohmann::json::object());
+  if (o.code != kExitOk) return o.code;
+  std::printf("supd %s (pid %d)\n", o.response["result"].value("version", "?").c_str(),
+              o.response["result"].value("pid", 0));
+  return kExitOk;
+}
+
+int Status(const std::string& socket, const std::vector<std::string>& services, bool json_out) {
+  nlohmann::json args = nlohmann::json::object();
+  if (!services.empty()) args["services"] = services;
+  Outcome o = Call(socket, "status", args);
+  if (o.code != kExitOk) return o.code;
+  const auto& result = o.response["result"];
+  if (json_out) {
+    std::printf("%s\n",
+                result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  } else {
+    bool first = true;
+    if (services.empty()) {
+      // supd's own block first: its cgroup layout (what limits can be enforced here).
+      Outcome v = Call(socket, "version", nlohmann::json::object());
+      if (v.code == kExitOk) {
+        std::fputs(supd::control::FormatDaemonStatus(v.response["result"]).c_str(), stdout);
+        first = false;
+      }
+    }
+    for (const auto& s : result) {
+      if (!first) std::printf("\n");
+      first = false;
+      std::fputs(s.value("unit_type", "service") == "socket"
+                     ? supd::control::FormatSocketStatus(s).c_str()
+                     : supd::control::FormatServiceStatus(s).c_str(),
+                 stdout);
+    }
+  }
+  // Asking for a named unit that cannot even be loaded is a failure, as systemctl's is. (One
+  // that runs on an older version of its file is not: status warns.)
+  if (!services.empty())
+    for (const auto& s : result)
+      if (!s.value("loaded", true) && s.contains("load_error") && s["load_error"].is_string()) {
+        std::fprintf(stderr, "supctl: %s\n", s["load_error"].get<std::string>().c_str());
+        return kExitFailed;
+      }
+  return kExitOk;
+}
+
+// start, stop, restart, reload, reset-failed.
+int Operation(const std::string& op, const Args& a,
+              std::optional<std::chrono::milliseconds> timeout) {
+  nlohmann::json args = {{"services", a.services}};
+  if (op == "restart" && a.hard) args["hard"] = true;
+  if (a.no_block) args["no_block"] = true;
+  std::optional<std::chrono::milliseconds> wait;
+  if (timeout) {
+    // supd answers "timed out" at the timeout; the client's own limit is a backstop.
+    args["timeout_ms"] = timeout->count();
+    wait = *timeout + std::chrono::seconds(5);
+  }
+  Outcome o = Call(a.socket, op, args, wait);
+  if (o.code == kExitOk) {
+    const auto& notes = o.response["result"]["notes"];
+    if (notes.is_array())
+      for (const auto& n : notes)
+        std::fprintf(stderr, "supctl: %s\n", n.get<std::string>().c_str());
+  }
+  return o.code;
+}
+
+// `check` without files: the daemon's view of every loaded unit.
+int CheckLoaded(const std::string& socket) {
+  Outcome o = Call(socket, "check", nlohmann::json::object());
+  if (o.code != kExitOk) return o.code;
+  int rc = kExitOk;
+  for (const auto& u : o.response["result"]) {
+    if (u["error"].is_string()) {
+      std::printf("%s\n", u["error"].get<std::string>().c_str());
+      rc = kExitFailed;
+    }
+    for (const auto& w : u["warnings"]) std::printf("%s\n", w.get<std::string>().c_str());
+    if (auto l = u.find("limits"); l != u.end() && l->is_array())
+      for (const auto& note : *l)
+        std::printf("%s: %s\n", u.value("path", "").c_str(), note.get<std::string>().c_str());
+  }
+  return rc;
+}
+
+int Cat(const std::string& socket, const std::vector<std::string>& services) {
+  Outcome o = Call(socket, "cat", {{"services", services}});
+  if (o.code != kExitOk) return o.code;
+  for (const auto& u : o.response["result"])
+    std::printf("# %s\n%s", u.value("path", "").c_str(), u.value("text", "").c_str());
+  return kExitOk;
+}
+
+// --timeout: *timeout, or false (after saying why) when it is not a time span.
+bool ParseTimeout(const std::string& text, std::optional<std::chrono::milliseconds>* timeout) {
+  if (text.empty()) return true;
+  auto t = supd::ParseTimeSpan(text);
+  if (!t.ok() || *t == supd::kInfinity || t->count() <= 0) {
+    std::fprintf(stderr, "supctl: --timeout: '%s' is not a time span (e.g. 30s, 500ms)\n",
+                 text.c_str());
+    return false;
+  }
+  *timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*t);
+  if ((*timeout)->count() == 0) *timeout = std::chrono::milliseconds(1);
+  return true;
+}
+
+int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::milliseconds> timeout) {
+  if (c.version->parsed()) return Version(a.socket);
+  if (c.status->parsed() || c.list->parsed()) return Status(a.socket, a.services, a.json_out);
+  for (const auto& [op, sub] : c.ops) {
+    if (sub->parsed()) return Operation(op, a, timeout);
+  }
+  if (c.kill->parsed()) {
+    return Call(a.socket, "kill",
+                {{"services", a.services}, {"signal", a.signal_name}, {"whom", a.whom}})
+        .code;
+  }
+  if (c.check->parsed()) return a.files.empty() ? CheckLoaded(a.socket) : CheckFiles(a.files);
+  if (c.cat->parsed()) return Cat(a.socket, a.services);
+  if (c.logs->parsed()) {
+    return Logs(a.socket, a.services, a.log_lines, a.follow, a.since, a.stream, a.json_out);
+  }
+  if (c.reload->parsed()) return Call(a.socket, "daemon-reload", nlohmann::json::object()).code;
+  return kExitUsage;
+}
+
 }  // namespace
 
 int Run(int argc, char** argv, std::string* socket_out);
@@ -161,172 +357,26 @@ int main(int argc, char** argv) {
 int Run(int argc, char** argv, std::string* socket_out) {
   CLI::App app{"supctl: control supd"};
   app.require_subcommand(1);
-  std::string socket = supd::GetDefaultPaths().control_socket;
-  if (const char* env = std::getenv("SUPD_SOCKET"); env && *env) socket = env;
-  app.add_option("--socket", socket, "supd's control socket (or $SUPD_SOCKET)")
+  Args a;
+  a.socket = supd::GetDefaultPaths().control_socket;
+  if (const char* env = std::getenv("SUPD_SOCKET"); env && *env) a.socket = env;
+  app.add_option("--socket", a.socket, "supd's control socket (or $SUPD_SOCKET)")
       ->capture_default_str();
   // As systemctl's: options may come before or after the verb.
   app.fallthrough();
-  bool no_block = false;
-  std::string timeout_text;
-  app.add_flag("--no-block", no_block,
+  app.add_flag("--no-block", a.no_block,
                "start, stop, restart, reload: do not wait for the operation to finish");
-  app.add_option("--timeout", timeout_text,
+  app.add_option("--timeout", a.timeout_text,
                  "give up waiting after this long (e.g. 30s, 500ms); the operation goes on");
-
-  bool json_out = false;
-  std::vector<std::string> services;
-  std::string signal_name = "SIGTERM";
-  std::string whom = "all";
-  std::vector<std::string> files;
-
-  auto* status = app.add_subcommand("status", "show the state of services (all if none named)");
-  status->add_option("services", services, "services");
-  status->add_flag("--json", json_out, "print the protocol's JSON");
-  auto* list = app.add_subcommand("list", "same as status --json, one line per service");
-  list->add_flag("--json", json_out, "print the protocol's JSON");
-  std::map<std::string, CLI::App*> ops;
-  bool hard = false;
-  for (const char* op : {"start", "stop", "restart", "reload", "reset-failed"}) {
-    auto* sub = app.add_subcommand(op, std::string(op) + " services");
-    sub->add_option("services", services, "services")->required();
-    ops[op] = sub;
-  }
-  ops["restart"]->add_flag("--hard", hard,
-                           "stop, then start (no overlap of old and new instance)");
-  auto* kill = app.add_subcommand("kill", "send a signal to the processes of services");
-  kill->add_option("services", services, "services")->required();
-  kill->add_option("-s,--signal", signal_name, "signal name or number")->capture_default_str();
-  kill->add_option("--kill-whom", whom, "all or main")->check(CLI::IsMember({"all", "main"}));
-  auto* check = app.add_subcommand("check", "check unit files (or all loaded units)");
-  check->add_option("files", files, "unit files to check without a daemon");
-  auto* cat = app.add_subcommand("cat", "print unit files of services");
-  cat->add_option("services", services, "services")->required();
-  auto* reload = app.add_subcommand("daemon-reload", "re-read the units directory");
-  auto* version = app.add_subcommand("version", "print supctl's and supd's versions");
-  auto* logs = app.add_subcommand("logs", "print the output of services, interleaved by time");
-  logs->add_option("services", services, "services")->required();
-  int log_lines = -1;
-  bool follow = false;
-  std::string since, stream;
-  logs->add_option("-n,--lines", log_lines, "how many of the last lines (default 10)");
-  logs->add_flag("-f,--follow", follow, "then print new lines as they come, until interrupted");
-  logs->add_option("--since", since, "only lines from this time on (2026-11-22T07:00:00Z)");
-  logs->add_option("--stream", stream, "only stdout or stderr")->check(CLI::IsMember({"out", "err"}));
-  logs->add_flag("--json", json_out, "one JSON object per line");
-
+  const Commands commands = DefineCommands(app, &a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
-  *socket_out = socket;
+  *socket_out = a.socket;
   std::optional<std::chrono::milliseconds> timeout;
-  if (!timeout_text.empty()) {
-    auto t = supd::ParseTimeSpan(timeout_text);
-    if (!t.ok() || *t == supd::kInfinity || t->count() <= 0) {
-      std::fprintf(stderr, "supctl: --timeout: '%s' is not a time span (e.g. 30s, 500ms)\n",
-                   timeout_text.c_str());
-      return kExitUsage;
-    }
-    timeout = std::chrono::duration_cast<std::chrono::milliseconds>(*t);
-    if (timeout->count() == 0) timeout = std::chrono::milliseconds(1);
-  }
-
-  if (version->parsed()) {
-    std::printf("supctl %s\n", SUPD_VERSION);
-    Outcome o = Call(socket, "version", nlohmann::json::object());
-    if (o.code != kExitOk) return o.code;
-    std::printf("supd %s (pid %d)\n", o.response["result"].value("version", "?").c_str(),
-                o.response["result"].value("pid", 0));
-    return kExitOk;
-  }
-  if (status->parsed() || list->parsed()) {
-    nlohmann::json args = nlohmann::json::object();
-    if (!services.empty()) args["services"] = services;
-    Outcome o = Call(socket, "status", args);
-    if (o.code != kExitOk) return o.code;
-    const auto& result = o.response["result"];
-    if (json_out) {
-      std::printf("%s\n", result.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    } else {
-      bool first = true;
-      if (services.empty()) {
-        // supd's own block first: its cgroup layout (what limits can be enforced here).
-        Outcome v = Call(socket, "version", nlohmann::json::object());
-        if (v.code == kExitOk) {
-          std::fputs(supd::control::FormatDaemonStatus(v.response["result"]).c_str(), stdout);
-          first = false;
-        }
-      }
-      for (const auto& s : result) {
-        if (!first) std::printf("\n");
-        first = false;
-        std::fputs(s.value("unit_type", "service") == "socket"
-                       ? supd::control::FormatSocketStatus(s).c_str()
-                       : supd::control::FormatServiceStatus(s).c_str(),
-                   stdout);
-      }
-    }
-    // Asking for a named unit that cannot even be loaded is a failure, as systemctl's is. (One
-    // that runs on an older version of its file is not: status warns.)
-    if (!services.empty())
-      for (const auto& s : result)
-        if (!s.value("loaded", true) && s.contains("load_error") && s["load_error"].is_string()) {
-          std::fprintf(stderr, "supctl: %s\n", s["load_error"].get<std::string>().c_str());
-          return kExitFailed;
-        }
-    return kExitOk;
-  }
-  for (auto& [op, sub] : ops) {
-    if (!sub->parsed()) continue;
-    nlohmann::json args = {{"services", services}};
-    if (op == "restart" && hard) args["hard"] = true;
-    if (no_block) args["no_block"] = true;
-    std::optional<std::chrono::milliseconds> wait;
-    if (timeout) {
-      // supd answers "timed out" at the timeout; the client's own limit is a backstop.
-      args["timeout_ms"] = timeout->count();
-      wait = *timeout + std::chrono::seconds(5);
-    }
-    Outcome o = Call(socket, op, args, wait);
-    if (o.code == kExitOk) {
-      const auto& notes = o.response["result"]["notes"];
-      if (notes.is_array())
-        for (const auto& n : notes) std::fprintf(stderr, "supctl: %s\n", n.get<std::string>().c_str());
-    }
-    return o.code;
-  }
-  if (kill->parsed()) {
-    return Call(socket, "kill", {{"services", services}, {"signal", signal_name}, {"whom", whom}})
-        .code;
-  }
-  if (check->parsed()) {
-    if (!files.empty()) return CheckFiles(files);
-    Outcome o = Call(socket, "check", nlohmann::json::object());
-    if (o.code != kExitOk) return o.code;
-    int rc = kExitOk;
-    for (const auto& u : o.response["result"]) {
-      if (u["error"].is_string()) {
-        std::printf("%s\n", u["error"].get<std::string>().c_str());
-        rc = kExitFailed;
-      }
-      for (const auto& w : u["warnings"]) std::printf("%s\n", w.get<std::string>().c_str());
-      if (auto l = u.find("limits"); l != u.end() && l->is_array())
-        for (const auto& note : *l)
-          std::printf("%s: %s\n", u.value("path", "").c_str(), note.get<std::string>().c_str());
-    }
-    return rc;
-  }
-  if (cat->parsed()) {
-    Outcome o = Call(socket, "cat", {{"services", services}});
-    if (o.code != kExitOk) return o.code;
-    for (const auto& u : o.response["result"])
-      std::printf("# %s\n%s", u.value("path", "").c_str(), u.value("text", "").c_str());
-    return kExitOk;
-  }
-  if (logs->parsed()) return Logs(socket, services, log_lines, follow, since, stream, json_out);
-  if (reload->parsed()) return Call(socket, "daemon-reload", nlohmann::json::object()).code;
-  return kExitUsage;
+  if (!ParseTimeout(a.timeout_text, &timeout)) return kExitUsage;
+  return Dispatch(commands, a, timeout);
 }

@@ -15,11 +15,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "lib/base/event_loop.h"
 #include "lib/base/unique_fd.h"
+#include "lib/base/user_db.h"
 #include "lib/control/event_log.h"
 #include "lib/control/handler.h"
 #include "lib/control/paths.h"
@@ -51,35 +53,48 @@ std::string Hostname() {
   return buf;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const supd::DefaultPaths defaults = supd::GetDefaultPaths();
-  CLI::App app{"supd: a supervisor for Go services that reads systemd unit files"};
-  std::string units_dir = defaults.units_dir;
-  std::string socket_path = defaults.control_socket;
-  std::string log_dir = defaults.log_dir;
-  std::string state_dir = defaults.state_dir;
+struct Options {
+  std::string units_dir;
+  std::string socket_path;
+  std::string log_dir;
+  std::string state_dir;
   std::string log_level = "info";
   std::string admin_group = "supd";
-  app.add_option("--units", units_dir, "directory of .service unit files")->capture_default_str();
-  app.add_option("--control-socket", socket_path, "control socket path")->capture_default_str();
-  app.add_option("--log-dir", log_dir, "directory for service logs")->capture_default_str();
-  app.add_option("--state-dir", state_dir, "directory for supd's state")->capture_default_str();
-  app.add_option("--log-level", log_level, "debug, info, warn or error")
+};
+
+// The command line, over the defaults: nullopt to go on, or the exit code (--help, --version,
+// a bad option).
+std::optional<int> ParseOptions(int argc, char** argv, const supd::DefaultPaths& defaults,
+                                Options* o) {
+  CLI::App app{"supd: a supervisor for Go services that reads systemd unit files"};
+  o->units_dir = defaults.units_dir;
+  o->socket_path = defaults.control_socket;
+  o->log_dir = defaults.log_dir;
+  o->state_dir = defaults.state_dir;
+  app.add_option("--units", o->units_dir, "directory of .service unit files")
+      ->capture_default_str();
+  app.add_option("--control-socket", o->socket_path, "control socket path")->capture_default_str();
+  app.add_option("--log-dir", o->log_dir, "directory for service logs")->capture_default_str();
+  app.add_option("--state-dir", o->state_dir, "directory for supd's state")->capture_default_str();
+  app.add_option("--log-level", o->log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical"}));
-  app.add_option("--admin-group", admin_group, "group whose members may change services")
+  app.add_option("--admin-group", o->admin_group, "group whose members may change services")
       ->capture_default_str();
   app.add_flag_callback("--version", [] {
     std::printf("supd %s\n", SUPD_VERSION);
     std::exit(0);
   }, "print the version");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return std::nullopt;
+}
 
-  // stderr in the foreground; journald (with levels) when systemd connected stderr to it.
-  supd::SetUpDaemonLog(log_level);
-
+// What supd sets for itself: SIGPIPE, the heap, its fd limit.
+void SetUpProcess() {
   // Writes to a client that hung up must be errors, not a dead supd.
   signal(SIGPIPE, SIG_IGN);
   // A long-running daemon should give back what a burst (a big status reply) took: return
@@ -93,44 +108,44 @@ int main(int argc, char** argv) {
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
       spdlog::warn("setrlimit(RLIMIT_NOFILE, {}): {}", rl.rlim_max, strerror(errno));
   }
+}
 
+// Creates the directories supd writes to and takes the state directory's lock into *lock;
+// false (after logging why) when supd cannot go on.
+bool PrepareDirectories(const Options& o, supd::UniqueFd* lock) {
   std::string err;
-  const std::string socket_dir = std::filesystem::path(socket_path).parent_path().string();
-  for (const auto& [dir, mode] : {std::pair{state_dir, 0755}, std::pair{log_dir, 0750},
-                                  std::pair{socket_dir, 0755}}) {
+  const std::string socket_dir = std::filesystem::path(o.socket_path).parent_path().string();
+  for (const auto& [dir, mode] :
+       {std::pair{o.state_dir, 0755}, std::pair{o.log_dir, 0750}, std::pair{socket_dir, 0755}}) {
     if (!dir.empty() && !MakeDirs(dir, mode, &err)) {
       spdlog::critical("{}", err);
-      return 1;
+      return false;
     }
   }
   // One supd per state directory: a second one would fight over the services.
-  const std::string lock_path = state_dir + "/supd.lock";
-  supd::UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!lock) {
+  const std::string lock_path = o.state_dir + "/supd.lock";
+  lock->reset(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!*lock) {
     spdlog::critical("open {}: {}", lock_path, strerror(errno));
-    return 1;
+    return false;
   }
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
+  if (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
     spdlog::critical("another supd is running with state directory {} (lock {} is held)",
-                     state_dir, lock_path);
-    return 1;
+                     o.state_dir, lock_path);
+    return false;
   }
-  // Orphaned grandchildren (double-forking daemons) become our children, so we can reap them
-  // and a stop can find them.
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-    spdlog::warn("prctl(PR_SET_CHILD_SUBREAPER): {}; orphans go to init", strerror(errno));
+  return true;
+}
 
-  boost::asio::io_context io(1);
+supd::ManagerConfig MakeManagerConfig(const Options& o, const supd::DefaultPaths& defaults) {
   supd::ManagerConfig cfg;
-  cfg.units_dir = units_dir;
-  cfg.log_dir = log_dir;
-  cfg.state_dir = state_dir;
-  {
-    // The notify socket sits beside the control socket: "supd.sock" → "supd.notify".
-    std::string n = socket_path;
-    if (n.size() > 5 && n.compare(n.size() - 5, 5, ".sock") == 0) n.resize(n.size() - 5);
-    cfg.notify_socket = n + ".notify";
-  }
+  cfg.units_dir = o.units_dir;
+  cfg.log_dir = o.log_dir;
+  cfg.state_dir = o.state_dir;
+  // The notify socket sits beside the control socket: "supd.sock" → "supd.notify".
+  std::string n = o.socket_path;
+  if (n.size() > 5 && n.ends_with(".sock")) n.resize(n.size() - 5);
+  cfg.notify_socket = n + ".notify";
   cfg.specifiers.hostname = Hostname();
   cfg.specifiers.runtime_dir = defaults.runtime_dir;
   cfg.specifiers.uid = geteuid();
@@ -138,92 +153,147 @@ int main(int argc, char** argv) {
     cfg.specifiers.user_name = u->name;
     cfg.specifiers.user_home = u->home;
   }
-  supd::HostParts host = supd::MakeRealHost(io, supd::CgroupTreeName(state_dir));
+  return cfg;
+}
+
+// supd's own signals: SIGHUP reloads the units; SIGTERM and SIGINT stop every service, let
+// their output drain and end the loop.
+class DaemonSignals {
+ public:
+  DaemonSignals(boost::asio::io_context& io, supd::Manager& manager,
+                supd::control::RequestHandler& handler, supd::control::ControlServer& server,
+                const std::string& units_dir)
+      : io_(io),
+        manager_(manager),
+        handler_(handler),
+        server_(server),
+        units_dir_(units_dir),
+        signals_(io, SIGTERM, SIGINT, SIGHUP),
+        drain_timer_(io) {}
+
+  void Wait() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      OnSignal(sig);
+      Wait();
+    });
+  }
+
+ private:
+  void OnSignal(int sig) {
+    if (sig == SIGHUP) {
+      spdlog::info("SIGHUP: reloading units from {}", units_dir_);
+      sd_notify(0, "RELOADING=1");
+      manager_.ReloadUnits([this](const supd::ReloadSummary&) {
+        // Before the units are loaded, READY=1 comes from LoadUnits in main, not from here.
+        if (manager_.units_loaded())
+          sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager_.service_count());
+      });
+    } else if (!stopping_) {
+      stopping_ = true;
+      spdlog::info("{}: stopping all services", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      sd_notify(0, "STOPPING=1");
+      handler_.ShuttingDown();
+      manager_.StopAll([this] {
+        // Let the output pipes drain (a Go program's last log lines), for at most 2 s: a
+        // leftover process could hold one open for ever.
+        drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        FinishShutdown();
+      });
+    } else {
+      spdlog::info("already stopping; waiting for services to finish their stop timeouts");
+    }
+  }
+
+  void FinishShutdown() {
+    if (supd::LiveOutputReaders() > 0 && std::chrono::steady_clock::now() < drain_deadline_) {
+      drain_timer_.expires_after(std::chrono::milliseconds(10));
+      drain_timer_.async_wait([this](const boost::system::error_code&) { FinishShutdown(); });
+      return;
+    }
+    spdlog::info("all services stopped; exiting");
+    server_.Close();
+    io_.stop();
+  }
+
+  boost::asio::io_context& io_;
+  supd::Manager& manager_;
+  supd::control::RequestHandler& handler_;
+  supd::control::ControlServer& server_;
+  const std::string& units_dir_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  bool stopping_ = false;
+};
+
+// WatchdogSec= on supd's own unit: pings at half the interval from the loop, so a blocked loop
+// is exactly what the watchdog catches. Does nothing without one.
+class OwnWatchdog {
+ public:
+  explicit OwnWatchdog(boost::asio::io_context& io) : timer_(io) {
+    if (sd_watchdog_enabled(0, &usec_) > 0 && usec_ > 0) Ping();
+  }
+
+ private:
+  void Ping() {
+    sd_notify(0, "WATCHDOG=1");
+    timer_.expires_after(std::chrono::microseconds(usec_ / 2));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) Ping();
+    });
+  }
+
+  boost::asio::steady_timer timer_;
+  uint64_t usec_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const supd::DefaultPaths defaults = supd::GetDefaultPaths();
+  Options options;
+  if (auto exit_code = ParseOptions(argc, argv, defaults, &options)) return *exit_code;
+  // stderr in the foreground; journald (with levels) when systemd connected stderr to it.
+  supd::SetUpDaemonLog(options.log_level);
+  SetUpProcess();
+  supd::UniqueFd lock;
+  if (!PrepareDirectories(options, &lock)) return 1;
+  // Orphaned grandchildren (double-forking daemons) become our children, so we can reap them
+  // and a stop can find them.
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+    spdlog::warn("prctl(PR_SET_CHILD_SUBREAPER): {}; orphans go to init", strerror(errno));
+
+  boost::asio::io_context io(1);
+  supd::ManagerConfig cfg = MakeManagerConfig(options, defaults);
+  supd::HostParts host = supd::MakeRealHost(io, supd::CgroupTreeName(options.state_dir));
   std::shared_ptr<supd::BlockingWork> worker = host.worker;
-  supd::Manager manager(io, cfg, std::move(host));
+  supd::Manager manager(io, std::move(cfg), std::move(host));
   supd::control::EventLog event_log(manager);
   // Requests wait until the units are loaded (SetReady below).
   supd::control::RequestHandler handler(io, manager, worker);
 
   auto server = supd::control::ControlServer::Listen(
-      io, socket_path, admin_group,
+      io, options.socket_path, options.admin_group,
       [&handler](const supd::control::Request& req, const supd::control::Peer& peer,
                  supd::control::ReplyFn reply) { handler.Handle(req, peer, std::move(reply)); });
   if (!server.ok()) {
     spdlog::critical("{}", server.error().message);
     return 1;
   }
-
-  boost::asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
-  boost::asio::steady_timer drain_timer(io);
-  std::chrono::steady_clock::time_point drain_deadline;
-  // Lives on main's stack for the whole run: the timer's handler refers to it, not a copy.
-  std::function<void()> finish_shutdown = [&] {
-    if (supd::LiveOutputReaders() > 0 && std::chrono::steady_clock::now() < drain_deadline) {
-      drain_timer.expires_after(std::chrono::milliseconds(10));
-      drain_timer.async_wait([&](const boost::system::error_code&) { finish_shutdown(); });
-      return;
-    }
-    spdlog::info("all services stopped; exiting");
-    (*server)->Close();
-    io.stop();
-  };
-  bool stopping = false;
-  std::function<void()> wait_signal;
-  wait_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      if (sig == SIGHUP) {
-        spdlog::info("SIGHUP: reloading units from {}", units_dir);
-        sd_notify(0, "RELOADING=1");
-        manager.ReloadUnits([&manager](const supd::ReloadSummary&) {
-          // Before the units are loaded, READY=1 comes from LoadUnits below, not from here.
-          if (manager.units_loaded())
-            sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
-        });
-      } else if (!stopping) {
-        stopping = true;
-        spdlog::info("{}: stopping all services", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-        sd_notify(0, "STOPPING=1");
-        handler.ShuttingDown();
-        manager.StopAll([&] {
-          // Let the output pipes drain (a Go program's last log lines), for at most 2 s: a
-          // leftover process could hold one open for ever.
-          drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-          finish_shutdown();
-        });
-      } else {
-        spdlog::info("already stopping; waiting for services to finish their stop timeouts");
-      }
-      wait_signal();
-    });
-  };
-  wait_signal();
+  DaemonSignals signals(io, manager, handler, **server, options.units_dir);
+  signals.Wait();
 
   // READY=1 waits for the units: after a SIGKILL the previous supd's services are stopped
   // first, and a manager told "ready" then would see "supervising 0 units".
   manager.LoadUnits([&] {
     handler.SetReady();
-    spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION, units_dir,
-                 socket_path, log_dir);
+    spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION,
+                 options.units_dir, options.socket_path, options.log_dir);
     // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
     sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
   });
-  // WatchdogSec= on supd's own unit: ping at half the interval from the loop, so a blocked
-  // loop is exactly what the watchdog catches.
-  boost::asio::steady_timer watchdog(io);
-  uint64_t watchdog_usec = 0;
-  std::function<void()> ping;
-  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-    ping = [&] {
-      sd_notify(0, "WATCHDOG=1");
-      watchdog.expires_after(std::chrono::microseconds(watchdog_usec / 2));
-      watchdog.async_wait([&](const boost::system::error_code& ec) {
-        if (!ec) ping();
-      });
-    };
-    ping();
-  }
+  OwnWatchdog watchdog(io);
   supd::RunEventLoop(io);
   return 0;
 }

@@ -1,17 +1,16 @@
 #include "lib/cgroup/cgroup.h"
 
-#include "lib/base/signals.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "lib/base/signals.h"
 
 namespace supd {
 namespace {
@@ -76,13 +75,7 @@ namespace {
 // holds processes stays, and says so by existing.
 void RemoveTree(const std::string& dir, int depth) {
   if (depth > 0) {
-    if (DIR* d = opendir(dir.c_str())) {
-      while (struct dirent* e = readdir(d)) {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-        RemoveTree(dir + "/" + e->d_name, depth - 1);
-      }
-      closedir(d);
-    }
+    for (const std::string& child : ChildCgroups(dir)) RemoveTree(child, depth - 1);
   }
   (void)RemoveCgroup(dir);
 }
@@ -96,7 +89,7 @@ std::string CgroupOfPid(pid_t pid) {
                             : "/proc/" + std::to_string(pid) + "/cgroup");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("0::", 0) == 0) return line.substr(3);
+    if (line.starts_with("0::")) return line.substr(3);
   }
   return "";
 }
@@ -104,7 +97,7 @@ std::string CgroupOfPid(pid_t pid) {
 bool CgroupPathWithin(const std::string& own, const std::string& dir, const std::string& mount) {
   if (own.empty() || dir.size() <= mount.size()) return false;
   const std::string rel = dir.substr(mount.size());
-  return own == rel || own.rfind(rel + "/", 0) == 0;
+  return own == rel || own.starts_with(rel + "/");
 }
 
 Result<UniqueFd> OpenCgroupDir(const std::string& cgroup) {
@@ -126,6 +119,20 @@ std::vector<pid_t> CgroupPids(const std::string& cgroup) {
   pid_t pid;
   while (in >> pid) pids.push_back(pid);
   return pids;
+}
+
+std::vector<std::string> ChildCgroups(const std::string& cgroup) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> children;
+  std::error_code ec;  // an unreadable directory (or entry) ends the list: best effort
+  for (fs::directory_iterator it(cgroup, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    // The entry's own type (readdir's d_type): a symlink to a directory is no child cgroup.
+    std::error_code type_ec;
+    if (name[0] == '.' || !fs::is_directory(it->symlink_status(type_ec))) continue;
+    children.push_back(cgroup + "/" + name);
+  }
+  return children;
 }
 
 Result<bool> CgroupIsEmpty(const std::string& cgroup) {

@@ -59,6 +59,9 @@ bool CgroupPathWithin(const std::string& own, const std::string& dir, const std:
 [[nodiscard]] Result<UniqueFd> OpenCgroupProcs(const std::string& cgroup);
 // The pids in a cgroup (not its children). An unreadable cgroup reads as no pids.
 std::vector<pid_t> CgroupPids(const std::string& cgroup);
+// The child cgroups of a cgroup (v2 or v1): its subdirectories but for hidden ones, as paths
+// "<cgroup>/<name>", in directory order. An unreadable cgroup has none.
+std::vector<std::string> ChildCgroups(const std::string& cgroup);
 // Whether no process is left in the cgroup or below it ("populated 0" in cgroup.events). An
 // unreadable cgroup.events is an error, never "empty".
 [[nodiscard]] Result<bool> CgroupIsEmpty(const std::string& cgroup);

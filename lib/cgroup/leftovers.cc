@@ -1,6 +1,5 @@
 #include "lib/cgroup/leftovers.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
@@ -22,14 +21,7 @@ namespace {
 
 void Collect(const std::string& dir, int depth, std::vector<std::string>* out) {
   if (depth <= 0) return;
-  DIR* d = opendir(dir.c_str());  // O_CLOEXEC
-  if (d == nullptr) return;
-  std::vector<std::string> children;
-  while (struct dirent* e = readdir(d)) {
-    if (e->d_type == DT_DIR && e->d_name[0] != '.') children.push_back(dir + "/" + e->d_name);
-  }
-  closedir(d);
-  for (const std::string& c : children) {
+  for (const std::string& c : ChildCgroups(dir)) {
     auto empty = CgroupIsEmpty(c);
     if (!empty.ok() || *empty) continue;
     Collect(c, depth - 1, out);

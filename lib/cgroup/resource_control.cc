@@ -1,6 +1,5 @@
 #include "lib/cgroup/resource_control.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "lib/base/result.h"
 #include "lib/base/unique_fd.h"
+#include "lib/cgroup/cgroup.h"
 
 namespace supd {
 namespace {
@@ -170,13 +170,76 @@ Result<void> EnableControllers(const std::string& dir, const std::vector<std::st
   return WriteFile(dir, "cgroup.subtree_control", Join(add, " "));
 }
 
+// Enables `wanted` in supd's own cgroup `own` and in its tree `v2_tree` below it.
+Result<void> EnableV2Controllers(const std::string& own, const std::string& v2_tree,
+                                 const std::string& tree_name,
+                                 const std::vector<std::string>& wanted) {
+  auto r = EnableControllers(own, wanted);
+  if (!r.ok() && r.error().sys_errno == EBUSY) {
+    // cgroup v2's "no internal processes" rule: supd's own cgroup may pass controllers down
+    // only once no process is in it. If supd is alone there (a unit with Delegate=yes), it
+    // moves itself into a leaf of its own and tries again.
+    std::string procs;
+    ReadText(own + "/cgroup.procs", &procs);
+    const std::set<std::string> pids = Words(procs);
+    if (pids.size() == 1 && pids.count(std::to_string(getpid()))) {
+      const std::string leaf = own + "/" + tree_name + ".daemon";
+      auto moved = MakeDir(leaf);
+      if (moved.ok()) moved = WriteFile(leaf, "cgroup.procs", std::to_string(getpid()));
+      r = moved.ok() ? EnableControllers(own, wanted) : moved;
+    } else {
+      r = Error{"enable controllers in " + own +
+                "/cgroup.subtree_control: the cgroup holds other processes than supd "
+                "(cgroup v2 lets only an empty cgroup pass controllers down; run supd in a "
+                "cgroup of its own, e.g. a systemd unit with Delegate=yes)"};
+    }
+  }
+  if (r.ok()) r = EnableControllers(v2_tree, wanted);
+  return r;
+}
+
+// supd's directory `tree_name` in the v1 hierarchy of controller `name` ("blkio"), below the
+// cgroup supd is in there, created: its path, or why that controller cannot be used on v1.
+Result<std::string> MakeV1Tree(const std::string& name, const std::map<std::string, V1Mount>& v1,
+                               const std::map<std::string, std::string>& own_v1,
+                               const std::string& tree_name) {
+  auto m = v1.find(name);
+  auto path = own_v1.find(name);
+  if (m == v1.end() || path == own_v1.end()) {
+    return Error{"no cgroup v2 controller and no cgroup v1 hierarchy for " + name};
+  }
+  std::string rel = path->second;
+  if (m->second.root != "/") {
+    if (!rel.starts_with(m->second.root)) {
+      return Error{"supd's " + name + " cgroup " + rel + " is outside the mounted hierarchy"};
+    }
+    rel = rel.substr(m->second.root.size());
+  }
+  if (rel == "/") rel.clear();
+  const std::string tree = m->second.mount_point + rel + "/" + tree_name;
+  SUPD_TRY(MakeDir(tree));
+  if (::access((tree + "/cgroup.procs").c_str(), W_OK) < 0) {
+    return ErrnoError("write access to " + tree + "/cgroup.procs");
+  }
+  if (name == "blkio" && !Exists(tree + "/blkio.weight") && !Exists(tree + "/blkio.bfq.weight")) {
+    (void)::rmdir(tree.c_str());  // unused; may hold nothing yet
+    return Error{
+        "the blkio hierarchy has no blkio.weight or blkio.bfq.weight (no I/O scheduler with "
+        "weights on this kernel)"};
+  }
+  return tree;
+}
+
 }  // namespace
 
 const char* CgroupModeName(CgroupMode mode) {
   switch (mode) {
-    case CgroupMode::kV2: return "v2";
-    case CgroupMode::kHybrid: return "hybrid";
-    case CgroupMode::kNone: return "none";
+    case CgroupMode::kV2:
+      return "v2";
+    case CgroupMode::kHybrid:
+      return "hybrid";
+    case CgroupMode::kNone:
+      return "none";
   }
   return "none";
 }
@@ -224,27 +287,7 @@ ResourceControl ResourceControl::Setup(const std::string& tree_name, const std::
     if (offered.count(c)) v2_wanted.push_back(c);
   std::string v2_error;
   if (!v2_wanted.empty()) {
-    auto r = EnableControllers(own, v2_wanted);
-    if (!r.ok() && r.error().sys_errno == EBUSY) {
-      // cgroup v2's "no internal processes" rule: supd's own cgroup may pass controllers down
-      // only once no process is in it. If supd is alone there (a unit with Delegate=yes), it
-      // moves itself into a leaf of its own and tries again.
-      std::string procs;
-      ReadText(own + "/cgroup.procs", &procs);
-      const std::set<std::string> pids = Words(procs);
-      if (pids.size() == 1 && pids.count(std::to_string(getpid()))) {
-        const std::string leaf = own + "/" + tree_name + ".daemon";
-        auto moved = MakeDir(leaf);
-        if (moved.ok()) moved = WriteFile(leaf, "cgroup.procs", std::to_string(getpid()));
-        r = moved.ok() ? EnableControllers(own, v2_wanted) : moved;
-      } else {
-        r = Error{"enable controllers in " + own +
-                  "/cgroup.subtree_control: the cgroup holds other processes than supd "
-                  "(cgroup v2 lets only an empty cgroup pass controllers down; run supd in a "
-                  "cgroup of its own, e.g. a systemd unit with Delegate=yes)"};
-      }
-    }
-    if (r.ok()) r = EnableControllers(v2_tree, v2_wanted);
+    auto r = EnableV2Controllers(own, v2_tree, tree_name, v2_wanted);
     if (r.ok()) {
       for (const auto& c : v2_wanted) rc.places_[c].where = ControllerPlace::Where::kV2;
     } else {
@@ -267,40 +310,13 @@ ResourceControl ResourceControl::Setup(const std::string& tree_name, const std::
       p.reason = v2_error;
       continue;
     }
-    const std::string name = V1Name(c);
-    auto m = v1.find(name);
-    auto path = own_v1.find(name);
-    if (m == v1.end() || path == own_v1.end()) {
-      p.reason = "no cgroup v2 controller and no cgroup v1 hierarchy for " + name;
-      continue;
-    }
-    std::string rel = path->second;
-    if (m->second.root != "/") {
-      if (rel.rfind(m->second.root, 0) != 0) {
-        p.reason = "supd's " + name + " cgroup " + rel + " is outside the mounted hierarchy";
-        continue;
-      }
-      rel = rel.substr(m->second.root.size());
-    }
-    if (rel == "/") rel.clear();
-    const std::string tree = m->second.mount_point + rel + "/" + tree_name;
-    auto made = MakeDir(tree);
-    if (!made.ok()) {
-      p.reason = made.error().message;
-      continue;
-    }
-    if (::access((tree + "/cgroup.procs").c_str(), W_OK) < 0) {
-      p.reason = ErrnoError("write access to " + tree + "/cgroup.procs").message;
-      continue;
-    }
-    if (name == "blkio" && !Exists(tree + "/blkio.weight") && !Exists(tree + "/blkio.bfq.weight")) {
-      p.reason = "the blkio hierarchy has no blkio.weight or blkio.bfq.weight (no I/O scheduler "
-                 "with weights on this kernel)";
-      (void)::rmdir(tree.c_str());  // unused; may hold nothing yet
+    auto tree = MakeV1Tree(V1Name(c), v1, own_v1, tree_name);
+    if (!tree.ok()) {
+      p.reason = tree.error().message;
       continue;
     }
     p.where = ControllerPlace::Where::kV1;
-    p.v1_tree = tree;
+    p.v1_tree = std::move(*tree);
   }
 
   bool any_v1 = false, any_v2 = false;
@@ -334,6 +350,213 @@ std::string ResourceControl::Summary() const {
   return out;
 }
 
+namespace {
+
+// Writes the limits of one instance into its cgroup files, and reports each directive as
+// enforced or why not (InstanceResources::limits).
+class LimitWriter {
+ public:
+  LimitWriter(InstanceResources* ir, std::map<std::string, ControllerPlace>* places,
+              uint64_t physical_memory)
+      : ir_(*ir), places_(*places), physical_memory_(physical_memory) {}
+
+  // The instance's directory for each controller it can use, and why the others cannot serve
+  // it. Which v1 hierarchies this instance joins: only those its limits need. Joining one costs
+  // the child a write to cgroup.procs before exec, which took up to ~10 ms on the CI machine for
+  // the memory hierarchy (the kernel synchronises RCU on migration): a service without limits
+  // starts as fast as before. (On v2 every instance has every enabled controller for free.)
+  void PrepareDirectories(const std::string& service, const std::string& invocation,
+                          const std::string& v2_dir, const ResourceLimits& limits) {
+    std::map<std::string, bool> needed = {
+        {"memory",
+         limits.memory_max.set() || limits.memory_high.set() || limits.memory_swap_max.set()},
+        {"pids", limits.tasks_max.set()},
+        {"cpu",
+         limits.cpu_quota_per_sec_usec > 0 || limits.cpu_weight > 0 || limits.cpu_weight_idle},
+        {"io", limits.io_weight > 0}};
+    std::vector<std::string> v2_enable;
+    for (const char* c : kControllers) {
+      const ControllerPlace& p = places_[c];
+      if (p.where == ControllerPlace::Where::kNone) {
+        unusable_[c] = "no " + std::string(c) + " controller: " + p.reason;
+        continue;
+      }
+      if (v2_dir.empty()) {
+        unusable_[c] = "no cgroup for this instance";
+        continue;
+      }
+      if (p.where == ControllerPlace::Where::kV2) {
+        dir_[c] = v2_dir;
+        v2_enable.push_back(c);
+        continue;
+      }
+      if (!needed[c]) continue;
+      const std::string service_dir = p.v1_tree + "/" + service;
+      const std::string instance_dir = service_dir + "/" + invocation;
+      auto made = MakeDir(service_dir);
+      if (made.ok()) made = MakeDir(instance_dir);
+      if (!made.ok()) {
+        unusable_[c] = made.error().message;
+        continue;
+      }
+      dir_[c] = instance_dir;
+      ir_.v1_dirs[c] = instance_dir;
+    }
+    if (!v2_enable.empty()) {
+      // The service's cgroup holds no process itself, only its instances: it may pass the
+      // controllers on to them.
+      auto r = EnableControllers(ParentDir(v2_dir), v2_enable);
+      if (!r.ok())
+        for (const auto& c : v2_enable) {
+          unusable_[c] = r.error().message;
+          dir_.erase(c);
+        }
+    }
+  }
+
+  void WriteMemoryLimits(const ResourceLimits& limits);
+  void WriteCpuLimits(const ResourceLimits& limits);
+  void WriteIoWeight(const ResourceLimits& limits);
+  void WriteTasksMax(const ResourceLimits& limits, uint64_t tasks_total) {
+    if (!limits.tasks_max.set()) return;
+    const uint64_t n = limits.tasks_max.Resolve(tasks_total);
+    Write("TasksMax", limits.tasks_max.text, "pids", "pids.max",
+          n == kMax ? "max" : std::to_string(n));
+  }
+
+ private:
+  void Report(const std::string& directive, const std::string& value, bool enforced,
+              const std::string& detail) {
+    ir_.limits.push_back(LimitReport{directive, value, enforced, detail});
+  }
+  // Writes one file of controller c; reports the directive as enforced or why not.
+  void Write(const std::string& directive, const std::string& value, const std::string& c,
+             const std::string& file, const std::string& content) {
+    auto u = unusable_.find(c);
+    if (u != unusable_.end()) return Report(directive, value, false, u->second);
+    const std::string where =
+        places_[c].where == ControllerPlace::Where::kV2 ? "cgroup v2" : "cgroup v1";
+    auto r = WriteFile(dir_[c], file, content);
+    if (!r.ok()) return Report(directive, value, false, r.error().message);
+    std::string how = where + " " + file + "=" + content;
+    if (file == "blkio.bfq.weight") how += " (for devices using the BFQ I/O scheduler)";
+    Report(directive, value, true, how);
+  }
+  bool IsV2(const std::string& c) { return places_[c].where == ControllerPlace::Where::kV2; }
+  // v2's files (and any file of an unusable controller, whose report names no file) or v1's.
+  bool V2OrUnusable(const std::string& c) { return IsV2(c) || unusable_.count(c); }
+  std::string Bytes(const LimitValue& v, bool v2) const {
+    const uint64_t b = v.Resolve(physical_memory_);
+    return b == kMax ? std::string(v2 ? "max" : "-1") : std::to_string(b);
+  }
+
+  InstanceResources& ir_;
+  std::map<std::string, ControllerPlace>& places_;
+  const uint64_t physical_memory_;
+  std::map<std::string, std::string> unusable_;  // controller → why it cannot serve
+  std::map<std::string, std::string> dir_;       // controller → the instance's directory
+};
+
+void LimitWriter::WriteMemoryLimits(const ResourceLimits& limits) {
+  if (limits.memory_max.set()) {
+    const bool v2 = IsV2("memory");
+    Write("MemoryMax", limits.memory_max.text, "memory",
+          v2 ? "memory.max" : "memory.limit_in_bytes", Bytes(limits.memory_max, v2));
+  }
+  if (limits.memory_high.set()) {
+    if (V2OrUnusable("memory")) {
+      Write("MemoryHigh", limits.memory_high.text, "memory", "memory.high",
+            Bytes(limits.memory_high, true));
+    } else {
+      // memory.soft_limit_in_bytes only steers reclaim under global memory pressure; it never
+      // throttles the cgroup as memory.high does, so it is not offered as a stand-in.
+      Report("MemoryHigh", limits.memory_high.text, false,
+             "cgroup v1 has no equivalent of memory.high (memory.soft_limit_in_bytes does not "
+             "throttle)");
+    }
+  }
+  if (!limits.memory_swap_max.set()) return;
+  const std::string& text = limits.memory_swap_max.text;
+  if (V2OrUnusable("memory")) {
+    Write("MemorySwapMax", text, "memory", "memory.swap.max", Bytes(limits.memory_swap_max, true));
+  } else if (!Exists(dir_["memory"] + "/memory.memsw.limit_in_bytes")) {
+    Report("MemorySwapMax", text, false,
+           "no swap accounting on this kernel (memory.memsw.limit_in_bytes is missing; boot "
+           "with swapaccount=1)");
+  } else {
+    // v1 limits memory+swap together: memsw = MemoryMax= + MemorySwapMax=.
+    const uint64_t swap = limits.memory_swap_max.Resolve(physical_memory_);
+    const uint64_t mem =
+        limits.memory_max.set() ? limits.memory_max.Resolve(physical_memory_) : kMax;
+    if (swap == kMax) {
+      Write("MemorySwapMax", text, "memory", "memory.memsw.limit_in_bytes", "-1");
+    } else if (mem == kMax) {
+      Report("MemorySwapMax", text, false,
+             "cgroup v1 limits memory and swap only together (memory.memsw.limit_in_bytes): "
+             "needs MemoryMax= too");
+    } else {
+      const uint64_t sum = swap > kMax - mem ? kMax - 1 : mem + swap;
+      Write("MemorySwapMax", text, "memory", "memory.memsw.limit_in_bytes", std::to_string(sum));
+    }
+  }
+}
+
+void LimitWriter::WriteCpuLimits(const ResourceLimits& limits) {
+  if (limits.cpu_quota_per_sec_usec > 0) {
+    // Per period; the kernel's minimum quota is 1 ms (systemd clamps the same way).
+    const uint64_t quota =
+        std::max<uint64_t>(limits.cpu_quota_per_sec_usec * kCpuPeriodUsec / 1000000, 1000);
+    if (V2OrUnusable("cpu")) {
+      Write("CPUQuota", limits.cpu_quota_text, "cpu", "cpu.max",
+            std::to_string(quota) + " " + std::to_string(kCpuPeriodUsec));
+    } else {
+      auto r = WriteFile(dir_["cpu"], "cpu.cfs_period_us", std::to_string(kCpuPeriodUsec));
+      if (!r.ok())
+        Report("CPUQuota", limits.cpu_quota_text, false, r.error().message);
+      else
+        Write("CPUQuota", limits.cpu_quota_text, "cpu", "cpu.cfs_quota_us", std::to_string(quota));
+    }
+  }
+  if (limits.cpu_weight_idle) {
+    if (!unusable_.count("cpu") && !Exists(dir_["cpu"] + "/cpu.idle"))
+      Report("CPUWeight", "idle", false, "this kernel has no cpu.idle");
+    else
+      Write("CPUWeight", "idle", "cpu", "cpu.idle", "1");
+  } else if (limits.cpu_weight > 0) {
+    const std::string text = std::to_string(limits.cpu_weight);
+    if (V2OrUnusable("cpu")) {
+      Write("CPUWeight", text, "cpu", "cpu.weight", text);
+    } else {
+      // systemd's cgroup_cpu_weight_to_shares(): 100 ↔ 1024 shares, clamped to 2..262144.
+      const uint64_t shares = std::clamp<uint64_t>(limits.cpu_weight * 1024 / 100, 2, 262144);
+      Write("CPUWeight", text, "cpu", "cpu.shares", std::to_string(shares));
+    }
+  }
+}
+
+void LimitWriter::WriteIoWeight(const ResourceLimits& limits) {
+  if (limits.io_weight == 0) return;
+  const std::string text = std::to_string(limits.io_weight);
+  if (V2OrUnusable("io")) {
+    if (!unusable_.count("io") && !Exists(dir_["io"] + "/io.weight"))
+      Report("IOWeight", text, false, "io.weight is missing (no weight-based I/O control)");
+    else
+      Write("IOWeight", text, "io", "io.weight", "default " + text);
+  } else {
+    const bool plain = Exists(dir_["io"] + "/blkio.weight");
+    // blkio.weight (CFQ): systemd's cgroup_weight_io_to_blkio(), 100 ↔ 500, clamped to
+    // 10..1000. blkio.bfq.weight has BFQ's own scale (1..1000, default 100): systemd's
+    // BFQ_WEIGHT(), which keeps 100 ↔ 100 and maps 1..100 and 100..10000 linearly.
+    const uint64_t w = limits.io_weight;
+    const uint64_t value = plain ? std::clamp<uint64_t>(w * 500 / 100, 10, 1000)
+                                 : (w <= 100 ? w : 100 + (w - 100) * 900 / 9900);
+    Write("IOWeight", text, "io", plain ? "blkio.weight" : "blkio.bfq.weight",
+          std::to_string(value));
+  }
+}
+
+}  // namespace
+
 const InstanceResources& ResourceControl::Apply(const std::string& service,
                                                 const std::string& invocation,
                                                 const std::string& v2_dir,
@@ -343,180 +566,13 @@ const InstanceResources& ResourceControl::Apply(const std::string& service,
   ir = InstanceResources{};
   ir.memory_max_text = limits.memory_max.set() ? limits.memory_max.text : "";
 
-  // Which v1 hierarchies this instance joins: only those its limits need. Joining one costs the
-  // child a write to cgroup.procs before exec, which took up to ~10 ms on the CI machine for
-  // the memory hierarchy (the kernel synchronises RCU on migration): a service without limits
-  // starts as fast as before. (On v2 every instance has every enabled controller for free.)
-  std::map<std::string, bool> needed = {
-      {"memory", limits.memory_max.set() || limits.memory_high.set() ||
-                     limits.memory_swap_max.set()},
-      {"pids", limits.tasks_max.set()},
-      {"cpu", limits.cpu_quota_per_sec_usec > 0 || limits.cpu_weight > 0 || limits.cpu_weight_idle},
-      {"io", limits.io_weight > 0}};
-  // Why a controller cannot serve this instance ("" = it can).
-  std::map<std::string, std::string> unusable;
-  std::map<std::string, std::string> dir;  // controller → the instance's directory
-  std::vector<std::string> v2_enable;
-  for (const char* c : kControllers) {
-    const ControllerPlace& p = places_[c];
-    if (p.where == ControllerPlace::Where::kNone) {
-      unusable[c] = "no " + std::string(c) + " controller: " + p.reason;
-      continue;
-    }
-    if (v2_dir.empty()) {
-      unusable[c] = "no cgroup for this instance";
-      continue;
-    }
-    if (p.where == ControllerPlace::Where::kV2) {
-      dir[c] = v2_dir;
-      v2_enable.push_back(c);
-      continue;
-    }
-    if (!needed[c]) continue;
-    const std::string service_dir = p.v1_tree + "/" + service;
-    const std::string instance_dir = service_dir + "/" + invocation;
-    auto made = MakeDir(service_dir);
-    if (made.ok()) made = MakeDir(instance_dir);
-    if (!made.ok()) {
-      unusable[c] = made.error().message;
-      continue;
-    }
-    dir[c] = instance_dir;
-    ir.v1_dirs[c] = instance_dir;
-  }
-  if (!v2_enable.empty()) {
-    // The service's cgroup holds no process itself, only its instances: it may pass the
-    // controllers on to them.
-    auto r = EnableControllers(ParentDir(v2_dir), v2_enable);
-    if (!r.ok())
-      for (const auto& c : v2_enable) {
-        unusable[c] = r.error().message;
-        dir.erase(c);
-      }
-  }
-
-  auto report = [&](const std::string& directive, const std::string& value, bool enforced,
-                    const std::string& detail) {
-    ir.limits.push_back(LimitReport{directive, value, enforced, detail});
-  };
-  // Writes one file of controller c; reports the directive as enforced or why not.
-  auto write = [&](const std::string& directive, const std::string& value, const std::string& c,
-                   const std::string& file, const std::string& content) {
-    auto u = unusable.find(c);
-    if (u != unusable.end()) return report(directive, value, false, u->second);
-    const std::string where = places_[c].where == ControllerPlace::Where::kV2 ? "cgroup v2"
-                                                                              : "cgroup v1";
-    auto r = WriteFile(dir[c], file, content);
-    if (!r.ok()) return report(directive, value, false, r.error().message);
-    std::string how = where + " " + file + "=" + content;
-    if (file == "blkio.bfq.weight") how += " (for devices using the BFQ I/O scheduler)";
-    report(directive, value, true, how);
-  };
-  auto is_v2 = [&](const std::string& c) {
-    return places_[c].where == ControllerPlace::Where::kV2;
-  };
-  auto bytes = [&](const LimitValue& v, bool v2) {
-    const uint64_t b = v.Resolve(physical_memory_);
-    return b == kMax ? std::string(v2 ? "max" : "-1") : std::to_string(b);
-  };
-
-  if (limits.memory_max.set()) {
-    const bool v2 = is_v2("memory");
-    write("MemoryMax", limits.memory_max.text, "memory", v2 ? "memory.max" : "memory.limit_in_bytes",
-          bytes(limits.memory_max, v2));
-  }
-  if (limits.memory_high.set()) {
-    if (is_v2("memory") || unusable.count("memory")) {
-      write("MemoryHigh", limits.memory_high.text, "memory", "memory.high",
-            bytes(limits.memory_high, true));
-    } else {
-      // memory.soft_limit_in_bytes only steers reclaim under global memory pressure; it never
-      // throttles the cgroup as memory.high does, so it is not offered as a stand-in.
-      report("MemoryHigh", limits.memory_high.text, false,
-             "cgroup v1 has no equivalent of memory.high (memory.soft_limit_in_bytes does not "
-             "throttle)");
-    }
-  }
-  if (limits.memory_swap_max.set()) {
-    const std::string& text = limits.memory_swap_max.text;
-    if (is_v2("memory") || unusable.count("memory")) {
-      write("MemorySwapMax", text, "memory", "memory.swap.max", bytes(limits.memory_swap_max, true));
-    } else if (!Exists(dir["memory"] + "/memory.memsw.limit_in_bytes")) {
-      report("MemorySwapMax", text, false,
-             "no swap accounting on this kernel (memory.memsw.limit_in_bytes is missing; boot "
-             "with swapaccount=1)");
-    } else {
-      // v1 limits memory+swap together: memsw = MemoryMax= + MemorySwapMax=.
-      const uint64_t swap = limits.memory_swap_max.Resolve(physical_memory_);
-      const uint64_t mem = limits.memory_max.set() ? limits.memory_max.Resolve(physical_memory_)
-                                                   : kMax;
-      if (swap == kMax) {
-        write("MemorySwapMax", text, "memory", "memory.memsw.limit_in_bytes", "-1");
-      } else if (mem == kMax) {
-        report("MemorySwapMax", text, false,
-               "cgroup v1 limits memory and swap only together (memory.memsw.limit_in_bytes): "
-               "needs MemoryMax= too");
-      } else {
-        const uint64_t sum = swap > kMax - mem ? kMax - 1 : mem + swap;
-        write("MemorySwapMax", text, "memory", "memory.memsw.limit_in_bytes", std::to_string(sum));
-      }
-    }
-  }
-  if (limits.cpu_quota_per_sec_usec > 0) {
-    // Per period; the kernel's minimum quota is 1 ms (systemd clamps the same way).
-    const uint64_t quota =
-        std::max<uint64_t>(limits.cpu_quota_per_sec_usec * kCpuPeriodUsec / 1000000, 1000);
-    if (is_v2("cpu") || unusable.count("cpu")) {
-      write("CPUQuota", limits.cpu_quota_text, "cpu", "cpu.max",
-            std::to_string(quota) + " " + std::to_string(kCpuPeriodUsec));
-    } else {
-      auto r = WriteFile(dir["cpu"], "cpu.cfs_period_us", std::to_string(kCpuPeriodUsec));
-      if (!r.ok())
-        report("CPUQuota", limits.cpu_quota_text, false, r.error().message);
-      else
-        write("CPUQuota", limits.cpu_quota_text, "cpu", "cpu.cfs_quota_us", std::to_string(quota));
-    }
-  }
-  if (limits.cpu_weight_idle) {
-    if (!unusable.count("cpu") && !Exists(dir["cpu"] + "/cpu.idle"))
-      report("CPUWeight", "idle", false, "this kernel has no cpu.idle");
-    else
-      write("CPUWeight", "idle", "cpu", "cpu.idle", "1");
-  } else if (limits.cpu_weight > 0) {
-    const std::string text = std::to_string(limits.cpu_weight);
-    if (is_v2("cpu") || unusable.count("cpu")) {
-      write("CPUWeight", text, "cpu", "cpu.weight", text);
-    } else {
-      // systemd's cgroup_cpu_weight_to_shares(): 100 ↔ 1024 shares, clamped to 2..262144.
-      const uint64_t shares = std::clamp<uint64_t>(limits.cpu_weight * 1024 / 100, 2, 262144);
-      write("CPUWeight", text, "cpu", "cpu.shares", std::to_string(shares));
-    }
-  }
-  if (limits.tasks_max.set()) {
-    const uint64_t n = limits.tasks_max.Resolve(tasks_total_);
-    write("TasksMax", limits.tasks_max.text, "pids", "pids.max",
-          n == kMax ? "max" : std::to_string(n));
-  }
-  if (limits.io_weight > 0) {
-    const std::string text = std::to_string(limits.io_weight);
-    if (is_v2("io") || unusable.count("io")) {
-      if (!unusable.count("io") && !Exists(dir["io"] + "/io.weight"))
-        report("IOWeight", text, false, "io.weight is missing (no weight-based I/O control)");
-      else
-        write("IOWeight", text, "io", "io.weight", "default " + text);
-    } else {
-      const bool plain = Exists(dir["io"] + "/blkio.weight");
-      // blkio.weight (CFQ): systemd's cgroup_weight_io_to_blkio(), 100 ↔ 500, clamped to
-      // 10..1000. blkio.bfq.weight has BFQ's own scale (1..1000, default 100): systemd's
-      // BFQ_WEIGHT(), which keeps 100 ↔ 100 and maps 1..100 and 100..10000 linearly.
-      const uint64_t w = limits.io_weight;
-      const uint64_t value =
-          plain ? std::clamp<uint64_t>(w * 500 / 100, 10, 1000)
-                : (w <= 100 ? w : 100 + (w - 100) * 900 / 9900);
-      write("IOWeight", text, "io", plain ? "blkio.weight" : "blkio.bfq.weight",
-            std::to_string(value));
-    }
-  }
+  LimitWriter writer(&ir, &places_, physical_memory_);
+  writer.PrepareDirectories(service, invocation, v2_dir, limits);
+  // In the order the limits are shown.
+  writer.WriteMemoryLimits(limits);
+  writer.WriteCpuLimits(limits);
+  writer.WriteTasksMax(limits, tasks_total_);
+  writer.WriteIoWeight(limits);
 
   if (limits.require_limits) {
     std::vector<std::string> missing;
@@ -587,20 +643,9 @@ void ResourceControl::RemoveAll() {
   // something stays, and says so by existing.
   for (const auto& [c, p] : places_) {
     if (p.where != ControllerPlace::Where::kV1) continue;
-    if (DIR* d = opendir(p.v1_tree.c_str())) {
-      while (struct dirent* e = readdir(d)) {
-        if (e->d_type != DT_DIR || e->d_name[0] == '.') continue;
-        const std::string service = p.v1_tree + "/" + e->d_name;
-        if (DIR* s = opendir(service.c_str())) {
-          while (struct dirent* i = readdir(s)) {
-            if (i->d_type != DT_DIR || i->d_name[0] == '.') continue;
-            (void)::rmdir((service + "/" + i->d_name).c_str());
-          }
-          closedir(s);
-        }
-        (void)::rmdir(service.c_str());
-      }
-      closedir(d);
+    for (const std::string& service : ChildCgroups(p.v1_tree)) {
+      for (const std::string& instance : ChildCgroups(service)) (void)::rmdir(instance.c_str());
+      (void)::rmdir(service.c_str());
     }
     (void)::rmdir(p.v1_tree.c_str());
   }

@@ -1,5 +1,7 @@
 #include "lib/control/cause_text.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 
 #include "lib/proc/exit_status.h"
@@ -20,9 +22,9 @@ std::string Inner(const Cause& c) {
   switch (c.kind) {
     case K::kNone: return "";
     case K::kStartLimitHit:
-      return "start limit hit: " + std::to_string(c.count) + " starts within " +
-             FormatSpan(c.span) + " (StartLimitBurst=" + std::to_string(c.burst) +
-             ", StartLimitIntervalSec=" + FormatSpan(c.span) + ")";
+      return fmt::format(
+          "start limit hit: {} starts within {} (StartLimitBurst={}, StartLimitIntervalSec={})",
+          c.count, FormatSpan(c.span), c.burst, FormatSpan(c.span));
     case K::kConditionNotMet:
     case K::kAssertFailed:
     case K::kSpawnFailed:

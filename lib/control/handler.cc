@@ -130,7 +130,7 @@ void RequestHandler::Cat(const Request& req, const Peer& peer, ReplyFn reply) {
     for (const auto& p : *paths) files.emplace_back(*r, p);
   }
   // A unit file may be anything a user pointed it at: read it off the loop.
-  worker_->Run([files, privileged = peer.privileged, reply, alive = alive_]() {
+  worker_->Run([files, privileged = peer.privileged, reply = std::move(reply), alive = alive_]() {
     json out = json::array();
     std::optional<Reply> failure;
     for (const auto& [unit, path] : files) {
@@ -211,9 +211,9 @@ void RequestHandler::Operation(const Request& req, ReplyFn reply) {
     } else if (cmd == "reload") {
       manager_.Reload(u, options, std::move(done));
     } else if (cmd == "kill") {
-      manager_.Kill(u, *sig, *whom && **whom == "main", std::move(done));
+      manager_.Kill(u, *sig, *whom && **whom == "main", done);
     } else if (cmd == "reset-failed") {
-      manager_.ResetFailed(u, std::move(done));
+      manager_.ResetFailed(u, done);
     } else {
       // ParseRequest lets only known commands through; this is a bug guard, not a feature gap.
       JobResult r;

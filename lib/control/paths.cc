@@ -1,8 +1,9 @@
 #include "lib/control/paths.h"
 
-#include <pwd.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "lib/base/user_db.h"
 
 namespace supd {
 
@@ -19,8 +20,8 @@ DefaultPaths GetDefaultPaths() {
   std::string home;
   if (const char* h = getenv("HOME"); h && *h) {
     home = h;
-  } else if (struct passwd* pw = getpwuid(geteuid()); pw && pw->pw_dir) {
-    home = pw->pw_dir;
+  } else if (auto user = FindUserById(geteuid(), "look up uid"); user.ok() && *user) {
+    home = (*user)->home;
   } else {
     home = "/tmp";
   }

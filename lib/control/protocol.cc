@@ -19,35 +19,25 @@ std::variant<Request, ProtocolError> ParseRequest(std::string_view line) {
   if (line.size() > kMaxRequestBytes)
     return ProtocolError{kTooLarge, "request over " + std::to_string(kMaxRequestBytes) + " bytes",
                          nullptr};
-  // nlohmann parses, copies and prints recursively: bound the nesting before it sees the line,
-  // or 64 KiB of '[' would be a stack overflow that any local user could send.
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : line) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
+  // nlohmann parses without recursion but copies and prints recursively: a container deeper
+  // than kMaxNesting is dropped as the parser meets it (the callback's depth counts the
+  // containers around it), so 64 KiB of '[' is one refusal, never a stack overflow that any
+  // local user could send. A line that is bad JSON before it gets that deep is bad JSON.
+  bool too_deep = false;
+  auto refuse_deep = [&too_deep](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    using Event = nlohmann::json::parse_event_t;
+    if ((event == Event::object_start || event == Event::array_start) && depth >= kMaxNesting) {
+      too_deep = true;
+      return false;  // the container is not built, nor anything in it
     }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxNesting)
-        return ProtocolError{kBadRequest,
-                             "request nested deeper than " + std::to_string(kMaxNesting) +
-                                 " levels",
-                             nullptr};
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
+    return true;
+  };
+  nlohmann::json j = nlohmann::json::parse(line, refuse_deep, /*allow_exceptions=*/false);
+  if (too_deep) {
+    return ProtocolError{kBadRequest,
+                         "request nested deeper than " + std::to_string(kMaxNesting) + " levels",
+                         nullptr};
   }
-  nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return ProtocolError{kBadRequest, "request is not valid JSON", nullptr};
   if (!j.is_object()) return ProtocolError{kBadRequest, "request must be a JSON object", nullptr};
   Request r;
@@ -87,15 +77,6 @@ std::string FormatReply(const nlohmann::json& id, const Reply& reply) {
   j["id"] = id;
   j["ok"] = reply.ok;
   if (reply.more) j["more"] = true;
-  if (reply.ok && !reply.raw_result.empty()) {
-    // {"id":…,"more":…,"ok":true,"result":<raw>}: the keys in the order dump() gives them.
-    j["result"] = nullptr;
-    std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    s.resize(s.size() - std::string_view("null}").size());
-    s += reply.raw_result;
-    s += "}\n";
-    return s;
-  }
   if (reply.ok) {
     j["result"] = reply.result;
   } else {

@@ -57,17 +57,11 @@ struct Reply {
   // A streaming command (`logs --follow`) answers with any number of replies with more=true
   // ("more":true on the wire) and may end with one without; the client hangs up to stop it.
   bool more = false;
-  // When set (ok only), the result as JSON text, spliced in verbatim instead of `result`: a
-  // stream serialises each log record once, not once per follower.
-  std::string raw_result;
-  static Reply Ok(nlohmann::json r = nullptr) { return Reply{true, std::move(r), "", "", false, ""}; }
+  static Reply Ok(nlohmann::json r = nullptr) { return Reply{true, std::move(r), "", "", false}; }
   static Reply Fail(std::string code, std::string message) {
-    return Reply{false, nullptr, std::move(code), std::move(message), false, ""};
+    return Reply{false, nullptr, std::move(code), std::move(message), false};
   }
-  static Reply More(nlohmann::json r) { return Reply{true, std::move(r), "", "", true, ""}; }
-  static Reply MoreRaw(std::string json_text) {
-    return Reply{true, nullptr, "", "", true, std::move(json_text)};
-  }
+  static Reply More(nlohmann::json r) { return Reply{true, std::move(r), "", "", true}; }
 };
 // Called exactly once per request, or, for a streaming command, any number of times with
 // more=true (see Reply::more).

@@ -1,6 +1,7 @@
 #include "lib/control/resources_format.h"
 
-#include <cstdio>
+#include <fmt/format.h>
+
 #include <map>
 
 #include "lib/control/json_field.h"
@@ -16,9 +17,7 @@ std::string Bytes(uint64_t b) {
     v /= 1024;
     ++u;
   }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f%s" : "%.1f%s", v, kUnits[u]);
-  return buf;
+  return u == 0 ? fmt::format("{:.0f}{}", v, kUnits[u]) : fmt::format("{:.1f}{}", v, kUnits[u]);
 }
 
 bool Num(const nlohmann::json& j, const char* key, uint64_t* out) {
@@ -54,9 +53,7 @@ std::string FormatResourceLines(const nlohmann::json& s) {
       out += "\n";
     }
     if (Num(*st, "cpu_usec", &cpu)) {
-      char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.3fs", static_cast<double>(cpu) / 1e6);
-      out += "        CPU: " + std::string(buf) + "\n";
+      out += fmt::format("        CPU: {:.3f}s\n", static_cast<double>(cpu) / 1e6);
     }
     if (Num(*st, "tasks", &tasks)) out += "      Tasks: " + std::to_string(tasks) + "\n";
   }
@@ -118,7 +115,7 @@ std::string FormatProcessLines(const nlohmann::json& s) {
       if (v.is_string()) add(rlimits, item(k, v.get<std::string>()));
   // One the unit does not name (never expected): still shown.
   for (const auto& [directive, message] : adjusted)
-    add(directive.rfind("Limit", 0) == 0 ? rlimits : identity, message);
+    add(directive.starts_with("Limit") ? rlimits : identity, message);
   std::string caps;
   if (!Str(*p, "ambient_capabilities").empty())
     add(caps, "AmbientCapabilities=" + Str(*p, "ambient_capabilities"));

@@ -1,6 +1,5 @@
 #include "lib/control/server.h"
 
-#include <grp.h>
 #include <malloc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -18,6 +17,8 @@
 #include <optional>
 #include <spdlog/spdlog.h>
 #include <sstream>
+
+#include "lib/base/user_db.h"
 
 namespace supd::control {
 namespace asio = boost::asio;
@@ -351,11 +352,9 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(asio::io_context& i
   auto impl = std::make_unique<Impl>(io, std::move(acc), path);
   impl->handler = std::move(handler);
   if (!admin_group.empty()) {
-    struct group gr;
-    struct group* found = nullptr;
-    std::vector<char> buf(65536);
-    if (getgrnam_r(admin_group.c_str(), &gr, buf.data(), buf.size(), &found) == 0 && found)
-      impl->admin_gid = gr.gr_gid;
+    // A group that is not there (or a failed lookup) grants nothing.
+    if (auto group = GroupByName(admin_group, "look up group '" + admin_group + "'"); group.ok())
+      impl->admin_gid = group->gid;
   }
   impl->Accept();
   return std::unique_ptr<ControlServer>(new ControlServer(std::move(impl)));

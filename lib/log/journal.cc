@@ -14,8 +14,7 @@ JournalStreamRequest JournalRequestFor(const ServiceSpec& spec) {
   if (r.identifier.empty()) {
     r.identifier = spec.name;
     const std::string suffix = ".service";
-    if (r.identifier.size() > suffix.size() &&
-        r.identifier.compare(r.identifier.size() - suffix.size(), suffix.size(), suffix) == 0)
+    if (r.identifier.size() > suffix.size() && r.identifier.ends_with(suffix))
       r.identifier.resize(r.identifier.size() - suffix.size());
   }
   r.priority = spec.syslog_level;

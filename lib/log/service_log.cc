@@ -1,9 +1,9 @@
 #include "lib/log/service_log.h"
 
+#include <fmt/format.h>
 #include <time.h>
 
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 
 namespace supd {
@@ -26,15 +26,14 @@ std::string FormatRfc3339(int64_t realtime_usec) {
   }
   struct tm tm;
   gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(realtime_usec % 1000000));
+  std::string out = fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:06d}Z",
+                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                                tm.tm_sec, static_cast<int>(realtime_usec % 1000000));
   if (tm.tm_year + 1900 >= 1000 && tm.tm_year + 1900 <= 9999 && realtime_usec >= 0) {
-    std::memcpy(cached, buf, 20);
+    std::memcpy(cached, out.data(), 20);
     cached_secs = secs;
   }
-  return buf;
+  return out;
 }
 
 std::optional<int64_t> ParseRfc3339(std::string_view t) {
@@ -160,17 +159,13 @@ std::string EscapeLogText(std::string_view raw) {
       continue;
     }
     if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      char esc[8];
-      std::snprintf(esc, sizeof(esc), "\\x%02x", c);
-      out += esc;
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", unsigned{c});
       ++i;
       continue;
     }
     const size_t len = Utf8SequenceLength(raw.substr(i));
     if (len == 0) {
-      char esc[8];
-      std::snprintf(esc, sizeof(esc), "\\x%02x", c);
-      out += esc;
+      fmt::format_to(std::back_inserter(out), "\\x{:02x}", unsigned{c});
       ++i;
       continue;
     }

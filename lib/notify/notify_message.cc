@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "lib/unit/unit_syntax.h"
 
@@ -55,15 +56,8 @@ bool IsValidFdName(std::string_view s) {
   return true;
 }
 
-}  // namespace
-
-Result<NotifyMessage> ParseNotifyMessage(std::string_view datagram) {
-  if (datagram.empty()) return Error{"empty notify message"};
-  if (datagram.find('\0') != std::string_view::npos) {
-    return Error{"notify message contains a NUL byte"};
-  }
-
-  NotifyMessage m;
+// The lines of a datagram: split at '\n' and '\r', empty ones dropped.
+std::vector<std::string_view> SplitLines(std::string_view datagram) {
   std::vector<std::string_view> lines;
   size_t start = 0;
   while (start <= datagram.size()) {
@@ -72,14 +66,96 @@ Result<NotifyMessage> ParseNotifyMessage(std::string_view datagram) {
     if (end > start) lines.push_back(datagram.substr(start, end - start));
     start = end + 1;
   }
+  return lines;
+}
 
-  auto ignore = [&m](std::string_view line, std::string_view reason) {
-    std::string note(line);
-    note += " (";
-    note += reason;
-    note += ")";
-    m.ignored.push_back(std::move(note));
+void Ignore(NotifyMessage* m, std::string_view line, std::string_view reason) {
+  std::string note(line);
+  note += " (";
+  note += reason;
+  note += ")";
+  m->ignored.push_back(std::move(note));
+}
+
+// READY=1 and the other flags: whether `line` is one (and then it is applied).
+bool ApplyFlag(std::string_view line, NotifyMessage* m) {
+  static constexpr std::pair<std::string_view, bool NotifyMessage::*> kFlags[] = {
+      {"READY=1", &NotifyMessage::ready},
+      {"RELOADING=1", &NotifyMessage::reloading},
+      {"STOPPING=1", &NotifyMessage::stopping},
+      {"FDSTORE=1", &NotifyMessage::fdstore},
+      {"FDSTOREREMOVE=1", &NotifyMessage::fdstore_remove},
   };
+  for (const auto& [text, flag] : kFlags) {
+    if (line == text) {
+      m->*flag = true;
+      return true;
+    }
+  }
+  return false;
+}
+
+// One KEY=value of the keys that take a value; a bad value is ignored with the reason.
+void ApplyValue(std::string_view line, std::string_view key, std::string_view value,
+                NotifyMessage* m) {
+  if (key == "STATUS") {
+    if (value.size() > kMaxStatusBytes) {
+      Ignore(m, line.substr(0, 64), "status text over 4096 bytes");
+    } else if (!IsValidUtf8(value)) {
+      Ignore(m, line, "status text is not UTF-8");
+    } else {
+      m->status = std::string(value);
+    }
+  } else if (key == "ERRNO") {
+    if (auto e = ParseErrno(value)) {
+      m->errno_value = *e;
+    } else {
+      Ignore(m, line, "not an errno");
+    }
+  } else if (key == "MAINPID") {
+    auto n = ParseU64(value);
+    if (n && *n > 0 && *n <= static_cast<uint64_t>(std::numeric_limits<pid_t>::max())) {
+      m->mainpid = static_cast<pid_t>(*n);
+    } else {
+      Ignore(m, line, "not a pid");
+    }
+  } else if (key == "WATCHDOG") {
+    if (value == "1") {
+      m->watchdog_ping = true;
+    } else if (value == "trigger") {
+      m->watchdog_trigger = true;
+    } else {
+      Ignore(m, line, "expected 1 or trigger");
+    }
+  } else if (key == "FDNAME") {
+    if (IsValidFdName(value)) {
+      m->fdname = std::string(value);
+    } else {
+      Ignore(m, line, "invalid fd name");
+    }
+  } else {  // the µs counters
+    auto n = ParseU64(value);
+    if (!n) {
+      Ignore(m, line, "not a number of microseconds");
+    } else if (key == "WATCHDOG_USEC") {
+      m->watchdog_usec = ToUsec(*n);
+    } else if (key == "EXTEND_TIMEOUT_USEC") {
+      m->extend_timeout = ToUsec(*n);
+    } else {
+      m->monotonic_usec = *n;
+    }
+  }
+}
+
+}  // namespace
+
+Result<NotifyMessage> ParseNotifyMessage(std::string_view datagram) {
+  if (datagram.empty()) return Error{"empty notify message"};
+  if (datagram.find('\0') != std::string_view::npos) {
+    return Error{"notify message contains a NUL byte"};
+  }
+  NotifyMessage m;
+  const std::vector<std::string_view> lines = SplitLines(datagram);
 
   // BARRIER=1 makes the datagram a barrier and nothing else (systemd:
   // manager_process_barrier_fd).
@@ -88,7 +164,7 @@ Result<NotifyMessage> ParseNotifyMessage(std::string_view datagram) {
   }
   if (m.barrier) {
     for (std::string_view line : lines) {
-      if (line != "BARRIER=1") ignore(line, "sent with BARRIER=1");
+      if (line != "BARRIER=1") Ignore(&m, line, "sent with BARRIER=1");
     }
     return m;
   }
@@ -105,93 +181,24 @@ Result<NotifyMessage> ParseNotifyMessage(std::string_view datagram) {
   };
 
   for (std::string_view line : lines) {
-    if (line == "READY=1") {
-      m.ready = true;
-      continue;
-    }
-    if (line == "RELOADING=1") {
-      m.reloading = true;
-      continue;
-    }
-    if (line == "STOPPING=1") {
-      m.stopping = true;
-      continue;
-    }
-    if (line == "FDSTORE=1") {
-      m.fdstore = true;
-      continue;
-    }
-    if (line == "FDSTOREREMOVE=1") {
-      m.fdstore_remove = true;
-      continue;
-    }
+    if (ApplyFlag(line, &m)) continue;
     const size_t eq = line.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      ignore(line, "not an assignment");
+      Ignore(&m, line, "not an assignment");
       continue;
     }
     const std::string_view key = line.substr(0, eq);
-    const std::string_view value = line.substr(eq + 1);
     static constexpr std::string_view kValued[] = {
         "STATUS",         "ERRNO", "MAINPID", "WATCHDOG", "WATCHDOG_USEC", "EXTEND_TIMEOUT_USEC",
         "MONOTONIC_USEC", "FDNAME"};
     bool valued = false;
     for (std::string_view k : kValued) valued = valued || k == key;
     if (!valued) {
-      ignore(line, "unknown");
-      continue;
-    }
-    if (!first(key)) {
-      ignore(line, "repeated; the first one counts");
-      continue;
-    }
-
-    if (key == "STATUS") {
-      if (value.size() > kMaxStatusBytes) {
-        ignore(line.substr(0, 64), "status text over 4096 bytes");
-      } else if (!IsValidUtf8(value)) {
-        ignore(line, "status text is not UTF-8");
-      } else {
-        m.status = std::string(value);
-      }
-    } else if (key == "ERRNO") {
-      if (auto e = ParseErrno(value)) {
-        m.errno_value = *e;
-      } else {
-        ignore(line, "not an errno");
-      }
-    } else if (key == "MAINPID") {
-      auto n = ParseU64(value);
-      if (n && *n > 0 && *n <= static_cast<uint64_t>(std::numeric_limits<pid_t>::max())) {
-        m.mainpid = static_cast<pid_t>(*n);
-      } else {
-        ignore(line, "not a pid");
-      }
-    } else if (key == "WATCHDOG") {
-      if (value == "1") {
-        m.watchdog_ping = true;
-      } else if (value == "trigger") {
-        m.watchdog_trigger = true;
-      } else {
-        ignore(line, "expected 1 or trigger");
-      }
-    } else if (key == "FDNAME") {
-      if (IsValidFdName(value)) {
-        m.fdname = std::string(value);
-      } else {
-        ignore(line, "invalid fd name");
-      }
-    } else {  // the µs counters
-      auto n = ParseU64(value);
-      if (!n) {
-        ignore(line, "not a number of microseconds");
-      } else if (key == "WATCHDOG_USEC") {
-        m.watchdog_usec = ToUsec(*n);
-      } else if (key == "EXTEND_TIMEOUT_USEC") {
-        m.extend_timeout = ToUsec(*n);
-      } else {
-        m.monotonic_usec = *n;
-      }
+      Ignore(&m, line, "unknown");
+    } else if (!first(key)) {
+      Ignore(&m, line, "repeated; the first one counts");
+    } else {
+      ApplyValue(line, key, line.substr(eq + 1), &m);
     }
   }
   if (m.fdstore && m.fdstore_remove) {

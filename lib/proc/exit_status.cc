@@ -1,14 +1,6 @@
 #include "lib/proc/exit_status.h"
 
-#include <string.h>
-
 namespace supd {
-
-std::string SigName(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  if (abbrev == nullptr) return "signal " + std::to_string(sig);
-  return std::string("SIG") + abbrev;
-}
 
 std::string DescribeExit(const ExitStatus& st) {
   if (st.unknown) return "exited, status unknown (not a child of supd)";

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "lib/base/signals.h"  // SigName(): how DescribeExit() names a signal
+
 namespace supd {
 
 // Exactly one of: exited (code valid) or killed (signal valid).
@@ -20,8 +22,5 @@ struct ExitStatus {
 
 // "exited with status 3" / "killed by signal SIGSEGV (core dumped)".
 std::string DescribeExit(const ExitStatus& st);
-
-// "SIGTERM" for 15; "signal 99" for numbers without a name.
-std::string SigName(int sig);
 
 }  // namespace supd

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lib/base/result.h"
+#include "lib/base/user_db.h"
 #include "lib/proc/spawn.h"
 #include "lib/unit/exec_settings.h"
 

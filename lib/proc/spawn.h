@@ -125,17 +125,4 @@ ExecStatus ReadExecStatus(int fd, const std::string& path, const std::string& wo
 // True while any process (zombies included) belongs to process group pgid.
 bool ProcessGroupExists(pid_t pgid);
 
-// Looks up a user/group by name or number, for User=/Group=. The parent resolves these before
-// forking (getpwnam is not async-signal-safe).
-struct UserInfo {
-  uid_t uid;
-  gid_t gid;
-  std::string name;
-  std::string home;
-  std::string shell;
-};
-[[nodiscard]] Result<UserInfo> LookupUser(const std::string& name_or_uid);
-[[nodiscard]] Result<gid_t> LookupGroup(const std::string& name_or_gid);
-[[nodiscard]] Result<std::vector<gid_t>> SupplementaryGroupsOf(const UserInfo& user);
-
 }  // namespace supd

@@ -2,10 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +15,7 @@
 #include <set>
 #include <utility>
 
+#include "lib/base/user_db.h"
 #include "lib/unit/loader_base.h"
 #include "lib/unit/socket_loader.h"
 #include "lib/unit/values.h"
@@ -115,6 +114,31 @@ class UnlinkOnFailure {
   std::string path_;  // "" when disarmed
 };
 
+// The socket options of `spec` that apply to a socket of `family`, before bind.
+Result<void> SetSocketOptions(const SocketSpec& spec, int fd, int family, bool stream,
+                              const std::string& where) {
+  auto set = [&](int level, int opt, int value, const char* name) -> Result<void> {
+    if (setsockopt(fd, level, opt, &value, sizeof(value)) < 0) {
+      return ErrnoError(spec.name + ": setsockopt " + name + " " + where);
+    }
+    return Ok();
+  };
+  const bool inet = family == AF_INET || family == AF_INET6;
+  if (inet) {
+    if (stream) SUPD_TRY(set(SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"));
+    if (spec.reuse_port) SUPD_TRY(set(SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"));
+    // IP_FREEBIND at SOL_IP also applies to AF_INET6 sockets on Linux.
+    if (spec.free_bind) SUPD_TRY(set(IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND"));
+    if (stream && spec.no_delay) SUPD_TRY(set(IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"));
+  }
+  if (family == AF_INET6 && spec.bind_ipv6_only != "default") {
+    SUPD_TRY(
+        set(IPPROTO_IPV6, IPV6_V6ONLY, spec.bind_ipv6_only == "ipv6-only" ? 1 : 0, "IPV6_V6ONLY"));
+  }
+  if (stream && spec.keep_alive) SUPD_TRY(set(SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE"));
+  return Ok();
+}
+
 }  // namespace
 
 Result<SocketOwner> ResolveSocketOwner(const SocketSpec& spec) {
@@ -128,48 +152,28 @@ Result<SocketOwner> ResolveSocketOwner(const SocketSpec& spec) {
   }
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
-  std::vector<char> buf(16384);
   if (!spec.socket_user.empty()) {
-    passwd pw;
-    passwd* found = nullptr;
-    int err = 0;
+    const std::string what = spec.name + ": SocketUser= '" + spec.socket_user + "'";
     // A valid numeric ID (systemd's parse_uid()) is an ID; anything else a name.
     if (auto numeric = ParseUid(spec.socket_user); numeric.ok()) {
       uid = *numeric;
-      // The primary group of a numeric user, if it has an entry.
-      if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr)
-        gid = pw.pw_gid;
+      // The primary group of a numeric user, if it has an entry (a failed lookup: no group).
+      if (auto found = FindUserById(uid, what); found.ok() && *found) gid = (*found)->gid;
     } else {
-      while ((err = getpwnam_r(spec.socket_user.c_str(), &pw, buf.data(), buf.size(), &found)) ==
-             ERANGE) {
-        buf.resize(buf.size() * 2);
-      }
-      if (err != 0) return ErrnoError(spec.name + ": SocketUser= '" + spec.socket_user + "'", err);
-      if (found == nullptr) {
-        return Error{spec.name + ": SocketUser= '" + spec.socket_user + "': no such user"};
-      }
-      uid = pw.pw_uid;
-      gid = pw.pw_gid;
+      auto user = UserByName(spec.socket_user, what);
+      if (!user.ok()) return user.take_error();
+      uid = user->uid;
+      gid = user->gid;
     }
   }
   if (!spec.socket_group.empty()) {
     if (auto numeric = ParseUid(spec.socket_group); numeric.ok()) {
       gid = *numeric;
     } else {
-      group gr;
-      group* found = nullptr;
-      int err = 0;
-      while ((err = getgrnam_r(spec.socket_group.c_str(), &gr, buf.data(), buf.size(), &found)) ==
-             ERANGE) {
-        buf.resize(buf.size() * 2);
-      }
-      if (err != 0) {
-        return ErrnoError(spec.name + ": SocketGroup= '" + spec.socket_group + "'", err);
-      }
-      if (found == nullptr) {
-        return Error{spec.name + ": SocketGroup= '" + spec.socket_group + "': no such group"};
-      }
-      gid = gr.gr_gid;
+      auto group =
+          GroupByName(spec.socket_group, spec.name + ": SocketGroup= '" + spec.socket_group + "'");
+      if (!group.ok()) return group.take_error();
+      gid = group->gid;
     }
   }
   return SocketOwner{uid, gid, true};
@@ -213,25 +217,7 @@ Result<BoundSocket> BindListen(const SocketSpec& spec, const ListenSpec& listen,
     if (!fd) return ErrnoError(unit + ": socket " + where);
   }
 
-  auto set = [&](int level, int opt, int value, const char* name) -> Result<void> {
-    if (setsockopt(fd.get(), level, opt, &value, sizeof(value)) < 0) {
-      return ErrnoError(unit + ": setsockopt " + name + " " + where);
-    }
-    return Ok();
-  };
-  const bool inet = t.family == AF_INET || t.family == AF_INET6;
-  if (inet) {
-    if (stream) SUPD_TRY(set(SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"));
-    if (spec.reuse_port) SUPD_TRY(set(SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT"));
-    // IP_FREEBIND at SOL_IP also applies to AF_INET6 sockets on Linux.
-    if (spec.free_bind) SUPD_TRY(set(IPPROTO_IP, IP_FREEBIND, 1, "IP_FREEBIND"));
-    if (stream && spec.no_delay) SUPD_TRY(set(IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY"));
-  }
-  if (t.family == AF_INET6 && spec.bind_ipv6_only != "default") {
-    SUPD_TRY(
-        set(IPPROTO_IPV6, IPV6_V6ONLY, spec.bind_ipv6_only == "ipv6-only" ? 1 : 0, "IPV6_V6ONLY"));
-  }
-  if (stream && spec.keep_alive) SUPD_TRY(set(SOL_SOCKET, SO_KEEPALIVE, 1, "SO_KEEPALIVE"));
+  SUPD_TRY(SetSocketOptions(spec, fd.get(), t.family, stream, where));
 
   UnlinkOnFailure cleanup;
   if (!t.unix_path.empty()) {
@@ -278,7 +264,7 @@ Result<std::vector<BoundSocket>> BindAll(const SocketSpec& spec, const SocketOwn
     if (!b.ok()) {
       for (const BoundSocket& s : out) {
         for (std::string_view prefix : {"unix:/", "unix-dgram:/"}) {
-          if (s.identity.compare(0, prefix.size(), prefix) == 0) {
+          if (s.identity.starts_with(prefix)) {
             // Best effort, as in UnlinkOnFailure: the error to report is the bind's.
             unlink(s.identity.substr(prefix.size() - 1).c_str());
           }

@@ -24,6 +24,7 @@
 
 #include "lib/base/result.h"
 #include "lib/base/unique_fd.h"
+#include "lib/base/user_db.h"
 #include "lib/proc/spawn.h"
 #include "lib/supervise/host.h"
 #include "lib/supervise/service_fsm.h"

@@ -218,9 +218,7 @@ void SocketUnits::ApplyChanged(Unit& u, std::shared_ptr<const SocketSpec> spec,
   for (const auto& b : u.bound) spdlog::info("{}: listening on {}", u.name, b.identity);
 }
 
-void SocketUnits::Sync(const UnitCatalog& catalog, std::function<void(SyncResult)> done) {
-  auto result = std::make_shared<SyncResult>();
-  const auto names = catalog.ScanSockets();
+void SocketUnits::DropRemoved(const std::set<std::string>& names, SyncResult& result) {
   for (auto it = units_.begin(); it != units_.end();) {
     if (names.count(it->first)) {
       ++it;
@@ -228,9 +226,15 @@ void SocketUnits::Sync(const UnitCatalog& catalog, std::function<void(SyncResult
     }
     spdlog::info("{}: unit file removed; closing its sockets", it->first);
     Close(*it->second);
-    result->removed.push_back(it->first);
+    result.removed.push_back(it->first);
     it = units_.erase(it);
   }
+}
+
+void SocketUnits::Sync(const UnitCatalog& catalog, std::function<void(SyncResult)> done) {
+  auto result = std::make_shared<SyncResult>();
+  const auto names = catalog.ScanSockets();
+  DropRemoved(names, *result);
   // What to bind (new units, failed ones) and what to change, once the owners are known.
   struct Pending {
     std::string name;

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,8 @@ class SocketUnits {
   void Bind(Unit& u, const SocketOwner& owner);
   void ApplyChanged(Unit& u, std::shared_ptr<const SocketSpec> spec, const SocketOwner& owner);
   void Close(Unit& u);
+  // Closes and forgets the units whose file is no longer among `names`.
+  void DropRemoved(const std::set<std::string>& names, SyncResult& result);
   void DropActivation(Unit& u);
   void Fail(Unit& u, std::string why);
   void SetState(Unit& u, SocketState s, std::string error);

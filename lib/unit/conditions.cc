@@ -2,10 +2,8 @@
 
 #include "lib/unit/conditions.h"
 
-#include <dirent.h>
 #include <fnmatch.h>
 #include <glob.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -13,9 +11,11 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "lib/base/user_db.h"
 #include "lib/unit/unit_loader.h"
 #include "lib/unit/values.h"
 
@@ -67,7 +67,7 @@ bool IsHiddenOrBackup(std::string_view name) {
        {"~", ".rpmnew", ".rpmsave", ".rpmorig", ".dpkg-old", ".dpkg-new", ".dpkg-tmp", ".dpkg-dist",
         ".dpkg-bak", ".dpkg-backup", ".dpkg-remove", ".ucf-new", ".ucf-old", ".ucf-dist", ".swp",
         ".bak", ".old", ".new"}) {
-    if (name.size() >= suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+    if (name.ends_with(suffix)) {
       return true;
     }
   }
@@ -75,17 +75,12 @@ bool IsHiddenOrBackup(std::string_view name) {
 }
 
 bool DirectoryNotEmpty(const std::string& path) {
-  DIR* d = opendir(path.c_str());
-  if (d == nullptr) return false;
-  bool found = false;
-  while (struct dirent* e = readdir(d)) {
-    if (!IsHiddenOrBackup(e->d_name)) {
-      found = true;
-      break;
-    }
+  namespace fs = std::filesystem;
+  std::error_code ec;  // not a directory, or unreadable: not "not empty"
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!IsHiddenOrBackup(it->path().filename().string())) return true;
   }
-  closedir(d);
-  return found;
+  return false;
 }
 
 bool PathIsReadWrite(const std::string& path) {
@@ -106,11 +101,9 @@ bool UserMatches(const std::string& value) {
   // systemd's condition_test_user(): what parse_uid() takes is an ID; all else ("0042",
   // "4294967296" among it) a name, which no user has.
   if (auto id = ParseUid(value); id.ok()) return *id == uid || *id == euid;
-  struct passwd pw;
-  struct passwd* res = nullptr;
-  char buf[4096];
-  if (getpwnam_r(value.c_str(), &pw, buf, sizeof buf, &res) != 0 || res == nullptr) return false;
-  return pw.pw_uid == uid || pw.pw_uid == euid;
+  // A failed lookup is a user that does not match, as in systemd.
+  auto user = UserByName(value, "ConditionUser=");
+  return user.ok() && (user->uid == uid || user->uid == euid);
 }
 
 bool HostMatches(const std::string& value) {
@@ -134,7 +127,7 @@ bool EnvironmentMatches(const std::string& value) {
     std::string_view entry(*e);
     if (has_eq) {
       if (entry == value) return true;
-    } else if (entry.size() > value.size() && entry.substr(0, value.size()) == value &&
+    } else if (entry.size() > value.size() && entry.starts_with(value) &&
                entry[value.size()] == '=') {
       return true;
     }

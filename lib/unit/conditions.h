@@ -1,8 +1,9 @@
 // Condition*= / Assert*= types: which ones supd evaluates, and how (EvaluateConditions() is
 // declared in lib/unit/unit_loader.h).
 //
-// The tests read the filesystem (stat, access, glob, opendir), the host name, the machine id and
-// the process environment at call time; thread-safe as long as nobody modifies the environment.
+// The tests read the filesystem (stat, access, glob, directory listings), the host name, the
+// machine id and the process environment at call time; thread-safe as long as nobody modifies
+// the environment.
 #pragma once
 
 #include <string_view>

@@ -33,13 +33,56 @@ void ReplaceEnv(EnvList* env, std::string name, std::string value) {
   env->emplace_back(std::move(name), std::move(value));
 }
 
-}  // namespace
+// systemd's parse_env_file_internal() state machine, fed one character at a time.
+class EnvFileParser {
+ public:
+  EnvFileParser(const std::string& path, std::vector<Diagnostic>* warnings)
+      : path_(path), warnings_(warnings) {}
 
-Result<EnvList> ParseEnvironmentFile(const std::string& content, const std::string& path,
-                                     std::vector<Diagnostic>* warnings) {
-  if (content.find('\0') != std::string::npos) {
-    return Error{path + ": environment file contains a NUL byte"};
+  Result<void> Feed(char c) {
+    switch (state_) {
+      case kPreKey:
+      case kKey:
+        FeedKey(c);
+        return Ok();
+      case kPreValue:
+      case kValue:
+      case kValueEscape:
+        return FeedValue(c);
+      case kSingleQuoteValue:
+      case kDoubleQuoteValue:
+      case kDoubleQuoteValueEscape:
+        FeedQuotedValue(c);
+        return Ok();
+      case kComment:
+      case kCommentEscape:
+        FeedComment(c);
+        return Ok();
+    }
+    return Ok();
   }
+
+  // The end of the file: the assignment in progress counts.
+  Result<EnvList> Finish() {
+    switch (state_) {
+      case kPreValue:
+      case kValueEscape:
+      case kSingleQuoteValue:
+      case kDoubleQuoteValue:
+      case kDoubleQuoteValueEscape:
+        SUPD_TRY(Push());
+        break;
+      case kValue:
+        if (last_value_whitespace_ != std::string::npos) value_.resize(last_value_whitespace_);
+        SUPD_TRY(Push());
+        break;
+      default:
+        break;
+    }
+    return std::move(env_);
+  }
+
+ private:
   enum State {
     kPreKey,
     kKey,
@@ -51,170 +94,180 @@ Result<EnvList> ParseEnvironmentFile(const std::string& content, const std::stri
     kDoubleQuoteValueEscape,
     kComment,
     kCommentEscape,
-  } state = kPreKey;
-
-  EnvList env;
-  std::string key, value;
-  size_t last_key_whitespace = std::string::npos, last_value_whitespace = std::string::npos;
-  int line = 1, key_line = 1;
-
-  auto push = [&]() -> Result<void> {
-    if (last_key_whitespace != std::string::npos) key.resize(last_key_whitespace);
-    std::string k = std::move(key), v = std::move(value);
-    key.clear();
-    value.clear();
-    std::string where = path + ":" + std::to_string(key_line);
-    if (!IsValidUtf8(k)) return Error{where + ": invalid UTF-8 in key"};
-    if (!IsValidUtf8(v)) return Error{where + ": invalid UTF-8 in the value of " + k};
-    if (!IsValidEnvName(k)) {
-      if (warnings != nullptr) {
-        warnings->push_back(Diagnostic{
-            path, key_line, "Ignoring invalid environment assignment '" + k + "=" + v + "'"});
-      }
-      return Ok();
-    }
-    ReplaceEnv(&env, std::move(k), std::move(v));
-    return Ok();
   };
 
-  for (char c : content) {
-    switch (state) {
-      case kPreKey:
-        if (In(kComments, c)) {
-          state = kComment;
-        } else if (!In(kWhitespace, c)) {
-          state = kKey;
-          last_key_whitespace = std::string::npos;
-          key_line = line;
-          key += c;
-        } else if (In(kNewline, c)) {
-          ++line;
-        }
-        break;
-      case kKey:
-        if (In(kNewline, c)) {  // a line without '=' is ignored
-          state = kPreKey;
-          ++line;
-          key.clear();
-        } else if (c == '=') {
-          state = kPreValue;
-          last_value_whitespace = std::string::npos;
-        } else {
-          if (!In(kWhitespace, c)) {
-            last_key_whitespace = std::string::npos;
-          } else if (last_key_whitespace == std::string::npos) {
-            last_key_whitespace = key.size();
-          }
-          key += c;
-        }
-        break;
+  void FeedKey(char c) {
+    if (state_ == kPreKey) {
+      if (In(kComments, c)) {
+        state_ = kComment;
+      } else if (!In(kWhitespace, c)) {
+        state_ = kKey;
+        last_key_whitespace_ = std::string::npos;
+        key_line_ = line_;
+        key_ += c;
+      } else if (In(kNewline, c)) {
+        ++line_;
+      }
+      return;
+    }
+    if (In(kNewline, c)) {  // a line without '=' is ignored
+      state_ = kPreKey;
+      ++line_;
+      key_.clear();
+    } else if (c == '=') {
+      state_ = kPreValue;
+      last_value_whitespace_ = std::string::npos;
+    } else {
+      if (!In(kWhitespace, c)) {
+        last_key_whitespace_ = std::string::npos;
+      } else if (last_key_whitespace_ == std::string::npos) {
+        last_key_whitespace_ = key_.size();
+      }
+      key_ += c;
+    }
+  }
+
+  Result<void> FeedValue(char c) {
+    switch (state_) {
       case kPreValue:
         if (In(kNewline, c)) {
-          state = kPreKey;
-          ++line;
-          SUPD_TRY(push());
+          state_ = kPreKey;
+          ++line_;
+          SUPD_TRY(Push());
         } else if (c == '\'') {
-          state = kSingleQuoteValue;
+          state_ = kSingleQuoteValue;
         } else if (c == '"') {
-          state = kDoubleQuoteValue;
+          state_ = kDoubleQuoteValue;
         } else if (c == '\\') {
-          state = kValueEscape;
+          state_ = kValueEscape;
         } else if (!In(kWhitespace, c)) {
-          state = kValue;
-          value += c;
+          state_ = kValue;
+          value_ += c;
         }
         break;
       case kValue:
         if (In(kNewline, c)) {
-          state = kPreKey;
-          ++line;
-          if (last_value_whitespace != std::string::npos) value.resize(last_value_whitespace);
-          SUPD_TRY(push());
+          state_ = kPreKey;
+          ++line_;
+          if (last_value_whitespace_ != std::string::npos) value_.resize(last_value_whitespace_);
+          SUPD_TRY(Push());
         } else if (c == '\\') {
-          state = kValueEscape;
-          last_value_whitespace = std::string::npos;
+          state_ = kValueEscape;
+          last_value_whitespace_ = std::string::npos;
         } else {
           if (!In(kWhitespace, c)) {
-            last_value_whitespace = std::string::npos;
-          } else if (last_value_whitespace == std::string::npos) {
-            last_value_whitespace = value.size();
+            last_value_whitespace_ = std::string::npos;
+          } else if (last_value_whitespace_ == std::string::npos) {
+            last_value_whitespace_ = value_.size();
           }
-          value += c;
+          value_ += c;
         }
         break;
-      case kValueEscape:
-        state = kValue;
+      default:  // kValueEscape
+        state_ = kValue;
         if (In(kNewline, c)) {
-          ++line;  // an escaped newline continues the value and is dropped
+          ++line_;  // an escaped newline continues the value and is dropped
         } else {
-          value += c;
+          value_ += c;
         }
         break;
+    }
+    return Ok();
+  }
+
+  void FeedQuotedValue(char c) {
+    switch (state_) {
       case kSingleQuoteValue:
         if (c == '\'') {
-          state = kPreValue;
+          state_ = kPreValue;
         } else {
-          if (In(kNewline, c)) ++line;
-          value += c;
+          if (In(kNewline, c)) ++line_;
+          value_ += c;
         }
         break;
       case kDoubleQuoteValue:
         if (c == '"') {
-          state = kPreValue;
+          state_ = kPreValue;
         } else if (c == '\\') {
-          state = kDoubleQuoteValueEscape;
+          state_ = kDoubleQuoteValueEscape;
         } else {
-          if (In(kNewline, c)) ++line;
-          value += c;
+          if (In(kNewline, c)) ++line_;
+          value_ += c;
         }
         break;
-      case kDoubleQuoteValueEscape:
-        state = kDoubleQuoteValue;
+      default:  // kDoubleQuoteValueEscape
+        state_ = kDoubleQuoteValue;
         if (In(kShellNeedEscape, c)) {
-          value += c;
+          value_ += c;
         } else if (c != '\n') {
           // Other characters keep their backslash, like the shell does.
-          value += '\\';
-          value += c;
+          value_ += '\\';
+          value_ += c;
         } else {
-          ++line;  // continuation inside quotes: dropped
-        }
-        break;
-      case kComment:
-        if (c == '\\') {
-          state = kCommentEscape;
-        } else if (In(kNewline, c)) {
-          state = kPreKey;
-          ++line;
-        }
-        break;
-      case kCommentEscape:
-        // Since systemd 254 a comment does not continue onto the next line.
-        if (In(kNewline, c)) {
-          state = kPreKey;
-          ++line;
-        } else {
-          state = kComment;
+          ++line_;  // continuation inside quotes: dropped
         }
         break;
     }
   }
-  switch (state) {
-    case kPreValue:
-    case kValueEscape:
-    case kSingleQuoteValue:
-    case kDoubleQuoteValue:
-    case kDoubleQuoteValueEscape:
-      SUPD_TRY(push());
-      break;
-    case kValue:
-      if (last_value_whitespace != std::string::npos) value.resize(last_value_whitespace);
-      SUPD_TRY(push());
-      break;
-    default:
-      break;
+
+  void FeedComment(char c) {
+    if (state_ == kComment) {
+      if (c == '\\') {
+        state_ = kCommentEscape;
+      } else if (In(kNewline, c)) {
+        state_ = kPreKey;
+        ++line_;
+      }
+      return;
+    }
+    // Since systemd 254 a comment does not continue onto the next line.
+    if (In(kNewline, c)) {
+      state_ = kPreKey;
+      ++line_;
+    } else {
+      state_ = kComment;
+    }
   }
-  return env;
+
+  // The assignment read so far, checked and added (or skipped with a warning).
+  Result<void> Push() {
+    if (last_key_whitespace_ != std::string::npos) key_.resize(last_key_whitespace_);
+    std::string k = std::move(key_), v = std::move(value_);
+    key_.clear();
+    value_.clear();
+    std::string where = path_ + ":" + std::to_string(key_line_);
+    if (!IsValidUtf8(k)) return Error{where + ": invalid UTF-8 in key"};
+    if (!IsValidUtf8(v)) return Error{where + ": invalid UTF-8 in the value of " + k};
+    if (!IsValidEnvName(k)) {
+      if (warnings_ != nullptr) {
+        warnings_->push_back(Diagnostic{
+            path_, key_line_, "Ignoring invalid environment assignment '" + k + "=" + v + "'"});
+      }
+      return Ok();
+    }
+    ReplaceEnv(&env_, std::move(k), std::move(v));
+    return Ok();
+  }
+
+  const std::string& path_;
+  std::vector<Diagnostic>* warnings_;
+  State state_ = kPreKey;
+  EnvList env_;
+  std::string key_, value_;
+  size_t last_key_whitespace_ = std::string::npos, last_value_whitespace_ = std::string::npos;
+  int line_ = 1, key_line_ = 1;
+};
+
+}  // namespace
+
+Result<EnvList> ParseEnvironmentFile(const std::string& content, const std::string& path,
+                                     std::vector<Diagnostic>* warnings) {
+  if (content.find('\0') != std::string::npos) {
+    return Error{path + ": environment file contains a NUL byte"};
+  }
+  EnvFileParser parser(path, warnings);
+  for (char c : content) SUPD_TRY(parser.Feed(c));
+  return parser.Finish();
 }
 
 Result<EnvList> ResolveUnitEnvironment(const ServiceSpec& spec, std::vector<Diagnostic>* warnings) {

@@ -148,10 +148,7 @@ bool IsValidFilename(std::string_view s) {
 }
 
 bool PathImpliesDirectory(std::string_view p) {
-  auto ends_with = [&](std::string_view suffix) {
-    return p.size() >= suffix.size() && p.substr(p.size() - suffix.size()) == suffix;
-  };
-  return p == "." || p == ".." || ends_with("/") || ends_with("/.") || ends_with("/..");
+  return p == "." || p == ".." || p.ends_with("/") || p.ends_with("/.") || p.ends_with("/..");
 }
 
 // systemd's string_is_safe(): no control characters, quotes or backslashes.
@@ -358,6 +355,101 @@ Result<std::string> FindExecutable(const std::string& name, std::string_view sea
   return Error{"Executable '" + name + "' not found in " + std::string(search_path)};
 }
 
+namespace {
+
+// Reads the prefixes of a command's first word ("-", "@", ":", "+", "!", "!!") into *cmd and
+// *separate_argv0: the index of the first character after them.
+size_t ParseExecPrefixes(const std::string& firstword, ExecCommand* cmd, bool* separate_argv0) {
+  bool ambient = false;
+  size_t f = 0;
+  for (; f < firstword.size(); ++f) {
+    char c = firstword[f];
+    if (c == '-' && !cmd->ignore_failure) {
+      cmd->ignore_failure = true;
+    } else if (c == '@' && !*separate_argv0) {
+      *separate_argv0 = true;
+    } else if (c == ':' && !cmd->no_env_expand) {
+      cmd->no_env_expand = true;
+    } else if (c == '+' && !cmd->full_privileges && !cmd->no_setuid && !ambient) {
+      cmd->full_privileges = true;
+    } else if (c == '!' && !cmd->full_privileges && !cmd->no_setuid && !ambient) {
+      cmd->no_setuid = true;
+    } else if (c == '!' && !cmd->full_privileges && !ambient) {
+      // "!!": systemd's fallback for kernels without ambient capabilities (before 4.3). supd
+      // needs them (AmbientCapabilities= is applied with PR_CAP_AMBIENT_RAISE), so, as
+      // systemd does where they exist, the prefix has no effect: User= applies.
+      ambient = true;
+      cmd->no_setuid = false;
+    } else {
+      break;
+    }
+  }
+  return f;
+}
+
+// The executable: `word` is the first word after its prefixes. Sets cmd->path (and argv[0]
+// unless the '@' prefix gave it separately). The Error is the message alone, without file:line.
+Result<void> SetExecutable(const std::string& word, bool separate_argv0, const ExecLineContext& ctx,
+                           std::string_view value, ExecCommand* cmd) {
+  if (!word.empty() && word[0] == '|') {
+    return Error{"The '|' prefix (run via a shell) is not supported by supd"};
+  }
+  auto path = ctx.resolve_specifiers(word);
+  if (!path.ok()) {
+    return Error{"Failed to resolve specifiers in " + ctx.key + "=: " + path.error().message};
+  }
+  if (path->empty())
+    return Error{"Empty executable path in " + ctx.key + "=: " + std::string(value)};
+  if (!IsSafeString(*path)) return Error{"Executable name contains special characters: " + *path};
+  if (PathImpliesDirectory(*path)) return Error{"Executable path specifies a directory: " + *path};
+  bool absolute = (*path)[0] == '/';
+  if (absolute ? path->size() >= 4096 : !IsValidFilename(*path)) {
+    return Error{"Neither a valid executable name nor an absolute path: " + *path};
+  }
+  if (!separate_argv0) cmd->argv.push_back(*path);
+  if (absolute) {
+    cmd->path = SimplifyPath(*path);
+  } else {
+    auto found = FindExecutable(*path, ctx.search_path);
+    if (!found.ok()) return Error{found.error().message};
+    cmd->path = std::move(*found);
+  }
+  return Ok();
+}
+
+// The arguments of the command, up to the end of the line or a ';' word (then *semicolon).
+// The Error is the message alone, without file:line.
+Result<void> ReadArguments(std::string_view* p, const ExecLineContext& ctx, std::string_view value,
+                           ExecCommand* cmd, bool* semicolon) {
+  while (!p->empty()) {
+    // An unquoted ';' word ends the command; "\;" is a literal ';' argument.
+    if ((*p)[0] == ';' && (p->size() == 1 || IsSpace((*p)[1]))) {
+      p->remove_prefix(1);
+      while (!p->empty() && IsSpace((*p)[0])) p->remove_prefix(1);
+      *semicolon = true;
+      break;
+    }
+    if (p->size() >= 2 && (*p)[0] == '\\' && (*p)[1] == ';' &&
+        (p->size() == 2 || IsSpace((*p)[2]))) {
+      p->remove_prefix(2);
+      while (!p->empty() && IsSpace((*p)[0])) p->remove_prefix(1);
+      cmd->argv.push_back(";");
+      continue;
+    }
+    auto word = ExtractWordAndWarn(p, kExtractUnquote | kExtractCUnescape, ctx, value);
+    if (!word.ok()) return Error{word.error().message};
+    if (!word->has_value()) break;
+    auto resolved = ctx.resolve_specifiers(**word);
+    if (!resolved.ok()) {
+      return Error{"Failed to resolve specifiers in " + ctx.key + "=: " + resolved.error().message};
+    }
+    cmd->argv.push_back(std::move(*resolved));
+  }
+  return Ok();
+}
+
+}  // namespace
+
 Result<std::vector<ExecCommand>> ParseExecLine(std::string_view value, const ExecLineContext& ctx) {
   const std::string loc = ctx.file + ":" + std::to_string(ctx.line);
   std::vector<ExecCommand> commands;
@@ -377,92 +469,20 @@ Result<std::vector<ExecCommand>> ParseExecLine(std::string_view value, const Exe
 
     ExecCommand cmd;
     cmd.source = loc;
-    bool separate_argv0 = false, ambient = false;
-    size_t f = 0;
-    for (; f < firstword.size(); ++f) {
-      char c = firstword[f];
-      if (c == '-' && !cmd.ignore_failure) {
-        cmd.ignore_failure = true;
-      } else if (c == '@' && !separate_argv0) {
-        separate_argv0 = true;
-      } else if (c == ':' && !cmd.no_env_expand) {
-        cmd.no_env_expand = true;
-      } else if (c == '+' && !cmd.full_privileges && !cmd.no_setuid && !ambient) {
-        cmd.full_privileges = true;
-      } else if (c == '!' && !cmd.full_privileges && !cmd.no_setuid && !ambient) {
-        cmd.no_setuid = true;
-      } else if (c == '!' && !cmd.full_privileges && !ambient) {
-        // "!!": systemd's fallback for kernels without ambient capabilities (before 4.3). supd
-        // needs them (AmbientCapabilities= is applied with PR_CAP_AMBIENT_RAISE), so, as
-        // systemd does where they exist, the prefix has no effect: User= applies.
-        ambient = true;
-        cmd.no_setuid = false;
-      } else {
-        break;
-      }
+    bool separate_argv0 = false;
+    const size_t f = ParseExecPrefixes(firstword, &cmd, &separate_argv0);
+    Result<void> read = SetExecutable(firstword.substr(f), separate_argv0, ctx, value, &cmd);
+    if (read.ok()) read = ReadArguments(&p, ctx, value, &cmd, &semicolon);
+    if (read.ok() && cmd.argv.empty()) {
+      read = Error{"Empty executable name or zeroeth argument in " + ctx.key +
+                   "=: " + std::string(value)};
     }
-
-    // Errors inside a '-' command drop it (and the rest of the line) with a warning.
-    auto fail = [&](const std::string& message) -> Result<std::vector<ExecCommand>> {
-      if (cmd.ignore_failure) {
-        ctx.warnings->push_back(
-            Diagnostic{ctx.file, ctx.line, message + "; ignoring the command ('-' prefix)"});
-        return std::move(commands);
-      }
-      return Error{loc + ": " + message};
-    };
-
-    if (f < firstword.size() && firstword[f] == '|') {
-      return fail("The '|' prefix (run via a shell) is not supported by supd");
-    }
-    auto path = ctx.resolve_specifiers(firstword.substr(f));
-    if (!path.ok()) {
-      return fail("Failed to resolve specifiers in " + ctx.key + "=: " + path.error().message);
-    }
-    if (path->empty())
-      return fail("Empty executable path in " + ctx.key + "=: " + std::string(value));
-    if (!IsSafeString(*path)) return fail("Executable name contains special characters: " + *path);
-    if (PathImpliesDirectory(*path)) return fail("Executable path specifies a directory: " + *path);
-    bool absolute = (*path)[0] == '/';
-    if (absolute ? path->size() >= 4096 : !IsValidFilename(*path)) {
-      return fail("Neither a valid executable name nor an absolute path: " + *path);
-    }
-    if (!separate_argv0) cmd.argv.push_back(*path);
-    if (absolute) {
-      cmd.path = SimplifyPath(*path);
-    } else {
-      auto found = FindExecutable(*path, ctx.search_path);
-      if (!found.ok()) return fail(found.error().message);
-      cmd.path = std::move(*found);
-    }
-
-    while (!p.empty()) {
-      // An unquoted ';' word ends the command; "\;" is a literal ';' argument.
-      if (p[0] == ';' && (p.size() == 1 || IsSpace(p[1]))) {
-        p.remove_prefix(1);
-        while (!p.empty() && IsSpace(p[0])) p.remove_prefix(1);
-        semicolon = true;
-        break;
-      }
-      if (p.size() >= 2 && p[0] == '\\' && p[1] == ';' && (p.size() == 2 || IsSpace(p[2]))) {
-        p.remove_prefix(2);
-        while (!p.empty() && IsSpace(p[0])) p.remove_prefix(1);
-        cmd.argv.push_back(";");
-        continue;
-      }
-      auto word = ExtractWordAndWarn(&p, kExtractUnquote | kExtractCUnescape, ctx, value);
-      if (!word.ok()) return fail(word.error().message);
-      if (!word->has_value()) break;
-      auto resolved = ctx.resolve_specifiers(**word);
-      if (!resolved.ok()) {
-        return fail("Failed to resolve specifiers in " + ctx.key +
-                    "=: " + resolved.error().message);
-      }
-      cmd.argv.push_back(std::move(*resolved));
-    }
-    if (cmd.argv.empty()) {
-      return fail("Empty executable name or zeroeth argument in " + ctx.key +
-                  "=: " + std::string(value));
+    if (!read.ok()) {
+      // Errors inside a '-' command drop it (and the rest of the line) with a warning.
+      if (!cmd.ignore_failure) return Error{loc + ": " + read.error().message};
+      ctx.warnings->push_back(Diagnostic{
+          ctx.file, ctx.line, read.error().message + "; ignoring the command ('-' prefix)"});
+      return commands;
     }
     commands.push_back(std::move(cmd));
   } while (semicolon);

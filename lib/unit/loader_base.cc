@@ -1,16 +1,19 @@
 #include "lib/unit/loader_base.h"
 
-#include <dirent.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 
+#include "lib/base/user_db.h"
 #include "lib/unit/unit_loader.h"
 
 namespace supd {
 namespace {
+
+namespace fs = std::filesystem;
 
 std::string DirName(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -68,14 +71,14 @@ Result<std::vector<std::string>> FindDropins(const std::string& path,
 
   std::map<std::string, std::string> by_name;  // file name → path ("" = masked)
   for (const std::string& d : dirs) {
-    DIR* dp = opendir(d.c_str());  // opendir() uses O_CLOEXEC
-    if (dp == nullptr) {
-      if (errno == ENOENT || errno == ENOTDIR) continue;
-      return ErrnoError("open " + d);
-    }
-    while (struct dirent* e = readdir(dp)) {
-      std::string name = e->d_name;
-      if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".conf") != 0) continue;
+    std::error_code ec;
+    fs::directory_iterator it(d, ec);
+    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) continue;
+    if (ec) return ErrnoError("open " + d, ec.value());
+    // An error while reading ends the listing: what was read so far counts.
+    for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (name.size() <= 5 || !name.ends_with(".conf")) continue;
       std::string full = d + "/" + name;
       struct stat st;
       if (stat(full.c_str(), &st) < 0) continue;  // dangling link: nothing to read
@@ -85,7 +88,6 @@ Result<std::vector<std::string>> FindDropins(const std::string& path,
         by_name[name] = full;
       }
     }
-    closedir(dp);
   }
   std::vector<std::string> out;
   for (auto& [name, full] : by_name) {

@@ -100,6 +100,25 @@ class UnitLoaderBase {
       return Ok();
     };
   }
+  // User=, Group=, SocketUser=, SocketGroup=: a name or ID CheckUserGroupName() takes (after
+  // specifiers); empty resets.
+  UnitHandler UserOrGroup(std::string* out) {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      auto r = Resolve(a, a.value);
+      if (!r.ok()) return r.take_error();
+      if (r->empty()) {
+        out->clear();
+        return Ok();
+      }
+      // As systemd, a bad name refuses the unit: running it as another user (or binding its
+      // socket for one) is not a detail to drop with a warning.
+      if (auto valid = CheckUserGroupName(*r); !valid.ok()) {
+        return Err(a, "Invalid " + a.key + "= value '" + *r + "': " + valid.error().message);
+      }
+      *out = std::move(*r);
+      return Ok();
+    };
+  }
 
   SpecifierData data_;
   Spec spec_;

@@ -48,14 +48,14 @@ Result<ServiceSpec::Output> ParseOutputSetting(std::string_view v) {
   for (auto [prefix, kind] : {std::pair{std::string_view("file:"), Kind::kFile},
                               std::pair{std::string_view("append:"), Kind::kAppend},
                               std::pair{std::string_view("truncate:"), Kind::kTruncate}}) {
-    if (v.substr(0, prefix.size()) != prefix) continue;
+    if (!v.starts_with(prefix)) continue;
     o.kind = kind;
     o.path = std::string(v.substr(prefix.size()));
     if (o.path.empty() || o.path[0] != '/')
       return Error{"'" + std::string(v) + "': the path must be absolute"};
     return o;
   }
-  if (v == "tty" || v == "socket" || v.substr(0, 3) == "fd:")
+  if (v == "tty" || v == "socket" || v.starts_with("fd:"))
     return Error{"'" + std::string(v) +
                  "' is not supported by supd (use journal, file:, append:, truncate:, null or "
                  "inherit)"};

@@ -18,10 +18,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 // "50", "12.5", "12.25" with at most `decimals` digits after the dot → value * 10^decimals.
 // Unbounded above only by uint64.
 bool ParseFixedPoint(std::string_view s, int decimals, uint64_t* out) {
@@ -62,7 +58,7 @@ bool ParsePermyriad(std::string_view s, uint64_t* out, bool* bad) {
   static constexpr Form kForms[] = {
       {"%", 2, 1}, {"\xe2\x80\xb0", 1, 1}, {"\xe2\x80\xb1", 0, 1}};  // %, ‰, ‱
   for (const Form& f : kForms) {
-    if (!EndsWith(s, f.suffix)) continue;
+    if (!s.ends_with(f.suffix)) continue;
     uint64_t v;
     *bad = !ParseFixedPoint(Trim(s.substr(0, s.size() - f.suffix.size())), f.decimals, &v);
     if (!*bad) *out = v * f.factor;
@@ -236,6 +232,8 @@ std::string FormatBytes(uint64_t bytes) {
     v /= 1024;
     ++u;
   }
+  // snprintf, not fmt: long double keeps every 64-bit count exact, and fmt 9.1 (Debian 12)
+  // drops the last digit of a long double that rounds up ("{:.1f}" of 9.96L is "10.").
   char buf[32];
   if (v == static_cast<long double>(static_cast<uint64_t>(v)))
     std::snprintf(buf, sizeof(buf), "%llu%s", static_cast<unsigned long long>(v), kUnits[u]);

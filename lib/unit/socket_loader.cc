@@ -9,7 +9,6 @@
 #include "lib/unit/socket_loader.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -139,10 +138,6 @@ const std::set<std::string_view> kUnsupportedInstall = {"RequiredBy", "UpheldBy"
 
 using Handler = UnitHandler;
 
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 // systemd's fdname_is_valid(): ASCII without control characters and ':', at most 255 bytes.
 bool IsValidFdName(std::string_view s) {
   if (s.empty() || s.size() > 255) return false;
@@ -180,7 +175,9 @@ class Loader : public UnitLoaderBase<Loader, SocketSpec> {
  public:
   Loader(const std::string& unit_name, const std::string& source_path, const SpecifierContext& ctx)
       : UnitLoaderBase(unit_name, source_path, ctx, kSections) {
-    RegisterHandlers();
+    RegisterUnitAndInstallHandlers();
+    RegisterListenHandlers();
+    RegisterOptionHandlers();
   }
 
   Result<SocketSpec> Finish();
@@ -188,7 +185,10 @@ class Loader : public UnitLoaderBase<Loader, SocketSpec> {
  private:
   friend class UnitLoaderBase<Loader, SocketSpec>;
   Result<void> Apply(const UnitAssignment& a);
-  void RegisterHandlers();
+  // By concern: [Unit] and [Install]; what is listened on and for whom; socket options.
+  void RegisterUnitAndInstallHandlers();
+  void RegisterListenHandlers();
+  void RegisterOptionHandlers();
   Handler Mode(mode_t* out) {
     return [this, out](const UnitAssignment& a) -> Result<void> {
       auto m = ParseMode(a.value);
@@ -214,29 +214,10 @@ class Loader : public UnitLoaderBase<Loader, SocketSpec> {
       return Ok();
     };
   }
-  Handler UserGroup(std::string* out) {
-    return [this, out](const UnitAssignment& a) -> Result<void> {
-      auto r = Resolve(a, a.value);
-      if (!r.ok()) return r.take_error();
-      if (r->empty()) {
-        out->clear();
-        return Ok();
-      }
-      // As systemd, a bad name refuses the unit: running it as another user (or binding its
-      // socket for one) is not a detail to drop with a warning.
-      if (auto valid = CheckUserGroupName(*r); !valid.ok()) {
-        return Err(a, "Invalid " + a.key + "= value '" + *r + "': " + valid.error().message);
-      }
-      *out = std::move(*r);
-      return Ok();
-    };
-  }
-
 };
 
-void Loader::RegisterHandlers() {
+void Loader::RegisterUnitAndInstallHandlers() {
   auto& h = handlers_;
-  // [Unit]
   h["Unit.Description"] = [this](const UnitAssignment& a) -> Result<void> {
     auto d = Resolve(a, a.value);
     if (!d.ok()) return d.take_error();
@@ -250,8 +231,28 @@ void Loader::RegisterHandlers() {
     if (!ParseBoolean(a.value).ok()) return Invalid(a);
     return Ok();
   };
+  h["Install.WantedBy"] = [this](const UnitAssignment& a) -> Result<void> {
+    if (a.value.empty()) {
+      spec_.wanted_by.clear();
+      return Ok();
+    }
+    auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
+    if (!words.ok()) return Invalid(a);
+    for (const std::string& w : *words) {
+      auto name = Resolve(a, w);
+      if (!name.ok()) return name.take_error();
+      if (!IsValidUnitName(*name)) {
+        Warn(a, "Invalid unit name '" + *name + "' in " + a.key + "=, ignoring");
+        continue;
+      }
+      spec_.wanted_by.push_back(std::move(*name));
+    }
+    return Ok();
+  };
+}
 
-  // [Socket]
+void Loader::RegisterListenHandlers() {
+  auto& h = handlers_;
   h["Socket.ListenStream"] = Listen(ListenSpec::Kind::kStream);
   h["Socket.ListenDatagram"] = Listen(ListenSpec::Kind::kDatagram);
   h["Socket.Accept"] = [this](const UnitAssignment& a) -> Result<void> {
@@ -299,6 +300,10 @@ void Loader::RegisterHandlers() {
     spec_.backlog = *n > static_cast<unsigned>(INT_MAX) ? INT_MAX : static_cast<int>(*n);
     return Ok();
   };
+}
+
+void Loader::RegisterOptionHandlers() {
+  auto& h = handlers_;
   h["Socket.ReusePort"] = Bool(&spec_.reuse_port);
   h["Socket.FreeBind"] = Bool(&spec_.free_bind);
   h["Socket.NoDelay"] = Bool(&spec_.no_delay);
@@ -329,28 +334,8 @@ void Loader::RegisterHandlers() {
   };
   h["Socket.SocketMode"] = Mode(&spec_.socket_mode);
   h["Socket.DirectoryMode"] = Mode(&spec_.directory_mode);
-  h["Socket.SocketUser"] = UserGroup(&spec_.socket_user);
-  h["Socket.SocketGroup"] = UserGroup(&spec_.socket_group);
-
-  // [Install]
-  h["Install.WantedBy"] = [this](const UnitAssignment& a) -> Result<void> {
-    if (a.value.empty()) {
-      spec_.wanted_by.clear();
-      return Ok();
-    }
-    auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
-    if (!words.ok()) return Invalid(a);
-    for (const std::string& w : *words) {
-      auto name = Resolve(a, w);
-      if (!name.ok()) return name.take_error();
-      if (!IsValidUnitName(*name)) {
-        Warn(a, "Invalid unit name '" + *name + "' in " + a.key + "=, ignoring");
-        continue;
-      }
-      spec_.wanted_by.push_back(std::move(*name));
-    }
-    return Ok();
-  };
+  h["Socket.SocketUser"] = UserOrGroup(&spec_.socket_user);
+  h["Socket.SocketGroup"] = UserOrGroup(&spec_.socket_group);
 }
 
 Result<void> Loader::Apply(const UnitAssignment& a) {
@@ -366,8 +351,8 @@ Result<void> Loader::Apply(const UnitAssignment& a) {
   }
   bool unsupported = false;
   if (a.section == "Unit") {
-    unsupported = kUnsupportedUnit.count(a.key) > 0 || StartsWith(a.key, "Condition") ||
-                  StartsWith(a.key, "Assert");
+    unsupported = kUnsupportedUnit.count(a.key) > 0 || a.key.starts_with("Condition") ||
+                  a.key.starts_with("Assert");
   } else if (a.section == "Socket") {
     unsupported = kUnsupportedSocket.count(a.key) > 0;
   } else {
@@ -378,7 +363,7 @@ Result<void> Loader::Apply(const UnitAssignment& a) {
     return Ok();
   }
   // Like systemd, keys starting with "X-" are extensions for other tools: silently ignored.
-  if (StartsWith(a.key, "X-")) return Ok();
+  if (a.key.starts_with("X-")) return Ok();
   std::string hint;
   for (const std::string& section : kSections) {
     if (section != a.section && handlers_.count(section + "." + a.key) > 0) {

@@ -102,6 +102,102 @@ Result<std::string> UnitNameUnescape(std::string_view escaped) {
   return out;
 }
 
+namespace {
+
+// What the specifier `spec` in `text` (which errors quote) stands for.
+Result<std::string> SpecifierValue(  // NOLINT(readability-function-size): a table
+    char spec, const std::string& text, const UnitNameParts& parts, const SpecifierData& data) {
+  switch (spec) {
+    case '%':
+      return std::string("%");
+    case 'n':
+      return data.unit_name;
+    case 'N':
+      return data.unit_name.substr(0, data.unit_name.rfind('.'));
+    case 'p':
+      return parts.prefix;
+    case 'P':
+      return UnitNameUnescape(parts.prefix);
+    case 'i':
+      return parts.instance;
+    case 'I':
+      return UnitNameUnescape(parts.instance);
+    case 'j':
+    case 'J': {
+      // The last component of the prefix, after its last '-'.
+      size_t dash = parts.prefix.rfind('-');
+      std::string last = dash == std::string::npos ? parts.prefix : parts.prefix.substr(dash + 1);
+      if (spec == 'J') return UnitNameUnescape(last);
+      return last;
+    }
+    case 'f': {
+      // "/" + the unescaped instance, or the unescaped prefix when there is no instance.
+      auto r = UnitNameUnescape(parts.is_instance ? parts.instance : parts.prefix);
+      if (!r.ok()) return r.take_error();
+      return (!r->empty() && (*r)[0] == '/') ? *r : "/" + *r;
+    }
+    case 'y':
+      return data.source_path;
+    case 'Y': {
+      size_t slash = data.source_path.rfind('/');
+      return slash == std::string::npos ? "."
+                                        : (slash == 0 ? "/" : data.source_path.substr(0, slash));
+    }
+    case 'H':
+      return data.ctx.hostname;
+    case 'l':
+      return data.ctx.hostname.substr(0, data.ctx.hostname.find('.'));
+    case 't':
+      return data.ctx.runtime_dir;
+    case 'u':
+      return data.ctx.user_name;
+    case 'U':
+      return std::to_string(data.ctx.uid);
+    case 'h':
+      return data.ctx.user_home;
+    case 'T':
+    case 'V': {
+      // systemd: $TMPDIR (also $TEMP, $TMP) if set and absolute, else /tmp or /var/tmp.
+      const char* tmp = std::getenv("TMPDIR");
+      return std::string((tmp != nullptr && tmp[0] == '/') ? tmp
+                                                           : (spec == 'T' ? "/tmp" : "/var/tmp"));
+    }
+    case 'm': {
+      std::string id = ReadMachineId();
+      if (id.empty()) return Error{"cannot resolve %m: /etc/machine-id is unreadable or empty"};
+      return id;
+    }
+    case 'v': {
+      struct utsname u;
+      if (uname(&u) < 0) return ErrnoError("uname");
+      return std::string(u.release);
+    }
+    case 'a':
+    case 'A':
+    case 'b':
+    case 'B':
+    case 'C':
+    case 'd':
+    case 'E':
+    case 'g':
+    case 'G':
+    case 'L':
+    case 'M':
+    case 'o':
+    case 'q':
+    case 's':
+    case 'S':
+    case 'w':
+    case 'W':
+      return Error{"specifier '%" + std::string(1, spec) + "' in '" + text +
+                   "' is not supported by supd yet"};
+    default:
+      return Error{"unknown specifier '%" + std::string(1, spec) + "' in '" + text + "'"};
+  }
+}
+
+}  // namespace
+
 Result<std::string> ResolveSpecifiers(const std::string& text, const SpecifierData& data) {
   if (text.find('%') == std::string::npos) return text;
   UnitNameParts parts = SplitUnitName(data.unit_name);
@@ -113,126 +209,9 @@ Result<std::string> ResolveSpecifiers(const std::string& text, const SpecifierDa
       continue;
     }
     if (i + 1 == text.size()) return Error{"lone '%' at the end of '" + text + "'"};
-    char spec = text[++i];
-    auto unescape = [&](const std::string& s) -> Result<std::string> {
-      return UnitNameUnescape(s);
-    };
-    switch (spec) {
-      case '%':
-        out += '%';
-        break;
-      case 'n':
-        out += data.unit_name;
-        break;
-      case 'N':
-        out += data.unit_name.substr(0, data.unit_name.rfind('.'));
-        break;
-      case 'p':
-        out += parts.prefix;
-        break;
-      case 'P': {
-        auto r = unescape(parts.prefix);
-        if (!r.ok()) return r.take_error();
-        out += *r;
-        break;
-      }
-      case 'i':
-        out += parts.instance;
-        break;
-      case 'I': {
-        auto r = unescape(parts.instance);
-        if (!r.ok()) return r.take_error();
-        out += *r;
-        break;
-      }
-      case 'j':
-      case 'J': {
-        // The last component of the prefix, after its last '-'.
-        size_t dash = parts.prefix.rfind('-');
-        std::string last = dash == std::string::npos ? parts.prefix : parts.prefix.substr(dash + 1);
-        if (spec == 'J') {
-          auto r = unescape(last);
-          if (!r.ok()) return r.take_error();
-          last = *r;
-        }
-        out += last;
-        break;
-      }
-      case 'f': {
-        // "/" + the unescaped instance, or the unescaped prefix when there is no instance.
-        auto r = unescape(parts.is_instance ? parts.instance : parts.prefix);
-        if (!r.ok()) return r.take_error();
-        out += (!r->empty() && (*r)[0] == '/') ? *r : "/" + *r;
-        break;
-      }
-      case 'y':
-        out += data.source_path;
-        break;
-      case 'Y': {
-        size_t slash = data.source_path.rfind('/');
-        out += slash == std::string::npos ? "."
-                                          : (slash == 0 ? "/" : data.source_path.substr(0, slash));
-        break;
-      }
-      case 'H':
-        out += data.ctx.hostname;
-        break;
-      case 'l':
-        out += data.ctx.hostname.substr(0, data.ctx.hostname.find('.'));
-        break;
-      case 't':
-        out += data.ctx.runtime_dir;
-        break;
-      case 'u':
-        out += data.ctx.user_name;
-        break;
-      case 'U':
-        out += std::to_string(data.ctx.uid);
-        break;
-      case 'h':
-        out += data.ctx.user_home;
-        break;
-      case 'T':
-      case 'V': {
-        // systemd: $TMPDIR (also $TEMP, $TMP) if set and absolute, else /tmp or /var/tmp.
-        const char* tmp = std::getenv("TMPDIR");
-        out += (tmp != nullptr && tmp[0] == '/') ? tmp : (spec == 'T' ? "/tmp" : "/var/tmp");
-        break;
-      }
-      case 'm': {
-        std::string id = ReadMachineId();
-        if (id.empty()) return Error{"cannot resolve %m: /etc/machine-id is unreadable or empty"};
-        out += id;
-        break;
-      }
-      case 'v': {
-        struct utsname u;
-        if (uname(&u) < 0) return ErrnoError("uname");
-        out += u.release;
-        break;
-      }
-      case 'a':
-      case 'A':
-      case 'b':
-      case 'B':
-      case 'C':
-      case 'd':
-      case 'E':
-      case 'g':
-      case 'G':
-      case 'L':
-      case 'M':
-      case 'o':
-      case 'q':
-      case 's':
-      case 'S':
-      case 'w':
-      case 'W':
-        return Error{"specifier '%" + std::string(1, spec) + "' in '" + text +
-                     "' is not supported by supd yet"};
-      default:
-        return Error{"unknown specifier '%" + std::string(1, spec) + "' in '" + text + "'"};
-    }
+    auto value = SpecifierValue(text[++i], text, parts, data);
+    if (!value.ok()) return value.take_error();
+    out += *value;
   }
   return out;
 }

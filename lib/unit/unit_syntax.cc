@@ -82,64 +82,85 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-Result<std::vector<UnitAssignment>> ParseUnitSyntax(std::string_view text, const std::string& file,
-                                                    const std::vector<std::string>& known_sections,
-                                                    std::vector<Diagnostic>* warnings) {
-  std::vector<UnitAssignment> out;
-  std::string section;           // "" before the first (known) section header
-  bool section_ignored = false;  // inside an unknown or X- section
-  bool have_continuation = false;
-  std::string continuation;
-  int line = 0;
+namespace {
 
-  auto warn = [&](int at, std::string message) {
-    warnings->push_back(Diagnostic{file, at, std::move(message)});
-  };
+// The logical lines of one file, one at a time: section headers and assignments.
+class LogicalLineParser {
+ public:
+  LogicalLineParser(const std::string& file, const std::vector<std::string>& known_sections,
+                    std::vector<Diagnostic>* warnings)
+      : file_(file), known_sections_(known_sections), warnings_(warnings) {}
 
-  // Handles one logical line (continuations joined).
-  auto parse_line = [&](std::string_view raw, int at) -> Result<void> {
+  // Handles one logical line (continuations joined); `at` is its last physical line.
+  Result<void> Parse(std::string_view raw, int at) {
     std::string_view l = Strip(raw);
     if (l.empty()) return Ok();
     if (!IsValidUtf8(l)) {
-      warn(at, "Invalid UTF-8 in line, ignoring");
+      Warn(at, "Invalid UTF-8 in line, ignoring");
       return Ok();
     }
-    if (l[0] == '[') {
-      if (l.back() != ']') {
-        return Error{Loc(file, at) + ": Invalid section header '" + std::string(l) + "'"};
-      }
-      std::string name(l.substr(1, l.size() - 2));
-      if (!IsSafeString(name)) {
-        return Error{Loc(file, at) + ": Bad characters in section header '" + std::string(l) + "'"};
-      }
-      if (std::find(known_sections.begin(), known_sections.end(), name) != known_sections.end()) {
-        section = name;
-        section_ignored = false;
-      } else {
-        if (name.rfind("X-", 0) != 0) warn(at, "Unknown section [" + name + "], ignoring");
-        section.clear();
-        section_ignored = true;
-      }
-      return Ok();
-    }
-    if (section.empty()) {
-      if (section_ignored) return Ok();
-      return Error{Loc(file, at) + ": Assignment outside of any section"};
+    if (l[0] == '[') return ParseSectionHeader(l, at);
+    if (section_.empty()) {
+      if (section_ignored_) return Ok();
+      return Error{Loc(file_, at) + ": Assignment outside of any section"};
     }
     size_t eq = l.find('=');
     if (eq == std::string_view::npos) {
-      warn(at, "Missing '=', ignoring line");
+      Warn(at, "Missing '=', ignoring line");
       return Ok();
     }
     if (eq == 0) {
-      warn(at, "Missing key name before '=', ignoring line");
+      Warn(at, "Missing key name before '=', ignoring line");
       return Ok();
     }
-    out.push_back(UnitAssignment{section, std::string(Strip(l.substr(0, eq))),
-                                 std::string(Strip(l.substr(eq + 1))), file, at});
+    out_.push_back(UnitAssignment{section_, std::string(Strip(l.substr(0, eq))),
+                                  std::string(Strip(l.substr(eq + 1))), file_, at});
     return Ok();
-  };
+  }
 
+  std::vector<UnitAssignment> TakeAssignments() { return std::move(out_); }
+
+ private:
+  Result<void> ParseSectionHeader(std::string_view l, int at) {
+    if (l.back() != ']') {
+      return Error{Loc(file_, at) + ": Invalid section header '" + std::string(l) + "'"};
+    }
+    std::string name(l.substr(1, l.size() - 2));
+    if (!IsSafeString(name)) {
+      return Error{Loc(file_, at) + ": Bad characters in section header '" + std::string(l) + "'"};
+    }
+    if (std::find(known_sections_.begin(), known_sections_.end(), name) != known_sections_.end()) {
+      section_ = name;
+      section_ignored_ = false;
+    } else {
+      if (!name.starts_with("X-")) Warn(at, "Unknown section [" + name + "], ignoring");
+      section_.clear();
+      section_ignored_ = true;
+    }
+    return Ok();
+  }
+
+  void Warn(int at, std::string message) {
+    warnings_->push_back(Diagnostic{file_, at, std::move(message)});
+  }
+
+  const std::string& file_;
+  const std::vector<std::string>& known_sections_;
+  std::vector<Diagnostic>* warnings_;
+  std::vector<UnitAssignment> out_;
+  std::string section_;           // "" before the first (known) section header
+  bool section_ignored_ = false;  // inside an unknown or X- section
+};
+
+}  // namespace
+
+Result<std::vector<UnitAssignment>> ParseUnitSyntax(std::string_view text, const std::string& file,
+                                                    const std::vector<std::string>& known_sections,
+                                                    std::vector<Diagnostic>* warnings) {
+  LogicalLineParser parser(file, known_sections, warnings);
+  bool have_continuation = false;
+  std::string continuation;
+  int line = 0;
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
@@ -150,8 +171,7 @@ Result<std::vector<UnitAssignment>> ParseUnitSyntax(std::string_view text, const
       return Error{Loc(file, line) + ": Line contains a NUL byte"};
     }
     if (!phys.empty() && phys.back() == '\r') phys.remove_suffix(1);
-    if (line == 1 && phys.substr(0, kUtf8Bom.size()) == kUtf8Bom)
-      phys.remove_prefix(kUtf8Bom.size());
+    if (line == 1 && phys.starts_with(kUtf8Bom)) phys.remove_prefix(kUtf8Bom.size());
 
     // A comment line is dropped, also in the middle of a continuation.
     size_t first = phys.find_first_not_of(kWhitespace);
@@ -159,7 +179,6 @@ Result<std::vector<UnitAssignment>> ParseUnitSyntax(std::string_view text, const
       continue;
     }
 
-    std::string joined;
     if (have_continuation) {
       continuation.append(phys);
     } else {
@@ -174,10 +193,10 @@ Result<std::vector<UnitAssignment>> ParseUnitSyntax(std::string_view text, const
       continue;
     }
     have_continuation = false;
-    SUPD_TRY(parse_line(continuation, line));
+    SUPD_TRY(parser.Parse(continuation, line));
   }
-  if (have_continuation) SUPD_TRY(parse_line(continuation, line));
-  return out;
+  if (have_continuation) SUPD_TRY(parser.Parse(continuation, line));
+  return parser.TakeAssignments();
 }
 
 Result<std::string> ReadUnitFile(const std::string& path) {

@@ -1,40 +1,32 @@
 #include "lib/unit/unit_trust.h"
 
-#include <grp.h>
-#include <pwd.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
-#include <cstdio>
 #include <cstring>
 #include <vector>
+
+#include "lib/base/user_db.h"
 
 namespace supd {
 
 namespace {
 
-std::string Mode(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
-}
+std::string Mode(mode_t m) { return fmt::format("{:04o}", static_cast<unsigned>(m & 07777)); }
 
 }  // namespace
 
 std::optional<gid_t> PrivateGroupOf(uid_t euid, gid_t egid) {
   if (euid == 0) return std::nullopt;
-  std::vector<char> buf(16384);
-  struct passwd pw;
-  struct passwd* pwp = nullptr;
-  if (getpwuid_r(euid, &pw, buf.data(), buf.size(), &pwp) != 0 || pwp == nullptr)
-    return std::nullopt;
-  const std::string user = pw.pw_name;
-  struct group gr;
-  struct group* grp = nullptr;
-  if (getgrgid_r(egid, &gr, buf.data(), buf.size(), &grp) != 0 || grp == nullptr)
-    return std::nullopt;
-  if (user != gr.gr_name) return std::nullopt;
-  for (char** m = gr.gr_mem; m && *m; ++m)
-    if (user != *m) return std::nullopt;
+  // A failed lookup: no private group (the stricter answer).
+  auto user = FindUserById(euid, "look up uid " + std::to_string(euid));
+  if (!user.ok() || !*user) return std::nullopt;
+  auto group = FindGroupById(egid, "look up gid " + std::to_string(egid));
+  if (!group.ok() || !*group) return std::nullopt;
+  const std::string& name = (*user)->name;
+  if (name != (*group)->name) return std::nullopt;
+  for (const std::string& member : (*group)->members)
+    if (member != name) return std::nullopt;
   return egid;
 }
 
@@ -43,18 +35,21 @@ Result<void> CheckUnitFileTrust(const std::string& path, uid_t euid,
   struct stat st;
   if (::stat(path.c_str(), &st) < 0) return ErrnoError("stat " + path);
   if (st.st_uid != 0 && st.st_uid != euid) {
-    return Error{path + ": refusing a unit file owned by uid " + std::to_string(st.st_uid) +
-                 " (only root or supd's own user, uid " + std::to_string(euid) +
-                 ", may own unit files; chown root " + path + ")"};
+    return Error{fmt::format(
+        "{0}: refusing a unit file owned by uid {1} (only root or supd's own user, uid {2}, may "
+        "own unit files; chown root {0})",
+        path, st.st_uid, euid)};
   }
   if (st.st_mode & S_IWOTH) {
-    return Error{path + ": refusing a unit file writable by others (mode " + Mode(st.st_mode) +
-                 "; chmod o-w " + path + ")"};
+    return Error{
+        fmt::format("{0}: refusing a unit file writable by others (mode {1}; chmod o-w {0})", path,
+                    Mode(st.st_mode))};
   }
   const bool group_trusted = st.st_gid == 0 || (trusted_group && st.st_gid == *trusted_group);
   if ((st.st_mode & S_IWGRP) && !group_trusted) {
-    return Error{path + ": refusing a unit file writable by group " + std::to_string(st.st_gid) +
-                 " (mode " + Mode(st.st_mode) + "; chmod g-w " + path + ")"};
+    return Error{
+        fmt::format("{0}: refusing a unit file writable by group {1} (mode {2}; chmod g-w {0})",
+                    path, st.st_gid, Mode(st.st_mode))};
   }
   return Ok();
 }

@@ -89,7 +89,7 @@ constexpr TimeUnit kTimeUnits[] = {
 // Returns the text after a unit suffix at the start of `s` and sets *usec; `s` itself if none.
 std::string_view ExtractMultiplier(std::string_view s, uint64_t* usec) {
   for (const TimeUnit& u : kTimeUnits) {
-    if (s.substr(0, u.suffix.size()) == u.suffix) {
+    if (s.starts_with(u.suffix)) {
       *usec = u.usec;
       return s.substr(u.suffix.size());
     }
@@ -103,7 +103,7 @@ Error BadTime(const std::string& text) { return Error{"invalid time span '" + te
 
 Result<Usec> ParseTimeSpan(const std::string& text) {
   std::string_view p = SkipSpace(text);
-  if (p.substr(0, 8) == "infinity") {
+  if (p.starts_with("infinity")) {
     if (!SkipSpace(p.substr(8)).empty()) return BadTime(text);
     return kInfinity;
   }
@@ -182,39 +182,6 @@ Result<unsigned> ParseUnsigned(std::string_view text) {
   return static_cast<unsigned>(v);
 }
 
-Result<uid_t> ParseUid(std::string_view text) {
-  static_assert(sizeof(uid_t) == sizeof(uint32_t) && sizeof(gid_t) == sizeof(uint32_t));
-  const std::string quoted = "'" + std::string(text) + "'";
-  for (char c : text) {
-    if (!IsDigit(c)) return Error{quoted + " is not a number"};
-  }
-  if (text.empty()) return Error{quoted + " is not a number"};
-  if (text.size() > 1 && text[0] == '0') {
-    return Error{quoted + ": a numeric ID must not have leading zeros"};
-  }
-  uint32_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec == std::errc::result_out_of_range) {
-    return Error{quoted + " is out of range (numeric user and group IDs are 0..4294967294)"};
-  }
-  if (ec != std::errc() || end != text.data() + text.size()) {
-    return Error{quoted + " is not a number"};
-  }
-  if (v == UINT32_C(0xFFFFFFFF) || v == UINT32_C(0xFFFF)) {
-    return Error{quoted + " is reserved (4294967295 and 65535 mean \"no ID\")"};
-  }
-  return static_cast<uid_t>(v);
-}
-
-std::string SignalName(int signo) {
-  if (signo >= SIGRTMIN && signo <= SIGRTMAX) {
-    return signo == SIGRTMIN ? "RTMIN" : "RTMIN+" + std::to_string(signo - SIGRTMIN);
-  }
-  const char* abbrev = sigabbrev_np(signo);
-  if (abbrev != nullptr) return abbrev;
-  return std::to_string(signo);
-}
-
 Result<int> ParseSignal(const std::string& text) {
   auto bad = [&] { return Error{"invalid signal '" + text + "'"}; };
   if (text.empty()) return bad();
@@ -224,27 +191,7 @@ Result<int> ParseSignal(const std::string& text) {
     if (!n.ok() || *n == 0 || *n >= static_cast<unsigned>(NSIG)) return bad();
     return static_cast<int>(*n);
   }
-  std::string_view name = text;
-  if (name.substr(0, 3) == "SIG") name.remove_prefix(3);
-  for (int s = 1; s < SIGRTMIN; ++s) {
-    const char* abbrev = sigabbrev_np(s);
-    if (abbrev != nullptr && name == abbrev) return s;
-  }
-  // RTMIN, RTMIN+n, RTMAX, RTMAX-n.
-  auto rt = [&](std::string_view base, int origin, char sign) -> int {
-    if (name.substr(0, base.size()) != base) return 0;
-    std::string_view rest = name.substr(base.size());
-    if (rest.empty()) return origin;
-    if (rest[0] != sign) return 0;
-    auto off = ParseUnsigned(rest.substr(1));
-    if (!off.ok()) return 0;
-    int64_t v =
-        sign == '+' ? origin + static_cast<int64_t>(*off) : origin - static_cast<int64_t>(*off);
-    if (v < SIGRTMIN || v > SIGRTMAX) return 0;
-    return static_cast<int>(v);
-  };
-  if (int s = rt("RTMIN", SIGRTMIN, '+'); s > 0) return s;
-  if (int s = rt("RTMAX", SIGRTMAX, '-'); s > 0) return s;
+  if (auto signo = SignalFromName(text)) return *signo;
   return bad();
 }
 

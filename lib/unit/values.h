@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "lib/base/result.h"
+#include "lib/base/signals.h"  // SignalName(), ParseSignal()'s inverse
 #include "lib/unit/service_spec.h"
 
 namespace supd {
@@ -19,22 +20,9 @@ namespace supd {
 // "0".."4294967295" (digits only) → value.
 [[nodiscard]] Result<unsigned> ParseUnsigned(std::string_view text);
 
-// A user or group ID written as a number, as systemd's parse_uid() reads it (gids alike): decimal
-// digits only (no sign, no spaces), no leading zero but for "0" itself, at most 4294967294, and
-// neither 4294967295 nor 65535, which libc and old 16-bit tools use for "no ID". The Error's
-// message is the reason, verbatim:
-//   "'<text>' is not a number"
-//   "'<text>': a numeric ID must not have leading zeros"
-//   "'<text>' is out of range (numeric user and group IDs are 0..4294967294)"
-//   "'<text>' is reserved (4294967295 and 65535 mean \"no ID\")"
-[[nodiscard]] Result<uid_t> ParseUid(std::string_view text);
-
 // One word of SuccessExitStatus= and friends: an exit code 0..255, one of the LSB names
 // ("SUCCESS", "FAILURE", "INVALIDARGUMENT", ... "NOTRUNNING"), or a signal name ("SIGKILL",
 // "KILL"). Numbers are always exit codes, as in systemd.
 [[nodiscard]] Result<void> AddExitStatusWord(std::string_view word, ExitStatusSet* set);
-
-// The signal's name without "SIG" ("TERM"), or its number as text if it has no name.
-std::string SignalName(int signo);
 
 }  // namespace supd

@@ -352,6 +352,24 @@ ExecStart={go}/envdump -out {dir}/out/notadmin.json -sleep
   EXPECT_NE(std::string::npos, pre.find("CapBnd:\t" + CapHex(OwnBoundingSet()))) << pre;
 }
 
+TEST_F(IdentityTest, NumericUserAboveIntMaxWithoutAnEntryRunsAsThatUid) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to switch users";
+  // systemd's parse_uid() takes any uid up to 4294967294, with or without a passwd entry.
+  WriteUnit("bigid.service", R"([Service]
+Type=exec
+User=3000000000
+Group=3000000001
+ExecStart={go}/envdump -out {dir}/out/bigid.json -sleep
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  CommandResult start = Supctl({"start", "bigid"});
+  ASSERT_EQ(0, start.exit_code) << start.Describe() << SupdContext();
+  const pid_t pid = MainPid("bigid.service");
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ("3000000000\t3000000000\t3000000000\t3000000000", ProcStatusField(pid, "Uid"));
+  EXPECT_EQ("3000000001\t3000000001\t3000000001\t3000000001", ProcStatusField(pid, "Gid"));
+}
+
 TEST_F(IdentityTest, UnknownUserFailsTheStartWithTheReason) {
   WriteUnit("ghost.service", R"([Service]
 Type=exec

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "tests/integration/harness.h"
@@ -21,14 +23,29 @@ using nlohmann::json;
 class SocketUnitsTest : public SupdTest {
  protected:
   // The inodes of the sockets supd holds open ("socket:[123]" → 123).
+  // The TCP sockets supd holds in LISTEN state, as "socket:[inode]". Connections (a control
+  // client's, closed a moment after its answer) and datagram sockets are not counted: they
+  // come and go on their own.
   std::set<std::string> SupdSockets() {
+    std::set<std::string> listening;
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      std::ifstream in(table);
+      std::string line;
+      std::getline(in, line);  // the header
+      while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string sl, local, remote, st, queues, tr, retr, uid, timeout, inode;
+        fields >> sl >> local >> remote >> st >> queues >> tr >> retr >> uid >> timeout >> inode;
+        if (st == "0A") listening.insert("socket:[" + inode + "]");
+      }
+    }
     std::set<std::string> out;
     std::error_code ec;
     for (auto& e : std::filesystem::directory_iterator(
              "/proc/" + std::to_string(supd_pid_) + "/fd", ec)) {
       std::error_code ec2;
       const std::string t = std::filesystem::read_symlink(e.path(), ec2).string();
-      if (t.rfind("socket:", 0) == 0) out.insert(t);
+      if (listening.count(t)) out.insert(t);
     }
     return out;
   }

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -52,6 +53,18 @@ TEST_F(CgroupTest, ReadsPids) {
   Write(root_ + "/cgroup.procs", "12\n345\n");
   EXPECT_EQ(CgroupPids(root_), (std::vector<pid_t>{12, 345}));
   EXPECT_TRUE(CgroupPids(root_ + "/missing").empty());
+}
+
+TEST_F(CgroupTest, ChildCgroupsAreTheSubdirectoriesButHiddenOnesAndLinks) {
+  for (const char* dir : {"/a.service", "/b.service", "/.hidden"})
+    ASSERT_EQ(0, mkdir((root_ + dir).c_str(), 0755));
+  Write(root_ + "/cgroup.procs", "");
+  ASSERT_EQ(0, symlink((root_ + "/a.service").c_str(), (root_ + "/link").c_str()));
+  std::vector<std::string> children = ChildCgroups(root_);
+  std::sort(children.begin(), children.end());
+  EXPECT_EQ(children, (std::vector<std::string>{root_ + "/a.service", root_ + "/b.service"}));
+  EXPECT_TRUE(ChildCgroups(root_ + "/missing").empty());
+  EXPECT_TRUE(ChildCgroups(root_ + "/cgroup.procs").empty());
 }
 
 TEST_F(CgroupTest, EmptinessComesFromCgroupEvents) {

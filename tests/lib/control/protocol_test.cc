@@ -48,6 +48,18 @@ TEST(ProtocolTest, DeepNestingIsRefusedBeforeParsing) {
   EXPECT_TRUE(std::holds_alternative<Request>(r));
 }
 
+TEST(ProtocolTest, NestingOf32LevelsIsTheLimit) {
+  // The request object is level 1, "args" level 2, and the arrays in it the rest.
+  auto nested = [](int levels) {
+    return "{\"cmd\":\"status\",\"args\":{\"x\":" + std::string(levels - 2, '[') +
+           std::string(levels - 2, ']') + "}}";
+  };
+  EXPECT_TRUE(std::holds_alternative<Request>(ParseRequest(nested(32))));
+  EXPECT_EQ(ErrorOf(nested(33)).message, "request nested deeper than 32 levels");
+  // Too deep first, bad JSON after: the nesting is what is reported.
+  EXPECT_EQ(ErrorOf(nested(33) + "garbage").message, "request nested deeper than 32 levels");
+}
+
 TEST(ProtocolTest, IdMustBeAScalar) {
   EXPECT_EQ(ErrorOf(R"({"cmd":"status","id":{"a":1}})").message,
             "\"id\" must be a number or a string");
@@ -70,13 +82,10 @@ TEST(ProtocolTest, FormatsRepliesAsOneLine) {
             "\"id\":null,\"ok\":false}\n");
 }
 
-// A streamed answer built from records serialised once: the same line a json result gives.
-TEST(ProtocolTest, RawResultIsSplicedAsTheResult) {
-  const std::string raw = R"({"lines":[{"text":"a"},{"text":"b"}]})";
-  EXPECT_EQ(FormatReply(7, Reply::MoreRaw(raw)),
-            FormatReply(7, Reply::More(nlohmann::json::parse(raw))));
-  EXPECT_EQ(FormatReply("x", Reply::MoreRaw(raw)),
-            "{\"id\":\"x\",\"more\":true,\"ok\":true,\"result\":" + raw + "}\n");
+// A streamed answer: every reply but the last says "more".
+TEST(ProtocolTest, StreamedRepliesSayMore) {
+  EXPECT_EQ(FormatReply("x", Reply::More(nlohmann::json{{"lines", {{{"text", "a"}}}}})),
+            "{\"id\":\"x\",\"more\":true,\"ok\":true,\"result\":{\"lines\":[{\"text\":\"a\"}]}}\n");
 }
 
 TEST(ProtocolTest, ReadOnlyCommands) {

@@ -117,26 +117,5 @@ TEST(Unsigned, Range) {
   EXPECT_FALSE(ParseUnsigned("1x").ok());
 }
 
-TEST(Uid, SystemdsParseUid) {
-  EXPECT_EQ(0u, *ParseUid("0"));
-  EXPECT_EQ(1000u, *ParseUid("1000"));
-  EXPECT_EQ(65534u, *ParseUid("65534"));
-  EXPECT_EQ(65536u, *ParseUid("65536"));
-  EXPECT_EQ(4294967294u, *ParseUid("4294967294"));
-  EXPECT_EQ("'4294967296' is out of range (numeric user and group IDs are 0..4294967294)",
-            ParseUid("4294967296").error().message);
-  EXPECT_EQ(
-      "'123456789012345678901' is out of range (numeric user and group IDs are 0..4294967294)",
-      ParseUid("123456789012345678901").error().message);
-  EXPECT_EQ("'4294967295' is reserved (4294967295 and 65535 mean \"no ID\")",
-            ParseUid("4294967295").error().message);
-  EXPECT_EQ("'65535' is reserved (4294967295 and 65535 mean \"no ID\")",
-            ParseUid("65535").error().message);
-  EXPECT_EQ("'0042': a numeric ID must not have leading zeros", ParseUid("0042").error().message);
-  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1x", "0x10", "bob"}) {
-    EXPECT_EQ("'" + std::string(bad) + "' is not a number", ParseUid(bad).error().message) << bad;
-  }
-}
-
 }  // namespace
 }  // namespace supd
