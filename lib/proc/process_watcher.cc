@@ -166,6 +166,11 @@ void ProcessWatcher::Forget(pid_t pid) {
 
 void ProcessWatcher::ReapNow() { impl_->ReapAll(); }
 
+bool ProcessWatcher::ChildWaitsToBeReaped() const {
+  siginfo_t info{};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+}
+
 void ProcessWatcher::SetAfterReapHook(std::function<void()> hook) {
   impl_->after_reap = std::move(hook);
 }

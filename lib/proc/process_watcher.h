@@ -52,6 +52,8 @@ class ProcessWatcher {
   // Reaps every child that has exited now, as a SIGCHLD would (supd's exit: no zombie is left
   // to the next parent).
   void ReapNow();
+  // Whether a child has exited and is not reaped yet (a zombie of supd's). Reaps nothing.
+  bool ChildWaitsToBeReaped() const;
 
   // Called after every SIGCHLD round, e.g. so that the Manager can check process groups.
   void SetAfterReapHook(std::function<void()> hook);

@@ -171,13 +171,23 @@ bool ActionRunner::InstanceEmpty(Service& s, Instance& inst) {
   // A pgid whose last member is gone may be reused by anyone: forget it at once.
   std::erase_if(inst.pgids, [this](pid_t pg) { return !env_.process->GroupExists(pg); });
   if (!inst.pgids.empty() && inst.cgroup.empty()) return false;
-  if (inst.cgroup.empty()) return true;
-  auto empty = env_.cgroups->IsEmpty(inst.cgroup);
-  if (!empty.ok()) {
-    spdlog::warn("{}: {}", s.name, empty.error().message);
+  if (!inst.cgroup.empty()) {
+    auto empty = env_.cgroups->IsEmpty(inst.cgroup);
+    if (!empty.ok()) {
+      spdlog::warn("{}: {}", s.name, empty.error().message);
+      return false;
+    }
+    if (!*empty) return false;
+  }
+  // A process that exited leaves its cgroup before its parent reaps it: an orphan of the
+  // service (reparented to supd, the subreaper) may still be a zombie. The stop is done once
+  // it is reaped, which the SIGCHLD on its way does (OnOrphansReaped looks again), so that
+  // no zombie of the service outlives the answer to `stop`.
+  if (env_.process->ChildWaitsToBeReaped()) {
+    watching_.insert(s.name);
     return false;
   }
-  return *empty;
+  return true;
 }
 
 // Tells the machine once nothing of the current instance is left.

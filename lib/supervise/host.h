@@ -84,6 +84,8 @@ class ProcessControl {
   virtual void OnOrphansReaped(std::function<void()> fn) = 0;
   // Reaps every child that has exited by now (exits of watched ones are dispatched as usual).
   virtual void ReapNow() = 0;
+  // Whether a child of supd has exited and waits to be reaped (its SIGCHLD is on the way).
+  virtual bool ChildWaitsToBeReaped() = 0;
 };
 
 // cgroup tracking and limits. Without tracking (tracking() false) every call fails or says

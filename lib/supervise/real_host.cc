@@ -141,6 +141,7 @@ class RealProcessControl final : public ProcessControl {
     watcher_.SetAfterReapHook(std::move(fn));
   }
   void ReapNow() override { watcher_.ReapNow(); }
+  bool ChildWaitsToBeReaped() override { return watcher_.ChildWaitsToBeReaped(); }
 
  private:
   ProcessWatcher watcher_;

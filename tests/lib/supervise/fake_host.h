@@ -153,6 +153,7 @@ class FakeProcessControl final : public ProcessControl {
   void Forget(pid_t pid) override { watched.erase(pid); }
   void OnOrphansReaped(std::function<void()> fn) override { after_reap = std::move(fn); }
   void ReapNow() override {}
+  bool ChildWaitsToBeReaped() override { return zombies > 0; }
 
   // The process exits: its watcher (if any) hears of it.
   void Exit(pid_t pid, ExitStatus st) {
@@ -165,6 +166,7 @@ class FakeProcessControl final : public ProcessControl {
   }
 
   std::set<pid_t> alive;
+  int zombies = 0;  // exited children not reaped yet (ChildWaitsToBeReaped)
   std::map<pid_t, std::function<void(const ExitStatus&)>> watched;
   std::map<int, pid_t> pidfd_of;
   std::vector<Sent> signals;

@@ -190,6 +190,33 @@ TEST_F(ManagerTest, StopSignalsTheCgroupAndAnswersOnceItIsEmpty) {
   EXPECT_EQ(Snap("web.service").state, State::kStopped);
 }
 
+// A process leaves its cgroup when it exits, before it is reaped: a stop answered then leaves a
+// zombie behind (StopTest.StopLeavesNoGrandchildBehind failed so, once in a while). The answer
+// waits for the reap.
+TEST_F(ManagerTest, StopAnswersOnceTheServicesOrphansAreReapedNotBefore) {
+  Unit("web.service", "[Service]\nExecStart=/bin/web\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(StartUnit("web"));
+  const ServiceSnapshot s = Snap("web.service");
+  cgroups_->members[s.cgroup].insert(4242);  // a child of the service
+  procs_->alive.insert(4242);
+  auto out = std::make_shared<std::optional<JobResult>>();
+  manager_->Stop("web", {}, [out](JobResult r) { *out = std::move(r); });
+  Poll();
+  // The child exits (and leaves the cgroup) first; it is supd's zombie until reaped.
+  cgroups_->members[s.cgroup].erase(4242);
+  procs_->alive.erase(4242);
+  procs_->zombies = 1;
+  Exit(*s.main_pid, ExitStatus::Signal(SIGTERM));
+  EXPECT_FALSE(*out) << "answered while an orphan of the service was not reaped";
+  EXPECT_EQ(Snap("web.service").state, State::kStopping);
+  procs_->zombies = 0;
+  procs_->after_reap();  // the SIGCHLD round reaped it
+  ASSERT_TRUE(PollUntil([&] { return out->has_value(); }));
+  EXPECT_EQ((*out)->kind, JobResult::Kind::kOk);
+  EXPECT_EQ(Snap("web.service").state, State::kStopped);
+}
+
 // Issue 11, bug 5: a waiting client's timeout answers it, with where the operation is, and
 // the operation goes on.
 TEST_F(ManagerTest, AClientTimeoutAnswersWithTheStateAndTheStartGoesOn) {
