@@ -1,25 +1,12 @@
 #include "lib/control/socket_status_format.h"
 
 #include "lib/control/json_field.h"
+#include "lib/control/status_format.h"
 
 namespace supd::control {
 
 std::string FormatSocketStatus(const nlohmann::json& s) {
-  std::string out;
-  const std::string state = Str(s, "state");
-  const char* dot = state == "listening" ? "●" : state == "failed" ? "×" : "○";
-  out += std::string(dot) + " " + Str(s, "name");
-  if (!Str(s, "description").empty()) out += " - " + Str(s, "description");
-  out += "\n";
-  out += "     Loaded: " + Str(s, "unit_path");
-  out += s.value("enabled", false) ? " (enabled)" : " (disabled)";
-  out += "\n";
-  if (auto le = s.find("load_error"); le != s.end() && le->is_string())
-    out += "      Error: " + le->get<std::string>() + "\n";
-  out += "     Active: " + state;
-  const std::string sub = Str(s, "sub_state");
-  if (!sub.empty() && sub != state) out += " (" + sub + ")";
-  out += " since " + Str(s, "since") + "\n";
+  std::string out = FormatStatusHead(s, Str(s, "state") == "listening") + "\n";
   if (auto e = s.find("error"); e != s.end() && e->is_string())
     out += "      Cause: " + e->get<std::string>() + "\n";
   out += "   Triggers: " + Str(s, "service");

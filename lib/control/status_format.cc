@@ -5,10 +5,10 @@
 
 namespace supd::control {
 
-std::string FormatServiceStatus(const nlohmann::json& s) {
+std::string FormatStatusHead(const nlohmann::json& s, bool active) {
   std::string out;
   const std::string state = Str(s, "state");
-  const char* dot = state == "running" ? "●" : state == "failed" ? "×" : "○";
+  const char* dot = active ? "●" : state == "failed" ? "×" : "○";
   out += std::string(dot) + " " + Str(s, "name");
   if (!Str(s, "description").empty()) out += " - " + Str(s, "description");
   out += "\n";
@@ -21,6 +21,12 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
   const std::string sub = Str(s, "sub_state");
   if (!sub.empty() && sub != state) out += " (" + sub + ")";
   out += " since " + Str(s, "since");
+  return out;
+}
+
+std::string FormatServiceStatus(const nlohmann::json& s) {
+  const std::string state = Str(s, "state");
+  std::string out = FormatStatusHead(s, state == "running");
   if (state == "failed" || (state == "stopped" && Str(s, "result") != "success"))
     out += "; result: " + Str(s, "result");
   out += "\n";

@@ -151,25 +151,7 @@ Actions InstanceStop::ContinueWhenEmpty(Usec now) {
 }
 
 Actions InstanceStop::KillActions(int sig, bool final_kill) const {
-  Actions acts;
-  switch (spec_->kill_mode) {
-    case KillMode::kControlGroup:
-      acts.push_back(Action::SignalTo(KillTarget::kAll, sig));
-      break;
-    case KillMode::kMixed:
-      if (final_kill) {
-        acts.push_back(Action::SignalTo(KillTarget::kAll, sig));
-        break;
-      }
-      [[fallthrough]];
-    case KillMode::kProcess:
-      if (main_alive_) acts.push_back(Action::SignalTo(KillTarget::kMain, sig));
-      if (control_alive_) acts.push_back(Action::SignalTo(KillTarget::kControl, sig));
-      break;
-    case KillMode::kNone:
-      break;
-  }
-  return acts;
+  return KillActionsFor(spec_->kill_mode, sig, final_kill, main_alive_, control_alive_);
 }
 
 Actions InstanceStop::OnControlExited(const ExitStatus& st, const std::string& exec_error,

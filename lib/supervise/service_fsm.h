@@ -122,6 +122,12 @@ struct Action {
 };
 using Actions = std::vector<Action>;
 
+// The signals KillMode= sends at one step of a stop: `sig` to the whole cgroup, or to the main
+// and control processes that are alive. `final_kill`: the SIGKILL step, which KillMode=mixed
+// sends to all. Shared by a service's machine and the stop of an old instance.
+Actions KillActionsFor(KillMode mode, int sig, bool final_kill, bool main_alive,
+                       bool control_alive);
+
 // One input of the machine. `now` is CLOCK_MONOTONIC when it happened; the payload fields a
 // kind does not name keep their defaults.
 struct Event {

@@ -380,9 +380,10 @@ bool ServiceFsm::NotifyType() const {
   return spec_->type == ServiceType::kNotify || spec_->type == ServiceType::kNotifyReload;
 }
 
-Actions ServiceFsm::KillActions(int sig, bool final_kill) const {
+Actions KillActionsFor(KillMode mode, int sig, bool final_kill, bool main_alive,
+                       bool control_alive) {
   Actions acts;
-  switch (spec_->kill_mode) {
+  switch (mode) {
     case KillMode::kControlGroup:
       acts.push_back(Action::SignalTo(KillTarget::kAll, sig));
       break;
@@ -393,13 +394,17 @@ Actions ServiceFsm::KillActions(int sig, bool final_kill) const {
       }
       [[fallthrough]];
     case KillMode::kProcess:
-      if (main_alive_) acts.push_back(Action::SignalTo(KillTarget::kMain, sig));
-      if (control_alive_) acts.push_back(Action::SignalTo(KillTarget::kControl, sig));
+      if (main_alive) acts.push_back(Action::SignalTo(KillTarget::kMain, sig));
+      if (control_alive) acts.push_back(Action::SignalTo(KillTarget::kControl, sig));
       break;
     case KillMode::kNone:
       break;
   }
   return acts;
+}
+
+Actions ServiceFsm::KillActions(int sig, bool final_kill) const {
+  return KillActionsFor(spec_->kill_mode, sig, final_kill, main_alive_, control_alive_);
 }
 
 }  // namespace supd
