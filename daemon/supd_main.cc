@@ -13,11 +13,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 #include "lib/base/event_loop.h"
 #include "lib/base/unique_fd.h"
@@ -110,6 +112,34 @@ void SetUpProcess() {
   }
 }
 
+// The state directory's lock. A predecessor that was just killed may hold it for a moment
+// more (its open files are released as it exits, and a supervisor restarts supd at once): wait
+// for it up to 3 s, saying so, before concluding that another supd runs. Before the event loop
+// exists, so the waiting blocks nothing else.
+bool TakeLock(const supd::UniqueFd& lock, const std::string& state_dir,
+              const std::string& lock_path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  bool said = false;
+  while (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      spdlog::critical("lock {}: {}", lock_path, strerror(errno));
+      return false;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      spdlog::critical("another supd is running with state directory {} (lock {} is held)",
+                       state_dir, lock_path);
+      return false;
+    }
+    if (!said) {
+      spdlog::info("lock {} is held; waiting up to 3 s for the supd holding it to exit",
+                   lock_path);
+      said = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 // Creates the directories supd writes to and takes the state directory's lock into *lock;
 // false (after logging why) when supd cannot go on.
 bool PrepareDirectories(const Options& o, supd::UniqueFd* lock) {
@@ -129,12 +159,7 @@ bool PrepareDirectories(const Options& o, supd::UniqueFd* lock) {
     spdlog::critical("open {}: {}", lock_path, strerror(errno));
     return false;
   }
-  if (::flock(lock->get(), LOCK_EX | LOCK_NB) < 0) {
-    spdlog::critical("another supd is running with state directory {} (lock {} is held)",
-                     o.state_dir, lock_path);
-    return false;
-  }
-  return true;
+  return TakeLock(*lock, o.state_dir, lock_path);
 }
 
 supd::ManagerConfig MakeManagerConfig(const Options& o, const supd::DefaultPaths& defaults) {

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -786,6 +788,37 @@ TEST_F(HardeningTest, SigtermWithFiftyRunningServicesStopsAllAndExitsZero) {
   std::cerr << "[measure] SIGTERM with 50 services → supd exit 0 in "
             << std::chrono::duration_cast<Ms>(Clock::now() - t0).count() << " ms\n";
   for (pid_t pid : pids) EXPECT_NE(ProcState::kAlive, GetProcState(pid)) << pid;
+}
+
+// A predecessor that was just killed may hold the state directory's lock a moment longer (a
+// supervisor restarts supd at once): supd waits for it, saying so, instead of exiting.
+// The test holds the lock itself and lets go of it while supd waits.
+TEST_F(HardeningTest, ALockHeldForAMomentIsWaitedForAndOneHeldLongerRefusesTheStart) {
+  WriteUnit("web.service", "[Service]\nExecStart=/bin/sleep 1000\n");
+  std::filesystem::create_directories(state_dir_);
+  const int fd = ::open((state_dir_ + "/supd.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  ASSERT_EQ(0, ::flock(fd, LOCK_EX | LOCK_NB)) << strerror(errno);
+  // Held past supd's 3 s: it gives up with the reason.
+  CommandResult refused = RunCommand(
+      {SUPD_BIN, "--units", units_dir_, "--control-socket", socket_, "--log-dir", log_dir_,
+       "--state-dir", state_dir_},
+      30s);
+  EXPECT_EQ(1, refused.exit_code) << refused.Describe();
+  EXPECT_NE(std::string::npos, refused.err.find("waiting up to 3 s")) << refused.Describe();
+  EXPECT_NE(std::string::npos, refused.err.find("another supd is running")) << refused.Describe();
+  // Let go once supd said it waits (read from its stderr file): it then starts.
+  std::thread release([&] {
+    WaitFor([&] { return ReadFile(supd_stderr_).find("waiting up to 3 s") != std::string::npos; },
+            30s, 5ms);
+    ::close(fd);
+  });
+  SupdOptions options;
+  options.ready_timeout = 30s;
+  StartSupd(options);
+  release.join();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_NE(std::string::npos, SupdStderr().find("waiting up to 3 s")) << SupdContext();
 }
 
 TEST_F(HardeningTest, SupdKilledWithSigkillThenRestartedStopsItsPredecessorsServices) {
