@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "lib/base/result.h"
+#include "lib/unit/exec_command.h"
 #include "lib/unit/specifiers.h"
+#include "lib/unit/unit_loader.h"
 #include "lib/unit/unit_syntax.h"
 #include "lib/unit/values.h"
 
@@ -116,6 +118,28 @@ class UnitLoaderBase {
         return Err(a, "Invalid " + a.key + "= value '" + *r + "': " + valid.error().message);
       }
       *out = std::move(*r);
+      return Ok();
+    };
+  }
+  // WantedBy=, After=, …: whitespace-separated unit names. As in systemd an empty assignment
+  // does nothing (unless empty_resets), and an invalid name is skipped with a warning.
+  UnitHandler UnitList(std::vector<std::string>* out, bool empty_resets) {
+    return [this, out, empty_resets](const UnitAssignment& a) -> Result<void> {
+      if (a.value.empty()) {
+        if (empty_resets) out->clear();
+        return Ok();
+      }
+      auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
+      if (!words.ok()) return Invalid(a);
+      for (const std::string& w : *words) {
+        auto name = Resolve(a, w);
+        if (!name.ok()) return name.take_error();
+        if (!IsValidUnitName(*name)) {
+          Warn(a, "Invalid unit name '" + *name + "' in " + a.key + "=, ignoring");
+          continue;
+        }
+        out->push_back(std::move(*name));
+      }
       return Ok();
     };
   }

@@ -106,27 +106,6 @@ ServiceLoader::Handler ServiceLoader::ExitStatus(ExitStatusSet* out) {
   };
 }
 
-ServiceLoader::Handler ServiceLoader::UnitList(std::vector<std::string>* out, bool empty_resets) {
-  return [this, out, empty_resets](const UnitAssignment& a) -> Result<void> {
-    if (a.value.empty()) {
-      if (empty_resets) out->clear();
-      return Ok();
-    }
-    auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
-    if (!words.ok()) return Invalid(a);
-    for (const std::string& w : *words) {
-      auto name = Resolve(a, w);
-      if (!name.ok()) return name.take_error();
-      if (!IsValidUnitName(*name)) {
-        Warn(a, "Invalid unit name '" + *name + "' in " + a.key + "=, ignoring");
-        continue;
-      }
-      out->push_back(std::move(*name));
-    }
-    return Ok();
-  };
-}
-
 Result<void> ServiceLoader::Apply(const UnitAssignment& a) {
   if (a.section == "X-Supd") {
     if (auto it = handlers_.find(a.section + "." + a.key); it != handlers_.end())

@@ -63,9 +63,6 @@ class ServiceLoader : public UnitLoaderBase<ServiceLoader, ServiceSpec> {
   Handler Signal(int* out);
   Handler Exec(std::vector<ExecCommand>* out);
   Handler ExitStatus(ExitStatusSet* out);
-  // Dependencies: whitespace-separated unit names. As in systemd an empty assignment does
-  // nothing (unless empty_resets), and an invalid name is skipped with a warning.
-  Handler UnitList(std::vector<std::string>* out, bool empty_resets);
 
   Result<void> HandleCondition(const UnitAssignment& a, bool is_assert, std::string_view type);
   Result<void> HandleEnvironment(const UnitAssignment& a);

@@ -231,24 +231,7 @@ void Loader::RegisterUnitAndInstallHandlers() {
     if (!ParseBoolean(a.value).ok()) return Invalid(a);
     return Ok();
   };
-  h["Install.WantedBy"] = [this](const UnitAssignment& a) -> Result<void> {
-    if (a.value.empty()) {
-      spec_.wanted_by.clear();
-      return Ok();
-    }
-    auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
-    if (!words.ok()) return Invalid(a);
-    for (const std::string& w : *words) {
-      auto name = Resolve(a, w);
-      if (!name.ok()) return name.take_error();
-      if (!IsValidUnitName(*name)) {
-        Warn(a, "Invalid unit name '" + *name + "' in " + a.key + "=, ignoring");
-        continue;
-      }
-      spec_.wanted_by.push_back(std::move(*name));
-    }
-    return Ok();
-  };
+  h["Install.WantedBy"] = UnitList(&spec_.wanted_by, /*empty_resets=*/true);
 }
 
 void Loader::RegisterListenHandlers() {

@@ -151,17 +151,6 @@ class HardeningTest : public SupdTest {
     if (!e) return "<no status>";
     return (*e)["load_error"].is_string() ? (*e)["load_error"].get<std::string>() : "";
   }
-
-  // SIGKILLs supd and reaps it, as a crash would end it.
-  void KillSupd() {
-    ASSERT_GT(supd_pid_, 0);
-    kill(supd_pid_, SIGKILL);
-    int status = 0;
-    waitpid(supd_pid_, &status, 0);
-    supd_pid_ = -1;
-    supd_exit_status_ = status;
-    supd_stopped_ = true;
-  }
 };
 
 // ------------------------------------------------------------------ control socket

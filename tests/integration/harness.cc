@@ -300,6 +300,19 @@ std::string ReadFile(const std::string& path) {
   return os.str();
 }
 
+std::pair<std::string, std::string> ProcLimit(pid_t pid, const std::string& name) {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/limits"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    std::istringstream rest(line.substr(name.size()));
+    std::string soft, hard;
+    rest >> soft >> hard;
+    return {soft, hard};
+  }
+  return {"", ""};
+}
+
 void WriteFile(const std::string& path, const std::string& content, mode_t mode) {
   std::string tmp = path + ".tmp-write";
   {
@@ -554,6 +567,16 @@ void SupdTest::StartSupd(const SupdOptions& options) {
   ASSERT_TRUE(SupdAlive()) << "supd exited during start-up" << SupdContext();
   ASSERT_TRUE(up) << "supd did not answer `supctl version` within " << options.ready_timeout.count()
                   << " ms; last: " << last.Describe() << SupdContext();
+}
+
+void SupdTest::KillSupd() {
+  ASSERT_GT(supd_pid_, 0);
+  kill(supd_pid_, SIGKILL);
+  int status = 0;
+  waitpid(supd_pid_, &status, 0);
+  supd_pid_ = -1;
+  supd_exit_status_ = status;
+  supd_stopped_ = true;
 }
 
 bool SupdTest::SupdAlive() {

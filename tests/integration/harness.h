@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace supd::integration {
@@ -70,6 +71,9 @@ std::vector<pid_t> ChildrenOf(pid_t ppid);
 bool FileExists(const std::string& path);
 // Whole file, or "" when it cannot be read.
 std::string ReadFile(const std::string& path);
+// Soft and hard column of the line of /proc/PID/limits that starts with `name`
+// ("Max open files"), as the kernel prints them ("1024", "unlimited"); {"", ""} if none.
+std::pair<std::string, std::string> ProcLimit(pid_t pid, const std::string& name);
 // Writes atomically (temp file + rename) with `mode`; aborts the test on failure via ADD_FAILURE.
 void WriteFile(const std::string& path, const std::string& content, mode_t mode = 0644);
 // One pid per non-empty line of `path`; empty if missing.
@@ -167,6 +171,8 @@ class SupdTest : public ::testing::Test {
   std::string ServiceLog(const std::string& service) const { return ReadFile(LogPath(service)); }
   bool WaitForLog(const std::string& service, const std::string& needle, Ms timeout = 30s);
   std::string SupdStderr() const { return ReadFile(supd_stderr_); }
+  // SIGKILLs supd and reaps it, as a crash would end it.
+  void KillSupd();
 
   // Processes to SIGKILL at teardown whatever happens (pids, or files of pids).
   void TrackPid(pid_t pid) { tracked_pids_.push_back(pid); }

@@ -36,20 +36,6 @@ class IdentityTest : public SupdTest {
   }
 };
 
-// Soft and hard column of the line of /proc/PID/limits that starts with `name`
-// ("Max open files"), as the kernel prints them ("1024", "unlimited"); {"", ""} if none.
-std::pair<std::string, std::string> ProcLimit(pid_t pid, const std::string& name) {
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/limits"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name, 0) != 0) continue;
-    std::istringstream rest(line.substr(name.size()));
-    std::string soft, hard;
-    rest >> soft >> hard;
-    return {soft, hard};
-  }
-  return {"", ""};
-}
 
 // The nice value of a process: field 19 of /proc/PID/stat.
 int ProcNice(pid_t pid) {

@@ -20,16 +20,6 @@ using nlohmann::json;
 
 class JobsTest : public SupdTest {
  protected:
-  // SIGKILLs supd and reaps it, as a crash would end it.
-  void KillSupd() {
-    ASSERT_GT(supd_pid_, 0);
-    kill(supd_pid_, SIGKILL);
-    int status = 0;
-    waitpid(supd_pid_, &status, 0);
-    supd_pid_ = -1;
-    supd_exit_status_ = status;
-    supd_stopped_ = true;
-  }
   // A process that is our child now (supd's orphans are reparented to the test): reaped once
   // it dies, so that "gone" can be seen.
   static bool Gone(pid_t pid) {

@@ -26,19 +26,6 @@ bool HaveCapSysResource() {
   return (eff & (uint64_t{1} << 24)) != 0;  // CAP_SYS_RESOURCE
 }
 
-// Soft and hard column of `name` in /proc/PID/limits ("Max open files"); {"", ""} if none.
-std::pair<std::string, std::string> ProcLimit(pid_t pid, const std::string& name) {
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/limits"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(name, 0) != 0) continue;
-    std::istringstream rest(line.substr(name.size()));
-    std::string soft, hard;
-    rest >> soft >> hard;
-    return {soft, hard};
-  }
-  return {"", ""};
-}
 
 size_t Count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;
