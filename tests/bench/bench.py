@@ -39,13 +39,18 @@ class Supd:
         self.sock = os.path.join(self.dir, "supd.sock")
         self.proc = None
 
+    def argv(self, level="info"):
+        """supd as a user runs it: the default log level (info) unless asked otherwise."""
+        return [os.path.join(self.build, "supd"), "--units", self.units, "--control-socket",
+                self.sock, "--log-dir", os.path.join(self.dir, "log"), "--state-dir",
+                os.path.join(self.dir, "state"), "--log-level", level]
+
     def start(self):
         self.t_launch = time.monotonic()
-        self.proc = subprocess.Popen(
-            [os.path.join(self.build, "supd"), "--units", self.units, "--control-socket", self.sock,
-             "--log-dir", os.path.join(self.dir, "log"), "--state-dir", os.path.join(self.dir, "state"),
-             "--log-level", "warn"],
-            stderr=open(os.path.join(self.dir, "supd.err"), "w"))
+        self.proc = subprocess.Popen(self.argv(), stderr=open(os.path.join(self.dir, "supd.err"), "w"))
+        self.wait_ping()
+
+    def wait_ping(self):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -159,6 +164,132 @@ def bench_respawn(build, gobin, crashes):
             end_to_end.append((int(ns) - last_exit) / 1e6)
             last_exit = None
     return internal[:crashes], end_to_end[:crashes]
+
+
+def stamp_gaps(path, skip=5):
+    """The crasher's stamps: (start -> next start, exit -> next start) gaps in ms."""
+    with open(path) as f:
+        events = [line.split() for line in f if line.strip()]
+    starts = [int(ns) for kind, ns in events if kind == "start"]
+    exits = [int(ns) for kind, ns in events if kind == "exit"]
+    start_gaps = [(b - a) / 1e6 for a, b in zip(starts, starts[1:])][skip:]
+    exit_gaps = [(s - e) / 1e6 for e, s in zip(exits, starts[1:])][skip:]
+    return start_gaps, exit_gaps
+
+
+def floor_crash_loop(build, gobin, crashes):
+    """The same crasher as bench_supd_crash_loop, exiting at once, run by bench_floor."""
+    stamps = tempfile.mktemp(prefix="supd-bench-floor-")
+    subprocess.run([os.path.join(build, "tests", "bench_floor"), "loop", str(crashes + 6),
+                    f"{gobin}/benchcrash", "-file", stamps, "-after", "0s"], check=True)
+    gaps = stamp_gaps(stamps)
+    os.unlink(stamps)
+    return gaps[0][:crashes], gaps[1][:crashes]
+
+
+def supd_crash_loop(build, gobin, crashes):
+    """A crasher that exits at once (status 1), Restart=always, RestartSec=0, until `crashes`
+    restarts are done; as an outside harness runs it."""
+    stamps = tempfile.mktemp(prefix="supd-bench-loop-")
+    unit = (f"[Unit]\nStartLimitIntervalSec=0\n"
+            f"[Service]\nExecStart={gobin}/benchcrash -file {stamps} -after 0s\n"
+            "Restart=always\nRestartSec=0\n")
+    d = Supd(build, {"crash.service": unit})
+    d.start()
+    try:
+        d.call("start", {"services": ["crash"], "no_block": True})
+
+        def enough():
+            try:
+                with open(stamps) as f:
+                    return sum(1 for _ in f) >= 2 * (crashes + 6)
+            except OSError:
+                return False
+        d.wait(enough, timeout=120)
+        d.call("stop", {"services": ["crash"]})
+    finally:
+        d.stop()
+    gaps = stamp_gaps(stamps)
+    os.unlink(stamps)
+    return gaps[0][:crashes], gaps[1][:crashes]
+
+
+def bench_respawn_floor(build, gobin, crashes, rounds, busy=0):
+    """Alternates the floor and supd, `rounds` times each: both see the same machine. With
+    busy > 0, that many busy-looping processes run meanwhile (a loaded host)."""
+    out = {"floor_start": [], "floor_exit": [], "supd_start": [], "supd_exit": []}
+    hogs = [subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"]) for _ in range(busy)]
+    try:
+        for i in range(rounds):
+            # ABBA: neither always runs first on a machine that is warming up or cooling down.
+            if i % 2 == 0:
+                f = floor_crash_loop(build, gobin, crashes)
+                s = supd_crash_loop(build, gobin, crashes)
+            else:
+                s = supd_crash_loop(build, gobin, crashes)
+                f = floor_crash_loop(build, gobin, crashes)
+            out["floor_start"] += f[0]
+            out["floor_exit"] += f[1]
+            out["supd_start"] += s[0]
+            out["supd_exit"] += s[1]
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+    return out
+
+
+def children_running(pid, comm):
+    """How many children of `pid` run `comm` (exec done) now, from /proc."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = f.read().split()
+    except OSError:
+        return 0
+    n = 0
+    for k in kids:
+        try:
+            with open(f"/proc/{k}/comm") as f:
+                n += f.read().strip() == comm
+        except OSError:
+            pass
+    return n
+
+
+def bench_boot(build, n, rounds):
+    """n enabled services (sleep), supd started on them: until all n run, as supd records it
+    (the latest time a service became running) and as an outside observer sees it (n sleep
+    processes, exec done, among supd's children in /proc); the floor: bench_floor starting the
+    same n processes at once, seen the same way."""
+    out = {"supd_view_ms": [], "outside_ms": [], "floor_ms": []}
+    for _ in range(rounds):
+        units = {f"s{i:03d}.service": sleeper_unit(enabled=True) for i in range(n)}
+        d = Supd(build, units)
+        t0 = time.monotonic()
+        d.proc = subprocess.Popen(d.argv(), stderr=open(os.path.join(d.dir, "supd.err"), "w"))
+        while children_running(d.proc.pid, "sleep") < n:
+            if time.monotonic() - t0 > 30:
+                d.stop()
+                raise RuntimeError(f"supd did not start {n} services within 30 s")
+            time.sleep(0.0005)
+        out["outside_ms"].append((time.monotonic() - t0) * 1000)
+        d.wait_ping()
+        last = max(s["since_monotonic_usec"] for s in d.status())
+        out["supd_view_ms"].append((last / 1e6 - t0) * 1000)
+        d.stop()
+
+        t0 = time.monotonic()
+        p = subprocess.Popen([os.path.join(build, "tests", "bench_floor"), "spawn", str(n), "/bin/sleep",
+                              "infinity"])
+        while children_running(p.pid, "sleep") < n:
+            if time.monotonic() - t0 > 30:
+                subprocess.run(["pkill", "-P", str(p.pid)])
+                raise RuntimeError(f"bench_floor did not start {n} processes within 30 s")
+            time.sleep(0.0005)
+        out["floor_ms"].append((time.monotonic() - t0) * 1000)
+        subprocess.run(["pkill", "-P", str(p.pid)])
+        p.wait()
+    return out
 
 
 def bench_many(build, n, idle_seconds):
@@ -291,6 +422,61 @@ def hey_run(url, seconds, concurrency, during=None):
     return res
 
 
+def bench_throughput(build, gobin, seconds, rounds):
+    """A Go HTTP server's requests/s under `hey -c 32`, run bare and under supd in turns.
+
+    "bare" starts the server in its own session (setsid), as any daemon runs: with the kernel's
+    autogroup scheduling (CONFIG_SCHED_AUTOGROUP, on here) each session is one scheduling group,
+    and supd, like systemd, gives a service its own session. "bare, same session" runs it in the
+    benchmark's session beside hey, which shares hey's group and is not how a service runs."""
+    port_bare, port_supd = free_port(), free_port()
+    unit = f"[Service]\nExecStart={gobin}/httpserver -addr 127.0.0.1:{port_supd}\n"
+    d = Supd(build, {"web.service": unit})
+    d.start()
+    out = {"bare": [], "supd": [], "bare_same_session": []}
+
+    def wait_port(port):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError(f"nothing listens on port {port}")
+
+    def bare(same_session):
+        p = subprocess.Popen([f"{gobin}/httpserver", "-addr", f"127.0.0.1:{port_bare}"],
+                             stdout=subprocess.DEVNULL, start_new_session=not same_session)
+        try:
+            wait_port(port_bare)
+            r = hey_run(f"http://127.0.0.1:{port_bare}/", seconds, 32)
+        finally:
+            p.terminate()
+            p.wait()
+        return r["ok"] / seconds
+
+    def under_supd():
+        d.call("start", {"services": ["web"]})
+        wait_port(port_supd)
+        r = hey_run(f"http://127.0.0.1:{port_supd}/", seconds, 32)["ok"] / seconds
+        d.call("stop", {"services": ["web"]})
+        return r
+
+    try:
+        for i in range(rounds):
+            if i % 2 == 0:  # ABBA, as above
+                out["bare"].append(bare(False))
+                out["supd"].append(under_supd())
+            else:
+                out["supd"].append(under_supd())
+                out["bare"].append(bare(False))
+        out["bare_same_session"].append(bare(True))
+    finally:
+        d.stop()
+    return out
+
+
 def bench_zero_downtime(build, gobin, seconds, restarts, hard, startup):
     port = free_port()
     units = {
@@ -331,22 +517,65 @@ def main():
     ap.add_argument("--ready-rounds", type=int, default=50)
     ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
     ap.add_argument("--zd-seconds", type=int, default=10, help="hey run across restarts")
-    ap.add_argument("--only", choices=["all", "zero-downtime", "logs", "footprint"], default="all")
+    ap.add_argument("--only", choices=["all", "zero-downtime", "logs", "footprint", "speed"],
+                    default="all")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternating rounds of supd and its floor (or bare run)")
+    ap.add_argument("--hey-seconds", type=int, default=5, help="each throughput run")
     ap.add_argument("--log-seconds", type=int, default=10, help="how long each log writer runs")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     gobin = os.path.join(args.build, "tests", "go")
 
     print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}")
+    # A binary just linked sits in the page cache as dirty pages until written back, and
+    # smaps_rollup then counts its code as private dirty instead of clean: write it back first.
+    os.sync()
     if args.only == "logs":
         bench_logs(args, gobin)
         return
     if args.only == "footprint":
         print_footprint(bench_many(args.build, 1, 0), bench_many(args.build, 100, 0))
         return
+    if args.only == "speed":
+        bench_speed(args, gobin)
+        return
     if args.only == "all":
+        bench_speed(args, gobin)
         bench_supervision(args, gobin)
     bench_restarts(args, gobin)
+
+
+def bench_speed(args, gobin):
+    r = bench_respawn_floor(args.build, gobin, args.crashes, args.rounds)
+    fs, fe = statistics.median(r["floor_start"]), statistics.median(r["floor_exit"])
+    ss, se = statistics.median(r["supd_start"]), statistics.median(r["supd_exit"])
+    print(f"respawn, a Go crasher that exits at once, {args.rounds} alternating rounds of "
+          f"{args.crashes}: start -> next start median {ss:.2f} ms under supd, {fs:.2f} ms run by "
+          f"bench_floor (fork/exec/wait): +{ss - fs:.2f} ms, ratio {ss / fs:.2f}; exit -> next "
+          f"start {se:.2f} ms vs {fe:.2f} ms (p99 {pct(r['supd_exit'], 99):.2f} vs "
+          f"{pct(r['floor_exit'], 99):.2f} ms)")
+    busy = os.cpu_count() or 1
+    r = bench_respawn_floor(args.build, gobin, args.crashes, args.rounds * 2, busy=busy)
+    print(f"the same with {busy} busy-looping processes beside it, {args.rounds * 2} rounds: "
+          f"start -> next start median {statistics.median(r['supd_start']):.2f} ms under supd "
+          f"(p90 {pct(r['supd_start'], 90):.2f}), {statistics.median(r['floor_start']):.2f} ms "
+          f"by bench_floor (p90 {pct(r['floor_start'], 90):.2f})")
+    b = bench_boot(args.build, 100, args.rounds)
+    print(f"boot, supd started on 100 enabled services ({args.rounds} rounds, median): all 100 "
+          f"running {statistics.median(b['supd_view_ms']):.0f} ms after launch as supd records it, "
+          f"{statistics.median(b['outside_ms']):.0f} ms as seen in /proc; bench_floor starting "
+          f"the same 100 processes: {statistics.median(b['floor_ms']):.0f} ms "
+          f"(all: supd {', '.join(f'{x:.0f}' for x in b['outside_ms'])}; floor "
+          f"{', '.join(f'{x:.0f}' for x in b['floor_ms'])})")
+    t = bench_throughput(args.build, gobin, args.hey_seconds, args.rounds)
+    bare, supd = statistics.median(t["bare"]), statistics.median(t["supd"])
+    print(f"throughput, Go HTTP server, hey -c 32 -disable-keepalive, {args.rounds} alternating "
+          f"rounds of {args.hey_seconds} s: bare (own session) {bare:,.0f} req/s, under supd "
+          f"{supd:,.0f} req/s, ratio {supd / bare:.3f} (runs: bare "
+          f"{', '.join(f'{x:,.0f}' for x in t['bare'])}; supd "
+          f"{', '.join(f'{x:,.0f}' for x in t['supd'])}); bare in hey's session: "
+          f"{t['bare_same_session'][0]:,.0f} req/s")
 
 
 def print_footprint(one, many):
