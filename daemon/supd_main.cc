@@ -6,7 +6,6 @@
 #include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <spdlog/sinks/stdout_sinks.h>
@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "lib/base/event_loop.h"
+#include "lib/base/sd_notify.h"
 #include "lib/base/unique_fd.h"
 #include "lib/base/user_db.h"
 #include "lib/control/event_log.h"
@@ -162,6 +163,18 @@ bool PrepareDirectories(const Options& o, supd::UniqueFd* lock) {
   return TakeLock(*lock, o.state_dir, lock_path);
 }
 
+// A message to the manager that runs supd, if any; a failure is logged once (a Type=notify
+// start that times out, or a watchdog that fires, must have a reason in supd's log).
+void Notify(const std::string& state) {
+  static bool warned = false;
+  const int r = supd::NotifySupervisor(state);
+  if (r < 0 && !warned) {
+    warned = true;
+    spdlog::warn("cannot notify the service manager at NOTIFY_SOCKET={}: {}",
+                 std::getenv("NOTIFY_SOCKET"), std::strerror(-r));
+  }
+}
+
 supd::ManagerConfig MakeManagerConfig(const Options& o, const supd::DefaultPaths& defaults) {
   supd::ManagerConfig cfg;
   cfg.units_dir = o.units_dir;
@@ -174,10 +187,10 @@ supd::ManagerConfig MakeManagerConfig(const Options& o, const supd::DefaultPaths
   cfg.specifiers.hostname = Hostname();
   cfg.specifiers.runtime_dir = defaults.runtime_dir;
   cfg.specifiers.uid = geteuid();
-  if (auto u = supd::LookupUser(std::to_string(geteuid())); u.ok()) {
-    cfg.specifiers.user_name = u->name;
-    cfg.specifiers.user_home = u->home;
-  }
+  // Root's %u and %h need no user database (and supd as PID 1 must not wait on one).
+  auto user = supd::ManagerUserSpecifiers(geteuid(), std::getenv("HOME"));
+  cfg.specifiers.user_name = std::move(user.name);
+  cfg.specifiers.user_home = std::move(user.home);
   return cfg;
 }
 
@@ -208,16 +221,17 @@ class DaemonSignals {
   void OnSignal(int sig) {
     if (sig == SIGHUP) {
       spdlog::info("SIGHUP: reloading units from {}", units_dir_);
-      sd_notify(0, "RELOADING=1");
+      Notify("RELOADING=1");
       manager_.ReloadUnits([this](const supd::ReloadSummary&) {
         // Before the units are loaded, READY=1 comes from LoadUnits in main, not from here.
         if (manager_.units_loaded())
-          sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager_.service_count());
+          Notify(
+              fmt::format("READY=1\nSTATUS=supervising {} units", manager_.service_count()));
       });
     } else if (!stopping_) {
       stopping_ = true;
       spdlog::info("{}: stopping all services", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      sd_notify(0, "STOPPING=1");
+      Notify("STOPPING=1");
       handler_.ShuttingDown();
       manager_.StopAll([this] {
         // Let the output pipes drain (a Go program's last log lines), for at most 2 s: a
@@ -257,12 +271,12 @@ class DaemonSignals {
 class OwnWatchdog {
  public:
   explicit OwnWatchdog(boost::asio::io_context& io) : timer_(io) {
-    if (sd_watchdog_enabled(0, &usec_) > 0 && usec_ > 0) Ping();
+    if (supd::SupervisorWatchdog(&usec_) > 0 && usec_ > 0) Ping();
   }
 
  private:
   void Ping() {
-    sd_notify(0, "WATCHDOG=1");
+    Notify("WATCHDOG=1");
     timer_.expires_after(std::chrono::microseconds(usec_ / 2));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) Ping();
@@ -316,7 +330,8 @@ int main(int argc, char** argv) {
     spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION,
                  options.units_dir, options.socket_path, options.log_dir);
     // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
-    sd_notifyf(0, "READY=1\nSTATUS=supervising %zu units", manager.service_count());
+    Notify(
+      fmt::format("READY=1\nSTATUS=supervising {} units", manager.service_count()));
   });
   OwnWatchdog watchdog(io);
   supd::RunEventLoop(io);

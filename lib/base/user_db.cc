@@ -148,4 +148,43 @@ Result<std::vector<gid_t>> SupplementaryGroupsOf(const UserInfo& user) {
   return Error{"look up supplementary groups of '" + user.name + "': too many groups"};
 }
 
+namespace {
+
+// systemd's path_is_normalized(): no "." or ".." component and no "//".
+bool IsNormalizedAbsolute(std::string_view p) {
+  if (p.empty() || p[0] != '/' || p.find("//") != std::string_view::npos) return false;
+  for (std::string_view bad : {"/./", "/../"})
+    if (p.find(bad) != std::string_view::npos) return false;
+  return !p.ends_with("/.") && !p.ends_with("/..");
+}
+
+}  // namespace
+
+ManagerUser ManagerUserSpecifiers(uid_t uid, const char* home_env) {
+  ManagerUser out;
+  std::optional<UserInfo> entry;
+  bool looked_up = false;
+  auto lookup = [&]() -> const std::optional<UserInfo>& {
+    if (!looked_up) {
+      looked_up = true;
+      if (auto found = FindUserById(uid, "look up uid " + std::to_string(uid)); found.ok())
+        entry = std::move(*found);
+    }
+    return entry;
+  };
+  if (uid == 0) {
+    out.name = "root";
+  } else {
+    out.name = lookup() ? lookup()->name : std::to_string(uid);
+  }
+  if (home_env != nullptr && IsNormalizedAbsolute(home_env)) {
+    out.home = home_env;
+  } else if (uid == 0) {
+    out.home = "/root";
+  } else {
+    out.home = lookup() ? lookup()->home : "/";
+  }
+  return out;
+}
+
 }  // namespace supd

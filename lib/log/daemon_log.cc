@@ -8,10 +8,45 @@
 #include <string_view>
 #include <cstdlib>
 #include <spdlog/sinks/stdout_sinks.h>
-#include <spdlog/sinks/systemd_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <syslog.h>
+
+#include <mutex>
+#include <string>
+
+#include "lib/base/libsystemd.h"
 
 namespace supd {
+
+namespace {
+
+// supd's own log as journal entries (MESSAGE=, PRIORITY=, SYSLOG_IDENTIFIER=), through
+// libsystemd's sd_journal_sendv, loaded when supd first logs under journald. Thread-safe, as
+// the stderr logger below: the loop logs, and so may the blocking worker.
+class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    static constexpr int kPriority[] = {LOG_DEBUG, LOG_DEBUG, LOG_INFO,  LOG_WARNING,
+                                        LOG_ERR,   LOG_CRIT,  LOG_NOTICE};
+    const auto level = static_cast<size_t>(msg.level);
+    const std::string message = "MESSAGE=" + std::string(msg.payload.data(), msg.payload.size());
+    const std::string priority =
+        "PRIORITY=" + std::to_string(level < std::size(kPriority) ? kPriority[level] : LOG_INFO);
+    static const std::string identifier = "SYSLOG_IDENTIFIER=supd";
+    const iovec iov[] = {{const_cast<char*>(message.data()), message.size()},
+                         {const_cast<char*>(priority.data()), priority.size()},
+                         {const_cast<char*>(identifier.data()), identifier.size()}};
+    if (JournalSendv(iov, 3) < 0) {
+      // journald gone, or libsystemd missing: the line still goes to stderr, journald's stream.
+      std::fprintf(stderr, "supd: %.*s\n", static_cast<int>(msg.payload.size()),
+                   msg.payload.data());
+    }
+  }
+  void flush_() override {}
+};
+
+}  // namespace
 
 bool FdIsJournalStream(const char* journal_stream, int fd) {
   if (!journal_stream) return false;
@@ -35,11 +70,11 @@ std::string SetUpDaemonLog(const std::string& level) {
   std::string where;
   if (FdIsJournalStream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO)) {
     // journald adds its own timestamp and pid; the level becomes PRIORITY=.
-    auto sink = std::make_shared<spdlog::sinks::systemd_sink_st>("supd");
+    auto sink = std::make_shared<JournalSink>();
     spdlog::set_default_logger(std::make_shared<spdlog::logger>("supd", sink));
     where = "journal";
   } else {
-    spdlog::set_default_logger(spdlog::stderr_logger_st("supd"));
+    spdlog::set_default_logger(spdlog::stderr_logger_mt("supd"));
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%f%z supd[%P] %l: %v");
     where = "stderr";
   }

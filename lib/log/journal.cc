@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <systemd/sd-journal.h>
 
+#include <cerrno>
 #include <cstring>
+
+#include "lib/base/libsystemd.h"
 
 namespace supd {
 
@@ -34,7 +36,9 @@ class SystemJournalStreams : public JournalStreams {
   }
   Result<UniqueFd> Open(const JournalStreamRequest& r) override {
     // sd_journal_stream_fd connects to the fixed path /run/systemd/journal/stdout.
-    const int fd = sd_journal_stream_fd(r.identifier.c_str(), r.priority, r.level_prefix ? 1 : 0);
+    const int fd = JournalStreamFd(r.identifier, r.priority, r.level_prefix);
+    if (fd == -ENOSYS && !LibsystemdError().empty())
+      return Error{"connect to journald (" + socket_ + "): " + LibsystemdError(), ENOSYS};
     if (fd < 0)
       return Error{"connect to journald (" + socket_ + "): " + std::strerror(-fd), -fd};
     // libsystemd leaves the fd inheritable; only the spawn plan may pass it on.

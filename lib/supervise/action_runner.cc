@@ -2,11 +2,19 @@
 // exec status, emptiness) are in action_outcomes.cc.
 #include "lib/supervise/action_runner.h"
 
-#include <systemd/sd-id128.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
 #include <deque>
 #include <spdlog/spdlog.h>
 
+#include "lib/base/unique_fd.h"
 #include "lib/log/log_writer.h"
 #include "lib/log/service_log.h"
 #include "lib/supervise/socket_units.h"
@@ -15,11 +23,46 @@
 namespace supd {
 namespace {
 
+// 16 random bytes as libsystemd's random_bytes() gets them, never blocking and never failing:
+// getrandom(GRND_INSECURE) (5.6+), else getrandom(GRND_NONBLOCK), else /dev/urandom, and as the
+// last resort the clock, the pid and a counter (unique, if not random).
+void RandomBytes(std::array<uint8_t, 16>* out) {
+  for (int flags : {GRND_INSECURE, GRND_NONBLOCK}) {
+    ssize_t n;
+    do n = getrandom(out->data(), out->size(), flags);
+    while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(out->size())) return;
+  }
+  if (UniqueFd fd(::open("/dev/urandom", O_RDONLY | O_CLOEXEC)); fd) {
+    ssize_t n;
+    do n = ::read(fd.get(), out->data(), out->size());
+    while (n < 0 && errno == EINTR);
+    if (n == static_cast<ssize_t>(out->size())) return;
+  }
+  static uint64_t counter = 0;
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  const uint64_t a =
+      static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+  const uint64_t b = (static_cast<uint64_t>(getpid()) << 32) ^ ++counter;
+  std::memcpy(out->data(), &a, 8);
+  std::memcpy(out->data() + 8, &b, 8);
+}
+
+// A random 128-bit id in systemd's form (sd_id128_randomize: a v4 UUID, 32 lowercase hex
+// digits, no dashes).
 std::string NewInvocationId() {
-  sd_id128_t id;
-  if (sd_id128_randomize(&id) < 0) return "";
-  char s[SD_ID128_STRING_MAX];
-  return sd_id128_to_string(id, s);
+  std::array<uint8_t, 16> id{};
+  RandomBytes(&id);
+  id[6] = static_cast<uint8_t>((id[6] & 0x0F) | 0x40);  // version 4
+  id[8] = static_cast<uint8_t>((id[8] & 0x3F) | 0x80);  // variant DCE
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(32, '0');
+  for (size_t i = 0; i < id.size(); ++i) {
+    out[2 * i] = kHex[id[i] >> 4];
+    out[2 * i + 1] = kHex[id[i] & 0x0F];
+  }
+  return out;
 }
 
 }  // namespace

@@ -1,11 +1,15 @@
 // Unit-file semantics as the running daemon applies them: environment, working directory,
 // templates, conditions, Type=exec failures, [Install] WantedBy=, and units that fail to load.
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "lib/base/user_db.h"
 #include "tests/integration/harness.h"
 
 namespace supd::integration {
@@ -123,6 +127,37 @@ ExecStart={go}/envdump -out {dir}/echo-%i.json -sleep -- instance=%i unit=%n
   EXPECT_EQ("running", State("echo@bar.service"));
   ASSERT_EQ(0, Supctl({"stop", "echo@foo", "echo@bar"}).exit_code);
   EXPECT_EQ(ProcState::kGone, GetProcState(pid));
+}
+
+// %u, %U and %h name the user supd runs as, as systemd's manager resolves them: root is "root"
+// and "/root" without a user-database lookup. supd does not map libsystemd when it runs under
+// no supervisor and no unit logs to the journal.
+TEST_F(UnitFileTest, UserSpecifiersNameSupdsUserAndSupdMapsNoLibsystemd) {
+  // Output not to the journal: where journald runs, that would load libsystemd.
+  WriteUnit("who.service", R"([Service]
+ExecStart={go}/envdump -out {dir}/who.json -sleep -- user=%u uid=%U home=%h
+StandardOutput=null
+StandardError=null
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "who"}).exit_code) << SupdContext();
+  json dump = WaitForDump(dir_ + "/who.json");
+  ASSERT_TRUE(dump.is_object()) << SupdContext();
+  const auto args = ArgsAfter(dump, "--");
+  ASSERT_EQ(3u, args.size()) << dump["args"].dump();
+  EXPECT_EQ("uid=" + std::to_string(geteuid()), args[1]);
+  // The harness gives supd the test's environment: %h is $HOME when that is a clean path.
+  const ManagerUser expected = ManagerUserSpecifiers(geteuid(), std::getenv("HOME"));
+  EXPECT_EQ("user=" + expected.name, args[0]);
+  EXPECT_EQ("home=" + expected.home, args[2]);
+  if (geteuid() == 0) {
+    EXPECT_EQ("user=root", args[0]);
+  }
+  const std::string maps = ReadFile("/proc/" + std::to_string(supd_pid_) + "/maps");
+  // (libnss_systemd.so may be there: the --admin-group lookup at start goes through NSS.)
+  if (!std::getenv("NOTIFY_SOCKET") && !std::getenv("WATCHDOG_USEC")) {
+    EXPECT_EQ(std::string::npos, maps.find("/libsystemd.so")) << maps;
+  }
 }
 
 TEST_F(UnitFileTest, FalseConditionPathExistsSkipsWithoutFailing) {

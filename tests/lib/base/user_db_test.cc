@@ -106,3 +106,32 @@ TEST(UserDb, SupplementaryGroupsStartWithThePrimaryGroup) {
 
 }  // namespace
 }  // namespace supd
+
+namespace supd {
+namespace {
+
+TEST(ManagerUser, RootNeedsNoLookupAndHomeFollowsHomeWhenItIsANormalizedPath) {
+  EXPECT_EQ("root", ManagerUserSpecifiers(0, nullptr).name);
+  EXPECT_EQ("/root", ManagerUserSpecifiers(0, nullptr).home);
+  // systemd's get_home_dir() reads $HOME first, for root too, when it is absolute and normalized.
+  EXPECT_EQ("/srv/home", ManagerUserSpecifiers(0, "/srv/home").home);
+  for (const char* bad : {"", "relative", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/.."})
+    EXPECT_EQ("/root", ManagerUserSpecifiers(0, bad).home) << bad;
+  EXPECT_EQ("root", ManagerUserSpecifiers(0, "/srv/home").name);
+}
+
+TEST(ManagerUser, AnotherUidIsNamedByTheDatabaseOrByItsNumber) {
+  // Not $USER: %u must name the user %U numbers. A uid without an entry is its number.
+  const uid_t unknown = 3999999;
+  ASSERT_FALSE(*FindUserById(unknown, "test")) << "uid 3999999 has a passwd entry here";
+  EXPECT_EQ("3999999", ManagerUserSpecifiers(unknown, nullptr).name);
+  EXPECT_EQ("/", ManagerUserSpecifiers(unknown, nullptr).home);
+  EXPECT_EQ("/home/x", ManagerUserSpecifiers(unknown, "/home/x").home);
+  auto nobody = FindUserByName("nobody", "test");
+  ASSERT_TRUE(nobody.ok() && *nobody) << "this test needs the user nobody";
+  EXPECT_EQ("nobody", ManagerUserSpecifiers((*nobody)->uid, nullptr).name);
+  EXPECT_EQ((*nobody)->home, ManagerUserSpecifiers((*nobody)->uid, nullptr).home);
+}
+
+}  // namespace
+}  // namespace supd

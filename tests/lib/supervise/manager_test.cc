@@ -140,7 +140,11 @@ TEST_F(ManagerTest, StartSpawnsInItsOwnCgroupAndAnswersOnceRunning) {
   EXPECT_EQ(s.state, State::kRunning);
   EXPECT_EQ(s.main_pid, l->pid);
   EXPECT_EQ(l->cgroup, "/t/web.service/" + s.invocation_id);
-  EXPECT_EQ(s.invocation_id.size(), 32u);
+  // sd_id128_randomize's form: 32 lowercase hex digits of a version-4, DCE-variant UUID.
+  ASSERT_EQ(s.invocation_id.size(), 32u);
+  EXPECT_EQ(std::string::npos, s.invocation_id.find_first_not_of("0123456789abcdef"));
+  EXPECT_EQ('4', s.invocation_id[12]) << s.invocation_id;
+  EXPECT_NE(std::string::npos, std::string("89ab").find(s.invocation_id[16])) << s.invocation_id;
   const auto has = [&](const std::string& kv) {
     return std::find(l->env.begin(), l->env.end(), kv) != l->env.end();
   };
