@@ -177,10 +177,11 @@ def stamp_gaps(path, skip=5):
     return start_gaps, exit_gaps
 
 
-def floor_crash_loop(build, gobin, crashes):
-    """The same crasher as bench_supd_crash_loop, exiting at once, run by bench_floor."""
+def floor_crash_loop(build, gobin, crashes, mode="loop"):
+    """The same crasher as bench_supd_crash_loop, exiting at once, run by bench_floor; mode
+    "session-loop" runs each in a session of its own, as supd does."""
     stamps = tempfile.mktemp(prefix="supd-bench-floor-")
-    subprocess.run([os.path.join(build, "tests", "bench_floor"), "loop", str(crashes + 6),
+    subprocess.run([os.path.join(build, "tests", "bench_floor"), mode, str(crashes + 6),
                     f"{gobin}/benchcrash", "-file", stamps, "-after", "0s"], check=True)
     gaps = stamp_gaps(stamps)
     os.unlink(stamps)
@@ -215,23 +216,21 @@ def supd_crash_loop(build, gobin, crashes):
 
 
 def bench_respawn_floor(build, gobin, crashes, rounds, busy=0):
-    """Alternates the floor and supd, `rounds` times each: both see the same machine. With
-    busy > 0, that many busy-looping processes run meanwhile (a loaded host)."""
-    out = {"floor_start": [], "floor_exit": [], "supd_start": [], "supd_exit": []}
+    """Runs the floor (bench_floor, plain and with a session per run) and supd in turns,
+    `rounds` times, each round in another order: all three see the same machine. With busy > 0,
+    that many busy-looping processes run meanwhile (a loaded host)."""
+    out = {k: [] for k in ("floor_start", "floor_exit", "session_start", "session_exit",
+                           "supd_start", "supd_exit")}
+    runs = [("floor", lambda: floor_crash_loop(build, gobin, crashes)),
+            ("session", lambda: floor_crash_loop(build, gobin, crashes, "session-loop")),
+            ("supd", lambda: supd_crash_loop(build, gobin, crashes))]
     hogs = [subprocess.Popen(["/bin/sh", "-c", "while :; do :; done"]) for _ in range(busy)]
     try:
         for i in range(rounds):
-            # ABBA: neither always runs first on a machine that is warming up or cooling down.
-            if i % 2 == 0:
-                f = floor_crash_loop(build, gobin, crashes)
-                s = supd_crash_loop(build, gobin, crashes)
-            else:
-                s = supd_crash_loop(build, gobin, crashes)
-                f = floor_crash_loop(build, gobin, crashes)
-            out["floor_start"] += f[0]
-            out["floor_exit"] += f[1]
-            out["supd_start"] += s[0]
-            out["supd_exit"] += s[1]
+            for name, run in runs[i % 3:] + runs[:i % 3]:
+                starts, exits = run()
+                out[name + "_start"] += starts
+                out[name + "_exit"] += exits
     finally:
         for h in hogs:
             h.kill()
@@ -548,19 +547,23 @@ def main():
 
 def bench_speed(args, gobin):
     r = bench_respawn_floor(args.build, gobin, args.crashes, args.rounds)
-    fs, fe = statistics.median(r["floor_start"]), statistics.median(r["floor_exit"])
-    ss, se = statistics.median(r["supd_start"]), statistics.median(r["supd_exit"])
-    print(f"respawn, a Go crasher that exits at once, {args.rounds} alternating rounds of "
-          f"{args.crashes}: start -> next start median {ss:.2f} ms under supd, {fs:.2f} ms run by "
-          f"bench_floor (fork/exec/wait): +{ss - fs:.2f} ms, ratio {ss / fs:.2f}; exit -> next "
-          f"start {se:.2f} ms vs {fe:.2f} ms (p99 {pct(r['supd_exit'], 99):.2f} vs "
-          f"{pct(r['floor_exit'], 99):.2f} ms)")
+    med = {k: statistics.median(v) for k, v in r.items()}
+    print(f"respawn, a Go crasher that exits at once, {args.rounds} rounds of {args.crashes} "
+          f"in turns: start -> next start median {med['supd_start']:.2f} ms under supd; "
+          f"bench_floor (fork/exec/wait) {med['floor_start']:.2f} ms, with a session per run "
+          f"{med['session_start']:.2f} ms: supd +{med['supd_start'] - med['floor_start']:.2f} ms, "
+          f"ratio {med['supd_start'] / med['floor_start']:.2f}; exit -> next start "
+          f"{med['supd_exit']:.2f} ms vs {med['floor_exit']:.2f} ms (p99 "
+          f"{pct(r['supd_exit'], 99):.2f} vs {pct(r['floor_exit'], 99):.2f} ms)")
     busy = os.cpu_count() or 1
-    r = bench_respawn_floor(args.build, gobin, args.crashes, args.rounds * 2, busy=busy)
-    print(f"the same with {busy} busy-looping processes beside it, {args.rounds * 2} rounds: "
-          f"start -> next start median {statistics.median(r['supd_start']):.2f} ms under supd "
-          f"(p90 {pct(r['supd_start'], 90):.2f}), {statistics.median(r['floor_start']):.2f} ms "
-          f"by bench_floor (p90 {pct(r['floor_start'], 90):.2f})")
+    rounds = 4 * args.rounds
+    r = bench_respawn_floor(args.build, gobin, 50, rounds, busy=busy)
+    med = {k: statistics.median(v) for k, v in r.items()}
+    print(f"the same with {busy} busy-looping processes beside it, {rounds} rounds of 50: start -> "
+          f"next start median {med['supd_start']:.2f} ms under supd (p90 "
+          f"{pct(r['supd_start'], 90):.2f}), bench_floor {med['floor_start']:.2f} ms (p90 "
+          f"{pct(r['floor_start'], 90):.2f}), with a session per run {med['session_start']:.2f} "
+          f"ms (p90 {pct(r['session_start'], 90):.2f})")
     b = bench_boot(args.build, 100, args.rounds)
     print(f"boot, supd started on 100 enabled services ({args.rounds} rounds, median): all 100 "
           f"running {statistics.median(b['supd_view_ms']):.0f} ms after launch as supd records it, "
