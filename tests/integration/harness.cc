@@ -544,7 +544,11 @@ void SupdTest::StartSupd(const SupdOptions& options) {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, supd_stderr_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  if (options.stderr_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, options.stderr_fd, 2);
+  } else {
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  }
   SpawnAttr attr;
   auto c_argv = CStrings(argv);
   auto c_env = CStrings(env);

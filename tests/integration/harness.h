@@ -131,6 +131,7 @@ class SupdTest : public ::testing::Test {
     std::vector<std::string> wrapper;     // e.g. {"/usr/bin/setpriv", "--reuid=65534", ...}
     std::vector<std::string> extra_args;  // appended to supd's command line
     std::vector<std::string> extra_env;   // added to supd's environment
+    int stderr_fd = -1;  // supd's stderr instead of the file SupdStderr() reads (stdout stays)
     Ms ready_timeout = 60s;               // for `supctl version` to answer
   };
 

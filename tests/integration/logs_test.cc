@@ -6,13 +6,19 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sched.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -493,6 +499,126 @@ StandardError=journal
     EXPECT_TRUE(warned) << s->dump();
   }
   ASSERT_EQ(0, Supctl({"stop", "out"}).exit_code);
+}
+
+// A stand-in for journald in a mount namespace of this test process's own (ctest runs each test
+// in a process; supd and its services inherit the namespace): a tmpfs on /run with journald's
+// two sockets at their fixed paths, so that nothing else on the host sees them.
+class FakeJournald {
+ public:
+  // Empty when it could not be set up (not root, no mount namespaces): the reason.
+  std::string SetUp() {
+    if (geteuid() != 0) return "needs root (a mount namespace and a tmpfs on /run)";
+    if (::unshare(CLONE_NEWNS) != 0) return std::string("unshare(CLONE_NEWNS): ") + strerror(errno);
+    if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      return std::string("make / private: ") + strerror(errno);
+    if (::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") != 0)
+      return std::string("mount a tmpfs on /run: ") + strerror(errno);
+    mounted_ = true;
+    std::filesystem::create_directories("/run/systemd/journal");
+    stream_ = Bind(SOCK_STREAM, "/run/systemd/journal/stdout");
+    entries_ = Bind(SOCK_DGRAM, "/run/systemd/journal/socket");
+    if (stream_ < 0 || entries_ < 0) return std::string("bind: ") + strerror(errno);
+    if (::listen(stream_, 16) != 0) return std::string("listen: ") + strerror(errno);
+    return "";
+  }
+  ~FakeJournald() {
+    accepted_.push_back(stream_);
+    accepted_.push_back(entries_);
+    for (int fd : accepted_)
+      if (fd >= 0) ::close(fd);
+    if (mounted_) ::umount2("/run", MNT_DETACH);
+  }
+  // Accepts the next stream and keeps it open until the end of the test; -1 after 10 s.
+  int Accept() {
+    pollfd p{stream_, POLLIN, 0};
+    if (::poll(&p, 1, 10000) != 1) return -1;
+    const int c = ::accept4(stream_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c >= 0) accepted_.push_back(c);
+    return c;
+  }
+  // The next stream a service's output opened, read until `until` arrives (or 10 s pass).
+  std::string ReadStream(const std::string& until) {
+    std::string data;
+    const int c = Accept();
+    if (c < 0) return data;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (data.find(until) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd q{c, POLLIN, 0};
+      if (::poll(&q, 1, 1000) != 1) continue;
+      char buf[4096];
+      const ssize_t n = ::read(c, buf, sizeof(buf));
+      if (n <= 0) break;
+      data.append(buf, static_cast<size_t>(n));
+    }
+    return data;
+  }
+  // The journal entries sent so far (each "FIELD=value\n…"), waiting up to 10 s for one.
+  std::vector<std::string> Entries() {
+    std::vector<std::string> out;
+    for (int timeout = 10000;; timeout = 200) {
+      pollfd p{entries_, POLLIN, 0};
+      if (::poll(&p, 1, timeout) != 1) return out;
+      char buf[65536];
+      const ssize_t n = ::recv(entries_, buf, sizeof(buf), 0);
+      if (n > 0) out.emplace_back(buf, static_cast<size_t>(n));
+    }
+  }
+
+ private:
+  static int Bind(int type, const std::string& path) {
+    const int fd = ::socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+  bool mounted_ = false;
+  std::vector<int> accepted_;
+  int stream_ = -1;
+  int entries_ = -1;
+};
+
+// StandardOutput=journal where journald runs: the stream carries journald's header
+// (identifier, unit id, priority, level prefix, three forward flags) and then the lines; supd
+// under journald (JOURNAL_STREAM naming its stderr) sends its own log as entries. Both go
+// through libsystemd, which supd loads only then.
+TEST_F(LogsTest, JournalGetsTheServicesStreamAndSupdsOwnEntriesThroughLibsystemd) {
+  FakeJournald journald;
+  if (std::string why = journald.SetUp(); !why.empty()) GTEST_SKIP() << why;
+  WriteUnit("jt.service", R"([Service]
+ExecStart=/bin/sh -c 'echo hello-journal; echo "<3>bad-thing" >&2; exec sleep 60'
+SyslogIdentifier=jt-ident
+StandardOutput=journal
+)");
+  // supd's stderr is a stream to the fake journald, named by JOURNAL_STREAM as systemd does.
+  const int own = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, "/run/systemd/journal/stdout");
+  ASSERT_EQ(0, ::connect(own, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
+  struct stat st {};
+  ASSERT_EQ(0, ::fstat(own, &st));
+  ASSERT_GE(journald.Accept(), 0);  // supd's own stream
+  SupdOptions options;
+  options.extra_env = {"JOURNAL_STREAM=" + std::to_string(st.st_dev) + ":" +
+                       std::to_string(st.st_ino)};
+  options.stderr_fd = own;
+  ASSERT_NO_FATAL_FAILURE(StartSupd(options));
+  ::close(own);
+  ASSERT_EQ(0, Supctl({"start", "jt"}).exit_code);
+  const std::string stream = journald.ReadStream("bad-thing\n");
+  EXPECT_EQ("jt-ident\n\n6\n1\n0\n0\n0\nhello-journal\n<3>bad-thing\n", stream);
+  bool loaded = false;
+  for (const std::string& e : journald.Entries())
+    loaded = loaded || (e.find("MESSAGE=loaded 1 units from ") == 0 &&
+                        e.find("\nPRIORITY=6\nSYSLOG_IDENTIFIER=supd\n") != std::string::npos);
+  EXPECT_TRUE(loaded) << "supd's own log did not reach the journal as entries";
+  ASSERT_EQ(0, Supctl({"stop", "jt"}).exit_code);
 }
 
 }  // namespace
