@@ -125,12 +125,16 @@ def sleeper_unit(enabled=True):
             ("[Install]\nWantedBy=multi-user.target\n" if enabled else ""))
 
 
+def crasher_unit(gobin, stamps, after):
+    """benchcrash under Restart=always, RestartSec=0, no start limit: it runs `after`, exits 1."""
+    return (f"[Unit]\nStartLimitIntervalSec=0\n"
+            f"[Service]\nExecStart={gobin}/benchcrash -file {stamps} -after {after}\n"
+            "Restart=always\nRestartSec=0\n")
+
+
 def bench_respawn(build, gobin, crashes):
     stamps = tempfile.mktemp(prefix="supd-bench-stamps-")
-    unit = (f"[Unit]\nStartLimitIntervalSec=0\n"
-            f"[Service]\nExecStart={gobin}/benchcrash -file {stamps} -after 20ms\n"
-            "Restart=always\nRestartSec=0\n")
-    d = Supd(build, {"crash.service": unit})
+    d = Supd(build, {"crash.service": crasher_unit(gobin, stamps, "20ms")})
     d.start()
     internal = []
     try:
@@ -192,10 +196,7 @@ def supd_crash_loop(build, gobin, crashes):
     """A crasher that exits at once (status 1), Restart=always, RestartSec=0, until `crashes`
     restarts are done; as an outside harness runs it."""
     stamps = tempfile.mktemp(prefix="supd-bench-loop-")
-    unit = (f"[Unit]\nStartLimitIntervalSec=0\n"
-            f"[Service]\nExecStart={gobin}/benchcrash -file {stamps} -after 0s\n"
-            "Restart=always\nRestartSec=0\n")
-    d = Supd(build, {"crash.service": unit})
+    d = Supd(build, {"crash.service": crasher_unit(gobin, stamps, "0s")})
     d.start()
     try:
         d.call("start", {"services": ["crash"], "no_block": True})
