@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -277,7 +278,9 @@ class OwnWatchdog {
  private:
   void Ping() {
     Notify("WATCHDOG=1");
-    timer_.expires_after(std::chrono::microseconds(usec_ / 2));
+    // At most a ping a day: a WatchdogSec= of years must not overflow the timer's nanoseconds.
+    constexpr uint64_t kDayUsec = 24ull * 3600 * 1000 * 1000;
+    timer_.expires_after(std::chrono::microseconds(std::min(usec_ / 2, kDayUsec)));
     timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) Ping();
     });

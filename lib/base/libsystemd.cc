@@ -31,7 +31,7 @@ const Libsystemd& Get() {
     void* handle = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* why = dlerror();
-      lib.error = std::string("cannot load libsystemd.so.0: ") + (why ? why : "unknown error");
+      lib.error = why ? why : "dlopen failed";
       return;
     }
     Resolve(handle, "sd_journal_stream_fd", &lib.journal_stream_fd, &lib.error);

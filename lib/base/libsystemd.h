@@ -1,7 +1,7 @@
 // libsystemd's journal calls, loaded the first time supd needs them rather than linked: supd
 // talks to journald only when a unit sends its output there (StandardOutput=journal, where
 // journald runs) or supd itself runs under journald, and otherwise does not map libsystemd and
-// the five libraries it pulls in (~1 MiB of supd's memory where nothing else maps them: a
+// the six libraries it pulls in (~1 MiB of supd's memory where nothing else maps them: a
 // container, say). supd's own sd_notify messages do not need it (lib/base/sd_notify.h).
 //
 // The calls behave as libsystemd's own; when the library cannot be loaded they fail with

@@ -55,7 +55,8 @@ int SupervisorWatchdog(uint64_t* usec) {
   const char* text = std::getenv("WATCHDOG_USEC");
   if (text == nullptr) return 0;
   uint64_t value = 0;
-  if (!ParseWhole(text, &value) || value == 0) return -EINVAL;
+  // As libsystemd: 0 and "infinity" (UINT64_MAX) are not intervals.
+  if (!ParseWhole(text, &value) || value == 0 || value == UINT64_MAX) return -EINVAL;
   if (const char* pid_text = std::getenv("WATCHDOG_PID")) {
     pid_t pid = 0;
     if (!ParseWhole(pid_text, &pid) || pid <= 0) return -EINVAL;

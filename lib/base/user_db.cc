@@ -3,9 +3,12 @@
 #include <grp.h>
 #include <pwd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstdint>
+#include <cstring>
 
 namespace supd {
 namespace {
@@ -150,12 +153,19 @@ Result<std::vector<gid_t>> SupplementaryGroupsOf(const UserInfo& user) {
 
 namespace {
 
-// systemd's path_is_normalized(): no "." or ".." component and no "//".
-bool IsNormalizedAbsolute(std::string_view p) {
-  if (p.empty() || p[0] != '/' || p.find("//") != std::string_view::npos) return false;
-  for (std::string_view bad : {"/./", "/../"})
-    if (p.find(bad) != std::string_view::npos) return false;
-  return !p.ends_with("/.") && !p.ends_with("/..");
+// systemd's path_simplify(): "//" → "/", "." components dropped, no trailing "/" (but for "/"
+// itself); ".." stays, as it may cross a symlink.
+std::string SimplifiedPath(std::string_view p) {
+  std::string out;
+  size_t i = 0;
+  while (i < p.size()) {
+    while (i < p.size() && p[i] == '/') ++i;
+    const size_t end = std::min(p.find('/', i), p.size());
+    const std::string_view part = p.substr(i, end - i);
+    if (!part.empty() && part != ".") out.append("/").append(part);
+    i = end;
+  }
+  return out.empty() ? "/" : out;
 }
 
 }  // namespace
@@ -172,15 +182,20 @@ ManagerUser ManagerUserSpecifiers(uid_t uid, const char* home_env) {
     }
     return entry;
   };
+  constexpr uid_t kNobody = 65534;  // systemd synthesizes its entry, as root's
   if (uid == 0) {
     out.name = "root";
+  } else if (uid == kNobody) {
+    out.name = "nobody";
   } else {
     out.name = lookup() ? lookup()->name : std::to_string(uid);
   }
-  if (home_env != nullptr && IsNormalizedAbsolute(home_env)) {
-    out.home = home_env;
+  if (home_env != nullptr && home_env[0] == '/' && std::strlen(home_env) < PATH_MAX) {
+    out.home = SimplifiedPath(home_env);
   } else if (uid == 0) {
     out.home = "/root";
+  } else if (uid == kNobody) {
+    out.home = "/";
   } else {
     out.home = lookup() ? lookup()->home : "/";
   }

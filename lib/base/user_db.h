@@ -76,10 +76,12 @@ struct GroupInfo {
 [[nodiscard]] Result<std::vector<gid_t>> SupplementaryGroupsOf(const UserInfo& user);
 
 // %u and %h of a manager that runs as `uid`, as systemd's specifier_user_name() and
-// get_home_dir() resolve them: the name is "root" for uid 0 without a lookup, else the user
-// database's name for uid, else the uid as a number ($USER is not read: %u must name the same
-// user as %U). The home is $HOME (`home_env`, may be null) when it is an absolute, normalized
-// path, else "/root" for uid 0 without a lookup, else the database's home, else "/".
+// get_home_dir() resolve them: the name is "root" for uid 0 and "nobody" for 65534 without a
+// lookup, else the user database's name for uid, else the uid as a number ($USER is not read:
+// %u must name the same user as %U). The home is $HOME (`home_env`, may be null) when it is an
+// absolute path, simplified ("//" and "." components and a trailing "/" dropped), else "/root"
+// for uid 0 and "/" for 65534 without a lookup, else the database's home, else "/" (systemd
+// fails the specifier there).
 struct ManagerUser {
   std::string name;
   std::string home;

@@ -30,20 +30,30 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
     static constexpr int kPriority[] = {LOG_DEBUG, LOG_DEBUG, LOG_INFO,  LOG_WARNING,
                                         LOG_ERR,   LOG_CRIT,  LOG_NOTICE};
     const auto level = static_cast<size_t>(msg.level);
+    const int prio = level < std::size(kPriority) ? kPriority[level] : LOG_INFO;
     const std::string message = "MESSAGE=" + std::string(msg.payload.data(), msg.payload.size());
-    const std::string priority =
-        "PRIORITY=" + std::to_string(level < std::size(kPriority) ? kPriority[level] : LOG_INFO);
+    const std::string priority = "PRIORITY=" + std::to_string(prio);
     static const std::string identifier = "SYSLOG_IDENTIFIER=supd";
     const iovec iov[] = {{const_cast<char*>(message.data()), message.size()},
                          {const_cast<char*>(priority.data()), priority.size()},
                          {const_cast<char*>(identifier.data()), identifier.size()}};
     if (JournalSendv(iov, 3) < 0) {
-      // journald gone, or libsystemd missing: the line still goes to stderr, journald's stream.
-      std::fprintf(stderr, "supd: %.*s\n", static_cast<int>(msg.payload.size()),
+      // journald refused the entry, or libsystemd could not be loaded: the line goes to stderr,
+      // which is journald's stream, with its priority as a "<N>" prefix (SyslogLevelPrefix=).
+      if (!told_why_) {
+        told_why_ = true;
+        if (const std::string why = LibsystemdError(); !why.empty())
+          std::fprintf(stderr, "<4>cannot log to journald as entries (%s); using stderr\n",
+                       why.c_str());
+      }
+      std::fprintf(stderr, "<%d>%.*s\n", prio, static_cast<int>(msg.payload.size()),
                    msg.payload.data());
     }
   }
   void flush_() override {}
+
+ private:
+  bool told_why_ = false;  // guarded by the sink's mutex
 };
 
 }  // namespace

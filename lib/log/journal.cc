@@ -38,7 +38,7 @@ class SystemJournalStreams : public JournalStreams {
     // sd_journal_stream_fd connects to the fixed path /run/systemd/journal/stdout.
     const int fd = JournalStreamFd(r.identifier, r.priority, r.level_prefix);
     if (fd == -ENOSYS && !LibsystemdError().empty())
-      return Error{"connect to journald (" + socket_ + "): " + LibsystemdError(), ENOSYS};
+      return Error{"journald output needs libsystemd.so.0 (" + LibsystemdError() + ")", ENOSYS};
     if (fd < 0)
       return Error{"connect to journald (" + socket_ + "): " + std::strerror(-fd), -fd};
     // libsystemd leaves the fd inheritable; only the spawn plan may pass it on.

@@ -20,6 +20,10 @@
 #include "lib/supervise/socket_units.h"
 #include "lib/unit/values.h"
 
+#ifndef GRND_INSECURE  // Linux 5.6; glibc headers before 2.32 lack the name
+#define GRND_INSECURE 0x0004
+#endif
+
 namespace supd {
 namespace {
 

@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sched.h>
+#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,17 +15,21 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "lib/base/unique_fd.h"
 #include "lib/log/service_log.h"
 #include "tests/integration/harness.h"
 
@@ -503,7 +507,9 @@ StandardError=journal
 
 // A stand-in for journald in a mount namespace of this test process's own (ctest runs each test
 // in a process; supd and its services inherit the namespace): a tmpfs on /run with journald's
-// two sockets at their fixed paths, so that nothing else on the host sees them.
+// two sockets at their fixed paths, so that nothing else on the host sees them. The process
+// stays in its private namespace afterwards; with the tmpfs unmounted it sees the host's /run
+// again, so later tests in the same process (the binary run by hand) are not affected.
 class FakeJournald {
  public:
   // Empty when it could not be set up (not root, no mount namespaces): the reason.
@@ -520,9 +526,23 @@ class FakeJournald {
     entries_ = Bind(SOCK_DGRAM, "/run/systemd/journal/socket");
     if (stream_ < 0 || entries_ < 0) return std::string("bind: ") + strerror(errno);
     if (::listen(stream_, 16) != 0) return std::string("listen: ") + strerror(errno);
+    // Entries are read as they come, as journald does: a datagram socket queues only
+    // net.unix.max_dgram_qlen of them (10 here) before the sender blocks.
+    reader_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{entries_, POLLIN, 0};
+        if (::poll(&p, 1, 50) != 1) continue;
+        char buf[65536];
+        const ssize_t n = ::recv(entries_, buf, sizeof(buf), 0);
+        std::lock_guard<std::mutex> lock(mu_);
+        if (n > 0) entries_seen_.emplace_back(buf, static_cast<size_t>(n));
+      }
+    });
     return "";
   }
   ~FakeJournald() {
+    stop_ = true;
+    if (reader_.joinable()) reader_.join();
     accepted_.push_back(stream_);
     accepted_.push_back(entries_);
     for (int fd : accepted_)
@@ -553,16 +573,10 @@ class FakeJournald {
     }
     return data;
   }
-  // The journal entries sent so far (each "FIELD=value\n…"), waiting up to 10 s for one.
+  // The journal entries received so far (each "FIELD=value\n…").
   std::vector<std::string> Entries() {
-    std::vector<std::string> out;
-    for (int timeout = 10000;; timeout = 200) {
-      pollfd p{entries_, POLLIN, 0};
-      if (::poll(&p, 1, timeout) != 1) return out;
-      char buf[65536];
-      const ssize_t n = ::recv(entries_, buf, sizeof(buf), 0);
-      if (n > 0) out.emplace_back(buf, static_cast<size_t>(n));
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    return entries_seen_;
   }
 
  private:
@@ -579,6 +593,10 @@ class FakeJournald {
   }
   bool mounted_ = false;
   std::vector<int> accepted_;
+  std::thread reader_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::vector<std::string> entries_seen_;
   int stream_ = -1;
   int entries_ = -1;
 };
@@ -596,29 +614,43 @@ SyslogIdentifier=jt-ident
 StandardOutput=journal
 )");
   // supd's stderr is a stream to the fake journald, named by JOURNAL_STREAM as systemd does.
-  const int own = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  UniqueFd own(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strcpy(addr.sun_path, "/run/systemd/journal/stdout");
-  ASSERT_EQ(0, ::connect(own, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
+  ASSERT_EQ(0, ::connect(own.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)));
   struct stat st {};
-  ASSERT_EQ(0, ::fstat(own, &st));
+  ASSERT_EQ(0, ::fstat(own.get(), &st));
   ASSERT_GE(journald.Accept(), 0);  // supd's own stream
   SupdOptions options;
   options.extra_env = {"JOURNAL_STREAM=" + std::to_string(st.st_dev) + ":" +
                        std::to_string(st.st_ino)};
-  options.stderr_fd = own;
+  options.stderr_fd = own.get();
   ASSERT_NO_FATAL_FAILURE(StartSupd(options));
-  ::close(own);
+  own = UniqueFd();
   ASSERT_EQ(0, Supctl({"start", "jt"}).exit_code);
   const std::string stream = journald.ReadStream("bad-thing\n");
   EXPECT_EQ("jt-ident\n\n6\n1\n0\n0\n0\nhello-journal\n<3>bad-thing\n", stream);
+  ASSERT_EQ(0, Supctl({"stop", "jt"}).exit_code);
+  // supd stops while the fake journald is still there: its last lines must not reach a real
+  // journald once this test's /run is unmounted.
+  EXPECT_EQ(0, StopSupd());
+  // The reader thread may not have taken the last datagrams yet: wait for the last line.
+  WaitFor([&] {
+    for (const std::string& e : journald.Entries())
+      if (e.find("MESSAGE=all services stopped; exiting\n") == 0) return true;
+    return false;
+  });
+  const std::vector<std::string> entries = journald.Entries();
+  std::string all;
   bool loaded = false;
-  for (const std::string& e : journald.Entries())
+  for (const std::string& e : entries) {
+    all += e + "--\n";
     loaded = loaded || (e.find("MESSAGE=loaded 1 units from ") == 0 &&
                         e.find("\nPRIORITY=6\nSYSLOG_IDENTIFIER=supd\n") != std::string::npos);
-  EXPECT_TRUE(loaded) << "supd's own log did not reach the journal as entries";
-  ASSERT_EQ(0, Supctl({"stop", "jt"}).exit_code);
+  }
+  EXPECT_TRUE(loaded) << "supd's own log did not reach the journal as entries:\n" << all;
+  EXPECT_NE(std::string::npos, all.find("MESSAGE=all services stopped; exiting\n")) << all;
 }
 
 }  // namespace

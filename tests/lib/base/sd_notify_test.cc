@@ -81,16 +81,33 @@ TEST(SdNotify, AnAddressLibsystemdRefusesIsEinvalAndNoSocketIsNothing) {
     ScopedEnv env("NOTIFY_SOCKET", bad);
     EXPECT_EQ(-EINVAL, NotifySupervisor("READY=1")) << bad;
   }
-  ScopedEnv too_long("NOTIFY_SOCKET", "/" + std::string(200, 'x'));
-  EXPECT_EQ(-EINVAL, NotifySupervisor("READY=1"));
+  // sun_path holds 108 bytes: a path needs its NUL, an abstract name does not.
+  {
+    ScopedEnv longest_path("NOTIFY_SOCKET", "/" + std::string(106, 'x'));
+    EXPECT_EQ(-ENOENT, NotifySupervisor("READY=1"));  // taken, and not there
+  }
+  {
+    ScopedEnv too_long_path("NOTIFY_SOCKET", "/" + std::string(107, 'x'));
+    EXPECT_EQ(-EINVAL, NotifySupervisor("READY=1"));
+  }
+  {
+    ScopedEnv longest_abstract("NOTIFY_SOCKET", "@" + std::string(107, 'x'));
+    EXPECT_EQ(-ECONNREFUSED, NotifySupervisor("READY=1"));  // taken, and nobody listens
+  }
+  {
+    ScopedEnv too_long_abstract("NOTIFY_SOCKET", "@" + std::string(108, 'x'));
+    EXPECT_EQ(-EINVAL, NotifySupervisor("READY=1"));
+  }
   {
     ScopedEnv gone("NOTIFY_SOCKET", "/nonexistent-dir/notify");
     EXPECT_EQ(-ENOENT, NotifySupervisor("READY=1"));
   }
-  const std::string old = std::getenv("NOTIFY_SOCKET") ? std::getenv("NOTIFY_SOCKET") : "";
-  unsetenv("NOTIFY_SOCKET");
+}
+
+TEST(SdNotify, WithoutNotifySocketNothingIsSent) {
+  ScopedEnv env("NOTIFY_SOCKET", "");
+  unsetenv("NOTIFY_SOCKET");  // the ScopedEnv puts back what was there
   EXPECT_EQ(0, NotifySupervisor("READY=1"));
-  if (!old.empty()) setenv("NOTIFY_SOCKET", old.c_str(), 1);
 }
 
 TEST(SdNotify, WatchdogIsForThisProcessOnlyAndItsNumbersAreChecked) {
@@ -109,7 +126,8 @@ TEST(SdNotify, WatchdogIsForThisProcessOnlyAndItsNumbersAreChecked) {
     EXPECT_EQ(0, SupervisorWatchdog(&usec));
     EXPECT_EQ(7u, usec);
   }
-  for (const char* bad : {"", "0", "-1", "12x", "99999999999999999999999"}) {
+  for (const char* bad : {"", "0", "-1", "12x", "99999999999999999999999",
+                          "18446744073709551615"}) {
     ScopedEnv usec_env("WATCHDOG_USEC", bad);
     EXPECT_EQ(-EINVAL, SupervisorWatchdog(&usec)) << bad;
   }

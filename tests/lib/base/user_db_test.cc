@@ -110,12 +110,19 @@ TEST(UserDb, SupplementaryGroupsStartWithThePrimaryGroup) {
 namespace supd {
 namespace {
 
-TEST(ManagerUser, RootNeedsNoLookupAndHomeFollowsHomeWhenItIsANormalizedPath) {
+TEST(ManagerUser, RootAndNobodyNeedNoLookupAndHomeIsHomeSimplified) {
   EXPECT_EQ("root", ManagerUserSpecifiers(0, nullptr).name);
   EXPECT_EQ("/root", ManagerUserSpecifiers(0, nullptr).home);
-  // systemd's get_home_dir() reads $HOME first, for root too, when it is absolute and normalized.
+  EXPECT_EQ("nobody", ManagerUserSpecifiers(65534, nullptr).name);
+  EXPECT_EQ("/", ManagerUserSpecifiers(65534, nullptr).home);
+  // systemd's get_home_dir() takes an absolute $HOME first, for root too, and simplifies it.
   EXPECT_EQ("/srv/home", ManagerUserSpecifiers(0, "/srv/home").home);
-  for (const char* bad : {"", "relative", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/.."})
+  EXPECT_EQ("/srv/x", ManagerUserSpecifiers(0, "/srv//x").home);
+  EXPECT_EQ("/home/bob", ManagerUserSpecifiers(0, "/home/bob/").home);
+  EXPECT_EQ("/a/b", ManagerUserSpecifiers(0, "/a/./b/.").home);
+  EXPECT_EQ("/a/../b", ManagerUserSpecifiers(0, "/a/../b").home);  // ".." may cross a symlink
+  EXPECT_EQ("/", ManagerUserSpecifiers(0, "//").home);
+  for (const char* bad : {"", "relative", "./x"})
     EXPECT_EQ("/root", ManagerUserSpecifiers(0, bad).home) << bad;
   EXPECT_EQ("root", ManagerUserSpecifiers(0, "/srv/home").name);
 }
@@ -127,10 +134,10 @@ TEST(ManagerUser, AnotherUidIsNamedByTheDatabaseOrByItsNumber) {
   EXPECT_EQ("3999999", ManagerUserSpecifiers(unknown, nullptr).name);
   EXPECT_EQ("/", ManagerUserSpecifiers(unknown, nullptr).home);
   EXPECT_EQ("/home/x", ManagerUserSpecifiers(unknown, "/home/x").home);
-  auto nobody = FindUserByName("nobody", "test");
-  ASSERT_TRUE(nobody.ok() && *nobody) << "this test needs the user nobody";
-  EXPECT_EQ("nobody", ManagerUserSpecifiers((*nobody)->uid, nullptr).name);
-  EXPECT_EQ((*nobody)->home, ManagerUserSpecifiers((*nobody)->uid, nullptr).home);
+  auto daemon_user = FindUserByName("daemon", "test");  // Debian's uid 1, home /usr/sbin
+  ASSERT_TRUE(daemon_user.ok() && *daemon_user) << "this test needs the user daemon";
+  EXPECT_EQ("daemon", ManagerUserSpecifiers((*daemon_user)->uid, nullptr).name);
+  EXPECT_EQ((*daemon_user)->home, ManagerUserSpecifiers((*daemon_user)->uid, nullptr).home);
 }
 
 }  // namespace
