@@ -581,7 +581,7 @@ def bench_speed(args, gobin):
     t = bench_throughput(args.build, gobin, args.hey_seconds, args.rounds)
     bare, supd = statistics.median(t["bare"]), statistics.median(t["supd"])
     print(f"throughput, Go HTTP server, hey -c 32 -disable-keepalive, {args.rounds} rounds in turns "
-          f"rounds of {args.hey_seconds} s: bare (own session) {bare:,.0f} req/s, under supd "
+          f"of {args.hey_seconds} s: bare (own session) {bare:,.0f} req/s, under supd "
           f"{supd:,.0f} req/s, ratio {supd / bare:.3f} (runs: bare "
           f"{', '.join(f'{x:,.0f}' for x in t['bare'])}; supd "
           f"{', '.join(f'{x:,.0f}' for x in t['supd'])}); bare in hey's session: "
