@@ -226,8 +226,7 @@ class DaemonSignals {
       manager_.ReloadUnits([this](const supd::ReloadSummary&) {
         // Before the units are loaded, READY=1 comes from LoadUnits in main, not from here.
         if (manager_.units_loaded())
-          Notify(
-              fmt::format("READY=1\nSTATUS=supervising {} units", manager_.service_count()));
+          Notify(fmt::format("READY=1\nSTATUS=supervising {} units", manager_.service_count()));
       });
     } else if (!stopping_) {
       stopping_ = true;
@@ -333,8 +332,7 @@ int main(int argc, char** argv) {
     spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION,
                  options.units_dir, options.socket_path, options.log_dir);
     // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
-    Notify(
-      fmt::format("READY=1\nSTATUS=supervising {} units", manager.service_count()));
+    Notify(fmt::format("READY=1\nSTATUS=supervising {} units", manager.service_count()));
   });
   OwnWatchdog watchdog(io);
   supd::RunEventLoop(io);
