@@ -80,6 +80,36 @@ struct Condition {
   std::string source;     // "file:line"
 };
 
+// [X-Supd] StartupProbe=/ReadinessProbe=/LivenessProbe=: how supd asks a service whether it
+// has started, is ready to serve, is alive (Kubernetes' probes, run by supd itself; see
+// lib/health/). Defaults are Kubernetes' except the interval, which may be below a second.
+enum class ProbeRole { kStartup, kReadiness, kLiveness };
+// "StartupProbe", "ReadinessProbe", "LivenessProbe": the directive's name, the prefix of its
+// settings.
+const char* ProbeRoleName(ProbeRole r);
+
+struct ProbeSpec {
+  enum class Kind { kHttp, kTcp, kExec };
+  ProbeRole role = ProbeRole::kReadiness;
+  Kind kind = Kind::kHttp;
+  std::string target;  // as written, specifiers resolved: "http://127.0.0.1:8080/healthz"
+  // kHttp and kTcp: an IP address (IPv6 without its brackets; "localhost" is 127.0.0.1: supd
+  // resolves no names on its loop), the port, and for kHttp the request target ("/healthz?x=1",
+  // "/" when the URL has no path) and the Host: header as written.
+  std::string host;
+  uint16_t port = 0;
+  std::string path;
+  std::string host_header;
+  // kExec: the command, parsed as ExecStart= (quoting, specifiers, PATH lookup); no prefixes.
+  ExecCommand command;
+  Usec interval = std::chrono::seconds(1);  // …IntervalSec=: between the starts of two checks
+  Usec timeout = std::chrono::seconds(1);   // …TimeoutSec=: one check's limit
+  Usec initial_delay{0};                    // …InitialDelaySec=: after the main process starts
+  unsigned failure_threshold = 3;           // …FailureThreshold=: consecutive failures
+  unsigned success_threshold = 1;           // …SuccessThreshold=: readiness only may be > 1
+  std::string source;                       // "file:line" of the probe's directive
+};
+
 struct ServiceSpec {
   std::string name;         // full unit name: "web.service", "worker@3.service"
   std::string source_path;  // the file it was read from (the template file for instances)
@@ -165,6 +195,11 @@ struct ServiceSpec {
   ResourceLimits resources;
 
   std::vector<Condition> conditions;  // Condition*= and Assert*= from [Unit], in order
+
+  // [X-Supd] probes (unset: none) and MinReadySec= (how long the readiness probe must keep
+  // passing before a start or restart counts as done; needs ReadinessProbe=).
+  std::optional<ProbeSpec> startup_probe, readiness_probe, liveness_probe;
+  Usec min_ready{0};
 
   // [Unit] ordering and dependencies: kept, not acted on yet (later issues).
   std::vector<std::string> after, before, wants, requires_, binds_to;
