@@ -290,9 +290,10 @@ int CheckLoaded(const std::string& socket) {
       rc = kExitFailed;
     }
     for (const auto& w : u["warnings"]) std::printf("%s\n", w.get<std::string>().c_str());
-    if (auto l = u.find("limits"); l != u.end() && l->is_array())
-      for (const auto& note : *l)
-        std::printf("%s: %s\n", u.value("path", "").c_str(), note.get<std::string>().c_str());
+    for (const char* key : {"limits", "notes"})
+      if (auto l = u.find(key); l != u.end() && l->is_array())
+        for (const auto& note : *l)
+          std::printf("%s: %s\n", u.value("path", "").c_str(), note.get<std::string>().c_str());
   }
   return rc;
 }

@@ -59,6 +59,12 @@ std::string Inner(const Cause& c) {
              SigName(c.signal);
     case K::kWatchdogTriggered:
       return "watchdog triggered by the program (WATCHDOG=trigger), sent " + SigName(c.signal);
+    case K::kStartupProbeFailed: return "startup probe failed: " + c.text;
+    case K::kLivenessProbeFailed:
+      return "liveness probe failed: " + c.text + ", sent " + SigName(c.signal);
+    case K::kProbeStartTimeout:
+      return "start timeout: not ready within TimeoutStartSec=" + FormatSpan(c.span) + ": " +
+             c.text;
     case K::kStoppedWhileWaitingToRestart: return "stopped while waiting to restart";
     case K::kResult: return ResultName(c.result);
   }
@@ -109,7 +115,8 @@ std::string FormatOverlapVerdict(OverlapVerdict verdict, State state) {
     case OverlapVerdict::kNoHeldFds: return "supd holds no sockets or stored fds for it";
     case OverlapVerdict::kInProgress: return "a restart is already in progress";
     case OverlapVerdict::kNotNotifyType:
-      return "overlap restarts need Type=notify (READY=1 tells when to switch)";
+      return "overlap restarts need Type=notify (READY=1 tells when to switch) or an exec: "
+             "readiness probe (it can tell the new instance by its $MAINPID)";
     case OverlapVerdict::kKillModeNone: return "KillMode=none could not stop the old instance";
     case OverlapVerdict::kNotRunning: return std::string("the service is ") + StateName(state);
     case OverlapVerdict::kNoMainProcess: return "the service has no main process";

@@ -1,5 +1,9 @@
 #include "lib/control/status_format.h"
 
+#include <cstdio>
+#include <string>
+#include <vector>
+
 #include "lib/control/json_field.h"
 #include "lib/control/resources_format.h"
 
@@ -24,6 +28,57 @@ std::string FormatStatusHead(const nlohmann::json& s, bool active) {
   return out;
 }
 
+namespace {
+
+// "      Ready: no (ReadinessProbe= failing)" for a running service that is not ready, then one
+// "      Probe:" line per probe, and its last failure:
+//   "      Probe: ReadinessProbe=http://127.0.0.1:8080/healthz passing (3 in a row, 12 checks,
+//               1 failed, last 1.2ms)"
+//   "             last failure 2026-12-03T04:05:06Z: HTTP 503 Service Unavailable"
+std::string FormatProbeLines(const nlohmann::json& s) {
+  auto probes = s.find("probes");
+  if (probes == s.end() || !probes->is_array() || probes->empty()) return "";
+  std::string out;
+  if (Str(s, "state") == "running" && !s.value("ready", true))
+    out += "      Ready: no (the readiness probe fails)\n";
+  for (const auto& p : *probes) {
+    if (!p.is_object()) continue;
+    const std::string state = Str(p, "state");
+    out += "      Probe: " + Str(p, "directive") + "=" + Str(p, "target") + " " +
+           (p.value("running", false) ? state : std::string("not running"));
+    const uint64_t checks = p.value("checks", uint64_t{0});
+    if (checks > 0) {
+      const unsigned streak = state == "failing" ? p.value("consecutive_failures", 0u)
+                                                 : p.value("consecutive_successes", 0u);
+      char latency[32] = "";
+      if (auto l = p.find("last_latency_ms"); l != p.end() && l->is_number())
+        std::snprintf(latency, sizeof latency, ", last %.1fms", l->get<double>());
+      out += " (" + std::to_string(streak) + " in a row, " + std::to_string(checks) +
+             " checks, " + std::to_string(p.value("failures", uint64_t{0})) + " failed" +
+             latency + ")";
+    }
+    out += "\n";
+    if (auto f = p.find("last_failure"); f != p.end() && f->is_object()) {
+      out += "             last failure " + Str(*f, "at") + ": " + Str(*f, "message") + "\n";
+      const std::string output = Str(*f, "output");
+      size_t start = 0;
+      // Its last lines of output, at most 5.
+      std::vector<std::string> tail;
+      while (start < output.size()) {
+        size_t nl = output.find('\n', start);
+        if (nl == std::string::npos) nl = output.size();
+        if (nl > start) tail.push_back(output.substr(start, nl - start));
+        start = nl + 1;
+      }
+      for (size_t i = tail.size() > 5 ? tail.size() - 5 : 0; i < tail.size(); ++i)
+        out += "               | " + tail[i] + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string FormatServiceStatus(const nlohmann::json& s) {
   const std::string state = Str(s, "state");
   std::string out = FormatStatusHead(s, state == "running");
@@ -44,6 +99,7 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
              ", " + Str(p, "role") + "\n";
     }
   }
+  out += FormatProbeLines(s);
   if (auto pid = s.find("control_pid"); pid != s.end() && pid->is_number())
     out += "    Control: " + std::to_string(pid->get<long>()) + "\n";
   if (auto socks = s.find("sockets"); socks != s.end() && socks->is_array()) {

@@ -121,6 +121,50 @@ json LastExitJson(const LastExit& le, bool privileged) {
   };
 }
 
+const char* ProbeRoleKey(ProbeRole r) {
+  switch (r) {
+    case ProbeRole::kStartup: return "startup";
+    case ProbeRole::kReadiness: return "readiness";
+    case ProbeRole::kLiveness: return "liveness";
+  }
+  return "?";
+}
+
+// Each probe: what it asks, its state and its last failure. An exec: probe's output is the
+// service's output: for privileged peers only, as the log.
+json ProbesJson(const std::vector<ProbeInfo>& probes, bool privileged) {
+  json out = json::array();
+  for (const ProbeInfo& p : probes) {
+    const ProbeStatus& st = p.status;
+    json failure = nullptr;
+    if (st.last_failure)
+      failure = {{"message", st.last_failure->message},
+                 {"output", privileged ? json(st.last_failure->output) : json(nullptr)},
+                 {"at", FormatRfc3339(st.last_failure->at_realtime)}};
+    out.push_back({
+        {"role", ProbeRoleKey(p.spec.role)},
+        {"directive", ProbeRoleName(p.spec.role)},
+        {"target", p.spec.target},
+        {"source", p.spec.source},
+        {"state", ProbeStateName(st.state)},
+        {"running", p.running},
+        {"interval_usec", p.spec.interval.count()},
+        {"timeout_usec", p.spec.timeout.count()},
+        {"consecutive_successes", st.consecutive_successes},
+        {"consecutive_failures", st.consecutive_failures},
+        {"checks", st.checks},
+        {"failures", st.failures},
+        {"last_latency_ms",
+         st.last_latency ? json(static_cast<double>(st.last_latency->count()) / 1000.0)
+                         : json(nullptr)},
+        {"last_check", st.last_check_realtime ? json(FormatRfc3339(st.last_check_realtime))
+                                              : json(nullptr)},
+        {"last_failure", failure},
+    });
+  }
+  return out;
+}
+
 json LogJson(const ServiceSnapshot& s) {
   if (!s.log_stats) return nullptr;
   const LogWriteStats& st = *s.log_stats;
@@ -187,6 +231,7 @@ json ServiceJson(const ServiceSnapshot& s, bool privileged) {
   j["main_pid"] = s.main_pid ? json(*s.main_pid) : json(nullptr);
   j["control_pid"] = s.control_pid ? json(*s.control_pid) : json(nullptr);
   j["ready"] = s.ready;
+  j["probes"] = ProbesJson(s.probes, privileged);
   j["restarts"] = s.restarts;
   j["status_text"] = s.status_text;
   if (s.status_errno != 0) {
@@ -290,7 +335,8 @@ json CheckJson(const std::vector<UnitCheck>& units) {
                    {"path", u.path},
                    {"error", Str(u.error)},
                    {"warnings", u.warnings},
-                   {"limits", u.limit_notes}});
+                   {"limits", u.limit_notes},
+                   {"notes", u.notes}});
   }
   return out;
 }

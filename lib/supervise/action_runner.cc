@@ -82,6 +82,7 @@ void ActionRunner::Dispatch(Service& s, Actions first) {
     Perform(s, a, &more);
     q.insert(q.end(), more.begin(), more.end());
   }
+  SyncProbes(s);
   env_.after_change(s);
 }
 
@@ -133,7 +134,9 @@ void ActionRunner::ArmTimer(Service& s, Usec delay) {
   s.timer->Arm(delay, [this, name = s.name] {
     Service* sp = env_.find(name);
     if (!sp || !sp->fsm) return;
-    Dispatch(*sp, sp->fsm->OnTimer(Now()));
+    // A start that times out waiting for its probes says which probe held it.
+    const ProbeSet* probes = sp->current ? sp->current->probes.get() : nullptr;
+    Dispatch(*sp, sp->fsm->OnTimer(Now(), probes ? probes->GateBlocker() : ""));
   });
 }
 
@@ -309,6 +312,7 @@ void ActionRunner::SetAside(Service& s) {
   spdlog::info("{}: starting a new instance beside pid {}, which keeps serving", s.name,
                s.current->main ? s.current->main->pid() : 0);
   s.set_aside = std::move(s.current);
+  s.set_aside->probes.reset();  // an overlap restart probes the new instance only
 }
 
 // The new instance failed and its processes are gone: the one set aside is the service again.

@@ -42,6 +42,7 @@ class ActionRunner {
     BlockingWork* worker = nullptr;
     LogWriter* log_writer = nullptr;
     SocketUnits* sockets = nullptr;
+    ProbeFactory make_probes;  // null: no probes run
     std::string log_dir;
     std::string notify_socket;  // "" when supd has none
     std::string notify_error;   // why
@@ -99,6 +100,13 @@ class ActionRunner {
   void ArmTimer(Service& s, Usec delay);
   void ExtendTimer(Service& s, Usec delay);
   void ArmWatchdog(Service& s, Usec delay);
+
+  // Probes (instance_probes.cc): the current instance is probed while its main process runs
+  // and the machine is starting, running or reloading; the reports become events.
+  void SyncProbes(Service& s);
+  void OnProbeReport(const std::string& name, uint64_t instance, Event e);
+  std::unique_ptr<Check> StartExecCheck(const std::string& name, uint64_t instance,
+                                        const ProbeSpec& probe, CheckDone done);
 
   // Instances.
   void NewInstance(Service& s);

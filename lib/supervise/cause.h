@@ -40,6 +40,11 @@
 //   kWatchdogTimeout           "watchdog timeout: no WATCHDOG=1 within <span>, sent <SIG=signal>"
 //   kWatchdogTriggered         "watchdog triggered by the program (WATCHDOG=trigger), sent
 //                               <SIG=signal>"
+//   kStartupProbeFailed        "startup probe failed: <text>" (text: "StartupProbe=<target>
+//                               failed <n> times: <last result>")
+//   kLivenessProbeFailed       "liveness probe failed: <text>, sent <SIG=signal>"
+//   kProbeStartTimeout         "start timeout: not ready within TimeoutStartSec=<span>: <text>"
+//                               (text: ProbeSet::GateBlocker(), the probe that held the gate)
 //   kStoppedWhileWaitingToRestart  "stopped while waiting to restart"
 //   kResult                    ResultName(result): a restart is due and nothing else explains it
 //                               ("success", "exit-code", ...)
@@ -123,6 +128,9 @@ struct Cause {
     kLeftRunningAfterStopPost,
     kWatchdogTimeout,
     kWatchdogTriggered,
+    kStartupProbeFailed,
+    kLivenessProbeFailed,
+    kProbeStartTimeout,
     kStoppedWhileWaitingToRestart,
     kResult,
   };

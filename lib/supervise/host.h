@@ -19,6 +19,7 @@
 #include "lib/base/result.h"
 #include "lib/base/unique_fd.h"
 #include "lib/cgroup/resource_control.h"
+#include "lib/health/probe_set.h"
 #include "lib/proc/exit_status.h"
 #include "lib/unit/service_spec.h"
 
@@ -125,6 +126,11 @@ class CgroupControl {
   // supd's shutdown: removes what is empty of the whole tree.
   virtual void RemoveAll() = 0;
 };
+
+// Makes the probes of one instance (lib/health/probe_set.h); the real one runs them on the
+// io_context. `exec` starts the instance's exec: checks.
+using ProbeFactory = std::function<std::unique_ptr<ProbeSet>(
+    const ServiceSpec& spec, ExecCheckStarter exec, ProbeSet::Callbacks callbacks)>;
 
 // Work that may block without bound (NSS lookups, reading files): runs off the loop, and the
 // continuation it returns runs on the loop.

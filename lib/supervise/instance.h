@@ -50,6 +50,8 @@ struct Instance {
   std::vector<pid_t> pgids;      // process groups of its processes (without cgroups)
   std::unique_ptr<Proc> main;
   std::unique_ptr<Proc> control;
+  // Its probes, while it is the service's current instance and its main process runs.
+  std::unique_ptr<ProbeSet> probes;
 
   // Set while this instance is stopped on its own (an overlap restart's old instance).
   std::optional<InstanceStop> stop;

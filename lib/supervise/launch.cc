@@ -126,12 +126,12 @@ EnvList BuildEnvironment(const std::string& invocation_id, const PreparedInstanc
 Result<LaunchPlan> BuildLaunch(const LaunchInput& in) {
   const ServiceSpec& spec = *in.spec;
   const auto& cmds = CommandsOf(spec, in.list);
-  if (in.index >= cmds.size())
+  if (!in.command && in.index >= cmds.size())
     return Error{"internal error: no command " + std::to_string(in.index) + " in " +
                  CommandListName(in.list) + "="};
-  const ExecCommand& cmd = cmds[in.index];
+  const ExecCommand& cmd = in.command ? *in.command : cmds[in.index];
   LaunchPlan out;
-  out.what = std::string(CommandListName(in.list)) + "=" + cmd.path;
+  out.what = in.command ? in.command_what : std::string(CommandListName(in.list)) + "=" + cmd.path;
   out.path = cmd.path;
   SpawnPlan& plan = out.spawn;
   plan.path = cmd.path;

@@ -75,6 +75,10 @@ struct LaunchInput {
   const ServiceSpec* spec = nullptr;
   CommandList list = CommandList::kStart;
   size_t index = 0;
+  // Instead of list[index]: another command of the unit (an exec: probe's), with its name
+  // for messages ("ReadinessProbe=exec:/usr/bin/check"). A control process otherwise.
+  const ExecCommand* command = nullptr;
+  std::string command_what;
   bool is_main = false;
   const EnvList* env = nullptr;               // BuildEnvironment's, plus the Go runtime's
   const PreparedInstance* prepared = nullptr;
@@ -110,6 +114,7 @@ struct Proc {
   // one gives the crash excerpt.
   std::shared_ptr<OutputReader> out_reader, err_reader;
   std::unique_ptr<WatchHandle> exec_watch;  // readable exec-status pipe, while watched
+  UniqueFd capture;  // LaunchTarget::capture_output: the read end of its stdout+stderr
   ExecStatus exec;                          // read once; what it said
   size_t adjustments_taken = 0;  // of exec.adjustments, those its instance has recorded
   pid_t pid() const { return handle.pid; }
@@ -124,6 +129,9 @@ struct LaunchTarget {
   std::shared_ptr<ServiceLog> log;       // null when the log file could not be opened
   std::string cgroup;                    // "" without cgroup tracking
   std::vector<std::string> v1_cgroups;   // cgroup v1 directories to enter (hybrid hosts)
+  // stdout and stderr into one pipe whose non-blocking read end is Proc::capture (an exec:
+  // probe's output), instead of StandardOutput=/StandardError=.
+  bool capture_output = false;
 };
 
 class Launcher {

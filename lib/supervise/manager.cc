@@ -62,6 +62,7 @@ Manager::Impl::Impl(boost::asio::io_context& io, ManagerConfig cfg, HostParts h)
   env.cgroups = host.cgroups.get();
   env.launcher = host.launcher.get();
   env.worker = host.worker.get();
+  env.make_probes = host.probes;
   env.log_writer = log_writer.get();
   env.sockets = sockets.get();
   env.log_dir = config.log_dir;
@@ -319,7 +320,13 @@ ServiceSnapshot Manager::Impl::SnapshotOf(const Service& s) const {
   o.phase = f.phase();
   o.result = f.result();
   o.cause = f.cause();
-  o.ready = f.ready();
+  o.ready = f.ready() && f.probe_ready();
+  if (s.current && s.current->probes) {
+    o.probes = s.current->probes->Snapshot();
+  } else if (s.spec) {
+    for (const auto* p : {&s.spec->startup_probe, &s.spec->readiness_probe, &s.spec->liveness_probe})
+      if (*p) o.probes.push_back(ProbeInfo{**p, false, {}});
+  }
   o.restarts = f.restarts();
   o.watchdog = f.watchdog_interval();
   o.status_text = s.status_text;

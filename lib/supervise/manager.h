@@ -54,6 +54,9 @@ struct HostParts {
   std::unique_ptr<CgroupControl> cgroups;
   std::unique_ptr<Launcher> launcher;
   std::shared_ptr<BlockingWork> worker;  // shared: lib/control/ uses it too
+  // Null: probes never report (a unit with a startup or readiness probe then never becomes
+  // ready); tests that do not probe leave it so.
+  ProbeFactory probes;
 };
 
 // Told what happens, for the log, `supctl events` and metrics. Callbacks run on the loop, after

@@ -11,6 +11,7 @@
 #include "lib/supervise/manager.h"
 #include "lib/supervise/manager_impl.h"
 #include "lib/supervise/notify_router.h"
+#include "lib/supervise/probe_notes.h"
 #include "lib/supervise/real_host.h"
 #include "lib/supervise/socket_units.h"
 
@@ -357,6 +358,10 @@ std::vector<UnitCheck> Manager::Check() const {
     if (s->spec) {
       for (const auto& w : s->spec->warnings) c.warnings.push_back(w.ToString());
       c.limit_notes = PredictLimitNotes(s->spec->exec, s->spec->resources.require_limits, host);
+      std::vector<std::string> held;
+      for (const auto& sock : m.sockets->SnapshotsFor(n))
+        for (const auto& l : sock.listening) held.push_back(l.identity);
+      c.notes = ProbeCheckNotes(*s->spec, held);
     }
     out.push_back(std::move(c));
   }

@@ -236,6 +236,7 @@ class RealLauncher final : public Launcher {
   Result<std::unique_ptr<Proc>> Launch(const LaunchPlan& lp, const LaunchTarget& target,
                                        std::vector<std::string>* output_warnings) override {
     SpawnPlan plan = lp.spawn;
+    if (target.capture_output) return LaunchCapturing(std::move(plan), lp, target);
     // StandardOutput=/StandardError=: supd's log (a pipe per stream), journald, a file, null.
     auto targets = OpenOutputTargets(*target.spec, journal_.get());
     if (!targets.ok()) return targets.take_error();
@@ -263,6 +264,31 @@ class RealLauncher final : public Launcher {
                      : targets->err_to_log ? STDERR_FILENO
                      : targets->err        ? targets->err.get()
                                            : -1;
+    return SpawnInto(std::move(plan), lp, target, [&](Proc& proc) {
+      if (out_log) proc.out_reader = OutputReader::Start(io_, std::move(out.read), target.log, proc.pid(), "out");
+      if (err_log) proc.err_reader = OutputReader::Start(io_, std::move(err.read), target.log, proc.pid(), "err");
+    });
+  }
+
+ private:
+  // An exec: probe: stdout and stderr into one pipe that the probe reads.
+  Result<std::unique_ptr<Proc>> LaunchCapturing(SpawnPlan plan, const LaunchPlan& lp,
+                                                const LaunchTarget& target) {
+    auto pipe = OpenPipe("the output of " + lp.what);
+    if (!pipe.ok()) return pipe.take_error();
+    const int flags = ::fcntl(pipe->read.get(), F_GETFL);
+    if (flags < 0 || ::fcntl(pipe->read.get(), F_SETFL, flags | O_NONBLOCK) < 0)
+      return ErrnoError("make the output pipe of " + lp.what + " non-blocking");
+    plan.stdout_fd = pipe->write.get();
+    plan.stderr_fd = pipe->write.get();
+    return SpawnInto(std::move(plan), lp, target,
+                     [&](Proc& proc) { proc.capture = std::move(pipe->read); });
+  }
+
+  // Enters the cgroup, spawns, and lets `attach` give the new Proc its output ends.
+  Result<std::unique_ptr<Proc>> SpawnInto(SpawnPlan plan, const LaunchPlan& lp,
+                                          const LaunchTarget& target,
+                                          const std::function<void(Proc&)>& attach) {
     UniqueFd cgroup_procs, cgroup_dir;
     if (!target.cgroup.empty()) {
       auto fd = OpenCgroupProcs(target.cgroup);
@@ -289,13 +315,10 @@ class RealLauncher final : public Launcher {
     proc->exec_status = std::move(spawned->exec_status);
     proc->path = lp.path;
     proc->working_directory = plan.working_directory;
-    const pid_t pid = proc->pid();
-    if (out_log) proc->out_reader = OutputReader::Start(io_, std::move(out.read), target.log, pid, "out");
-    if (err_log) proc->err_reader = OutputReader::Start(io_, std::move(err.read), target.log, pid, "err");
+    attach(*proc);
     return proc;
   }
 
- private:
   asio::io_context& io_;
   std::unique_ptr<JournalStreams> journal_;  // null: no journald support at all
 };
@@ -339,6 +362,9 @@ HostParts MakeRealHost(asio::io_context& io, const std::string& tree_name) {
   h.cgroups = MakeRealCgroupControl(io, tree_name);
   h.launcher = MakeRealLauncher(io);
   h.worker = MakeRealWorker(io);
+  h.probes = [&io](const ServiceSpec& spec, ExecCheckStarter exec, ProbeSet::Callbacks cb) {
+    return std::make_unique<ProbeSet>(io, spec, std::move(exec), std::move(cb));
+  };
   return h;
 }
 

@@ -31,6 +31,18 @@
 // start         | main spawned (simple)          | start-post
 // start         | main execve ok (exec)          | start-post
 // start         | READY=1 (notify)               | start-post
+//               |                                |   (each of the three above: with a startup
+//               |                                |   or readiness probe, only once the probe
+//               |                                |   gate passed too)
+// start         | probe gate passed              | start-post if Type= readiness was reached
+// start         | startup probe failed           | stop-sigterm, result timeout
+// start         | timer, waiting for the gate    | stop-sigterm, result timeout; the cause
+//               |                                |   names the probe that holds the gate
+// start,        | liveness probe failed          | stop-sigterm with WatchdogSignal=, result
+//   start-post, |                                |   watchdog
+//   running,    |                                |
+//   reload      |                                |
+// any           | readiness changed              | note it (status: running but not ready)
 // start         | main exited (oneshot ok)       | start (next ExecStart=) or start-post
 // start         | main exited (other)            | stop-sigterm (a clean exit is exit-code here)
 // start         | spawn failed                   | stop-sigterm, result resources
@@ -148,6 +160,9 @@ bool ServiceFsm::Record(const Event& e) {
       return true;
     case K::kMainSpawned:
       spawned_main_confirmed_ = true;
+      return true;
+    case K::kReadinessChanged:
+      probe_ready_ = e.start;
       return true;
     case K::kWatchdogUsec:
       // "infinity" (USEC_INFINITY) means no watchdog, as in systemd.
@@ -277,14 +292,22 @@ Actions ServiceFsm::InStartPre(const Event& e) {
 Actions ServiceFsm::InStart(const Event& e) {
   switch (e.kind) {
     case K::kMainSpawned:
-      if (spec_->type == ServiceType::kSimple) return EnterStartPost(0, e.now);
+      if (spec_->type == ServiceType::kSimple) return TypeReady(e.now);
       return {};
     case K::kMainExecOk:
-      if (spec_->type == ServiceType::kExec && main_alive_) return EnterStartPost(0, e.now);
+      if (spec_->type == ServiceType::kExec && main_alive_) return TypeReady(e.now);
       return {};
     case K::kReady:
-      if (NotifyType() && main_alive_) return EnterStartPost(0, e.now);
+      if (NotifyType() && main_alive_) return TypeReady(e.now);
       return {};
+    case K::kProbeGatePassed:
+      gate_passed_ = true;
+      if (type_ready_ && main_alive_) return EnterStartPost(0, e.now);
+      return {};
+    case K::kStartupProbeFailed:
+      cause_ = Cause::WithText(Cause::Kind::kStartupProbeFailed, e.message);
+      return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, e.now);
+    case K::kLivenessProbeFailed: return LivenessFailed(e);
     case K::kMainExited: {
       const ServiceResult r = MainExitResult(e);
       const bool ok = r == ServiceResult::kSuccess;
@@ -300,7 +323,13 @@ Actions ServiceFsm::InStart(const Event& e) {
     case K::kSpawnFailed:
       return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kResources, e.now);
     case K::kStopping: return StoppingOnItsOwn();
-    case K::kTimer: return StartTimedOut(e.now);
+    case K::kTimer:
+      if (waits_for_probe_gate() && !e.message.empty()) {
+        cause_ = Cause::WithSpan(Cause::Kind::kProbeStartTimeout, spec_->timeout_start);
+        cause_.text = e.message;
+        return EnterStopSignal(Phase::kStopSigterm, ServiceResult::kTimeout, e.now);
+      }
+      return StartTimedOut(e.now);
     case K::kStop:
     case K::kRestart: return StopWhileStarting(e);
     case K::kExtendTimeout: return {ExtendTimer(e.usec)};
@@ -317,6 +346,7 @@ Actions ServiceFsm::InStartPost(const Event& e) {
       return EnterStop(c.result, e.now);
     }
     case K::kSpawnFailed: return EnterStop(ServiceResult::kResources, e.now);
+    case K::kLivenessProbeFailed: return LivenessFailed(e);
     case K::kMainExited: {
       const ServiceResult r = MainExitResult(e);
       if (r == ServiceResult::kSuccess) return {};  // EnterRunning() notices it is gone
@@ -360,6 +390,7 @@ Actions ServiceFsm::InRunning(const Event& e) {
     case K::kWatchdogUsec: return RearmWatchdog(e);
     case K::kWatchdogTimeout:
     case K::kWatchdogTriggered: return WatchdogFired(e);
+    case K::kLivenessProbeFailed: return LivenessFailed(e);
     case K::kMainPidChanged: return {};
     // kStart: already running. kControlExited: an ExecReload= killed after its timeout.
     default: return {};
@@ -413,6 +444,7 @@ Actions ServiceFsm::InReload(const Event& e) {
     case K::kWatchdogUsec: return RearmWatchdog(e);
     case K::kWatchdogTimeout:
     case K::kWatchdogTriggered: return WatchdogFired(e);
+    case K::kLivenessProbeFailed: return LivenessFailed(e);
     case K::kExtendTimeout: return {ExtendTimer(e.usec)};
     case K::kMainPidChanged: return {};
     default: return {};
@@ -615,6 +647,26 @@ Actions ServiceFsm::WatchdogFired(const Event& e) {
   Append(acts, KillActions(sig, /*final_kill=*/false));
   acts.push_back(Action::Timer(spec_->timeout_stop));
   return acts;
+}
+
+// A liveness probe failed FailureThreshold= times: the instance is stopped as a missed watchdog
+// stops it (WatchdogSignal=, result watchdog, so Restart= decides as for a watchdog).
+Actions ServiceFsm::LivenessFailed(const Event& e) {
+  const int sig = spec_->watchdog_signal;
+  cause_ = Cause::WithText(Cause::Kind::kLivenessProbeFailed, e.message);
+  cause_.signal = sig;
+  SetResult(ServiceResult::kWatchdog);
+  phase_ = Phase::kStopSigterm;
+  Actions acts{Action::Of(AK::kDisarmWatchdog)};
+  Append(acts, KillActions(sig, /*final_kill=*/false));
+  acts.push_back(Action::Timer(spec_->timeout_stop));
+  return acts;
+}
+
+Actions ServiceFsm::TypeReady(Usec now) {
+  type_ready_ = true;
+  if (GateNeeded() && !gate_passed_) return {};  // the probe gate decides
+  return EnterStartPost(0, now);
 }
 
 Actions ServiceFsm::OverlapRestartNow(Usec now) {

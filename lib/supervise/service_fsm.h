@@ -128,6 +128,12 @@ using Actions = std::vector<Action>;
 Actions KillActionsFor(KillMode mode, int sig, bool final_kill, bool main_alive,
                        bool control_alive);
 
+// Whether the probe gate of `spec` (its readiness probe, else its startup probe) can tell a new
+// instance from an old one that serves on the same held sockets: only an exec: probe can (it
+// gets the new instance's $MAINPID); an http:// or tcp:// probe of a shared address may be
+// answered by the old instance. False without such a probe.
+bool ProbeGateTellsInstances(const ServiceSpec& spec);
+
 // One input of the machine. `now` is CLOCK_MONOTONIC when it happened; the payload fields a
 // kind does not name keep their defaults.
 struct Event {
@@ -152,12 +158,19 @@ struct Event {
     kMainPidChanged,     // MAINPID=: the Manager adopted another main process (AcceptsMainPid)
     // The watchdog timer fired; WATCHDOG=trigger.
     kWatchdogTimeout, kWatchdogTriggered,
+    // The current instance's probes (lib/health/probe_set.h), as the Manager relays them.
+    kProbeGatePassed,      // startup/readiness probes passed: ready as far as probes go
+    kStartupProbeFailed,   // message: "StartupProbe=… failed 3 times: <last result>"
+    kLivenessProbeFailed,  // message: "LivenessProbe=… failed 3 times: <last result>"
+    kReadinessChanged,     // start: the readiness probe passes again (true) or fails (false)
   };
   Kind kind;
   Usec now{0};
   bool start = false;          // kConditionsChecked: the conditions hold
   bool assert_failed = false;  // kConditionsChecked: it was an Assert*= that failed
-  std::string message{};       // see the kinds
+  // See the kinds; for kTimer, what holds the probe gate shut (ProbeSet::GateBlocker()), so
+  // that a start timeout can say which probe the service never passed.
+  std::string message{};
   // kMainExited/kControlExited: set when the process never reached execve() (the spawner's
   // step and errno: "exec /usr/bin/x: No such file or directory").
   std::string exec_error{};
@@ -251,7 +264,8 @@ class ServiceFsm {
   Actions OnMainExited(const ExitStatus& st, const std::string& exec_error, Usec now,
                        const std::string& oom_reason = "");
   Actions OnControlExited(const ExitStatus& st, const std::string& exec_error, Usec now);
-  Actions OnTimer(Usec now);
+  // `gate_blocker`: what holds the probe gate shut, if anything (see Event::message).
+  Actions OnTimer(Usec now, const std::string& gate_blocker = "");
   Actions OnAllGone(Usec now);
   Actions OnDetachedMainExited(Usec now);
   Actions OnReady(Usec now);      // READY=1 (Type=notify readiness; end of a reload)
@@ -263,6 +277,11 @@ class ServiceFsm {
   Actions OnMainPidChanged(Usec now);
   // The watchdog timer fired (or WATCHDOG=trigger).
   Actions OnWatchdogTimeout(Usec now, bool triggered = false);
+  // Probe reports about the current instance (see Event::Kind).
+  Actions OnProbeGatePassed(Usec now);
+  Actions OnStartupProbeFailed(const std::string& what, Usec now);
+  Actions OnLivenessProbeFailed(const std::string& what, Usec now);
+  Actions OnReadinessChanged(bool ready, Usec now);
 
   // --- Decisions (const: asking changes nothing).
   // May a datagram from `role` steer the service? A previous instance's sender is refused
@@ -300,6 +319,16 @@ class ServiceFsm {
   // Waiting for kInstancePrepared (phase kCondition).
   bool preparing() const { return phase_ == Phase::kCondition && step_ == Step::kPrepare; }
   bool ready() const { return phase_ == Phase::kRunning; }
+  // The readiness probe's verdict on the running instance (true without a readiness probe):
+  // running but not ready is "up, do not send it traffic", never a reason to restart.
+  bool probe_ready() const { return probe_ready_; }
+  // The current instance is to be probed now: the unit has probes, its main process runs, and
+  // the machine is starting (from the main process on), running or reloading.
+  bool wants_probes() const;
+  // A start waits for the probe gate (ProbeSet's gate_passed) besides Type= readiness.
+  bool waits_for_probe_gate() const {
+    return phase_ == Phase::kStart && type_ready_ && GateNeeded() && !gate_passed_;
+  }
   bool main_alive() const { return main_alive_; }
   bool control_alive() const { return control_alive_; }
   CommandList control_list() const { return control_list_; }
@@ -370,6 +399,12 @@ class ServiceFsm {
   Actions StoppingOnItsOwn();
   Actions RearmWatchdog(const Event& e) const;  // WATCHDOG=1, WATCHDOG_USEC=
   Actions WatchdogFired(const Event& e);
+  Actions LivenessFailed(const Event& e);
+  Actions TypeReady(Usec now);  // Type='s readiness reached in kStart; the gate may hold it
+  // The start of this instance must also pass the probe gate: the unit has a startup or
+  // readiness probe, and (in an overlap restart) that probe can tell the new instance from
+  // the old one (ProbeGateTellsInstances).
+  bool GateNeeded() const;
   Actions OverlapRestartNow(Usec now);
   Actions ContinueWhenEmpty(Usec now);
   Actions GiveUp();
@@ -421,6 +456,9 @@ class ServiceFsm {
   bool overlap_pending_ = false;         // an old instance is set aside, serving
   bool old_main_alive_ = false;          // ... and its main process still runs
   uint64_t overlaps_failed_ = 0;
+  bool type_ready_ = false;   // in kStart: Type= readiness seen (spawned, execve, READY=1)
+  bool gate_passed_ = false;  // in kStart: kProbeGatePassed seen for this instance
+  bool probe_ready_ = true;   // the last kReadinessChanged (reset at each start)
   std::optional<ExitStatus> last_main_exit_;  // of the current start, for Restart*ExitStatus=
   std::vector<Usec> start_times_;  // starts inside StartLimitIntervalSec=
   Cause cause_;

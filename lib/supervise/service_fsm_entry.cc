@@ -76,6 +76,9 @@ Actions ServiceFsm::EnterStart(size_t from, Usec now, Actions acts) {
   phase_ = Phase::kStart;
   main_index_ = from;
   main_alive_ = true;
+  type_ready_ = false;
+  gate_passed_ = false;
+  probe_ready_ = true;
   acts.push_back(Action::Timer(spec_->timeout_start));
   Action a{AK::kSpawnMain};
   a.list = CommandList::kStart;

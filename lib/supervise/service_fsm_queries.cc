@@ -110,11 +110,12 @@ bool ServiceFsm::WantsActivation() const {
 OverlapVerdict ServiceFsm::CanOverlapRestart(bool holds_fds, bool instance_set_aside) const {
   if (overlap_pending_ || instance_set_aside) return OverlapVerdict::kInProgress;
   if (!holds_fds) return OverlapVerdict::kNoHeldFds;
-  // Only READY=1 says that the new instance really serves; for simple/exec "ready" is merely
-  // "forked", which would stop the old one before the new one listens (and keep no instance if
-  // the new one crashes at start). Those restart stop-then-start: the held socket refuses
-  // nothing, requests wait for the start-up.
-  if (!NotifyType()) return OverlapVerdict::kNotNotifyType;
+  // Only READY=1 or an exec: probe of the new instance says that it really serves; for
+  // simple/exec "ready" is merely "forked", which would stop the old one before the new one
+  // listens (and keep no instance if the new one crashes at start), and an http/tcp probe of
+  // the shared socket may be answered by the old instance. Those restart stop-then-start: the
+  // held socket refuses nothing, requests wait for the start-up.
+  if (!NotifyType() && !ProbeGateTellsInstances(*spec_)) return OverlapVerdict::kNotNotifyType;
   if (spec_->kill_mode == KillMode::kNone) return OverlapVerdict::kKillModeNone;
   if (phase_ != Phase::kRunning) return OverlapVerdict::kNotRunning;
   if (!main_alive_) return OverlapVerdict::kNoMainProcess;
@@ -246,7 +247,11 @@ Actions ServiceFsm::OnControlExited(const ExitStatus& st, const std::string& exe
   return Handle(e);
 }
 
-Actions ServiceFsm::OnTimer(Usec now) { return Handle(Event::At(K::kTimer, now)); }
+Actions ServiceFsm::OnTimer(Usec now, const std::string& gate_blocker) {
+  Event e = Event::At(K::kTimer, now);
+  e.message = gate_blocker;
+  return Handle(e);
+}
 Actions ServiceFsm::OnAllGone(Usec now) { return Handle(Event::At(K::kAllGone, now)); }
 Actions ServiceFsm::OnDetachedMainExited(Usec now) {
   return Handle(Event::At(K::kDetachedMainExited, now));
@@ -273,6 +278,50 @@ Actions ServiceFsm::OnExtendTimeout(Usec usec, Usec now) {
 
 Actions ServiceFsm::OnWatchdogTimeout(Usec now, bool triggered) {
   return Handle(Event::At(triggered ? K::kWatchdogTriggered : K::kWatchdogTimeout, now));
+}
+
+bool ProbeGateTellsInstances(const ServiceSpec& spec) {
+  const std::optional<ProbeSpec>& gate = spec.readiness_probe ? spec.readiness_probe
+                                                              : spec.startup_probe;
+  return gate && gate->kind == ProbeSpec::Kind::kExec;
+}
+
+bool ServiceFsm::wants_probes() const {
+  if (!spec_->startup_probe && !spec_->readiness_probe && !spec_->liveness_probe) return false;
+  if (!main_alive_) return false;
+  switch (phase_) {
+    case Phase::kStart:
+    case Phase::kStartPost:
+    case Phase::kRunning:
+    case Phase::kReload: return true;
+    default: return false;
+  }
+}
+
+bool ServiceFsm::GateNeeded() const {
+  if (!spec_->startup_probe && !spec_->readiness_probe) return false;
+  // In an overlap restart, a probe that the old instance may answer proves nothing of the new
+  // one: READY=1 alone decides then (supctl check says so).
+  return !overlap_pending_ || ProbeGateTellsInstances(*spec_);
+}
+
+Actions ServiceFsm::OnProbeGatePassed(Usec now) {
+  return Handle(Event::At(K::kProbeGatePassed, now));
+}
+Actions ServiceFsm::OnStartupProbeFailed(const std::string& what, Usec now) {
+  Event e = Event::At(K::kStartupProbeFailed, now);
+  e.message = what;
+  return Handle(e);
+}
+Actions ServiceFsm::OnLivenessProbeFailed(const std::string& what, Usec now) {
+  Event e = Event::At(K::kLivenessProbeFailed, now);
+  e.message = what;
+  return Handle(e);
+}
+Actions ServiceFsm::OnReadinessChanged(bool ready, Usec now) {
+  Event e = Event::At(K::kReadinessChanged, now);
+  e.start = ready;
+  return Handle(e);
 }
 
 }  // namespace supd

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lib/cgroup/resource_control.h"
+#include "lib/health/probe_set.h"
 #include "lib/log/log_writer.h"
 #include "lib/proc/exit_status.h"
 #include "lib/proc/spawn.h"
@@ -98,7 +99,10 @@ struct ServiceSnapshot {
   Cause cause;
   std::optional<pid_t> main_pid;
   std::optional<pid_t> control_pid;
+  // Running and ready: the state is running and the readiness probe (if any) passes.
   bool ready = false;
+  // Its probes: the current instance's as they run, else the unit's, not running.
+  std::vector<ProbeInfo> probes;
   unsigned restarts = 0;
   std::string status_text;  // STATUS=
   int status_errno = 0;     // ERRNO=
@@ -154,6 +158,9 @@ struct UnitCheck {
   // Limit*= that this host will not set as written ("LimitNOFILE=1048576 will be clamped to
   // 20000 (no CAP_SYS_RESOURCE)"), judged against supd's own limits.
   std::vector<std::string> limit_notes;
+  // What else supd will do otherwise than the unit may expect: a readiness probe that cannot
+  // tell a new instance from the old one in an overlap restart.
+  std::vector<std::string> notes;
 };
 
 }  // namespace supd

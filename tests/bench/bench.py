@@ -5,6 +5,7 @@ It runs the real supd (from the build directory) on temporary directories and pr
 p99s and ratios. Not a test: it asserts nothing; it measures.
 """
 import argparse
+import calendar
 import json
 import os
 import shutil
@@ -523,12 +524,15 @@ def main():
     ap.add_argument("--ready-rounds", type=int, default=50)
     ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
     ap.add_argument("--zd-seconds", type=int, default=10, help="hey run across restarts")
-    ap.add_argument("--only", choices=["all", "zero-downtime", "logs", "footprint", "speed"],
+    ap.add_argument("--only", choices=["all", "zero-downtime", "logs", "footprint", "speed",
+                                       "probes"],
                     default="all")
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternating rounds of supd and its floor (or bare run)")
     ap.add_argument("--hey-seconds", type=int, default=5, help="each throughput run")
     ap.add_argument("--log-seconds", type=int, default=10, help="how long each log writer runs")
+    ap.add_argument("--probe-seconds", type=int, default=10,
+                    help="how long supd's CPU is measured with each probe interval")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     gobin = os.path.join(args.build, "tests", "go")
@@ -546,9 +550,13 @@ def main():
     if args.only == "speed":
         bench_speed(args, gobin)
         return
+    if args.only == "probes":
+        bench_probes(args, gobin)
+        return
     if args.only == "all":
         bench_speed(args, gobin)
         bench_supervision(args, gobin)
+        bench_probes(args, gobin)
     bench_restarts(args, gobin)
 
 
@@ -703,6 +711,77 @@ def bench_logs(args, gobin):
               f"{r['written']:,} written), supd CPU {r['cpu']:.1f} s "
               f"= {100 * r['cpu'] / r['wall']:.0f}% of one core over {r['wall']:.1f} s; "
               f"straight to a file: {dlps:,.0f} lines/s; ratio {lps / dlps:.2f}")
+
+
+def probed_units(gobin, n, interval):
+    """n Go HTTP services, each with a readiness probe of its /healthz every `interval`
+    (None: no probe, the baseline)."""
+    units = {}
+    for i in range(n):
+        port = free_port()
+        probe = (f"[X-Supd]\nReadinessProbe=http://127.0.0.1:{port}/healthz\n"
+                 f"ReadinessProbeIntervalSec={interval}\n") if interval else ""
+        units[f"p{i:03d}.service"] = (
+            f"[Service]\nExecStart={gobin}/healthserver -addr 127.0.0.1:{port}\n{probe}"
+            f"[Install]\nWantedBy=multi-user.target\n")
+    return units
+
+
+def bench_probe_cpu(build, gobin, n, interval, seconds):
+    """supd's CPU over `seconds` with n services probed every `interval`, the probes' real
+    rate, and for each service the time from its probe's first success to `running`."""
+    d = Supd(build, probed_units(gobin, n, interval))
+    d.start()
+    try:
+        if not d.wait(lambda: all(s["state"] == "running" for s in d.status()), timeout=60):
+            raise RuntimeError("not every probed service came up: " + json.dumps(
+                [(s["name"], s["state"], s.get("cause")) for s in d.status()
+                 if s["state"] != "running"]))
+        to_running = []
+        for s in d.status():
+            for p in s.get("probes", []):
+                if p["role"] == "readiness" and p.get("since"):
+                    to_running.append(
+                        (rfc3339_usec(s["since"]) - rfc3339_usec(p["since"])) / 1000)
+        checks0 = sum(p["checks"] for s in d.status() for p in s.get("probes", []))
+        c0, t0 = d.cpu_seconds(), time.monotonic()
+        time.sleep(seconds)
+        cpu, wall = d.cpu_seconds() - c0, time.monotonic() - t0
+        checks = sum(p["checks"] for s in d.status() for p in s.get("probes", [])) - checks0
+        failures = sum(p["failures"] for s in d.status() for p in s.get("probes", []))
+        return {"cpu": cpu, "wall": wall, "rate": checks / wall, "failures": failures,
+                "to_running_ms": to_running}
+    finally:
+        d.stop()
+
+
+def rfc3339_usec(text):
+    """"2026-12-03T04:05:06.123456Z" → µs since the epoch."""
+    base, frac = text.rstrip("Z").split(".")
+    t = time.strptime(base, "%Y-%m-%dT%H:%M:%S")
+    return calendar.timegm(t) * 1000000 + int(frac.ljust(6, "0")[:6])
+
+
+def bench_probes(args, gobin):
+    n = 100
+    rows = []
+    for interval in (None, "1s", "100ms"):
+        r = bench_probe_cpu(args.build, gobin, n, interval, args.probe_seconds)
+        rows.append((interval, r))
+    base = rows[0][1]["cpu"] / rows[0][1]["wall"]
+    for interval, r in rows:
+        share = r["cpu"] / r["wall"]
+        what = f"probed over HTTP every {interval}" if interval else "not probed (baseline)"
+        line = (f"probes, {n} Go services {what}: supd CPU {100 * share:.2f}% of one core "
+                f"over {r['wall']:.1f} s")
+        if interval:
+            line += (f" ({100 * (share - base):+.2f} points over the baseline), "
+                     f"{r['rate']:.0f} probes/s, {r['failures']} failed checks")
+            if r["to_running_ms"]:
+                line += (f"; first success -> running median "
+                         f"{statistics.median(r['to_running_ms']):.3f} ms, max "
+                         f"{max(r['to_running_ms']):.3f} ms")
+        print(line)
 
 
 def bench_restarts(args, gobin):

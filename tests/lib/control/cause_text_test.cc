@@ -308,7 +308,8 @@ TEST(FormatOverlapVerdictTest, EachVerdict) {
   EXPECT_EQ(FormatOverlapVerdict(OverlapVerdict::kInProgress, State::kStarting),
             "a restart is already in progress");
   EXPECT_EQ(FormatOverlapVerdict(OverlapVerdict::kNotNotifyType, State::kRunning),
-            "overlap restarts need Type=notify (READY=1 tells when to switch)");
+            "overlap restarts need Type=notify (READY=1 tells when to switch) or an exec: "
+            "readiness probe (it can tell the new instance by its $MAINPID)");
   EXPECT_EQ(FormatOverlapVerdict(OverlapVerdict::kKillModeNone, State::kRunning),
             "KillMode=none could not stop the old instance");
   EXPECT_EQ(FormatOverlapVerdict(OverlapVerdict::kNotRunning, State::kBackoff),

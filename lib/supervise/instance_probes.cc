@@ -1,0 +1,143 @@
+// The probes of the current instance: made and dropped as the service's machine wants them,
+// their reports turned into the machine's events, exec: checks launched like ExecStartPost=.
+#include <spdlog/spdlog.h>
+
+#include <string>
+#include <utility>
+
+#include "lib/supervise/action_runner.h"
+#include "lib/supervise/probe_exec.h"
+
+namespace supd {
+namespace {
+
+// "ReadinessProbe=http://127.0.0.1:8080/healthz"
+std::string ProbeName(const ProbeSpec& p) {
+  return std::string(ProbeRoleName(p.role)) + "=" + p.target;
+}
+
+// The last non-empty line of a probe's output, for one-line messages.
+std::string LastLine(const std::string& output) {
+  size_t end = output.find_last_not_of(" \t\r\n");
+  if (end == std::string::npos) return "";
+  const size_t begin = output.rfind('\n', end);
+  const size_t from = begin == std::string::npos ? 0 : begin + 1;
+  std::string line = output.substr(from, end - from + 1);
+  if (line.size() > 200) line = line.substr(line.size() - 200);
+  return line;
+}
+
+// "LivenessProbe=http://…/healthz failed 3 times: timed out after 1s"
+std::string FailureText(const ProbeInfo& p) {
+  std::string text = ProbeName(p.spec) + " failed " +
+                     std::to_string(p.status.consecutive_failures) +
+                     (p.status.consecutive_failures == 1 ? " time" : " times");
+  if (p.status.last_failure) {
+    text += ": " + p.status.last_failure->message;
+    const std::string line = LastLine(p.status.last_failure->output);
+    if (!line.empty()) text += ": " + line;
+  }
+  return text;
+}
+
+}  // namespace
+
+void ActionRunner::SyncProbes(Service& s) {
+  if (!s.current) return;
+  Instance& inst = *s.current;
+  if (!s.fsm->wants_probes()) {
+    inst.probes.reset();
+    return;
+  }
+  if (inst.probes || !env_.make_probes) return;
+  const std::string name = s.name;
+  const uint64_t id = inst.id;
+  ProbeSet::Callbacks cb;
+  cb.gate_passed = [this, name, id] {
+    OnProbeReport(name, id, Event::At(Event::Kind::kProbeGatePassed, Now()));
+  };
+  cb.startup_failed = [this, name, id](const ProbeInfo& p) {
+    Event e = Event::At(Event::Kind::kStartupProbeFailed, Now());
+    e.message = FailureText(p);
+    OnProbeReport(name, id, std::move(e));
+  };
+  cb.liveness_failed = [this, name, id](const ProbeInfo& p) {
+    Event e = Event::At(Event::Kind::kLivenessProbeFailed, Now());
+    e.message = FailureText(p);
+    OnProbeReport(name, id, std::move(e));
+  };
+  cb.readiness_changed = [this, name, id](bool ready, const ProbeInfo&) {
+    Event e = Event::At(Event::Kind::kReadinessChanged, Now());
+    e.start = ready;
+    OnProbeReport(name, id, std::move(e));
+  };
+  // Every change of a probe's state, once: not every check.
+  cb.transition = [name](const ProbeInfo& p) {
+    const ProbeStatus& st = p.status;
+    if (st.state == ProbeState::kFailing) {
+      spdlog::warn("{}: {} is failing: {}", name, ProbeName(p.spec),
+                   st.last_failure ? st.last_failure->message : std::string("?"));
+    } else {
+      spdlog::info("{}: {} is {}", name, ProbeName(p.spec), ProbeStateName(st.state));
+    }
+  };
+  ExecCheckStarter exec = [this, name, id](const ProbeSpec& p, CheckDone done) {
+    return StartExecCheck(name, id, p, std::move(done));
+  };
+  inst.probes = env_.make_probes(*inst.spec, std::move(exec), std::move(cb));
+  inst.probes->Start();
+}
+
+void ActionRunner::OnProbeReport(const std::string& name, uint64_t instance, Event e) {
+  Service* s = env_.find(name);
+  // Reports of an instance that is no longer the service's current one are stale.
+  if (!s || !s->fsm || !s->current || s->current->id != instance) return;
+  Dispatch(*s, s->fsm->Handle(e));
+}
+
+std::unique_ptr<Check> ActionRunner::StartExecCheck(const std::string& name, uint64_t instance,
+                                                    const ProbeSpec& probe, CheckDone done) {
+  auto fail = [this](std::string message, CheckDone cb) -> std::unique_ptr<Check> {
+    // Reported after this call, as every check's result.
+    struct Failed final : Check {};
+    env_.loop->Post([cb = std::move(cb), message = std::move(message)] {
+      CheckResult r;
+      r.message = message;
+      cb(std::move(r));
+    });
+    return std::make_unique<Failed>();
+  };
+  Service* s = env_.find(name);
+  if (!s || !s->current || s->current->id != instance)
+    return fail("the instance is gone", std::move(done));
+  Instance& inst = *s->current;
+  if (!inst.prepared || !inst.setup_error.empty())
+    return fail(inst.setup_error.empty() ? "the instance was not prepared" : inst.setup_error,
+                std::move(done));
+  LaunchInput in;
+  in.spec = inst.spec.get();
+  in.command = &probe.command;
+  in.command_what = ProbeName(probe);
+  in.env = &inst.env;
+  in.prepared = &inst.prep;
+  in.notify_socket = env_.notify_socket;
+  in.notify_error = env_.notify_error;
+  in.euid = env_.euid;
+  in.egid = env_.egid;
+  in.home = env_.home;
+  in.require_limits = inst.spec->resources.require_limits;
+  if (inst.main) in.main_pid = inst.main->pid();
+  auto plan = BuildLaunch(in);
+  if (!plan.ok()) return fail(plan.error().message, std::move(done));
+  LaunchTarget target;
+  target.spec = inst.spec.get();
+  target.cgroup = inst.cgroup;
+  target.capture_output = true;
+  if (const InstanceResources* ir =
+          inst.cgroup.empty() ? nullptr : env_.cgroups->Limits(inst.cgroup))
+    for (const auto& [controller, dir] : ir->v1_dirs) target.v1_cgroups.push_back(dir);
+  ExecProbeDeps deps{env_.loop, env_.process, env_.launcher};
+  return StartExecProbeCheck(deps, *plan, target, probe.timeout, std::move(done));
+}
+
+}  // namespace supd
