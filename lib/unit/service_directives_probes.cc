@@ -146,6 +146,38 @@ Result<void> ParseUrlTarget(std::string_view target, ProbeSpec* p) {
   return Ok();
 }
 
+// "file:line: Invalid KEY= value 'VALUE': why".
+Error InvalidValue(const UnitAssignment& a, const std::string& why) {
+  return Error{a.Location() + ": Invalid " + a.key + "= value '" + a.value + "': " + why};
+}
+
+// …IntervalSec= and …TimeoutSec= (more than 0), …InitialDelaySec= (zero_ok). Empty: unset.
+Result<std::optional<Usec>> ParseProbeSpan(const UnitAssignment& a, bool zero_ok) {
+  if (a.value.empty()) return std::optional<Usec>();
+  auto t = ParseTimeSpan(a.value);
+  if (!t.ok()) return InvalidValue(a, "not a time span (as in 250ms, 1s, 1min)");
+  if (*t == kInfinity)
+    return InvalidValue(a, zero_ok ? "must be finite (0 for none)" : "must be finite");
+  if (!zero_ok && t->count() == 0) return InvalidValue(a, "must be more than 0");
+  return std::optional<Usec>(*t);
+}
+
+// …FailureThreshold= and …SuccessThreshold= (success). Empty: unset.
+Result<std::optional<unsigned>> ParseThreshold(const UnitAssignment& a, ProbeRole role,
+                                               bool success) {
+  if (a.value.empty()) return std::optional<unsigned>();
+  auto n = ParseUnsigned(a.value);
+  if (!n.ok() || *n < 1 || *n > kMaxThreshold)
+    return InvalidValue(a, "not a number from 1 to " + std::to_string(kMaxThreshold));
+  // Kubernetes' rule: startup and liveness act on one success (a second one would confirm
+  // nothing they act on).
+  if (success && role != ProbeRole::kReadiness && *n != 1) {
+    return InvalidValue(a, std::string("must be 1 for ") + ProbeRoleName(role) +
+                               "= (only ReadinessProbe= may need several successes)");
+  }
+  return std::optional<unsigned>(*n);
+}
+
 }  // namespace
 
 // StartupProbe=, ReadinessProbe=, LivenessProbe=: the target into a ProbeSpec (its settings come
@@ -163,9 +195,7 @@ Result<void> ServiceLoader::HandleProbe(const UnitAssignment& a, ProbeRole role)
   p.role = role;
   p.target = *target;
   p.source = a.Location();
-  auto invalid = [&](const std::string& why) {
-    return Err(a, "Invalid " + a.key + "= value '" + a.value + "': " + why);
-  };
+  auto invalid = [&a](const std::string& why) { return InvalidValue(a, why); };
   if (!std::string_view(a.value).starts_with("exec:")) {
     if (auto url = ParseUrlTarget(*target, &p); !url.ok()) return invalid(url.error().message);
     slot = std::move(p);
@@ -202,67 +232,35 @@ void ServiceLoader::RegisterProbeHandlers() {
   for (ProbeRole role : kRoles) {
     const std::string name = ProbeRoleName(role);
     ProbeSettings* settings = &probe_settings_[IndexOf(role)];
-
     h["X-Supd." + name] = [this, role](const UnitAssignment& a) { return HandleProbe(a, role); };
 
-    // Every setting: an empty value goes back to the default; any other is checked here and
-    // remembered with its line, for the warning if the probe never comes.
-    auto setting = [name, settings](auto parse) -> Handler {
-      return [name, settings, parse](const UnitAssignment& a) -> Result<void> {
-        SUPD_TRY(parse(a));
-        if (!a.value.empty()) {
+    // Every setting is checked on its line and remembered with it, for the warning if the probe
+    // never comes; an empty value goes back to the default.
+    auto setting = [name, settings](auto* out, auto parse) -> Handler {
+      return [name, settings, out, parse](const UnitAssignment& a) -> Result<void> {
+        auto v = parse(a);
+        if (!v.ok()) return v.take_error();
+        *out = *v;
+        if (out->has_value()) {
           settings->without_probe.push_back(
               Diagnostic{a.file, a.line, a.key + "= has no effect without " + name + "="});
         }
         return Ok();
       };
     };
-    auto span = [this](std::optional<Usec>* out, bool zero_ok) {
-      return [this, out, zero_ok](const UnitAssignment& a) -> Result<void> {
-        if (a.value.empty()) {
-          out->reset();
-          return Ok();
-        }
-        auto t = ParseTimeSpan(a.value);
-        auto invalid = [&](const char* why) {
-          return Err(a, "Invalid " + a.key + "= value '" + a.value + "': " + why);
-        };
-        if (!t.ok()) return invalid("not a time span (as in 250ms, 1s, 1min)");
-        if (*t == kInfinity)
-          return invalid(zero_ok ? "must be finite (0 for none)" : "must be finite");
-        if (!zero_ok && t->count() == 0) return invalid("must be more than 0");
-        *out = *t;
-        return Ok();
-      };
+    auto span = [](bool zero_ok) {
+      return [zero_ok](const UnitAssignment& a) { return ParseProbeSpan(a, zero_ok); };
     };
-    auto threshold = [this, role, name](std::optional<unsigned>* out, bool only_one) {
-      return [this, out, role, name, only_one](const UnitAssignment& a) -> Result<void> {
-        if (a.value.empty()) {
-          out->reset();
-          return Ok();
-        }
-        auto n = ParseUnsigned(a.value);
-        if (!n.ok() || *n < 1 || *n > kMaxThreshold) {
-          return Err(a, "Invalid " + a.key + "= value '" + a.value + "': not a number from 1 to " +
-                            std::to_string(kMaxThreshold));
-        }
-        // Kubernetes' rule: startup and liveness act on one success (their successes change
-        // nothing that a second one would confirm).
-        if (only_one && role != ProbeRole::kReadiness && *n != 1) {
-          return Err(a, "Invalid " + a.key + "= value '" + a.value + "': must be 1 for " + name +
-                            "= (only ReadinessProbe= may need several successes)");
-        }
-        *out = *n;
-        return Ok();
-      };
+    auto threshold = [role](bool success) {
+      return [role, success](const UnitAssignment& a) { return ParseThreshold(a, role, success); };
     };
-    h["X-Supd." + name + "IntervalSec"] = setting(span(&settings->interval, false));
-    h["X-Supd." + name + "TimeoutSec"] = setting(span(&settings->timeout, false));
-    h["X-Supd." + name + "InitialDelaySec"] = setting(span(&settings->initial_delay, true));
+    h["X-Supd." + name + "IntervalSec"] = setting(&settings->interval, span(false));
+    h["X-Supd." + name + "TimeoutSec"] = setting(&settings->timeout, span(false));
+    h["X-Supd." + name + "InitialDelaySec"] = setting(&settings->initial_delay, span(true));
     h["X-Supd." + name + "FailureThreshold"] =
-        setting(threshold(&settings->failure_threshold, false));
+        setting(&settings->failure_threshold, threshold(false));
     h["X-Supd." + name + "SuccessThreshold"] =
-        setting(threshold(&settings->success_threshold, true));
+        setting(&settings->success_threshold, threshold(true));
   }
 
   h["X-Supd.MinReadySec"] = [this](const UnitAssignment& a) -> Result<void> {
