@@ -77,7 +77,7 @@ void Prober::Impl::Schedule(Clock::time_point at) {
 
 void Prober::Impl::RunCheck() {
   last_start = Clock::now();
-  check = start([weak = weak_from_this()](CheckResult r) {
+  check = start([weak = weak_from_this()](const CheckResult& r) {
     // Kept alive across on_change, which may destroy the Prober.
     auto self = weak.lock();
     if (!self || self->stopped) return;
