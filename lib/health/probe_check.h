@@ -49,7 +49,15 @@ class Check {
 // HTTP: GET spec.path with "Host: <host_header>", "User-Agent: supd-probe/<version>",
 // "Accept: */*", "Connection: close"; success is a status from 200 to 399 (redirects are not
 // followed, as Kubernetes does for other hosts). At most 16 KiB of headers are read.
-// TCP: success is an accepted connect, which is closed at once.
+// Messages: "HTTP 200" (a success says its code only), "HTTP 503 Service Unavailable" (a
+// failure adds the reason as sent), "read from 127.0.0.1:8080: end of stream" (closed before a
+// status line), "bad HTTP response from 127.0.0.1:8080: not a status line: \"SSH-2.0-…\"".
+// A failure waits for the body's first 512 bytes no longer than the deadline: past it, the
+// failure is reported with what came, not as a timeout.
+// TCP: success ("connected") is an accepted connect, which is closed at once.
+// Both: "connect to [::1]:9: Connection refused", "timed out after 250ms"; spec.host must be an
+// IP literal ("bad address \"x\": not an IP address"). The socket is closed with a reset
+// (SO_LINGER 0), so that frequent checks leave no TIME_WAIT behind.
 std::unique_ptr<Check> StartHttpCheck(boost::asio::io_context& io, const ProbeSpec& spec,
                                       CheckDone done);
 std::unique_ptr<Check> StartTcpCheck(boost::asio::io_context& io, const ProbeSpec& spec,

@@ -65,7 +65,9 @@ class ProbeSet {
   bool gate_passed() const;
   // Why the gate has not passed, for a start timeout's message: "ReadinessProbe=http://…/healthz
   // failing: HTTP 503 Service Unavailable", "StartupProbe=tcp://127.0.0.1:9 pending: no result
-  // yet", "ReadinessProbe=… passing for 120ms of MinReadySec=1s". "" once passed.
+  // yet", "… pending: <last failure>" (failed, fewer times than FailureThreshold=), "… pending:
+  // passed 1 of SuccessThreshold=2", "ReadinessProbe=… passing for 120ms of MinReadySec=1s".
+  // "" once passed, and without a gate.
   std::string GateBlocker() const;
   // Every probe, startup, readiness, liveness order.
   std::vector<ProbeInfo> Snapshot() const;

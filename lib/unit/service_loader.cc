@@ -36,6 +36,7 @@ ServiceLoader::ServiceLoader(const std::string& unit_name, const std::string& so
   RegisterProcessHandlers();
   RegisterLogHandlers();
   RegisterResourceHandlers();
+  RegisterProbeHandlers();
   RegisterInstallHandlers();
 }
 
@@ -205,6 +206,7 @@ Result<ServiceSpec> ServiceLoader::Finish() {
         "RestartMaxDelaySec=");
     spec_.restart_sec = spec_.restart_max_delay;
   }
+  SUPD_TRY(FinishProbes());
   return std::move(spec_);
 }
 

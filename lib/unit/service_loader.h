@@ -8,6 +8,7 @@
 //   service_directives_process.cc   [Service] what the process gets: directory, environment,
 //                                   user and group, the exec settings
 //   service_directives_resources.cc [Service] output and logs, resource control; [X-Supd]
+//   service_directives_probes.cc    [X-Supd] health probes and MinReadySec=
 //   service_unsupported.cc          what systemd knows and supd does not do (yet)
 //
 // Values are checked here, so a ServiceSpec that exists is one supd can run. Where systemd logs
@@ -15,6 +16,7 @@
 // a setting that looks applied but is not would be worse than a unit that does not load.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,6 +57,10 @@ class ServiceLoader : public UnitLoaderBase<ServiceLoader, ServiceSpec> {
   void RegisterProcessHandlers();
   void RegisterLogHandlers();
   void RegisterResourceHandlers();
+  void RegisterProbeHandlers();
+  // The probes' settings applied to the probes, and the checks that need the whole unit
+  // (service_directives_probes.cc).
+  Result<void> FinishProbes();
 
   // Handlers for the value syntaxes several directives share. zero_is_infinity:
   // TimeoutStartSec=0 and TimeoutStopSec=0 mean "no timeout".
@@ -66,12 +72,25 @@ class ServiceLoader : public UnitLoaderBase<ServiceLoader, ServiceSpec> {
 
   Result<void> HandleCondition(const UnitAssignment& a, bool is_assert, std::string_view type);
   Result<void> HandleEnvironment(const UnitAssignment& a);
+  Result<void> HandleProbe(const UnitAssignment& a, ProbeRole role);
 
   bool timeout_start_set_ = false;
   // WatchdogSec= > 0 as written ("infinity" included), for NotifyAccess='s default.
   bool watchdog_requested_ = false;
   // The warning for ReloadSignal= if Type= turns out not to be notify-reload.
   std::optional<Diagnostic> reload_signal_at_;
+
+  // The …IntervalSec=, …Threshold= settings of one probe, kept apart because they may come
+  // before the probe's directive (or in another drop-in); FinishProbes() applies them. Each is
+  // checked on its own line; unset ones keep ProbeSpec's defaults.
+  struct ProbeSettings {
+    std::optional<Usec> interval, timeout, initial_delay;
+    std::optional<unsigned> failure_threshold, success_threshold;
+    // One warning per setting line, reported if the probe itself is not set.
+    std::vector<Diagnostic> without_probe;
+  };
+  std::array<ProbeSettings, 3> probe_settings_;  // by ProbeRole
+  std::optional<Diagnostic> min_ready_at_;       // where MinReadySec= > 0 was set
 };
 
 // An absolute path: what WorkingDirectory=, EnvironmentFile= and path conditions take.

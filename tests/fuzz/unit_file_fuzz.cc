@@ -26,6 +26,10 @@ void Exercise(const supd::ServiceSpec& spec) {
         &spec.exec_stop, &spec.exec_stop_post, &spec.exec_reload}) {
     for (const supd::ExecCommand& cmd : *list) (void)supd::ExpandCommand(cmd, env);
   }
+  for (const auto* probe : {&spec.startup_probe, &spec.readiness_probe, &spec.liveness_probe}) {
+    if (*probe && (*probe)->kind == supd::ProbeSpec::Kind::kExec)
+      (void)supd::ExpandCommand((*probe)->command, env);
+  }
 }
 
 }  // namespace
