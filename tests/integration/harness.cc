@@ -483,7 +483,7 @@ HeyReport RunHeyDuring(const std::string& url, Ms duration, int concurrency,
   auto number = [](const std::string& text) {
     int n = 0;
     const char* begin = text.data();
-    while (begin < text.data() + text.size() && *begin == ' ') ++begin;
+    while (begin < text.data() + text.size() && (*begin == ' ' || *begin == '\t')) ++begin;
     std::from_chars(begin, text.data() + text.size(), n);
     return n;
   };
