@@ -268,10 +268,8 @@ void ServiceLoader::RegisterProbeHandlers() {
     min_ready_at_.reset();
     if (a.value.empty()) return Ok();
     auto t = ParseTimeSpan(a.value);
-    if (!t.ok() || *t == kInfinity) {
-      return Err(a, "Invalid MinReadySec= value '" + a.value +
-                        "': " + (t.ok() ? "must be finite (0 for none)" : "not a time span"));
-    }
+    if (!t.ok()) return InvalidValue(a, "not a time span (as in 250ms, 1s, 1min)");
+    if (*t == kInfinity) return InvalidValue(a, "must be finite (0 for none)");
     spec_.min_ready = *t;
     if (t->count() > 0) {
       min_ready_at_ = Diagnostic{

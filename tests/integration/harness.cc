@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -428,6 +429,90 @@ std::optional<std::string> HttpGet(int port, Ms timeout) {
   size_t body = response.find("\r\n\r\n");
   if (body == std::string::npos) return std::nullopt;
   return response.substr(body + 4);
+}
+
+bool HeyInstalled() { return access("/usr/bin/hey", X_OK) == 0; }
+
+HeyReport RunHeyDuring(const std::string& url, Ms duration, int concurrency,
+                       const std::function<void()>& during) {
+  HeyReport report;
+  int out_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << strerror(errno);
+    return report;
+  }
+  Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, out_w.get(), 2);
+  SpawnAttr attr;
+  std::vector<std::string> argv = {"/usr/bin/hey",
+                                   "-z",
+                                   std::to_string(duration.count()) + "ms",
+                                   "-c",
+                                   std::to_string(concurrency),
+                                   "-disable-keepalive",
+                                   url};
+  std::vector<std::string> env = MergedEnv({});
+  auto c_argv = CStrings(argv);
+  auto c_env = CStrings(env);
+  pid_t pid = -1;
+  const int rc =
+      posix_spawn(&pid, argv[0].c_str(), &actions, &attr.attr, c_argv.data(), c_env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  out_w.reset();
+  if (rc != 0) {
+    ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << strerror(rc);
+    during();
+    return report;
+  }
+  during();
+  // hey writes its report at the end of its run: read until EOF (bounded by a generous
+  // deadline past the run, in case hey hangs).
+  ReadUntil(out_r.get(), report.output, Clock::now() + duration + 60s,
+            [](const std::string&) { return false; });
+  int status = 0;
+  if (!WaitPidFor(pid, 10s, &status)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+  }
+  // "Status code distribution:\n  [200]\t1234 responses\n..." and
+  // "Error distribution:\n  [12]\tGet \"http://...\": EOF\n...".
+  auto number = [](const std::string& text) {
+    int n = 0;
+    const char* begin = text.data();
+    while (begin < text.data() + text.size() && (*begin == ' ' || *begin == '\t')) ++begin;
+    std::from_chars(begin, text.data() + text.size(), n);
+    return n;
+  };
+  std::istringstream in(report.output);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    if (line.find("Status code distribution") != std::string::npos) {
+      section = "status";
+      report.summarized = true;
+      continue;
+    }
+    if (line.find("Error distribution") != std::string::npos) {
+      section = "error";
+      continue;
+    }
+    const size_t lb = line.find('['), rb = line.find(']');
+    if (section.empty() || lb == std::string::npos || rb == std::string::npos || rb < lb) {
+      if (line.empty() || line.find('[') == std::string::npos) section.clear();
+      continue;
+    }
+    if (section == "status") {
+      const int count = number(line.substr(rb + 1));
+      (line.substr(lb + 1, rb - lb - 1) == "200" ? report.ok : report.failed) += count;
+    } else {
+      report.failed += number(line.substr(lb + 1, rb - lb - 1));
+    }
+  }
+  if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) report.summarized = false;
+  return report;
 }
 
 RawClient::RawClient(const std::string& socket_path) {

@@ -86,6 +86,23 @@ int FreeTcpPort();
 // GET / on 127.0.0.1:port with HTTP/1.0; the body, or nullopt if the request failed.
 std::optional<std::string> HttpGet(int port, Ms timeout = 10s);
 
+// What `hey` reported: responses with status 200, and everything else (other statuses and
+// errors). `summarized` is false when hey did not run to its summary (not installed, crashed):
+// then the counts mean nothing.
+struct HeyReport {
+  int ok = 0;
+  int failed = 0;
+  bool summarized = false;
+  std::string output;  // hey's own, for assertion messages
+};
+// Whether /usr/bin/hey is there (tests that need it skip without).
+bool HeyInstalled();
+// Runs `hey -z <duration> -c <concurrency> -disable-keepalive <url>` and calls `during` on this
+// thread meanwhile; returns once both are done. No keep-alive: every request is a new connection
+// through the listening socket, which is what restarts must keep serving.
+HeyReport RunHeyDuring(const std::string& url, Ms duration, int concurrency,
+                       const std::function<void()>& during);
+
 // Sends `payload` on a new connection to the unix socket at `path` and reads until the first
 // '\n' or EOF or timeout. nullopt if the connection failed; `closed` tells whether the peer
 // closed the connection without a full line.

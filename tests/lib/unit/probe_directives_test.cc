@@ -518,7 +518,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "units/web.service:4: Invalid MinReadySec= value 'infinity': must be finite (0 "
                   "for none)"},
         ErrorCase{"MinReadySec=later\n",
-                  "units/web.service:4: Invalid MinReadySec= value 'later': not a time span"}));
+                  "units/web.service:4: Invalid MinReadySec= value 'later': not a time span (as "
+                  "in 250ms, 1s, 1min)"}));
 
 TEST(ProbeDirectives, ProbesOnOneshotAreErrors) {
   const std::string head = "[Service]\nType=oneshot\nExecStart=/bin/job\n[X-Supd]\n";
