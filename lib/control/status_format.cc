@@ -30,22 +30,25 @@ std::string FormatStatusHead(const nlohmann::json& s, bool active) {
 
 namespace {
 
-// "      Ready: no (ReadinessProbe= failing)" for a running service that is not ready, then one
-// "      Probe:" line per probe, and its last failure:
-//   "      Probe: ReadinessProbe=http://127.0.0.1:8080/healthz passing (3 in a row, 12 checks,
-//               1 failed, last 1.2ms)"
-//   "             last failure 2026-12-03T04:05:06Z: HTTP 503 Service Unavailable"
+// "      Ready: no (the readiness probe fails)" for a running service that is not ready, then
+// a "Probes:" block, one line per probe and its last failure with the end of its output:
+//   "     Probes: ReadinessProbe=http://127.0.0.1:8080/healthz passing (3 in a row, 12 checks,
+//                1 failed, last 1.2ms)"
+//   "               last failure 2026-12-03T04:05:06.000000Z: HTTP 503 Service Unavailable"
+//   "               | <output line>"
 std::string FormatProbeLines(const nlohmann::json& s) {
   auto probes = s.find("probes");
   if (probes == s.end() || !probes->is_array() || probes->empty()) return "";
   std::string out;
   if (Str(s, "state") == "running" && !s.value("ready", true))
     out += "      Ready: no (the readiness probe fails)\n";
+  const char* lead = "     Probes: ";
   for (const auto& p : *probes) {
     if (!p.is_object()) continue;
     const std::string state = Str(p, "state");
-    out += "      Probe: " + Str(p, "directive") + "=" + Str(p, "target") + " " +
+    out += lead + Str(p, "directive") + "=" + Str(p, "target") + " " +
            (p.value("running", false) ? state : std::string("not running"));
+    lead = "             ";
     const uint64_t checks = p.value("checks", uint64_t{0});
     if (checks > 0) {
       const unsigned streak = state == "failing" ? p.value("consecutive_failures", 0u)
@@ -58,21 +61,20 @@ std::string FormatProbeLines(const nlohmann::json& s) {
              latency + ")";
     }
     out += "\n";
-    if (auto f = p.find("last_failure"); f != p.end() && f->is_object()) {
-      out += "             last failure " + Str(*f, "at") + ": " + Str(*f, "message") + "\n";
-      const std::string output = Str(*f, "output");
-      size_t start = 0;
-      // Its last lines of output, at most 5.
-      std::vector<std::string> tail;
-      while (start < output.size()) {
-        size_t nl = output.find('\n', start);
-        if (nl == std::string::npos) nl = output.size();
-        if (nl > start) tail.push_back(output.substr(start, nl - start));
-        start = nl + 1;
-      }
-      for (size_t i = tail.size() > 5 ? tail.size() - 5 : 0; i < tail.size(); ++i)
-        out += "               | " + tail[i] + "\n";
+    auto f = p.find("last_failure");
+    if (f == p.end() || !f->is_object()) continue;
+    out += "               last failure " + Str(*f, "at") + ": " + Str(*f, "message") + "\n";
+    // The last lines of its output, at most 5.
+    const std::string output = Str(*f, "output");
+    std::vector<std::string> lines;
+    for (size_t start = 0; start < output.size();) {
+      size_t nl = output.find('\n', start);
+      if (nl == std::string::npos) nl = output.size();
+      if (nl > start) lines.push_back(output.substr(start, nl - start));
+      start = nl + 1;
     }
+    for (size_t i = lines.size() > 5 ? lines.size() - 5 : 0; i < lines.size(); ++i)
+      out += "               | " + lines[i] + "\n";
   }
   return out;
 }

@@ -76,8 +76,7 @@ void ActionRunner::OnCurrentExit(Service& s, std::unique_ptr<Proc> proc, bool is
   le.reason = exec_error.empty() ? DescribeExit(st) : exec_error;
   const std::string oom = OomReason(*s.current, st);
   if (!oom.empty()) le.reason = oom;
-  const Phase p = s.fsm->phase();
-  if (p == Phase::kStopSigkill || p == Phase::kFinalSigkill) le.stop_cause = s.fsm->cause();
+  if (s.fsm->stop_explains_exit()) le.stop_cause = s.fsm->cause();
   le.at_realtime = env_.loop->RealtimeUsec();
   le.at_monotonic = now.count();
   spdlog::log(s.fsm->state() == State::kStopping ? spdlog::level::info : spdlog::level::warn,

@@ -325,6 +325,10 @@ class ServiceFsm {
   // The current instance is to be probed now: the unit has probes, its main process runs, and
   // the machine is starting (from the main process on), running or reloading.
   bool wants_probes() const;
+  // A main process that exits now was ended by the stop, and the stop's cause says why better
+  // than its exit does: the stop's SIGKILL (after a timeout), or WatchdogSignal= sent for a
+  // missed watchdog or a failed liveness probe (Go's SIGABRT exit status 2 says nothing).
+  bool stop_explains_exit() const;
   // A start waits for the probe gate (ProbeSet's gate_passed) besides Type= readiness.
   bool waits_for_probe_gate() const {
     return phase_ == Phase::kStart && type_ready_ && GateNeeded() && !gate_passed_;

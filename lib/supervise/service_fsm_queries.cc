@@ -298,6 +298,17 @@ bool ServiceFsm::wants_probes() const {
   }
 }
 
+bool ServiceFsm::stop_explains_exit() const {
+  if (phase_ == Phase::kStopSigkill || phase_ == Phase::kFinalSigkill) return true;
+  if (phase_ != Phase::kStopSigterm) return false;
+  switch (cause_.kind) {
+    case Cause::Kind::kWatchdogTimeout:
+    case Cause::Kind::kWatchdogTriggered:
+    case Cause::Kind::kLivenessProbeFailed: return true;
+    default: return false;
+  }
+}
+
 bool ServiceFsm::GateNeeded() const {
   if (!spec_->startup_probe && !spec_->readiness_probe) return false;
   // In an overlap restart, a probe that the old instance may answer proves nothing of the new

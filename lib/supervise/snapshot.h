@@ -40,7 +40,8 @@ struct LastExit {
   ExitStatus status;
   // How it ended, worded by lib/proc (DescribeExit), the spawner ("exec /x: No such file or
   // directory"), or the OOM check ("killed by the OOM killer (MemoryMax=64M)"), plus the stop's
-  // cause for a process killed by the stop's own SIGKILL.
+  // cause for a process killed by the stop's own SIGKILL or by the WatchdogSignal= of a missed
+  // watchdog or a failed liveness probe (ServiceFsm::stop_explains_exit).
   std::string reason;
   Cause stop_cause;  // set when the exit came during a stop that had a cause (a timeout)
   pid_t pid = 0;

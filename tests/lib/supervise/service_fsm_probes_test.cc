@@ -199,8 +199,13 @@ TEST_F(FsmProbesTest, ReadinessWhileRunningMarksNotReadyWithoutAnAction) {
   fsm.OnReadinessChanged(false, now);
   fsm.Restart(now);
   fsm.OnMainExited(ExitStatus::Signal(SIGTERM), "", now);
-  fsm.OnAllGone(now);
+  Actions a2 = fsm.OnAllGone(now);
+  ASSERT_TRUE(Has(a2, K::kCheckConditions));
+  a2 = fsm.OnConditionsChecked(true, false, "", now);
+  fsm.OnInstancePrepared(a2.back().attempt, "", now);
+  fsm.OnMainSpawned(now);
   EXPECT_TRUE(fsm.probe_ready());
+  EXPECT_TRUE(fsm.waits_for_probe_gate());
 }
 
 TEST_F(FsmProbesTest, AStaleGateAfterTheStartIsIgnored) {
