@@ -159,6 +159,7 @@ json ProbesJson(const std::vector<ProbeInfo>& probes, bool privileged) {
                          : json(nullptr)},
         {"last_check", st.last_check_realtime ? json(FormatRfc3339(st.last_check_realtime))
                                               : json(nullptr)},
+        {"since", st.since_realtime ? json(FormatRfc3339(st.since_realtime)) : json(nullptr)},
         {"last_failure", failure},
     });
   }

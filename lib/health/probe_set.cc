@@ -17,20 +17,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 using Clock = std::chrono::steady_clock;
 
-// The directive's name. (ProbeRoleName in lib/unit/ says the same; it is defined with the unit
-// parser, which lib/health/ does not otherwise need.)
-const char* RoleDirective(ProbeRole r) {
-  switch (r) {
-    case ProbeRole::kStartup:
-      return "StartupProbe";
-    case ProbeRole::kReadiness:
-      return "ReadinessProbe";
-    case ProbeRole::kLiveness:
-      return "LivenessProbe";
-  }
-  return "Probe";
-}
-
 // "pending: no result yet", "failing: HTTP 503 Service Unavailable".
 std::string StateText(const ProbeSpec& spec, const ProbeStatus& s) {
   std::string out = ProbeStateName(s.state);
@@ -193,7 +179,7 @@ std::string ProbeSet::Impl::Blocker(Slot slot) const {
   static constexpr std::array<ProbeRole, kSlots> kRoles = {
       ProbeRole::kStartup, ProbeRole::kReadiness, ProbeRole::kLiveness};
   const Prober& p = *probes[slot].prober;
-  std::string out = std::string(RoleDirective(kRoles[slot])) + "=" + p.spec().target + " ";
+  std::string out = std::string(ProbeRoleName(kRoles[slot])) + "=" + p.spec().target + " ";
   if (slot == kReadiness && ready_since) {
     const auto since = std::chrono::duration_cast<Usec>(Clock::now() - *ready_since);
     return out + "passing for " + FormatProbeSpan(since) +

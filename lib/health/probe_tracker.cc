@@ -35,7 +35,9 @@ bool ProbeTracker::Record(const CheckResult& r, int64_t now_realtime) {
     if (status_.consecutive_failures >= std::max(1u, spec_.failure_threshold))
       status_.state = ProbeState::kFailing;
   }
-  return status_.state != before;
+  if (status_.state == before) return false;
+  status_.since_realtime = now_realtime;
+  return true;
 }
 
 }  // namespace supd

@@ -25,6 +25,7 @@ struct ProbeStatus {
   uint64_t failures = 0;  // of which failed
   std::optional<Usec> last_latency;
   int64_t last_check_realtime = 0;  // CLOCK_REALTIME µs of the last result (0: none yet)
+  int64_t since_realtime = 0;       // ... of the result that put it in `state` (0: pending)
   struct Failure {
     std::string message;
     std::string output;

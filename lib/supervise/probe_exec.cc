@@ -8,18 +8,13 @@
 #include <string>
 #include <utility>
 
+#include "lib/health/span_text.h"
 #include "lib/proc/exit_status.h"
 
 namespace supd {
 namespace {
 
 constexpr size_t kOutputKept = 4096;
-
-std::string SpanText(Usec span) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(span).count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
 
 // Shared by the Check and the callbacks it registered, so that a callback that comes after the
 // Check was destroyed finds `cancelled` instead of freed memory.
@@ -85,7 +80,7 @@ struct ExecState : std::enable_shared_from_this<ExecState> {
     r.output = std::move(output);
     const ExecStatus& es = proc->ReadExec();
     if (timed_out) {
-      r.message = "timed out after " + SpanText(timeout);
+      r.message = "timed out after " + FormatProbeSpan(timeout);
     } else if (es.kind == ExecStatus::Kind::kFailed) {
       r.message = es.error;
     } else {

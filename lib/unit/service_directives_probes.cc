@@ -254,7 +254,14 @@ void ServiceLoader::RegisterProbeHandlers() {
     auto threshold = [role](bool success) {
       return [role, success](const UnitAssignment& a) { return ParseThreshold(a, role, success); };
     };
-    h["X-Supd." + name + "IntervalSec"] = setting(&settings->interval, span(false));
+    // A floor: checks more often than every 10ms tell nothing new and load supd's loop.
+    h["X-Supd." + name + "IntervalSec"] =
+        setting(&settings->interval, [](const UnitAssignment& a) -> Result<std::optional<Usec>> {
+          auto t = ParseProbeSpan(a, /*zero_ok=*/false);
+          if (t.ok() && *t && **t < std::chrono::milliseconds(10))
+            return InvalidValue(a, "must be at least 10ms");
+          return t;
+        });
     h["X-Supd." + name + "TimeoutSec"] = setting(&settings->timeout, span(false));
     h["X-Supd." + name + "InitialDelaySec"] = setting(&settings->initial_delay, span(true));
     h["X-Supd." + name + "FailureThreshold"] =
