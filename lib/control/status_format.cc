@@ -57,8 +57,8 @@ std::string FormatProbeLines(const nlohmann::json& s) {
       if (auto l = p.find("last_latency_ms"); l != p.end() && l->is_number())
         std::snprintf(latency, sizeof latency, ", last %.1fms", l->get<double>());
       out += " (" + std::to_string(streak) + " in a row, " + std::to_string(checks) +
-             " checks, " + std::to_string(p.value("failures", uint64_t{0})) + " failed" +
-             latency + ")";
+             (checks == 1 ? " check, " : " checks, ") +
+             std::to_string(p.value("failures", uint64_t{0})) + " failed" + latency + ")";
     }
     out += "\n";
     auto f = p.find("last_failure");

@@ -53,7 +53,12 @@ std::vector<std::string> ProbeCheckNotes(const ServiceSpec& spec,
                        (*p)->source + ") probes " + socket +
                        ", a socket supd holds for every instance: it cannot tell a new "
                        "instance from the old one. ";
-    if (ProbeGateTellsInstances(spec)) {
+    if ((*p)->kind == ProbeSpec::Kind::kTcp) {
+      // The kernel completes connections into the backlog of a socket someone holds open,
+      // whether or not the service accepts them.
+      note += "And a tcp:// probe of it always passes, even before the service accepts a "
+              "connection: probe with http:// or exec: instead.";
+    } else if (ProbeGateTellsInstances(spec)) {
       note += "The exec: readiness probe gates overlap restarts.";
     } else if (notify) {
       note += "An overlap restart waits for READY=1 only; an exec: readiness probe (it gets "

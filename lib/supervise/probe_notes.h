@@ -3,7 +3,9 @@
 // An http:// or tcp:// probe of an address that one of the held sockets serves is answered by
 // whichever instance accepts the connection: during an overlap restart, possibly the old one.
 // Such a probe cannot gate an overlap restart (ProbeGateTellsInstances); the note says what
-// supd does instead, so that nobody relies on it for what it cannot tell.
+// supd does instead, so that nobody relies on it for what it cannot tell. A tcp:// probe of
+// such an address tells nothing at all: the kernel completes the connection into the held
+// socket's backlog whether or not a service accepts it.
 #pragma once
 
 #include <string>
