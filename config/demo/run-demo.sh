@@ -21,7 +21,8 @@ supd demo: units in $demo/units, logs in $demo/log. In another terminal:
   build/supctl status
   curl http://127.0.0.1:8080/          # the Go service
   curl http://127.0.0.1:8080/crash     # it crashes; supd restarts it at once
-  build/supctl status hello
+  build/supctl status hello            # its probes; touch /tmp/hello-unhealthy: not ready,
+                                       # then restarted by the liveness probe (rm it after)
   build/supctl start tick@fast && build/supctl status tick@fast
   build/supctl stop hello              # SIGTERM: it drains and exits 0
 Ctrl-C here stops everything.

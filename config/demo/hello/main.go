@@ -25,6 +25,15 @@ func main() {
 		log.Printf("%s %s from %s", r.Method, r.URL.Path, r.RemoteAddr)
 		fmt.Fprintf(w, "hello from pid %d, up %s\n", os.Getpid(), time.Since(started).Round(time.Second))
 	})
+	// What supd's readiness and liveness probes ask (see the unit's [X-Supd] section). The
+	// file /tmp/hello-unhealthy makes it answer 503, to watch a probe fail in `supctl status`.
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := os.Stat("/tmp/hello-unhealthy"); err == nil {
+			http.Error(w, "unhealthy: /tmp/hello-unhealthy exists", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	mux.HandleFunc("/crash", func(w http.ResponseWriter, r *http.Request) {
 		log.Printf("crash requested: exiting with status 1")
 		os.Exit(1)
