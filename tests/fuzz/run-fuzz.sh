@@ -6,6 +6,7 @@
 #   tests/fuzz/run-fuzz.sh --long 600  10 minutes per target, one after the other; inputs that
 #                                      find new coverage are added to tests/fuzz/corpus/<target>/
 #                                      (review and commit them), crashes go to build-fuzz/findings/
+#   SUPD_FUZZ_TARGETS="http_probe" ...  only the targets named (space-separated)
 #
 # A crash prints the reproducer's path; run the target on that file to reproduce it, fix the bug,
 # and add the file to the target's corpus so that CI keeps checking it.
@@ -28,10 +29,15 @@ findings="$build/findings"
 mkdir -p "$findings"
 # Longest input per target: a unit line or file, a units directory (several files, framed as
 # tests/fuzz/units_dir_fuzz.cc says), a control request line, a notify datagram (NotifyServer
-# drops anything over 4096 bytes), a value.
+# drops anything over 4096 bytes), a value, an HTTP response (16 KiB of headers at most, then
+# up to 2 KiB of body read for a failure's excerpt: a little more than both).
 declare -A max_len=([unit_file]=16384 [units_dir]=32768 [control_request]=8192
-                    [notify_message]=4096 [values]=512)
-for t in unit_file units_dir control_request notify_message values; do
+                    [notify_message]=4096 [values]=512 [http_probe]=20000)
+targets=(unit_file units_dir control_request notify_message values http_probe)
+if [ -n "${SUPD_FUZZ_TARGETS:-}" ]; then
+  read -r -a targets <<<"$SUPD_FUZZ_TARGETS"
+fi
+for t in "${targets[@]}"; do
   bin="$build/tests/fuzz/${t}_fuzz"
   corpus="tests/fuzz/corpus/$t"
   opts=(-max_len="${max_len[$t]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0

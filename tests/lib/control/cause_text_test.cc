@@ -151,6 +151,37 @@ TEST(FormatCauseTest, WatchdogTimeoutAndTrigger) {
   EXPECT_EQ(FormatCause(t), "watchdog triggered by the program (WATCHDOG=trigger), sent SIGABRT");
 }
 
+TEST(FormatCauseTest, StartupProbeFailed) {
+  EXPECT_EQ(FormatCause(Cause::WithText(
+                CK::kStartupProbeFailed,
+                "StartupProbe=tcp://127.0.0.1:8080 failed 3 times: connect: Connection refused")),
+            "startup probe failed: StartupProbe=tcp://127.0.0.1:8080 failed 3 times: connect: "
+            "Connection refused");
+}
+
+TEST(FormatCauseTest, LivenessProbeFailedSaysTheSignalSent) {
+  Cause c = Cause::WithText(CK::kLivenessProbeFailed,
+                            "LivenessProbe=http://127.0.0.1:8080/healthz failed 3 times: HTTP 500 "
+                            "Internal Server Error");
+  c.signal = SIGTERM;
+  EXPECT_EQ(FormatCause(c),
+            "liveness probe failed: LivenessProbe=http://127.0.0.1:8080/healthz failed 3 times: "
+            "HTTP 500 Internal Server Error, sent SIGTERM");
+}
+
+TEST(FormatCauseTest, ProbeStartTimeoutNamesTheProbeThatHeldTheGate) {
+  Cause c = Cause::WithSpan(CK::kProbeStartTimeout, 1500ms);
+  c.text = "ReadinessProbe=http://127.0.0.1:8080/healthz failing: HTTP 503 Service Unavailable";
+  EXPECT_EQ(FormatCause(c),
+            "start timeout: not ready within TimeoutStartSec=1500ms: "
+            "ReadinessProbe=http://127.0.0.1:8080/healthz failing: HTTP 503 Service Unavailable");
+  c.span = 90s;
+  c.text = "StartupProbe=tcp://127.0.0.1:9 pending: no result yet";
+  EXPECT_EQ(FormatCause(c),
+            "start timeout: not ready within TimeoutStartSec=90s: StartupProbe=tcp://127.0.0.1:9 "
+            "pending: no result yet");
+}
+
 TEST(FormatCauseTest, StoppedWhileWaitingToRestart) {
   EXPECT_EQ(FormatCause(Of(CK::kStoppedWhileWaitingToRestart)), "stopped while waiting to restart");
 }
@@ -172,6 +203,16 @@ TEST(FormatCauseTest, OverlapOldKeepsServingWrapsTheCause) {
   EXPECT_EQ(FormatCause(c),
             "restart failed, the previous instance keeps serving: main process exited with "
             "status 3");
+}
+
+TEST(FormatCauseTest, OverlapOldKeepsServingWrapsAProbeCause) {
+  Cause c = Cause::WithSpan(CK::kProbeStartTimeout, 5s);
+  c.text = "ReadinessProbe=exec:/bin/check pending: passed 1 of SuccessThreshold=2";
+  c.overlap = Cause::Overlap::kOldKeepsServing;
+  EXPECT_EQ(FormatCause(c),
+            "restart failed, the previous instance keeps serving: start timeout: not ready within "
+            "TimeoutStartSec=5s: ReadinessProbe=exec:/bin/check pending: passed 1 of "
+            "SuccessThreshold=2");
 }
 
 TEST(FormatCauseTest, OverlapWithoutAnInnerCauseSaysTheResult) {

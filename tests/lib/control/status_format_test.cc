@@ -86,6 +86,130 @@ TEST(StatusFormatTest, ShowsThePreviousInstanceDuringARestart) {
       << out;
 }
 
+// ---- Probes
+
+nlohmann::json Probe(const std::string& directive, const std::string& target,
+                     const std::string& state, bool running) {
+  return {{"directive", directive}, {"target", target},   {"state", state},
+          {"running", running},     {"checks", 0},        {"failures", 0},
+          {"consecutive_successes", 0}, {"consecutive_failures", 0},
+          {"last_latency_ms", nullptr}, {"last_failure", nullptr}};
+}
+
+nlohmann::json Running(nlohmann::json probes, bool ready) {
+  return {{"name", "web.service"}, {"unit_path", "/u/web.service"}, {"enabled", true},
+          {"state", "running"},    {"sub_state", "running"},        {"since", "T"},
+          {"main_pid", 42},        {"ready", ready},                {"probes", std::move(probes)}};
+}
+
+TEST(StatusFormatTest, APassingProbe) {
+  nlohmann::json p = Probe("ReadinessProbe", "http://127.0.0.1:8080/healthz", "passing", true);
+  p["checks"] = 12;
+  p["failures"] = 1;
+  p["consecutive_successes"] = 3;
+  p["consecutive_failures"] = 0;
+  p["last_latency_ms"] = 1.234;
+  EXPECT_EQ(FormatServiceStatus(Running({p}, true)),
+            "● web.service\n"
+            "     Loaded: /u/web.service (enabled)\n"
+            "     Active: running since T\n"
+            "   Main PID: 42\n"
+            "     Probes: ReadinessProbe=http://127.0.0.1:8080/healthz passing (3 in a row, 12 "
+            "checks, 1 failed, last 1.2ms)\n");
+}
+
+TEST(StatusFormatTest, AFailingReadinessProbeSaysNotReadyAndItsLastFailure) {
+  nlohmann::json p = Probe("ReadinessProbe", "exec:/bin/check", "failing", true);
+  p["checks"] = 7;
+  p["failures"] = 4;
+  p["consecutive_successes"] = 0;
+  p["consecutive_failures"] = 4;
+  p["last_latency_ms"] = 40.06;
+  p["last_failure"] = {{"message", "exited with status 1"},
+                       {"output", "one\ntwo\n\nthree\nfour\nfive\nsix\nseven\n"},
+                       {"at", "2026-12-03T04:05:06.000000Z"}};
+  nlohmann::json live = Probe("LivenessProbe", "tcp://127.0.0.1:8080", "passing", true);
+  live["checks"] = 5;
+  live["consecutive_successes"] = 5;
+  live["last_latency_ms"] = 0.04;
+  EXPECT_EQ(FormatServiceStatus(Running({p, live}, false)),
+            "● web.service\n"
+            "     Loaded: /u/web.service (enabled)\n"
+            "     Active: running since T\n"
+            "   Main PID: 42\n"
+            "      Ready: no (the readiness probe fails)\n"
+            "     Probes: ReadinessProbe=exec:/bin/check failing (4 in a row, 7 checks, 4 "
+            "failed, last 40.1ms)\n"
+            "               last failure 2026-12-03T04:05:06.000000Z: exited with status 1\n"
+            // The last 5 lines of its output; empty lines are skipped.
+            "               | three\n"
+            "               | four\n"
+            "               | five\n"
+            "               | six\n"
+            "               | seven\n"
+            "             LivenessProbe=tcp://127.0.0.1:8080 passing (5 in a row, 5 checks, 0 "
+            "failed, last 0.0ms)\n");
+}
+
+TEST(StatusFormatTest, ProbesNotRunningAndWithoutChecksOrOutput) {
+  // A probe held back (or stopped) says "not running" whatever its state; without checks there
+  // is no count; an unprivileged peer's failure has no output (null) to show.
+  nlohmann::json startup = Probe("StartupProbe", "tcp://127.0.0.1:8080", "pending", true);
+  nlohmann::json ready = Probe("ReadinessProbe", "http://127.0.0.1:8080/", "pending", false);
+  nlohmann::json live = Probe("LivenessProbe", "exec:/bin/alive", "failing", false);
+  live["checks"] = 3;
+  live["failures"] = 3;
+  live["consecutive_failures"] = 3;
+  live["last_failure"] = {{"message", "exited with status 2"},
+                         {"output", nullptr},
+                         {"at", "2026-12-03T04:05:06.000000Z"}};
+  nlohmann::json s = Running({startup, ready, live}, false);
+  s["state"] = "starting";
+  s["sub_state"] = "start";
+  EXPECT_EQ(FormatServiceStatus(s),
+            "○ web.service\n"
+            "     Loaded: /u/web.service (enabled)\n"
+            "     Active: starting (start) since T\n"
+            "   Main PID: 42\n"
+            "     Probes: StartupProbe=tcp://127.0.0.1:8080 pending\n"
+            "             ReadinessProbe=http://127.0.0.1:8080/ not running\n"
+            "             LivenessProbe=exec:/bin/alive not running (3 in a row, 3 checks, 3 "
+            "failed)\n"
+            "               last failure 2026-12-03T04:05:06.000000Z: exited with status 2\n");
+}
+
+TEST(StatusFormatTest, NoProbesNoBlockAndNoReadyLine) {
+  const std::string out = FormatServiceStatus(Running(nlohmann::json::array(), false));
+  EXPECT_EQ(out.find("Probes:"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Ready:"), std::string::npos) << out;
+}
+
+TEST(StatusFormatTest, ProbesOfWrongTypesNeverThrow) {
+  // A reply from another supd version may type any field otherwise: the text shows what it can
+  // (lib/control/json_field.h), one mistyped field at a time.
+  EXPECT_NO_THROW(FormatServiceStatus(Running({1, "x", nullptr}, false)));
+  const nlohmann::json good = Probe("ReadinessProbe", "exec:/bin/check", "failing", true);
+  for (const auto& [key, bad] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"directive", 1},
+           {"state", nullptr},
+           {"running", "yes"},
+           {"checks", "many"},
+           {"failures", "some"},
+           {"consecutive_failures", -1.5},
+           {"consecutive_successes", "2"},
+           {"last_latency_ms", "fast"},
+           {"last_failure", 3},
+           {"last_failure", {{"message", 1}, {"output", 5}, {"at", false}}}}) {
+    nlohmann::json p = good;
+    p["checks"] = 2;
+    p[key] = bad;
+    EXPECT_NO_THROW(FormatServiceStatus(Running({p}, false))) << key << ": " << bad;
+  }
+  nlohmann::json s = Running({good}, false);
+  s["ready"] = "no";
+  EXPECT_NO_THROW(FormatServiceStatus(s)) << "ready: \"no\"";
+}
+
 TEST(StatusFormatTest, WrongTypesNeverThrow) {
   nlohmann::json s = {{"name", 5}, {"state", nullptr}, {"main_pid", "x"}, {"warnings", "nope"},
                       {"last_exit", 3}, {"log_tail", {1, 2}}};

@@ -75,6 +75,116 @@ TEST(StatusJsonTest, LogContentOnlyForPrivilegedPeers) {
   EXPECT_EQ(ServiceJson(s, true)["last_exit"]["code"], 3);
 }
 
+// 2026-12-03T04:05:06Z and 2026-12-03T04:05:00Z in CLOCK_REALTIME µs.
+constexpr int64_t kAt = 1796270706'000000;
+constexpr int64_t kEarlier = 1796270700'000000;
+
+ProbeInfo ReadinessProbe(bool running) {
+  ProbeInfo p;
+  p.spec.role = ProbeRole::kReadiness;
+  p.spec.kind = ProbeSpec::Kind::kHttp;
+  p.spec.target = "http://127.0.0.1:8080/healthz";
+  p.spec.source = "web.service:9";
+  p.spec.interval = std::chrono::milliseconds(500);
+  p.spec.timeout = std::chrono::seconds(2);
+  p.running = running;
+  return p;
+}
+
+TEST(StatusJsonTest, APassingProbe) {
+  ServiceSnapshot s = Loaded();
+  s.state = State::kRunning;
+  s.ready = true;
+  ProbeInfo p = ReadinessProbe(true);
+  p.status.state = ProbeState::kPassing;
+  p.status.consecutive_successes = 3;
+  p.status.checks = 4;
+  p.status.failures = 1;
+  p.status.last_latency = std::chrono::microseconds(1234);
+  p.status.last_check_realtime = kAt;
+  p.status.since_realtime = kEarlier;
+  p.status.last_failure = ProbeStatus::Failure{"HTTP 503 Service Unavailable", "", kEarlier - 1};
+  s.probes = {p};
+  nlohmann::json j = ServiceJson(s, true);
+  EXPECT_EQ(j["ready"], true);
+  EXPECT_EQ(j["probes"], nlohmann::json::parse(R"([{
+    "role": "readiness", "directive": "ReadinessProbe",
+    "target": "http://127.0.0.1:8080/healthz", "source": "web.service:9",
+    "state": "passing", "running": true, "interval_usec": 500000, "timeout_usec": 2000000,
+    "consecutive_successes": 3, "consecutive_failures": 0, "checks": 4, "failures": 1,
+    "last_latency_ms": 1.234,
+    "last_check": "2026-12-03T04:05:06.000000Z", "since": "2026-12-03T04:05:00.000000Z",
+    "last_failure": {"message": "HTTP 503 Service Unavailable", "output": "",
+                     "at": "2026-12-03T04:04:59.999999Z"}}])"));
+}
+
+TEST(StatusJsonTest, AFailingReadinessProbeOfARunningServiceIsNotReady) {
+  ServiceSnapshot s = Loaded();
+  s.state = State::kRunning;
+  s.ready = false;
+  ProbeInfo p = ReadinessProbe(true);
+  p.spec.kind = ProbeSpec::Kind::kExec;
+  p.spec.target = "exec:/bin/check";
+  p.status.state = ProbeState::kFailing;
+  p.status.consecutive_failures = 3;
+  p.status.checks = 3;
+  p.status.failures = 3;
+  p.status.last_latency = std::chrono::milliseconds(40);
+  p.status.last_check_realtime = kAt;
+  p.status.since_realtime = kAt;
+  p.status.last_failure = ProbeStatus::Failure{"exited with status 1", "db down\n", kAt};
+  s.probes = {p};
+  nlohmann::json j = ServiceJson(s, true);
+  EXPECT_EQ(j["state"], "running");
+  EXPECT_EQ(j["ready"], false);
+  ASSERT_EQ(j["probes"].size(), 1u);
+  const nlohmann::json& probe = j["probes"][0];
+  EXPECT_EQ(probe["state"], "failing");
+  EXPECT_EQ(probe["consecutive_failures"], 3);
+  EXPECT_EQ(probe["consecutive_successes"], 0);
+  EXPECT_EQ(probe["last_latency_ms"], 40.0);
+  EXPECT_EQ(probe["since"], "2026-12-03T04:05:06.000000Z");
+  EXPECT_EQ(probe["last_failure"], nlohmann::json::parse(R"({"message": "exited with status 1",
+    "output": "db down\n", "at": "2026-12-03T04:05:06.000000Z"})"));
+}
+
+TEST(StatusJsonTest, ProbeOutputOnlyForPrivilegedPeers) {
+  // An exec: probe's output is the service's output, as private as its log.
+  ServiceSnapshot s = Loaded();
+  ProbeInfo p = ReadinessProbe(true);
+  p.status.state = ProbeState::kFailing;
+  p.status.checks = 1;
+  p.status.failures = 1;
+  p.status.last_failure = ProbeStatus::Failure{"exited with status 1", "secret\n", kAt};
+  s.probes = {p};
+  EXPECT_EQ(ServiceJson(s, true)["probes"][0]["last_failure"]["output"], "secret\n");
+  nlohmann::json unprivileged = ServiceJson(s, false)["probes"][0]["last_failure"];
+  EXPECT_TRUE(unprivileged["output"].is_null());
+  EXPECT_EQ(unprivileged["message"], "exited with status 1") << "the message is no output";
+  EXPECT_EQ(unprivileged["at"], "2026-12-03T04:05:06.000000Z");
+}
+
+TEST(StatusJsonTest, AProbeWithoutResultsYetHasNulls) {
+  ServiceSnapshot s = Loaded();
+  ProbeInfo p = ReadinessProbe(false);
+  p.spec.role = ProbeRole::kLiveness;
+  s.probes = {p};
+  nlohmann::json probe = ServiceJson(s, false)["probes"][0];
+  EXPECT_EQ(probe["role"], "liveness");
+  EXPECT_EQ(probe["directive"], "LivenessProbe");
+  EXPECT_EQ(probe["state"], "pending");
+  EXPECT_EQ(probe["running"], false);
+  EXPECT_EQ(probe["checks"], 0);
+  EXPECT_TRUE(probe["last_latency_ms"].is_null());
+  EXPECT_TRUE(probe["last_check"].is_null());
+  EXPECT_TRUE(probe["since"].is_null());
+  EXPECT_TRUE(probe["last_failure"].is_null());
+}
+
+TEST(StatusJsonTest, NoProbesIsAnEmptyArray) {
+  EXPECT_EQ(ServiceJson(Loaded(), true)["probes"], nlohmann::json::array());
+}
+
 TEST(StatusJsonTest, ANeverLoadedServiceSaysWhy) {
   ServiceSnapshot s;
   s.name = "bad.service";

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/lib/health/health_test_util.h"
 #include "tests/lib/supervise/fake_host.h"
 
 namespace supd {
@@ -62,6 +63,7 @@ class ManagerTest : public ::testing::Test {
     h.cgroups = std::move(cgroups);
     h.launcher = std::move(launcher);
     h.worker = std::make_shared<FakeWorker>(io_);
+    h.probes = probes_;
     ManagerConfig cfg;
     cfg.units_dir = dir_ + "/units";
     cfg.log_dir = dir_ + "/logs";
@@ -125,6 +127,7 @@ class ManagerTest : public ::testing::Test {
   FakeCgroupControl* cgroups_ = nullptr;
   FakeLauncher* launcher_ = nullptr;
   std::unique_ptr<Manager> manager_;
+  ProbeFactory probes_;  // null: no probes (HostParts::probes)
 };
 
 TEST_F(ManagerTest, StartSpawnsInItsOwnCgroupAndAnswersOnceRunning) {
@@ -379,6 +382,102 @@ TEST_F(ManagerTest, WithoutCgroupsAGoneProcessGroupIsNeverSignalled) {
   for (const auto& sent : procs_->signals)
     EXPECT_NE(sent.pid, -l->pid) << "signalled the reused process group " << l->pid;
   procs_->alive.erase(l->pid);
+}
+
+// ---- Probes: real ProbeSets on an io_context of their own, whose exec: checks are fakes the
+// test completes (tests/lib/health/health_test_util.h).
+
+class ManagerProbesTest : public ManagerTest {
+ protected:
+  ManagerProbesTest() {
+    probes_ = [this](const ServiceSpec& spec, ExecCheckStarter, ProbeSet::Callbacks cb) {
+      made_.push_back(spec.name);
+      return std::make_unique<ProbeSet>(probe_io_, spec, checks_.Starter(), std::move(cb));
+    };
+  }
+  // The Manager's ProbeSets hold timers of probe_io_, which must outlive them.
+  ~ManagerProbesTest() override { manager_.reset(); }
+
+  // Runs the probes' loop until a readiness check is under way; then the Manager's, for what
+  // the probes' reports posted.
+  bool ReadinessCheckUnderWay() {
+    const bool ok = testing_health::RunUntil(
+        probe_io_, [&] { return checks_.Pending(ProbeRole::kReadiness) > 0; }, 10s);
+    Poll();
+    return ok;
+  }
+  // Completes the readiness check under way and runs both loops until its result is counted.
+  void CompleteReadiness(bool ok, const std::string& message) {
+    ASSERT_TRUE(checks_.Complete(ProbeRole::kReadiness, ok, message));
+    const uint64_t before = ReadinessChecks();
+    ASSERT_TRUE(testing_health::RunUntil(
+        probe_io_, [&] { return ReadinessChecks() > before; }, 10s));
+    Poll();
+  }
+  uint64_t ReadinessChecks() {
+    for (const ProbeInfo& p : Snap("web.service").probes)
+      if (p.spec.role == ProbeRole::kReadiness) return p.status.checks;
+    return 0;
+  }
+
+  boost::asio::io_context probe_io_;
+  testing_health::FakeChecks checks_{probe_io_};
+  std::vector<std::string> made_;  // the services whose probes were made
+};
+
+TEST_F(ManagerProbesTest, AReadinessProbeHoldsTheStartUntilItPasses) {
+  Unit("web.service",
+       "[Service]\nExecStart=/bin/web\n[X-Supd]\nReadinessProbe=exec:/bin/check\n"
+       "ReadinessProbeIntervalSec=10ms\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  auto answer = std::make_shared<std::optional<JobResult>>();
+  manager_->Start("web", {}, [answer](JobResult r) { *answer = std::move(r); });
+  Poll();
+  ASSERT_TRUE(launcher_->Last("ExecStart=/bin/web"));
+  EXPECT_EQ(made_, std::vector<std::string>{"web.service"}) << "probes made once main runs";
+  ASSERT_TRUE(ReadinessCheckUnderWay());
+
+  // A failed check (below FailureThreshold=) and the start goes on waiting.
+  ASSERT_NO_FATAL_FAILURE(CompleteReadiness(false, "exited with status 1"));
+  ServiceSnapshot s = Snap("web.service");
+  EXPECT_EQ(s.state, State::kStarting);
+  EXPECT_FALSE(s.ready);
+  EXPECT_FALSE(answer->has_value()) << "the start answered before the probe passed";
+  ASSERT_EQ(s.probes.size(), 1u);
+  EXPECT_TRUE(s.probes[0].running);
+  EXPECT_EQ(s.probes[0].status.state, ProbeState::kPending);
+  EXPECT_EQ(s.probes[0].status.failures, 1u);
+
+  // It passes: the gate opens, the service runs, the start job completes.
+  ASSERT_TRUE(ReadinessCheckUnderWay());
+  EXPECT_EQ(Snap("web.service").state, State::kStarting);
+  ASSERT_NO_FATAL_FAILURE(CompleteReadiness(true, ""));
+  ASSERT_TRUE(PollUntil([&] { return answer->has_value(); }));
+  EXPECT_EQ((*answer)->kind, JobResult::Kind::kOk);
+  s = Snap("web.service");
+  EXPECT_EQ(s.state, State::kRunning);
+  EXPECT_TRUE(s.ready);
+  ASSERT_EQ(s.probes.size(), 1u);
+  EXPECT_EQ(s.probes[0].status.state, ProbeState::kPassing);
+  EXPECT_EQ(made_.size(), 1u) << "the same instance's probes go on";
+}
+
+TEST_F(ManagerProbesTest, TheProbesOfAStoppedInstanceAreDropped) {
+  Unit("web.service",
+       "[Service]\nExecStart=/bin/web\n[X-Supd]\nReadinessProbe=exec:/bin/check\n"
+       "ReadinessProbeIntervalSec=10ms\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  manager_->Start("web", {}, [](JobResult) {});
+  Poll();
+  ASSERT_TRUE(ReadinessCheckUnderWay());
+  EXPECT_EQ(checks_.PendingAll(), 1);
+  const pid_t main = *Snap("web.service").main_pid;
+  // The main process exits before it was ready: the start fails and its probes go.
+  Exit(main, ExitStatus::Code(1));
+  EXPECT_EQ(checks_.PendingAll(), 0) << "a check of a dead instance is still under way";
+  EXPECT_EQ(Snap("web.service").state, State::kFailed);
+  ASSERT_EQ(Snap("web.service").probes.size(), 1u);
+  EXPECT_FALSE(Snap("web.service").probes[0].running);
 }
 
 }  // namespace
