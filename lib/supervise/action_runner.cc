@@ -405,15 +405,9 @@ Instance* ActionRunner::FindInstance(Service& s, uint64_t id) {
 
 // ---------------------------------------------------------------- processes
 
-std::string ActionRunner::Spawn(Service& s, Instance& inst, CommandList list, size_t index,
-                                bool is_main) {
-  if (!inst.prepared) return "internal error: the instance was not prepared";
-  if (!inst.setup_error.empty()) return inst.setup_error;
+LaunchInput ActionRunner::LaunchInputFor(const Instance& inst) const {
   LaunchInput in;
   in.spec = inst.spec.get();
-  in.list = list;
-  in.index = index;
-  in.is_main = is_main;
   in.env = &inst.env;
   in.prepared = &inst.prep;
   in.notify_socket = env_.notify_socket;
@@ -422,6 +416,27 @@ std::string ActionRunner::Spawn(Service& s, Instance& inst, CommandList list, si
   in.egid = env_.egid;
   in.home = env_.home;
   in.require_limits = inst.spec->resources.require_limits;
+  return in;
+}
+
+LaunchTarget ActionRunner::LaunchTargetFor(const Instance& inst) const {
+  LaunchTarget target;
+  target.spec = inst.spec.get();
+  target.cgroup = inst.cgroup;
+  if (const InstanceResources* ir =
+          inst.cgroup.empty() ? nullptr : env_.cgroups->Limits(inst.cgroup))
+    for (const auto& [controller, dir] : ir->v1_dirs) target.v1_cgroups.push_back(dir);
+  return target;
+}
+
+std::string ActionRunner::Spawn(Service& s, Instance& inst, CommandList list, size_t index,
+                                bool is_main) {
+  if (!inst.prepared) return "internal error: the instance was not prepared";
+  if (!inst.setup_error.empty()) return inst.setup_error;
+  LaunchInput in = LaunchInputFor(inst);
+  in.list = list;
+  in.index = index;
+  in.is_main = is_main;
   if (is_main) {
     std::string ignored;  // checked at preparation
     in.fds = env_.sockets->FdsFor(s.name, &ignored);
@@ -445,12 +460,8 @@ std::string ActionRunner::Spawn(Service& s, Instance& inst, CommandList list, si
   }
   auto plan = BuildLaunch(in);
   if (!plan.ok()) return plan.error().message;
-  LaunchTarget target;
-  target.spec = inst.spec.get();
+  LaunchTarget target = LaunchTargetFor(inst);
   target.log = s.log;
-  target.cgroup = inst.cgroup;
-  if (const InstanceResources* ir = inst.cgroup.empty() ? nullptr : env_.cgroups->Limits(inst.cgroup))
-    for (const auto& [controller, dir] : ir->v1_dirs) target.v1_cgroups.push_back(dir);
   auto proc = env_.launcher->Launch(*plan, target, &inst.output_warnings);
   if (!proc.ok()) return proc.error().message;
   Proc& p = **proc;

@@ -123,6 +123,9 @@ class ActionRunner {
   void ForgetDrained(Service& s);
 
   // Processes.
+  // What every process of `inst` is launched with: its unit, environment, identity and cgroup.
+  LaunchInput LaunchInputFor(const Instance& inst) const;
+  LaunchTarget LaunchTargetFor(const Instance& inst) const;
   std::string Spawn(Service& s, Instance& inst, CommandList list, size_t index, bool is_main);
   void SignalInstance(Service& s, Instance& inst, KillTarget target, int sig, bool stale);
   void Watch(Service& s, Instance& inst, Proc& proc, bool is_main);

@@ -114,28 +114,14 @@ std::unique_ptr<Check> ActionRunner::StartExecCheck(const std::string& name, uin
   if (!inst.prepared || !inst.setup_error.empty())
     return fail(inst.setup_error.empty() ? "the instance was not prepared" : inst.setup_error,
                 std::move(done));
-  LaunchInput in;
-  in.spec = inst.spec.get();
+  LaunchInput in = LaunchInputFor(inst);
   in.command = &probe.command;
   in.command_what = ProbeName(probe);
-  in.env = &inst.env;
-  in.prepared = &inst.prep;
-  in.notify_socket = env_.notify_socket;
-  in.notify_error = env_.notify_error;
-  in.euid = env_.euid;
-  in.egid = env_.egid;
-  in.home = env_.home;
-  in.require_limits = inst.spec->resources.require_limits;
   if (inst.main) in.main_pid = inst.main->pid();
   auto plan = BuildLaunch(in);
   if (!plan.ok()) return fail(plan.error().message, std::move(done));
-  LaunchTarget target;
-  target.spec = inst.spec.get();
-  target.cgroup = inst.cgroup;
+  LaunchTarget target = LaunchTargetFor(inst);
   target.capture_output = true;
-  if (const InstanceResources* ir =
-          inst.cgroup.empty() ? nullptr : env_.cgroups->Limits(inst.cgroup))
-    for (const auto& [controller, dir] : ir->v1_dirs) target.v1_cgroups.push_back(dir);
   ExecProbeDeps deps{env_.loop, env_.process, env_.launcher};
   return StartExecProbeCheck(deps, *plan, target, probe.timeout, std::move(done));
 }
