@@ -154,6 +154,11 @@ void ProbeSet::Impl::OnReadiness(const ProbeInfo& info) {
     ready_since.reset();
     ++ready_streak;
     min_ready_timer.cancel();
+    // Said before the gate too: an instance that runs without waiting for the gate (an
+    // overlap restart whose probe cannot tell instances apart) is then not ready. Last: the
+    // callback may destroy the set.
+    if (info.status.state == ProbeState::kFailing && callbacks.readiness_changed)
+      callbacks.readiness_changed(false, info);
     return;
   }
   if (min_ready <= Usec(0)) return PassGate();

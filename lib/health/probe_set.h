@@ -9,8 +9,9 @@
 //                     is never called (there is no gate: see has_gate()).
 //   startup_failed    the startup probe reached FailureThreshold= before it ever passed. Once;
 //                     the probes stop.
-//   readiness_changed after the gate passed: the readiness probe went failing (false) or
-//                     passing again (true).
+//   readiness_changed the readiness probe went failing (false; before the gate passed too),
+//                     or, after the gate passed, passing again (true); gate_passed also
+//                     means "passing".
 //   liveness_failed   the liveness probe went failing (once per failing streak).
 //   transition        every change of state of any probe (for the log).
 // Every callback runs on the io_context and may destroy the ProbeSet (which then touches

@@ -16,27 +16,13 @@ std::string ProbeName(const ProbeSpec& p) {
   return std::string(ProbeRoleName(p.role)) + "=" + p.target;
 }
 
-// The last non-empty line of a probe's output, for one-line messages.
-std::string LastLine(const std::string& output) {
-  size_t end = output.find_last_not_of(" \t\r\n");
-  if (end == std::string::npos) return "";
-  const size_t begin = output.rfind('\n', end);
-  const size_t from = begin == std::string::npos ? 0 : begin + 1;
-  std::string line = output.substr(from, end - from + 1);
-  if (line.size() > 200) line = line.substr(line.size() - 200);
-  return line;
-}
-
 // "LivenessProbe=http://…/healthz failed 3 times: timed out after 1s"
 std::string FailureText(const ProbeInfo& p) {
   std::string text = ProbeName(p.spec) + " failed " +
                      std::to_string(p.status.consecutive_failures) +
                      (p.status.consecutive_failures == 1 ? " time" : " times");
-  if (p.status.last_failure) {
-    text += ": " + p.status.last_failure->message;
-    const std::string line = LastLine(p.status.last_failure->output);
-    if (!line.empty()) text += ": " + line;
-  }
+  // Not its output: the cause goes to every peer, the output only to privileged ones (status).
+  if (p.status.last_failure) text += ": " + p.status.last_failure->message;
   return text;
 }
 

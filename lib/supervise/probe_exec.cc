@@ -33,6 +33,8 @@ struct ExecState : std::enable_shared_from_this<ExecState> {
   void WatchOutput() {
     if (!proc || !proc->capture) return;
     std::weak_ptr<ExecState> weak = weak_from_this();
+    // The old watch goes before a new one registers the same fd (epoll refuses a second).
+    output_watch.reset();
     output_watch = deps.loop->WhenReadable(proc->capture.get(), [weak] {
       if (auto self = weak.lock(); self && !self->finished) self->ReadOutput(/*rearm=*/true);
     });
@@ -42,7 +44,8 @@ struct ExecState : std::enable_shared_from_this<ExecState> {
   void ReadOutput(bool rearm) {
     if (!proc || !proc->capture) return;
     char buf[4096];
-    for (;;) {
+    // At most 64 KiB per wake-up: a probe that writes without end cannot hold the loop.
+    for (int round = 0; round < 16; ++round) {
       const ssize_t n = ::read(proc->capture.get(), buf, sizeof buf);
       if (n > 0) {
         output.append(buf, static_cast<size_t>(n));

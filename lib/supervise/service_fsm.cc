@@ -164,6 +164,9 @@ bool ServiceFsm::Record(const Event& e) {
     case K::kReadinessChanged:
       probe_ready_ = e.start;
       return true;
+    case K::kProbeGatePassed:
+      probe_ready_ = true;  // the gate passes only with the readiness probe passing
+      return true;
     case K::kWatchdogUsec:
       // "infinity" (USEC_INFINITY) means no watchdog, as in systemd.
       watchdog_override_ = e.usec == kInfinity ? Usec(0) : e.usec;

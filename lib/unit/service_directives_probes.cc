@@ -159,6 +159,9 @@ Result<std::optional<Usec>> ParseProbeSpan(const UnitAssignment& a, bool zero_ok
   if (*t == kInfinity)
     return InvalidValue(a, zero_ok ? "must be finite (0 for none)" : "must be finite");
   if (!zero_ok && t->count() == 0) return InvalidValue(a, "must be more than 0");
+  // Beyond this the scheduler's clock arithmetic would overflow.
+  if (*t > std::chrono::hours(24 * 365))
+    return InvalidValue(a, "must be at most a year");
   return std::optional<Usec>(*t);
 }
 

@@ -155,7 +155,8 @@ TEST(ProbeCheckNotesTest, AnExecReadinessProbeGatesWhileTheStartupProbeHitsTheSo
             std::vector<std::string>{
                 "StartupProbe=tcp://127.0.0.1:8080 (web.service:9) probes tcp6:[::]:8080, a "
                 "socket supd holds for every instance: it cannot tell a new instance from the "
-                "old one. The exec: readiness probe gates overlap restarts."});
+                "old one. And a tcp:// probe of it always passes, even before the service accepts a "
+                "connection: probe with http:// or exec: instead."});
 }
 
 TEST(ProbeCheckNotesTest, OneNotePerProbeOfAHeldSocketStartupFirst) {

@@ -470,6 +470,9 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"ReadinessProbeIntervalSec=0\n",
                   "units/web.service:4: Invalid ReadinessProbeIntervalSec= value '0': must be "
                   "more than 0"},
+        ErrorCase{"ReadinessProbeIntervalSec=400y\n",
+                  "units/web.service:4: Invalid ReadinessProbeIntervalSec= value '400y': must be "
+                  "at most a year"},
         ErrorCase{"ReadinessProbeIntervalSec=5ms\n",
                   "units/web.service:4: Invalid ReadinessProbeIntervalSec= value '5ms': must be "
                   "at least 10ms"},
