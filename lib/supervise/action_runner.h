@@ -104,7 +104,7 @@ class ActionRunner {
   // Probes (instance_probes.cc): the current instance is probed while its main process runs
   // and the machine is starting, running or reloading; the reports become events.
   void SyncProbes(Service& s);
-  void OnProbeReport(const std::string& name, uint64_t instance, Event e);
+  void OnProbeReport(const std::string& name, uint64_t instance, const Event& e);
   std::unique_ptr<Check> StartExecCheck(const std::string& name, uint64_t instance,
                                         const ProbeSpec& probe, CheckDone done);
 

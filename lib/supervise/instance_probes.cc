@@ -45,17 +45,17 @@ void ActionRunner::SyncProbes(Service& s) {
   cb.startup_failed = [this, name, id](const ProbeInfo& p) {
     Event e = Event::At(Event::Kind::kStartupProbeFailed, Now());
     e.message = FailureText(p);
-    OnProbeReport(name, id, std::move(e));
+    OnProbeReport(name, id, e);
   };
   cb.liveness_failed = [this, name, id](const ProbeInfo& p) {
     Event e = Event::At(Event::Kind::kLivenessProbeFailed, Now());
     e.message = FailureText(p);
-    OnProbeReport(name, id, std::move(e));
+    OnProbeReport(name, id, e);
   };
   cb.readiness_changed = [this, name, id](bool ready, const ProbeInfo&) {
     Event e = Event::At(Event::Kind::kReadinessChanged, Now());
     e.start = ready;
-    OnProbeReport(name, id, std::move(e));
+    OnProbeReport(name, id, e);
   };
   // Every change of a probe's state, once: not every check.
   cb.transition = [name](const ProbeInfo& p) {
@@ -74,7 +74,7 @@ void ActionRunner::SyncProbes(Service& s) {
   inst.probes->Start();
 }
 
-void ActionRunner::OnProbeReport(const std::string& name, uint64_t instance, Event e) {
+void ActionRunner::OnProbeReport(const std::string& name, uint64_t instance, const Event& e) {
   Service* s = env_.find(name);
   // Reports of an instance that is no longer the service's current one are stale.
   if (!s || !s->fsm || !s->current || s->current->id != instance) return;
