@@ -635,7 +635,6 @@ Actions ServiceFsm::RearmWatchdog(const Event& e) const {
 }
 
 Actions ServiceFsm::WatchdogFired(const Event& e) {
-  const int sig = spec_->watchdog_signal;
   if (e.kind == K::kWatchdogTriggered) {
     cause_ = Cause::Of(Cause::Kind::kWatchdogTriggered);
   } else {
@@ -643,20 +642,19 @@ Actions ServiceFsm::WatchdogFired(const Event& e) {
     cause_ = Cause::WithSpan(Cause::Kind::kWatchdogTimeout,
                        std::chrono::duration_cast<std::chrono::milliseconds>(watchdog_interval()));
   }
-  cause_.signal = sig;
-  SetResult(ServiceResult::kWatchdog);
-  phase_ = Phase::kStopSigterm;
-  Actions acts{Action::Of(AK::kDisarmWatchdog)};
-  Append(acts, KillActions(sig, /*final_kill=*/false));
-  acts.push_back(Action::Timer(spec_->timeout_stop));
-  return acts;
+  return StopWithWatchdogSignal();
 }
 
 // A liveness probe failed FailureThreshold= times: the instance is stopped as a missed watchdog
 // stops it (WatchdogSignal=, result watchdog, so Restart= decides as for a watchdog).
 Actions ServiceFsm::LivenessFailed(const Event& e) {
-  const int sig = spec_->watchdog_signal;
   cause_ = Cause::WithText(Cause::Kind::kLivenessProbeFailed, e.message);
+  return StopWithWatchdogSignal();
+}
+
+// The stop of a missed watchdog or a failed liveness probe, `cause_` already set.
+Actions ServiceFsm::StopWithWatchdogSignal() {
+  const int sig = spec_->watchdog_signal;
   cause_.signal = sig;
   SetResult(ServiceResult::kWatchdog);
   phase_ = Phase::kStopSigterm;

@@ -404,6 +404,7 @@ class ServiceFsm {
   Actions RearmWatchdog(const Event& e) const;  // WATCHDOG=1, WATCHDOG_USEC=
   Actions WatchdogFired(const Event& e);
   Actions LivenessFailed(const Event& e);
+  Actions StopWithWatchdogSignal();
   Actions TypeReady(Usec now);  // Type='s readiness reached in kStart; the gate may hold it
   // The start of this instance must also pass the probe gate: the unit has a startup or
   // readiness probe, and (in an overlap restart) that probe can tell the new instance from
