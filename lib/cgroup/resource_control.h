@@ -64,7 +64,10 @@ struct InstanceResources {
 struct InstanceStats {
   std::optional<uint64_t> memory_current;  // bytes
   std::optional<uint64_t> memory_peak;     // bytes
+  std::optional<uint64_t> memory_max;      // bytes; unset when unlimited ("max")
   std::optional<uint64_t> cpu_usec;        // CPU time used
+  std::optional<uint64_t> cpu_user_usec;   // of which in user mode
+  std::optional<uint64_t> cpu_system_usec; // of which in the kernel
   std::optional<uint64_t> tasks;           // processes and threads
 };
 

@@ -24,6 +24,20 @@
 
 namespace supd {
 
+const char* RestartReasonName(RestartReason r) {
+  switch (r) {
+    case RestartReason::kExit: return "exit";
+    case RestartReason::kSignal: return "signal";
+    case RestartReason::kWatchdog: return "watchdog";
+    case RestartReason::kOom: return "oom";
+    case RestartReason::kLiveness: return "liveness";
+    case RestartReason::kTimeout: return "timeout";
+    case RestartReason::kManual: return "manual";
+    case RestartReason::kOverlap: return "overlap";
+  }
+  return "?";
+}
+
 Manager::Impl::Impl(boost::asio::io_context& io, ManagerConfig cfg, HostParts h)
     : config(std::move(cfg)),
       host(std::move(h)),

@@ -59,23 +59,34 @@ struct HostParts {
   ProbeFactory probes;
 };
 
+// What a daemon-reload did.
+struct ReloadSummary {
+  std::vector<std::string> added, changed, removed;  // unit names
+  std::vector<std::string> failed;                   // units whose file did not load
+};
+
 // Told what happens, for the log, `supctl events` and metrics. Callbacks run on the loop, after
 // the change; an observer must not call back into the Manager from inside them.
+// For one crash with Restart=, the order is: OnExit, OnStateChange(… → backoff), and when the
+// restart delay is over OnRestart, OnStateChange(backoff → starting).
 class ManagerObserver {
  public:
   virtual ~ManagerObserver() = default;
   virtual void OnStateChange(const std::string& unit, State from, State to, const Cause& cause,
                              ServiceResult result) {}
+  // The main process of a service's current instance ended (exit.oom: an OOM kill).
+  virtual void OnExit(const std::string& unit, const LastExit& exit) {}
+  // A restart begins: an automatic one once its delay is over (the reason is how the last run
+  // ended), or one asked for (manual, overlap). Counted in UnitCounters::restarts first.
+  virtual void OnRestart(const std::string& unit, RestartReason reason) {}
+  // A service became ready (running, and its readiness probe passes) or stopped being ready.
+  virtual void OnReadyChange(const std::string& unit, bool ready) {}
+  // A daemon-reload (SIGHUP or `supctl daemon-reload`) was applied.
+  virtual void OnReload(const ReloadSummary& summary) {}
   // A socket unit started or stopped listening, or failed.
   virtual void OnSocketChange(const std::string& unit, SocketState to, const std::string& error) {}
   // One record of a service's output, right after it was queued for the log file.
   virtual void OnLogRecord(const std::string& service, const LogRecord& record) {}
-};
-
-// What a daemon-reload did.
-struct ReloadSummary {
-  std::vector<std::string> added, changed, removed;  // unit names
-  std::vector<std::string> failed;                   // units whose file did not load
 };
 
 using UnitSnapshot = std::variant<ServiceSnapshot, SocketSnapshot>;

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,6 +36,29 @@ struct GoRuntimeStatus {
   std::vector<std::pair<std::string, std::string>> from_unit;     // the service's own values
 };
 
+// Why a service restarted, for metrics and events: a bounded set, one counter each.
+//   exit      the main process exited (any code; Restart= chose to restart)
+//   signal    it was killed by a signal (or dumped core)
+//   watchdog  it missed its watchdog (WatchdogSec=)
+//   oom       the OOM killer killed it
+//   liveness  its liveness probe failed
+//   timeout   its start or stop timed out, or its startup probe failed
+//   manual    `supctl restart` stopped it and started it again
+//   overlap   `supctl restart` replaced it by a new instance that took over when ready
+enum class RestartReason { kExit, kSignal, kWatchdog, kOom, kLiveness, kTimeout, kManual, kOverlap };
+inline constexpr size_t kRestartReasonCount = 8;
+const char* RestartReasonName(RestartReason r);  // "exit", "signal", …, "overlap"
+
+// Counters of a service kept for supd's lifetime: reset-failed, a daemon-reload that changes
+// the unit, and manual restarts never lower them (systemd's NRestarts is reset by all three).
+// They go when the unit is removed from the units directory.
+struct UnitCounters {
+  std::array<uint64_t, kRestartReasonCount> restarts{};  // indexed by RestartReason
+  uint64_t oom_kills = 0;                     // exits of a main process judged OOM kills
+  std::array<uint64_t, 3> probe_failures{};   // failed checks, indexed by ProbeRole
+  int64_t created_realtime = 0;  // CLOCK_REALTIME µs when supd first loaded the unit
+};
+
 // How the main process of the last instance ended.
 struct LastExit {
   ExitStatus status;
@@ -46,6 +70,7 @@ struct LastExit {
   Cause stop_cause;  // set when the exit came during a stop that had a cause (a timeout)
   pid_t pid = 0;
   std::vector<std::string> excerpt;  // the instance's last stderr lines
+  bool oom = false;                  // the OOM killer killed it (reason says how it is known)
   int64_t at_realtime = 0;           // CLOCK_REALTIME µs
   int64_t at_monotonic = 0;          // CLOCK_MONOTONIC µs
 };
@@ -104,7 +129,10 @@ struct ServiceSnapshot {
   bool ready = false;
   // Its probes: the current instance's as they run, else the unit's, not running.
   std::vector<ProbeInfo> probes;
-  unsigned restarts = 0;
+  unsigned restarts = 0;   // automatic restarts since load or reset-failed (systemd's NRestarts)
+  UnitCounters counters;   // for supd's lifetime (metrics)
+  // CLOCK_REALTIME µs when the current instance's main process started (0: none runs).
+  int64_t main_start_realtime = 0;
   std::string status_text;  // STATUS=
   int status_errno = 0;     // ERRNO=
   int64_t since_realtime = 0;
@@ -142,6 +170,7 @@ struct ServiceSnapshot {
 // supd itself.
 struct DaemonSnapshot {
   pid_t pid = 0;
+  int64_t start_realtime = 0;  // CLOCK_REALTIME µs when this supd started
   CgroupMode cgroup_mode = CgroupMode::kNone;
   std::string cgroup_summary;
   std::map<std::string, ControllerPlace> controllers;
