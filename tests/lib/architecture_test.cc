@@ -1,6 +1,7 @@
 // The shape of the code, checked from its #include lines (design.md, "Parts"):
 //
-//   daemon → control → supervise → {proc, cgroup, notify, socket, log, health} → unit → base
+//   daemon → control → metrics → supervise → {proc, cgroup, notify, socket, log, health}
+//          → unit → base
 //
 // A file may include files of its own folder and of folders below it, never above or beside
 // (the folders of one layer are independent of each other). JSON (nlohmann) is the protocol's
@@ -28,9 +29,8 @@ constexpr size_t kMaxLines = 800;
 // The layer of a folder: higher may include lower.
 const std::map<std::string, int>& Layers() {
   static const std::map<std::string, int> layers = {
-      {"daemon", 6},  {"control", 5}, {"supervise", 4}, {"proc", 3},  {"cgroup", 3},
-      {"notify", 3},  {"socket", 3},  {"log", 3},       {"health", 3}, {"unit", 2},
-      {"base", 1},
+      {"daemon", 7}, {"control", 6}, {"metrics", 5}, {"supervise", 4}, {"proc", 3}, {"cgroup", 3},
+      {"notify", 3}, {"socket", 3},  {"log", 3},     {"health", 3},    {"unit", 2}, {"base", 1},
   };
   return layers;
 }
@@ -50,8 +50,9 @@ std::vector<Source> Sources() {
       if (!e.is_regular_file() || (ext != ".cc" && ext != ".h")) continue;
       Source s;
       s.path = fs::relative(e.path(), root).string();
-      s.folder = std::string(top) == "daemon" ? "daemon"
-                                               : fs::relative(e.path(), root / "lib").begin()->string();
+      s.folder = std::string(top) == "daemon"
+                     ? "daemon"
+                     : fs::relative(e.path(), root / "lib").begin()->string();
       std::ifstream in(e.path());
       std::stringstream ss;
       ss << in.rdbuf();
@@ -72,11 +73,16 @@ std::string CodeOnly(const std::string& text) {
     const char n = i + 1 < text.size() ? text[i + 1] : '\0';
     switch (st) {
       case kCode:
-        if (c == '/' && n == '/') st = kLine;
-        else if (c == '/' && n == '*') st = kBlock;
-        else if (c == '"') st = kString;
-        else if (c == '\'') st = kChar;
-        else out += c;
+        if (c == '/' && n == '/')
+          st = kLine;
+        else if (c == '/' && n == '*')
+          st = kBlock;
+        else if (c == '"')
+          st = kString;
+        else if (c == '\'')
+          st = kChar;
+        else
+          out += c;
         break;
       case kLine:
         if (c == '\n') {
@@ -91,12 +97,16 @@ std::string CodeOnly(const std::string& text) {
         }
         break;
       case kString:
-        if (c == '\\') ++i;
-        else if (c == '"') st = kCode;
+        if (c == '\\')
+          ++i;
+        else if (c == '"')
+          st = kCode;
         break;
       case kChar:
-        if (c == '\\') ++i;
-        else if (c == '\'') st = kCode;
+        if (c == '\\')
+          ++i;
+        else if (c == '\'')
+          st = kCode;
         break;
     }
   }
@@ -119,9 +129,11 @@ TEST(ArchitectureTest, IncludesPointDownTheLayers) {
     }
   }
   EXPECT_GT(checked, 100u) << "no includes found: is SUPD_SOURCE_DIR right?";
-  for (const auto& w : wrong) ADD_FAILURE() << w << " (against daemon → control → supervise → "
-                                               "{proc, cgroup, notify, socket, log, health} → "
-                                               "unit → base)";
+  for (const auto& w : wrong)
+    ADD_FAILURE() << w
+                  << " (against daemon → control → metrics → supervise → "
+                     "{proc, cgroup, notify, socket, log, health} → "
+                     "unit → base)";
 }
 
 TEST(ArchitectureTest, JsonOnlyInControlAndDaemon) {
