@@ -56,7 +56,7 @@ struct Fanout {
 
 RequestHandler::RequestHandler(boost::asio::io_context& io, Manager& manager,
                                std::shared_ptr<BlockingWork> worker)
-    : manager_(manager), worker_(std::move(worker)), logs_(io, manager) {}
+    : manager_(manager), worker_(std::move(worker)), logs_(io, manager), events_(io, manager) {}
 
 void RequestHandler::Handle(const Request& req, const Peer& peer, ReplyFn reply) {
   if (ready_) return Run(req, peer, std::move(reply));
@@ -87,6 +87,7 @@ void RequestHandler::Run(const Request& req, const Peer& peer, ReplyFn reply) {
   if (cmd == "check") return reply(Reply::Ok(CheckJson(manager_.Check())));
   if (cmd == "cat") return Cat(req, peer, std::move(reply));
   if (cmd == "logs") return Logs(req, peer, std::move(reply));
+  if (cmd == "events") return Events(req, peer, std::move(reply));
   if (cmd == "daemon-reload") {
     manager_.ReloadUnits([reply = std::move(reply)](const ReloadSummary& s) {
       reply(Reply::Ok(json{{"added", s.added},
@@ -166,6 +167,21 @@ void RequestHandler::Logs(const Request& req, const Peer& peer, ReplyFn reply) {
     resolved.push_back(*r);
   }
   logs_.Handle(resolved, *q, peer, std::move(reply));
+}
+
+// Every name is resolved before the subscription: an unknown unit is refused, not waited for.
+void RequestHandler::Events(const Request& req, const Peer& peer, ReplyFn reply) {
+  auto names = StringListArg(req.args, "units");
+  if (!names.ok()) return reply(Reply::Fail(kBadRequest, names.error().message));
+  std::vector<std::string> units;
+  for (const auto& n : *names) {
+    auto u = NormalizeUnitName(n);
+    if (!u.ok()) return reply(Reply::Fail(kNotFound, u.error().message));
+    auto r = manager_.Resolve(*u, false);
+    if (!r.ok()) return reply(Reply::Fail(kNotFound, r.error().message));
+    units.push_back(*r);
+  }
+  events_.Handle(units, peer, std::move(reply));
 }
 
 // start, stop, restart, reload, kill, reset-failed: each named unit, one answer for all.

@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "lib/control/event_stream.h"
 #include "lib/control/log_stream.h"
 #include "lib/control/protocol.h"
 #include "lib/control/server.h"
@@ -44,11 +45,13 @@ class RequestHandler {
   void Status(const Request& req, const Peer& peer, const ReplyFn& reply);
   void Cat(const Request& req, const Peer& peer, ReplyFn reply);
   void Logs(const Request& req, const Peer& peer, ReplyFn reply);
+  void Events(const Request& req, const Peer& peer, ReplyFn reply);
   void Operation(const Request& req, ReplyFn reply);
 
   Manager& manager_;
   std::shared_ptr<BlockingWork> worker_;
   LogStream logs_;
+  EventStream events_;
   bool ready_ = false;
   bool shutting_down_ = false;
   std::vector<std::tuple<Request, Peer, ReplyFn>> waiting_;

@@ -125,6 +125,10 @@ Result<int> SignalArg(const json& args, std::string_view key, int fallback) {
 Result<void> CheckArgs(std::string_view cmd, const json& args) {
   // Commands that take no argument: nothing to read.
   if (cmd == "version" || cmd == "ping" || cmd == "check" || cmd == "daemon-reload") return Ok();
+  if (cmd == "events") {  // units of both kinds, so not "services"
+    SUPD_TRY(StringListArg(args, "units"));
+    return Ok();
+  }
   // Every other command names services.
   SUPD_TRY(StringListArg(args, "services"));
   if (cmd == "restart") SUPD_TRY(BoolArg(args, "hard", false));

@@ -49,7 +49,8 @@ namespace supd::control {
                                     int fallback);
 
 // Reads every argument `cmd` takes ("services" for all that name services, "hard" for restart,
-// "signal"/"whom" for kill, "lines"/"since"/"stream"/"follow" for logs), with the readers above.
+// "signal"/"whom" for kill, "lines"/"since"/"stream"/"follow" for logs, "units" for events),
+// with the readers above.
 // Arguments a command does not take are ignored, as systemctl ignores options that do not
 // apply. The first bad argument is the error.
 [[nodiscard]] Result<void> CheckArgs(std::string_view cmd, const nlohmann::json& args);
