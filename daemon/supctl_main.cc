@@ -2,6 +2,7 @@
 //
 // Exit codes: 0 ok, 1 the daemon refused or the operation failed, 2 usage, 3 the daemon is
 // unreachable.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,7 @@
 #include <optional>
 
 #include "lib/control/client.h"
+#include "lib/control/event_stream.h"
 #include "lib/control/paths.h"
 #include "lib/control/resources_format.h"
 #include "lib/control/socket_status_format.h"
@@ -144,6 +146,53 @@ int Logs(const std::string& socket, const std::vector<std::string>& services, in
   }
 }
 
+// `events` runs until interrupted: that is how it ends, not a failure.
+void ExitQuietly(int) { _exit(kExitOk); }
+
+int Events(const std::string& socket, const std::vector<std::string>& units, bool json_out) {
+  struct sigaction sa {};
+  sa.sa_handler = ExitQuietly;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  auto client = supd::control::Client::Connect(socket);
+  if (!client.ok()) {
+    std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
+    return kExitUnreachable;
+  }
+  auto r = client->Call("events", {{"units", units}});
+  for (;;) {
+    if (!r.ok()) {
+      std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
+      return kExitUnreachable;
+    }
+    if (!r->value("ok", false)) {
+      std::string message = "failed";
+      if (auto e = r->find("error"); e != r->end() && e->is_object())
+        message = e->value("message", message);
+      std::fprintf(stderr, "supctl: %s\n", message.c_str());
+      return kExitFailed;
+    }
+    const nlohmann::json& result = (*r)["result"];
+    if (auto sk = result.find("skipped"); sk != result.end() && sk->is_number_unsigned()) {
+      std::fflush(stdout);  // the gap is before the events that follow
+      std::fprintf(stderr, "supctl: %llu events skipped (reader too slow)\n",
+                   static_cast<unsigned long long>(sk->get<uint64_t>()));
+    }
+    if (auto events = result.find("events"); events != result.end() && events->is_array()) {
+      for (const auto& e : *events) {
+        std::printf("%s\n", json_out ? e.dump(-1, ' ', false,
+                                                nlohmann::json::error_handler_t::replace)
+                                              .c_str()
+                                       : supd::control::FormatEventLine(e).c_str());
+      }
+      std::fflush(stdout);
+    }
+    if (!r->value("more", false)) return kExitOk;
+    r = client->Next();
+  }
+}
+
 // What the command line says.
 struct Args {
   std::string socket;
@@ -171,6 +220,7 @@ struct Commands {
   CLI::App* reload;
   CLI::App* version;
   CLI::App* logs;
+  CLI::App* events;
 };
 
 Commands DefineCommands(CLI::App& app, Args* a) {
@@ -206,6 +256,10 @@ Commands DefineCommands(CLI::App& app, Args* a) {
   c.logs->add_option("--stream", a->stream, "only stdout or stderr")
       ->check(CLI::IsMember({"out", "err"}));
   c.logs->add_flag("--json", a->json_out, "one JSON object per line");
+  c.events = app.add_subcommand(
+      "events", "print what happens to units (all if none named) as it happens, until interrupted");
+  c.events->add_option("units", a->services, "units");
+  c.events->add_flag("--json", a->json_out, "one JSON object per event");
   return c;
 }
 
@@ -337,6 +391,7 @@ int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::millis
     return Logs(a.socket, a.services, a.log_lines, a.follow, a.since, a.stream, a.json_out);
   }
   if (c.reload->parsed()) return Call(a.socket, "daemon-reload", nlohmann::json::object()).code;
+  if (c.events->parsed()) return Events(a.socket, a.services, a.json_out);
   return kExitUsage;
 }
 
