@@ -7,10 +7,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <fstream>
 #include <limits>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "lib/base/result.h"
 #include "lib/base/unique_fd.h"
@@ -68,28 +71,56 @@ Result<void> WriteFile(const std::string& dir, const std::string& file, const st
   return Ok();
 }
 
-// A "key value" line of a flat-keyed file (memory.events, cpu.stat, memory.oom_control).
-std::optional<uint64_t> ReadKey(const std::string& path, const std::string& key) {
-  std::ifstream in(path);
-  std::string k;
-  uint64_t v;
-  while (in >> k >> v) {
-    if (k == key) return v;
+// The first 4 KiB of a small kernel file (cgroupfs, procfs): one open and one read, since a
+// scrape reads several of these per service on the loop. "" when it cannot be read.
+std::string ReadSmall(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return "";
+  std::array<char, 4096> buf{};
+  ssize_t n;
+  do {
+    n = ::read(fd.get(), buf.data(), buf.size());
+  } while (n < 0 && errno == EINTR);
+  return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : "";
+}
+
+std::optional<uint64_t> ParseNumber(std::string_view s) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// The values of `keys` in "key value" lines of a flat-keyed file (memory.events, cpu.stat,
+// memory.oom_control), in the order of `keys`; unset where a key is missing.
+template <size_t N>
+std::array<std::optional<uint64_t>, N> ReadKeys(const std::string& path,
+                                                const std::array<std::string_view, N>& keys) {
+  std::array<std::optional<uint64_t>, N> out;
+  const std::string text = ReadSmall(path);
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const size_t eol = rest.find('\n');
+    std::string_view line = rest.substr(0, eol);
+    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 1);
+    const size_t sp = line.find(' ');
+    if (sp == std::string_view::npos) continue;
+    for (size_t i = 0; i < N; ++i)
+      if (line.substr(0, sp) == keys[i]) out[i] = ParseNumber(line.substr(sp + 1));
   }
-  return std::nullopt;
+  return out;
+}
+
+std::optional<uint64_t> ReadKey(const std::string& path, std::string_view key) {
+  return ReadKeys<1>(path, {key})[0];
 }
 
 std::optional<uint64_t> ReadNumber(const std::string& path) {
-  std::ifstream in(path);
-  std::string s;
-  if (!(in >> s)) return std::nullopt;
+  std::string_view s = ReadSmall(path);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
+  if (s.empty()) return std::nullopt;
   if (s == "max") return kMax;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v;
+  return ParseNumber(s);
 }
 
 struct V1Mount {
@@ -615,7 +646,15 @@ InstanceStats ResourceControl::Stats(const std::string& v2_dir) const {
   const InstanceResources* ir = Find(v2_dir);
   if (ir == nullptr || v2_dir.empty()) return st;
   // cpu.stat is a core file of every cgroup v2 directory, with or without the cpu controller.
-  if (auto usec = ReadKey(v2_dir + "/cpu.stat", "usage_usec")) st.cpu_usec = usec;
+  const auto cpu = ReadKeys<3>(v2_dir + "/cpu.stat", {"usage_usec", "user_usec", "system_usec"});
+  st.cpu_usec = cpu[0];
+  st.cpu_user_usec = cpu[1];
+  st.cpu_system_usec = cpu[2];
+  // A limit at or above 2^62 is none: v1 says "no limit" with a huge page-aligned number.
+  auto limit = [](std::optional<uint64_t> v) -> std::optional<uint64_t> {
+    if (v && *v < (uint64_t{1} << 62)) return v;
+    return std::nullopt;
+  };
   auto v1 = [&](const std::string& c) -> std::string {
     auto d = ir->v1_dirs.find(c);
     return d == ir->v1_dirs.end() ? "" : d->second;
@@ -623,9 +662,11 @@ InstanceStats ResourceControl::Stats(const std::string& v2_dir) const {
   if (places_.at("memory").where == ControllerPlace::Where::kV2) {
     st.memory_current = ReadNumber(v2_dir + "/memory.current");
     st.memory_peak = ReadNumber(v2_dir + "/memory.peak");  // Linux 5.19+
+    st.memory_max = limit(ReadNumber(v2_dir + "/memory.max"));
   } else if (const std::string d = v1("memory"); !d.empty()) {
     st.memory_current = ReadNumber(d + "/memory.usage_in_bytes");
     st.memory_peak = ReadNumber(d + "/memory.max_usage_in_bytes");
+    st.memory_max = limit(ReadNumber(d + "/memory.limit_in_bytes"));
   }
   if (places_.at("pids").where == ControllerPlace::Where::kV2) {
     st.tasks = ReadNumber(v2_dir + "/pids.current");

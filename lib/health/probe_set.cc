@@ -82,6 +82,11 @@ void ProbeSet::Impl::Create(Slot slot, const std::optional<ProbeSpec>& spec) {
                                  if (auto self = weak.lock(); self && !self->destroyed)
                                    self->OnChange(slot);
                                });
+  if (callbacks.checked) {
+    const ProbeRole role = spec->role;
+    probes[slot].prober->OnEveryResult(
+        [checked = callbacks.checked, role](const CheckResult& r) { checked(role, r.ok); });
+  }
 }
 
 void ProbeSet::Impl::Run(Slot slot) {

@@ -14,6 +14,7 @@
 //                     means "passing".
 //   liveness_failed   the liveness probe went failing (once per failing streak).
 //   transition        every change of state of any probe (for the log).
+//   checked           every result of any probe (for counters); must not destroy the ProbeSet.
 // Every callback runs on the io_context and may destroy the ProbeSet (which then touches
 // nothing of itself).
 #pragma once
@@ -48,6 +49,7 @@ class ProbeSet {
     std::function<void(bool ready, const ProbeInfo&)> readiness_changed;
     std::function<void(const ProbeInfo&)> liveness_failed;
     std::function<void(const ProbeInfo&)> transition;
+    std::function<void(ProbeRole role, bool ok)> checked;
   };
 
   // The probes `spec` names (none: an empty set that reports nothing). `exec` starts exec

@@ -55,6 +55,7 @@ struct Prober::Impl : std::enable_shared_from_this<Impl> {
   const ProbeSpec spec;
   const StartCheck start;
   const std::function<void(const ProbeStatus&)> on_change;
+  std::function<void(const CheckResult&)> on_result;
   // Touched only on the io_context's thread.
   ProbeTracker tracker;
   asio::steady_timer timer;
@@ -89,6 +90,7 @@ void Prober::Impl::OnResult(const CheckResult& r) {
   // The Check is done: it may be destroyed here, inside its own callback (its contract).
   check.reset();
   const bool changed = tracker.Record(r, RealtimeNowUsec());
+  if (on_result) on_result(r);
   // Measured from the start of the check that ended: a check longer than the interval is
   // followed at once by the next, never overlapped by it.
   const Clock::time_point next = last_start + spec.interval;
@@ -119,6 +121,10 @@ void Prober::Stop() { impl_->Stop(); }
 const ProbeStatus& Prober::status() const { return impl_->tracker.status(); }
 
 const ProbeSpec& Prober::spec() const { return impl_->spec; }
+
+void Prober::OnEveryResult(std::function<void(const CheckResult&)> cb) {
+  impl_->on_result = std::move(cb);
+}
 
 Prober::StartCheck CheckStarterFor(asio::io_context& io, const ProbeSpec& spec,
                                    const ExecCheckStarter& exec) {

@@ -36,6 +36,8 @@ class Prober {
   void Stop();
   const ProbeStatus& status() const;
   const ProbeSpec& spec() const;
+  // Called with every result, before `on_change` (for counters); it must not destroy the Prober.
+  void OnEveryResult(std::function<void(const CheckResult&)> cb);
 
  private:
   struct Impl;

@@ -75,13 +75,18 @@ void ActionRunner::OnCurrentExit(Service& s, std::unique_ptr<Proc> proc, bool is
   if (proc->err_reader) le.excerpt = proc->err_reader->Excerpt();
   le.reason = exec_error.empty() ? DescribeExit(st) : exec_error;
   const std::string oom = OomReason(*s.current, st);
-  if (!oom.empty()) le.reason = oom;
+  if (!oom.empty()) {
+    le.reason = oom;
+    le.oom = true;
+    ++s.counters.oom_kills;
+  }
   if (s.fsm->stop_explains_exit()) le.stop_cause = s.fsm->cause();
   le.at_realtime = env_.loop->RealtimeUsec();
   le.at_monotonic = now.count();
   spdlog::log(s.fsm->state() == State::kStopping ? spdlog::level::info : spdlog::level::warn,
               "{}: main process {} {}", s.name, le.pid, le.reason);
   s.last_exit = std::move(le);
+  if (env_.on_main_exit) env_.on_main_exit(s);
   Dispatch(s, s.fsm->OnMainExited(st, exec_error, now, oom));
 }
 

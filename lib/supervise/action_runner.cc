@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdint>
@@ -238,6 +239,15 @@ std::string ActionRunner::ApplyPrepared(Service& s, Instance& inst) {
     }
   }
   inst.env = BuildEnvironment(inst.invocation_id, inst.prep);
+  // OnFailure=/OnSuccess= of another unit started this one: MONITOR_* for this start only,
+  // under the unit's own Environment= (systemd merges them in that order too).
+  for (auto& [k, v] : s.monitor_env) {
+    const bool set = std::any_of(inst.env.begin(), inst.env.end(),
+                                 [&k = k](const auto& kv) { return kv.first == k; });
+    if (!set) inst.env.emplace_back(std::move(k), std::move(v));
+  }
+  s.monitor_env.clear();
+  s.monitor_from.clear();
   const std::string refusal = ApplyResources(s, inst);
   if (error.empty()) error = refusal;
   OpenLog(s);
@@ -465,6 +475,7 @@ std::string ActionRunner::Spawn(Service& s, Instance& inst, CommandList list, si
   auto proc = env_.launcher->Launch(*plan, target, &inst.output_warnings);
   if (!proc.ok()) return proc.error().message;
   Proc& p = **proc;
+  p.started_realtime = env_.loop->RealtimeUsec();
   inst.pgids.push_back(p.pid());
   spdlog::debug("{}: spawned {} pid {}", s.name, plan->what, p.pid());
   std::unique_ptr<Proc>& slot = is_main ? inst.main : inst.control;

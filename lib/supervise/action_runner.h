@@ -56,6 +56,8 @@ class ActionRunner {
     // Handles the notify datagrams queued now (before a main process's exit is acted on).
     std::function<void()> drain_notify;
     std::function<void(const std::string& service, const LogRecord&)> on_log_record;
+    // The main process of a service's current instance ended (s.last_exit is set).
+    std::function<void(Service&)> on_main_exit;
   };
 
   explicit ActionRunner(Env env);

@@ -67,6 +67,10 @@ void ActionRunner::SyncProbes(Service& s) {
       spdlog::info("{}: {} is {}", name, ProbeName(p.spec), ProbeStateName(st.state));
     }
   };
+  cb.checked = [this, name](ProbeRole role, bool ok) {
+    if (ok) return;
+    if (Service* s = env_.find(name)) ++s->counters.probe_failures.at(static_cast<size_t>(role));
+  };
   ExecCheckStarter exec = [this, name, id](const ProbeSpec& p, CheckDone done) {
     return StartExecCheck(name, id, p, std::move(done));
   };

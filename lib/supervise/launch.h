@@ -117,6 +117,8 @@ struct Proc {
   UniqueFd capture;  // LaunchTarget::capture_output: the read end of its stdout+stderr
   ExecStatus exec;                          // read once; what it said
   size_t adjustments_taken = 0;  // of exec.adjustments, those its instance has recorded
+  // CLOCK_REALTIME µs when supd spawned it (or adopted it: MAINPID=), 0 if unknown.
+  int64_t started_realtime = 0;
   pid_t pid() const { return handle.pid; }
   // Reads what the exec-status pipe holds now (see UpdateExecStatus): the adjustments the child
   // made (a clamped limit, a skipped OOM score), then the outcome.

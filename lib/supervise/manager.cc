@@ -45,6 +45,7 @@ Manager::Impl::Impl(boost::asio::io_context& io, ManagerConfig cfg, HostParts h)
       journal(SystemJournal()),
       catalog(config.units_dir, config.specifiers, ::geteuid(),
               PrivateGroupOf(::geteuid(), ::getegid())) {
+  started_realtime = host.loop->RealtimeUsec();
   SocketUnits::Hooks hooks;
   hooks.wants_activation = [this](const std::string& service) {
     Service* s = Find(service);
@@ -87,6 +88,9 @@ Manager::Impl::Impl(boost::asio::io_context& io, ManagerConfig cfg, HostParts h)
   if (const char* home = ::getenv("HOME")) env.home = home;
   env.find = [this](const std::string& n) { return Find(n); };
   env.after_change = [this](Service& s) { AfterChange(s); };
+  env.on_main_exit = [this](Service& s) {
+    for (ManagerObserver* o : observers) o->OnExit(s.name, *s.last_exit);
+  };
   env.drain_notify = [this] {
     if (notify) notify->Drain();
   };
@@ -124,6 +128,7 @@ Service& Manager::Impl::Create(const std::string& name) {
   s->watchdog = host.loop->NewTimer();
   s->since_realtime = host.loop->RealtimeUsec();
   s->since_monotonic = host.loop->Now().count();
+  s->counters.created_realtime = s->since_realtime;
   Service& ref = *s;
   services[name] = std::move(s);
   return ref;
@@ -235,6 +240,7 @@ void Manager::Impl::Reload(std::function<void(ReloadSummary)> done) {
     }
     spdlog::info("reloaded units: {} added, {} changed, {} removed, {} failed to load",
                  sum.added.size(), sum.changed.size(), sum.removed.size(), sum.failed.size());
+    for (ManagerObserver* o : observers) o->OnReload(sum);
     done(std::move(sum));
   });
 }
@@ -260,16 +266,53 @@ void Manager::Impl::ForgetIfRemoved(const std::string& name) {
 
 // ---------------------------------------------------------------- after every change
 
+namespace {
+
+// Why a service in backoff will restart: how its last run ended.
+RestartReason BackoffReason(ServiceResult result, const Cause& cause) {
+  switch (result) {
+    case ServiceResult::kOomKill: return RestartReason::kOom;
+    case ServiceResult::kWatchdog:
+      return cause.kind == Cause::Kind::kLivenessProbeFailed ? RestartReason::kLiveness
+                                                             : RestartReason::kWatchdog;
+    case ServiceResult::kTimeout: return RestartReason::kTimeout;
+    case ServiceResult::kSignal:
+    case ServiceResult::kCoreDump: return RestartReason::kSignal;
+    default: return RestartReason::kExit;
+  }
+}
+
+}  // namespace
+
+void Manager::Impl::CountRestart(Service& s, RestartReason reason) {
+  ++s.counters.restarts.at(static_cast<size_t>(reason));
+  for (ManagerObserver* o : observers) o->OnRestart(s.name, reason);
+}
+
 void Manager::Impl::AfterChange(Service& s) {
   if (!s.fsm) return;
   const State st = s.fsm->state();
+  // An automatic restart began (the FSM counts it when the delay is over, also when the start
+  // limit then refuses it); reset-failed sets the FSM's count back.
+  if (const unsigned n = s.fsm->restarts(); n != s.seen_restarts) {
+    for (unsigned i = s.seen_restarts; i < n; ++i)
+      CountRestart(s, s.backoff_reason.value_or(RestartReason::kExit));
+    s.seen_restarts = n;
+  }
   if (st != s.last_state) {
     const State from = s.last_state;
     s.last_state = st;
+    if (st == State::kBackoff) s.backoff_reason = BackoffReason(s.fsm->result(), s.fsm->cause());
     s.since_realtime = host.loop->RealtimeUsec();
     s.since_monotonic = host.loop->Now().count();
     for (ManagerObserver* o : observers)
       o->OnStateChange(s.name, from, st, s.fsm->cause(), s.fsm->result());
+    TriggerUnits(s, from, st);
+  }
+  if (const bool ready = st == State::kRunning && s.fsm->ready() && s.fsm->probe_ready();
+      ready != s.last_ready) {
+    s.last_ready = ready;
+    for (ManagerObserver* o : observers) o->OnReadyChange(s.name, ready);
   }
   const bool dead = st == State::kStopped || st == State::kFailed;
   if (dead) {
@@ -342,12 +385,16 @@ ServiceSnapshot Manager::Impl::SnapshotOf(const Service& s) const {
       if (*p) o.probes.push_back(ProbeInfo{**p, false, {}});
   }
   o.restarts = f.restarts();
+  o.counters = s.counters;
   o.watchdog = f.watchdog_interval();
   o.status_text = s.status_text;
   o.status_errno = s.status_errno;
   o.last_exit = s.last_exit;
   if (const Instance* i = s.current.get()) {
-    if (i->main) o.main_pid = i->main->pid();
+    if (i->main) {
+      o.main_pid = i->main->pid();
+      o.main_start_realtime = i->main->started_realtime;
+    }
     if (i->control) o.control_pid = i->control->pid();
     o.invocation_id = i->invocation_id;
     o.cgroup = i->cgroup;

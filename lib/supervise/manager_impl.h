@@ -35,6 +35,8 @@ struct Manager::Impl {
   void Reload(std::function<void(ReloadSummary)> done);
   void ForgetIfRemoved(const std::string& name);
   void AfterChange(Service& s);
+  // Counts a restart of `s` and tells the observers.
+  void CountRestart(Service& s, RestartReason reason);
   void CheckShutdown();
   ServiceSnapshot SnapshotOf(const Service& s) const;
   SocketSnapshot SocketSnapshotOf(const std::string& name);
@@ -47,6 +49,9 @@ struct Manager::Impl {
   Result<Target> ResolveTarget(const std::string& unit, bool create_instance);
   bool Refuse(const Result<Target>& t, const JobDone& done, bool need_loaded);
   void StartService(Service& s);
+  // OnFailure=/OnSuccess=: `s` went from `from` to `to`; starts the units the spec names for
+  // that change (on the next loop turn), with MONITOR_* in their environment.
+  void TriggerUnits(Service& s, State from, State to);
   void AddJob(Service& s, Job job, const JobOptions& options, JobDone done);
   void ResolveJobs(Service& s);
   // Answers a job once the service's output so far is in its log file (at most 1 s later).
@@ -54,6 +59,7 @@ struct Manager::Impl {
   void StopAllNow(std::function<void()> done);
 
   // Constant after construction (the parts are wired in the constructor).
+  Manager* manager = nullptr;  // the owner, for operations the Manager starts itself
   ManagerConfig config;
   HostParts host;
   // Writes every service's log file on its own thread; declared before the services so that it
@@ -71,6 +77,7 @@ struct Manager::Impl {
   std::map<std::string, std::unique_ptr<Service>> services;
   std::set<std::string> busy;  // services not fully stopped: StopAll waits for this to empty
   std::vector<ManagerObserver*> observers;
+  int64_t started_realtime = 0;  // CLOCK_REALTIME µs when the Manager was made
   bool units_loaded = false;
   bool shutting_down = false;
   bool shutdown_done_called = false;

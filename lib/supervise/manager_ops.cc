@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <spdlog/spdlog.h>
 
+#include "lib/base/signals.h"
 #include "lib/log/log_writer.h"
 #include "lib/log/service_log.h"
 #include "lib/proc/limit_plan.h"
@@ -70,6 +71,58 @@ bool Manager::Impl::Refuse(const supd::Result<Target>& t, const JobDone& done, b
 void Manager::Impl::StartService(Service& s) {
   MaybeSwapSpec(s);
   runner->Dispatch(s, s.fsm->Start(host.loop->Now()));
+}
+
+void Manager::Impl::TriggerUnits(Service& s, State from, State to) {
+  // systemd: OnFailure= when the unit enters failed (with Restart=, only once it gives up:
+  // supd's failed state is that); OnSuccess= when it becomes inactive with result success.
+  const bool failed = to == State::kFailed && from != State::kFailed;
+  const bool succeeded = to == State::kStopped && from != State::kStopped &&
+                         from != State::kFailed && s.fsm->result() == ServiceResult::kSuccess;
+  if (!s.spec || shutting_down || (!failed && !succeeded)) return;
+  const std::vector<std::string>& units = failed ? s.spec->on_failure : s.spec->on_success;
+  if (units.empty()) return;
+  const char* directive = failed ? "OnFailure" : "OnSuccess";
+  // As systemd sets them for a unit started by exactly one other.
+  EnvList env;
+  env.emplace_back("MONITOR_SERVICE_RESULT", ResultName(s.fsm->result()));
+  if (s.last_exit) {
+    const ExitStatus& st = s.last_exit->status;
+    env.emplace_back("MONITOR_EXIT_CODE", st.exited ? "exited" : st.core_dumped ? "dumped" : "killed");
+    env.emplace_back("MONITOR_EXIT_STATUS", st.exited ? std::to_string(st.code) : SignalName(st.signal));
+  }
+  if (s.current && !s.current->invocation_id.empty())
+    env.emplace_back("MONITOR_INVOCATION_ID", s.current->invocation_id);
+  env.emplace_back("MONITOR_UNIT", s.name);
+  host.loop->Post([this, from_unit = s.name, units, directive, env = std::move(env)] {
+    for (const std::string& unit : units) {
+      auto t = ResolveTarget(unit, /*create_instance=*/true);
+      if (!t.ok()) {
+        spdlog::warn("{}: {}={} not started: {}", from_unit, directive, unit, t.error().message);
+        continue;
+      }
+      if (Service* target = t->service; target && target->fsm) {
+        const State st = target->fsm->state();
+        if (st != State::kStopped && st != State::kFailed && st != State::kStopping) {
+          spdlog::info("{}: {}={} is already active; not started again", from_unit, directive,
+                       t->name);
+          continue;
+        }
+        // Two units triggering one before it starts: systemd then passes no MONITOR_*.
+        const bool other = !target->monitor_env.empty() && target->monitor_from != from_unit;
+        target->monitor_env = other ? EnvList{} : env;
+        target->monitor_from = other ? std::string("*") : from_unit;
+      }
+      spdlog::info("{}: {}= starts {}", from_unit, directive, t->name);
+      JobOptions options;
+      options.no_block = true;
+      manager->Start(t->name, options, [from_unit, directive, name = t->name](JobResult r) {
+        if (!r.ok())
+          spdlog::warn("{}: {}={} could not be started (see its status)", from_unit, directive,
+                       name);
+      });
+    }
+  });
 }
 
 void Manager::Impl::Reply(Service& s, JobDone done, JobResult r) {
@@ -166,7 +219,9 @@ Manager::Manager(boost::asio::io_context& io, const ManagerConfig& config)
     : Manager(io, config, MakeRealHost(io, CgroupTreeName(config.state_dir))) {}
 
 Manager::Manager(boost::asio::io_context& io, ManagerConfig config, HostParts host)
-    : impl_(std::make_unique<Impl>(io, std::move(config), std::move(host))) {}
+    : impl_(std::make_unique<Impl>(io, std::move(config), std::move(host))) {
+  impl_->manager = this;
+}
 
 Manager::~Manager() = default;
 
@@ -252,13 +307,18 @@ void Manager::Restart(const std::string& unit, bool hard, const JobOptions& opti
   if (v == OverlapVerdict::kInProgress)
     return done(Answer(JobResult::Kind::kRestartInProgress, s.name));
   const Usec now = m.host.loop->Now();
+  const State before = s.fsm->state();
+  const bool active = before != State::kStopped && before != State::kFailed;
   if (!hard && v == OverlapVerdict::kOk) {
     // Sockets (or stored fds) held by supd: the new instance starts beside the old one.
+    m.CountRestart(s, RestartReason::kOverlap);
     const Job job = s.fsm->NewJob(Job::Kind::kOverlapRestart);
     m.runner->Dispatch(s, s.fsm->OverlapRestart(now));
     return m.AddJob(s, job, options, std::move(done));
   }
   m.MaybeSwapSpec(s);
+  // A restart of a stopped service is a start: nothing was restarted.
+  if (active) m.CountRestart(s, RestartReason::kManual);
   const Job job = s.fsm->NewJob(Job::Kind::kRestart);
   m.runner->Dispatch(s, s.fsm->Restart(now));
   m.AddJob(s, job, options, std::move(done));
@@ -335,6 +395,7 @@ DaemonSnapshot Manager::Daemon() const {
   const Impl& m = *impl_;
   DaemonSnapshot d;
   d.pid = ::getpid();
+  d.start_realtime = m.started_realtime;
   const ResourceControl& rc = m.host.cgroups->resources();
   d.cgroup_mode = rc.mode();
   d.cgroup_summary = rc.Summary();

@@ -185,6 +185,7 @@ void NotifyRouter::ChangeMainPid(Service& s, pid_t pid, bool sender_trusted) {
   proc->handle.pidfd = std::move(*pidfd);
   proc->path = cur->main->path;
   proc->exec.kind = ExecStatus::Kind::kExecuted;
+  proc->started_realtime = env_.loop->RealtimeUsec();
   spdlog::info("{}: main process is now {} (MAINPID=)", s.name, pid);
   env_.runner->AdoptMain(s, std::move(proc));
   env_.runner->Dispatch(s, s.fsm->OnMainPidChanged(env_.loop->Now()));

@@ -56,6 +56,16 @@ struct Service {
 
   std::optional<LastExit> last_exit;
   State last_state = State::kStopped;  // for state-change events
+  bool last_ready = false;             // for readiness events
+  // Metrics and events: counters for supd's lifetime; how the run that put the service in
+  // backoff ended (the reason of the restart that follows); the FSM's restarts() seen so far.
+  UnitCounters counters;
+  std::optional<RestartReason> backoff_reason;
+  unsigned seen_restarts = 0;
+  // OnFailure=/OnSuccess=: MONITOR_* variables for this service's next start, set when another
+  // unit triggered it (systemd passes them when one unit triggered the start).
+  EnvList monitor_env;
+  std::string monitor_from;  // the unit that set monitor_env ("*": more than one)
   int64_t since_realtime = 0;
   int64_t since_monotonic = 0;
 

@@ -48,6 +48,26 @@ void ServiceLoader::RegisterUnitHandlers() {
   h["Unit.Wants"] = UnitList(&spec_.wants, false);
   h["Unit.Requires"] = UnitList(&spec_.requires_, false);
   h["Unit.BindsTo"] = UnitList(&spec_.binds_to, false);
+  // systemd takes any unit type here; supd runs services and socket units only, so another
+  // type is a warning at its line rather than a start that fails later without a word.
+  for (auto [key, list] : {std::pair{"Unit.OnFailure", &spec_.on_failure},
+                           std::pair{"Unit.OnSuccess", &spec_.on_success}}) {
+    h[key] = [this, list, names = UnitList(list, false)](const UnitAssignment& a) -> Result<void> {
+      const size_t before = list->size();
+      if (auto r = names(a); !r.ok()) return r;
+      for (size_t i = before; i < list->size();) {
+        const std::string& n = (*list)[i];
+        if (n.ends_with(".service") || n.ends_with(".socket")) {
+          ++i;
+          continue;
+        }
+        Warn(a, "'" + n + "' in " + a.key +
+                    "= is not a .service or .socket unit; supd cannot start it, ignoring");
+        list->erase(list->begin() + static_cast<std::ptrdiff_t>(i));
+      }
+      return Ok();
+    };
+  }
   h["Unit.StartLimitIntervalSec"] = Time({&spec_.start_limit_interval}, false);
   h["Unit.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);
   // The pre-v230 spellings, still accepted by systemd in [Service].

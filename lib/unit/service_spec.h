@@ -203,6 +203,9 @@ struct ServiceSpec {
 
   // [Unit] ordering and dependencies: kept, not acted on yet (later issues).
   std::vector<std::string> after, before, wants, requires_, binds_to;
+  // [Unit] OnFailure=/OnSuccess=: units started when this one enters failed, or stops after a
+  // successful run (specifiers resolved; .service and .socket names only).
+  std::vector<std::string> on_failure, on_success;
   std::vector<std::string> documentation;
 
   // [Install]

@@ -15,8 +15,6 @@ const std::set<std::string_view> kUnsupportedUnit = {
     "Conflicts",
     "PartOf",
     "Upholds",
-    "OnFailure",
-    "OnSuccess",
     "PropagatesReloadTo",
     "ReloadPropagatedFrom",
     "PropagatesStopTo",
