@@ -95,7 +95,9 @@ struct EventStream::Subscriber {
 };
 
 EventStream::EventStream(asio::io_context& io, Manager& manager, std::function<int64_t()> now)
-    : io_(io), manager_(manager), now_(now ? std::move(now) : std::function<int64_t()>(RealtimeUsec)) {
+    : io_(io),
+      manager_(manager),
+      now_(now ? std::move(now) : std::function<int64_t()>(RealtimeUsec)) {
   manager_.Subscribe(this);
 }
 
@@ -104,8 +106,7 @@ EventStream::~EventStream() {
   manager_.Unsubscribe(this);
 }
 
-void EventStream::Handle(const std::vector<std::string>& units, const Peer& peer,
-                         ReplyFn reply) {
+void EventStream::Handle(const std::vector<std::string>& units, const Peer& peer, ReplyFn reply) {
   if (subscribers_.size() >= kMaxSubscribers) {
     reply(Reply::Fail(kBusy, "too many event subscribers (" + std::to_string(kMaxSubscribers) +
                                  "); try again later"));
@@ -114,8 +115,9 @@ void EventStream::Handle(const std::vector<std::string>& units, const Peer& peer
   const uint64_t id = next_id_++;
   auto s = std::make_unique<Subscriber>();
   s->units.insert(units.begin(), units.end());
-  s->reply = reply;
+  s->reply = std::move(reply);
   s->end = peer.end;
+  ReplyFn ack = s->reply;  // the call may end the subscriber
   subscribers_.emplace(id, std::move(s));
   // Erased from a posted handler: the close may come from inside Emit's loop (a reply that
   // overflows the server's backlog closes the connection).
@@ -124,7 +126,7 @@ void EventStream::Handle(const std::vector<std::string>& units, const Peer& peer
       if (*alive) subscribers_.erase(id);
     });
   });
-  reply(Reply::More(json{{"subscribed", true}, {"units", units}}));
+  ack(Reply::More(json{{"subscribed", true}, {"units", units}}));
 }
 
 json EventStream::Event(const std::string* unit, const char* kind) const {
@@ -135,8 +137,8 @@ json EventStream::Event(const std::string* unit, const char* kind) const {
   return e;
 }
 
-void EventStream::OnStateChange(const std::string& unit, State from, State to,
-                                const Cause& cause, ServiceResult result) {
+void EventStream::OnStateChange(const std::string& unit, State from, State to, const Cause& cause,
+                                ServiceResult result) {
   if (subscribers_.empty()) return;
   json e = Event(&unit, "state");
   e["from"] = StateName(from);

@@ -32,8 +32,8 @@ class EventsTest : public SupdTest {
   // Subscribes `c` to the events of `units` (all when empty) and reads the acknowledgement.
   void Subscribe(RawClient& c, const std::vector<std::string>& units) {
     ASSERT_TRUE(c.connected());
-    ASSERT_TRUE(c.Send(json{{"id", 1}, {"cmd", "events"}, {"args", {{"units", units}}}}.dump() +
-                       "\n"));
+    ASSERT_TRUE(
+        c.Send(json{{"id", 1}, {"cmd", "events"}, {"args", {{"units", units}}}}.dump() + "\n"));
     auto ack = c.ReadLine(30s);
     ASSERT_TRUE(ack) << SupdContext();
     json j = json::parse(*ack);
@@ -142,11 +142,10 @@ TEST_F(EventsTest, ACrashARestartAndAStopInOrder) {
   })) << SupdContext();
   // A simple service is running (and ready) once spawned; after the crash its leftovers are
   // stopped (stopping) before the restart delay (backoff).
-  EXPECT_EQ(Kinds(), (std::vector<std::string>{"state running", "ready yes", "exit",
-                                               "state stopping", "ready no", "state backoff",
-                                               "restart", "state running", "ready yes",
-                                               "state stopping", "ready no", "exit",
-                                               "state stopped"}));
+  EXPECT_EQ(Kinds(), (std::vector<std::string>{
+                         "state running", "ready yes", "exit", "state stopping", "ready no",
+                         "state backoff", "restart", "state running", "ready yes", "state stopping",
+                         "ready no", "exit", "state stopped"}));
   for (const json& e : events_) {
     EXPECT_EQ(e["unit"], "crash.service") << "the filter lets through only crash: " << e;
     EXPECT_TRUE(e["time"].is_string() && e["time"].get<std::string>().ends_with("Z")) << e;
@@ -201,9 +200,8 @@ TEST_F(EventsTest, SupctlPrintsOneLinePerEventAndEndsQuietlyOnSigint) {
   const std::string exit_line = " once.service exit pid " + std::to_string(pids[0]) + " status 3\n";
   const std::string failed_line =
       " once.service state stopping -> failed (main process exited with status 3)\n";
-  ASSERT_TRUE(WaitFor([&] {
-    return ReadFile(out).find(failed_line) != std::string::npos;
-  })) << ReadFile(out);
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(out).find(failed_line) != std::string::npos; }))
+      << ReadFile(out);
   const std::string text = ReadFile(out);
   EXPECT_NE(text.find(" once.service state stopped -> running\n"), std::string::npos) << text;
   EXPECT_NE(text.find(exit_line), std::string::npos) << text;

@@ -3,10 +3,9 @@
 // the Manager where the order of a real crash and restart is.
 #include "lib/control/event_stream.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
-
-#include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <filesystem>
@@ -78,10 +77,9 @@ class EventStreamTest : public ::testing::Test {
     const std::string path = dir_ + "/units/" + name;
     std::ofstream(path) << text;
     // Group- and world-writable unit files are refused (unit_trust.h).
-    std::filesystem::permissions(path, std::filesystem::perms::owner_read |
-                                           std::filesystem::perms::owner_write |
-                                           std::filesystem::perms::group_read |
-                                           std::filesystem::perms::others_read);
+    std::filesystem::permissions(
+        path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                  std::filesystem::perms::group_read | std::filesystem::perms::others_read);
   }
 
   void Start() {
@@ -282,8 +280,8 @@ TEST_F(EventStreamTest, ASubscriberSeesOnlyItsUnitsAndEveryReload) {
   stream_->OnReadyChange("db.service", false);
   Poll();
   EXPECT_EQ(web.Kinds(), (std::vector<std::string>{"restart", "socket", "reload"}));
-  EXPECT_EQ(all.Kinds(), (std::vector<std::string>{"restart", "restart", "socket", "reload",
-                                                   "ready no"}));
+  EXPECT_EQ(all.Kinds(),
+            (std::vector<std::string>{"restart", "restart", "socket", "reload", "ready no"}));
 }
 
 // A reader whose socket is kMaxUnsent behind gets nothing queued: its events are counted, and
@@ -342,8 +340,8 @@ TEST_F(EventStreamTest, ALargeTurnGoesOutInBatches) {
   Client c;
   Subscribe(c);
   ReloadSummary big;
-  for (int i = 0; i < 100; ++i) big.added.push_back("unit-with-a-long-name-" + std::to_string(i) +
-                                                    ".service");
+  for (int i = 0; i < 100; ++i)
+    big.added.push_back("unit-with-a-long-name-" + std::to_string(i) + ".service");
   const size_t one = json(big.added).dump().size();
   const size_t n = 3 * EventStream::kBatchBytes / one;
   for (size_t i = 0; i < n; ++i) stream_->OnReload(big);
@@ -412,11 +410,10 @@ TEST_F(EventStreamTest, ACrashRestartAndStopInOrder) {
   ASSERT_TRUE(PollUntil([&] { return stopped; }));
   // A simple service is running once spawned (no "starting"); after the crash its leftovers
   // are stopped (stopping) before the restart delay (backoff).
-  EXPECT_EQ(c.Kinds(),
-            (std::vector<std::string>{"state running", "ready yes", "exit", "state stopping",
-                                      "ready no", "state backoff", "restart", "state running",
-                                      "ready yes", "state stopping", "ready no", "exit",
-                                      "state stopped"}));
+  EXPECT_EQ(c.Kinds(), (std::vector<std::string>{
+                           "state running", "ready yes", "exit", "state stopping", "ready no",
+                           "state backoff", "restart", "state running", "ready yes",
+                           "state stopping", "ready no", "exit", "state stopped"}));
 }
 
 // Through the request handler: an unknown unit is refused before anything is streamed.
