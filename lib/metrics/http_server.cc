@@ -75,8 +75,8 @@ struct MetricsHttpServer::State {
   asio::steady_timer retry;  // re-arms accept after EMFILE and the like
   RenderFn render;           // reset when the server is destroyed
   const Options options;
-  const std::string where;   // "--metrics-listen ADDRESS", the prefix of log lines
-  bool stopped = false;      // the server was destroyed: handlers end at once
+  const std::string where;  // "--metrics-listen ADDRESS", the prefix of log lines
+  bool stopped = false;     // the server was destroyed: handlers end at once
   bool accept_error_logged = false;
   uint64_t refused = 0;
   // Every live connection; each removes itself in its destructor.
@@ -117,18 +117,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(state_->options.body_limit);
     // One deadline for the whole request: a client that trickles bytes is timed out too.
     stream_.expires_after(state_->options.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](const error_code& ec, size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](const error_code& ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(const error_code& ec) {
     if (state_->stopped) return;
     if (ec) {
       const bool header_done = parser_->is_header_done();
-      if (ec == http::error::header_limit ||
-          (ec == http::error::buffer_overflow && !header_done)) {
+      if (ec == http::error::header_limit || (ec == http::error::buffer_overflow && !header_done)) {
         Fail(http::status::request_header_fields_too_large,
              fmt::format("Request header fields too large (limit {} bytes)\n",
                          state_->options.header_limit));
@@ -173,8 +171,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Fail(http::status::internal_server_error, "Internal error while rendering the metrics\n");
       return;
     }
-    Respond(req.version(), http::status::ok, std::move(rendered.content_type),
-            std::move(rendered.body), keep_alive, head);
+    Respond(req.version(), http::status::ok, rendered.content_type, std::move(rendered.body),
+            keep_alive, head);
   }
 
   // An error answer, after which the connection closes: what follows in the stream cannot be
@@ -183,7 +181,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Respond(11, status, "text/plain; charset=utf-8", std::move(body), false, false);
   }
 
-  void Respond(unsigned version, http::status status, std::string content_type,
+  void Respond(unsigned version, http::status status, std::string_view content_type,
                std::string body, bool keep_alive, bool head) {
     res_ = {};
     res_.version(version);
@@ -254,7 +252,8 @@ bool OutOfResources(const error_code& ec) {
 
 void Accept(const std::shared_ptr<State>& state) {
   state->acceptor.async_accept([state](const error_code& ec, tcp::socket socket) {
-    if (state->stopped || ec == asio::error::operation_aborted) return;
+    if (state->stopped || ec == asio::error::operation_aborted || !state->acceptor.is_open())
+      return;
     if (OutOfResources(ec)) {
       // The connection stays in the backlog and accept would fail again at once: wait a
       // little instead of spinning.
@@ -273,8 +272,8 @@ void Accept(const std::shared_ptr<State>& state) {
       spdlog::debug("{}: accept: {}", state->where, ec.message());
     } else if (state->connections.size() >= state->options.max_connections) {
       ++state->refused;
-      spdlog::debug("{}: {} connections open; closing a new one ({} refused so far)",
-                    state->where, state->connections.size(), state->refused);
+      spdlog::debug("{}: {} connections open; closing a new one ({} refused so far)", state->where,
+                    state->connections.size(), state->refused);
       error_code ignored;
       socket.close(ignored);
     } else {
@@ -300,8 +299,7 @@ Result<tcp::endpoint> ParseAddress(const std::string& where, const std::string& 
   asio::ip::address ip;
   if (a.starts_with('[')) {
     const size_t close = a.find(']');
-    if (close == std::string_view::npos || close + 1 >= a.size() || a[close + 1] != ':')
-      return bad;
+    if (close == std::string_view::npos || close + 1 >= a.size() || a[close + 1] != ':') return bad;
     host = a.substr(1, close - 1);
     port = a.substr(close + 2);
     ip = asio::ip::make_address_v6(std::string(host), ec);

@@ -41,7 +41,7 @@ struct TextfileWriter::State {
 
   // Touched only on the io_context thread.
   asio::steady_timer timer;
-  bool writing = false;    // a write is on the worker
+  bool writing = false;  // a write is on the worker
   uint64_t writes = 0;
   uint64_t skipped = 0;
   std::string last_error;  // "" while writes succeed
@@ -116,13 +116,13 @@ void WriteNow(const std::shared_ptr<State>& s) {
     return;
   }
   s->writing = true;
-  s->worker->Run([tmp = s->tmp, path = s->path, text = std::move(text),
-                  weak = std::weak_ptr<State>(s)]() {
-    Result<void> result = WriteAtomically(tmp, path, text);
-    return std::function<void()>([weak, result = std::move(result)] {
-      if (auto s = weak.lock()) Finished(*s, result);
-    });
-  });
+  s->worker->Run(
+      [tmp = s->tmp, path = s->path, text = std::move(text), weak = std::weak_ptr<State>(s)]() {
+        Result<void> result = WriteAtomically(tmp, path, text);
+        return std::function<void()>([weak, result = std::move(result)] {
+          if (auto s = weak.lock()) Finished(*s, result);
+        });
+      });
 }
 
 void Arm(const std::shared_ptr<State>& s, Clock::time_point at) {
@@ -144,9 +144,11 @@ TextfileWriter::TextfileWriter(std::shared_ptr<State> state) : state_(std::move(
 
 TextfileWriter::~TextfileWriter() { state_->timer.cancel(); }
 
-Result<std::unique_ptr<TextfileWriter>> TextfileWriter::Start(
-    asio::io_context& io, std::shared_ptr<BlockingWork> worker, const std::string& dir,
-    std::chrono::milliseconds interval, RenderTextFn render) {
+Result<std::unique_ptr<TextfileWriter>> TextfileWriter::Start(asio::io_context& io,
+                                                              std::shared_ptr<BlockingWork> worker,
+                                                              const std::string& dir,
+                                                              std::chrono::milliseconds interval,
+                                                              RenderTextFn render) {
   if (interval < std::chrono::seconds(1))
     return Error{"--metrics-textfile-interval: must be at least 1 s (got " +
                  std::to_string(interval.count()) + " ms)"};
@@ -162,8 +164,8 @@ Result<std::unique_ptr<TextfileWriter>> TextfileWriter::Start(
   const std::string path = (abs / "supd.prom").string();
   const std::string tmp = (abs / (".supd.prom.tmp." + std::to_string(::getpid()))).string();
 
-  auto state = std::make_shared<State>(io, std::move(worker), path, tmp, interval,
-                                       std::move(render));
+  auto state =
+      std::make_shared<State>(io, std::move(worker), path, tmp, interval, std::move(render));
   // The first write as soon as the loop runs, so that the caller finishes setting up first.
   Arm(state, Clock::now());
   return std::unique_ptr<TextfileWriter>(new TextfileWriter(std::move(state)));

@@ -139,9 +139,9 @@ class MetricsHttpServerTest : public ::testing::Test {
       ++renders_;
       accepts_.emplace_back(accept);
       if (throw_) throw std::runtime_error("boom");
-      return Rendered{accept.find("openmetrics") != std::string_view::npos ? kOpenMetricsType
-                                                                           : kTextType,
-                      kBody};
+      return Rendered{
+          accept.find("openmetrics") != std::string_view::npos ? kOpenMetricsType : kTextType,
+          kBody};
     };
   }
 
@@ -510,7 +510,8 @@ TEST_F(MetricsHttpServerTest, BindErrorOnAnAddressNotOnThisHost) {
 
 TEST_F(MetricsHttpServerTest, ListensOnIpv6Loopback) {
   auto r = MetricsHttpServer::Listen(io_, "[::1]:0", Render());
-  if (!r.ok() && r.error().sys_errno != 0 && r.error().message.find(": bind: ") != std::string::npos)
+  if (!r.ok() && r.error().sys_errno != 0 &&
+      r.error().message.find(": bind: ") != std::string::npos)
     GTEST_SKIP() << "no IPv6 loopback here: " << r.error().message;
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(0, (*r)->local_port());

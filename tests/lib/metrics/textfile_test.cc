@@ -48,9 +48,7 @@ class ThreadWorker final : public BlockingWork {
 class HeldWorker final : public BlockingWork {
  public:
   explicit HeldWorker(asio::io_context& io) : io_(io) {}
-  void Run(std::function<std::function<void()>()> job) override {
-    held.push_back(std::move(job));
-  }
+  void Run(std::function<std::function<void()>()> job) override { held.push_back(std::move(job)); }
   void RunOne() {
     auto job = std::move(held.front());
     held.pop_front();
@@ -219,8 +217,7 @@ TEST_F(TextfileWriterTest, UnwritableDirectoryIsAnErrorAtStart) {
   ASSERT_EQ(0, ::chmod(dir_.c_str(), 0500));
   auto w = TextfileWriter::Start(io_, worker_, dir_, 1s, [] { return ""; });
   ASSERT_FALSE(w.ok());
-  EXPECT_EQ("--metrics-textfile " + dir_ + ": not writable: Permission denied",
-            w.error().message);
+  EXPECT_EQ("--metrics-textfile " + dir_ + ": not writable: Permission denied", w.error().message);
 }
 
 TEST_F(TextfileWriterTest, DirectoryThatBecomesUnwritableIsLoggedOnceAndRecovers) {
