@@ -3,12 +3,15 @@
 # Idempotent: installs only what is missing, and says nothing when all is there.
 set -eu
 
+# prometheus: promtool checks the metrics exposition in the tests (tests/lib/metrics). On a host
+# with systemd, the package also starts a Prometheus server on :9090.
 PKGS="cmake g++ make pkg-config
 libboost1.81-dev nlohmann-json3-dev libspdlog-dev libsystemd-dev libcli11-dev
 libgtest-dev libgmock-dev
 clang clang-tidy libclang-rt-14-dev
 golang-go golang-github-coreos-go-systemd-dev
-util-linux procps psmisc curl python3 hey"
+util-linux procps psmisc curl python3 hey
+prometheus"
 
 missing=""
 for p in $PKGS; do

@@ -7,11 +7,11 @@
 namespace supd::control {
 namespace {
 
-constexpr std::array<std::string_view, 14> kCommands = {
+constexpr std::array<std::string_view, 15> kCommands = {
     "status", "version", "check", "start", "stop", "restart", "reload", "kill",
-    "reset-failed", "daemon-reload", "list", "cat", "ping", "logs"};
-constexpr std::array<std::string_view, 6> kReadOnly = {"status", "version", "check",
-                                                       "list",   "cat",     "ping"};
+    "reset-failed", "daemon-reload", "list", "cat", "ping", "logs", "metrics"};
+constexpr std::array<std::string_view, 7> kReadOnly = {"status", "version", "check", "list",
+                                                       "cat",    "ping",    "metrics"};
 
 }  // namespace
 
