@@ -1,17 +1,22 @@
 #!/bin/sh
 # Installs what building, testing and running supd needs on Debian 12, with apt-get.
 # Idempotent: installs only what is missing, and says nothing when all is there.
+#   packaging/install-deps.sh            what the build and the demo need
+#   packaging/install-deps.sh --tests    and what only the tests need
 set -eu
 
-# prometheus: promtool checks the metrics exposition in the tests (tests/lib/metrics). On a host
-# with systemd, the package also starts a Prometheus server on :9090.
 PKGS="cmake g++ make pkg-config
 libboost1.81-dev nlohmann-json3-dev libspdlog-dev libsystemd-dev libcli11-dev
 libgtest-dev libgmock-dev
 clang clang-tidy libclang-rt-14-dev
 golang-go golang-github-coreos-go-systemd-dev
-util-linux procps psmisc curl python3 hey
-prometheus"
+util-linux procps psmisc curl python3 hey"
+# prometheus: promtool checks the exposition, and the integration tests scrape supd with a real
+# Prometheus server (run by the tests on loopback). On a host with systemd the package also
+# enables its own server on :9090, which is why the demo does not install it.
+if [ "${1:-}" = "--tests" ]; then
+  PKGS="$PKGS prometheus"
+fi
 
 missing=""
 for p in $PKGS; do
