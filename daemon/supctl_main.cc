@@ -207,6 +207,7 @@ struct Args {
   int log_lines = -1;
   bool follow = false;
   std::string since, stream;
+  bool openmetrics = false;
 };
 
 // The subcommands, to tell which one was given.
@@ -221,6 +222,7 @@ struct Commands {
   CLI::App* version;
   CLI::App* logs;
   CLI::App* events;
+  CLI::App* metrics;
 };
 
 Commands DefineCommands(CLI::App& app, Args* a) {
@@ -260,6 +262,9 @@ Commands DefineCommands(CLI::App& app, Args* a) {
       "events", "print what happens to units (all if none named) as it happens, until interrupted");
   c.events->add_option("units", a->services, "units");
   c.events->add_flag("--json", a->json_out, "one JSON object per event");
+  c.metrics = app.add_subcommand(
+      "metrics", "print the Prometheus exposition (for node_exporter's textfile collector)");
+  c.metrics->add_flag("--openmetrics", a->openmetrics, "in the OpenMetrics format");
   return c;
 }
 
@@ -360,6 +365,15 @@ int Cat(const std::string& socket, const std::vector<std::string>& services) {
   return kExitOk;
 }
 
+// The exposition exactly as supd rendered it (it ends in a newline of its own).
+int Metrics(const std::string& socket, bool openmetrics) {
+  Outcome o = Call(socket, "metrics", {{"format", openmetrics ? "openmetrics" : "text"}});
+  if (o.code != kExitOk) return o.code;
+  const std::string text = o.response["result"].value("text", "");
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return kExitOk;
+}
+
 // --timeout: *timeout, or false (after saying why) when it is not a time span.
 bool ParseTimeout(const std::string& text, std::optional<std::chrono::milliseconds>* timeout) {
   if (text.empty()) return true;
@@ -390,6 +404,7 @@ int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::millis
   if (c.logs->parsed()) {
     return Logs(a.socket, a.services, a.log_lines, a.follow, a.since, a.stream, a.json_out);
   }
+  if (c.metrics->parsed()) return Metrics(a.socket, a.openmetrics);
   if (c.reload->parsed()) return Call(a.socket, "daemon-reload", nlohmann::json::object()).code;
   if (c.events->parsed()) return Events(a.socket, a.services, a.json_out);
   return kExitUsage;

@@ -32,6 +32,10 @@
 #include "lib/control/server.h"
 #include "lib/log/daemon_log.h"
 #include "lib/log/output_reader.h"
+#include "lib/metrics/collect.h"
+#include "lib/metrics/exposition.h"
+#include "lib/metrics/http_server.h"
+#include "lib/metrics/textfile.h"
 #include "lib/proc/spawn.h"
 #include "lib/supervise/manager.h"
 #include "lib/supervise/real_host.h"
@@ -64,6 +68,9 @@ struct Options {
   std::string state_dir;
   std::string log_level = "info";
   std::string admin_group = "supd";
+  std::string metrics_listen;   // "" = no metrics listener
+  std::string metrics_textfile; // "" = no textfile
+  unsigned metrics_textfile_interval = 15;  // seconds
 };
 
 // The command line, over the defaults: nullopt to go on, or the exit code (--help, --version,
@@ -85,6 +92,15 @@ std::optional<int> ParseOptions(int argc, char** argv, const supd::DefaultPaths&
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical"}));
   app.add_option("--admin-group", o->admin_group, "group whose members may change services")
       ->capture_default_str();
+  app.add_option("--metrics-listen", o->metrics_listen,
+                 "serve Prometheus metrics at http://ADDRESS:PORT/metrics (an IP address: "
+                 "127.0.0.1:9464, [::1]:9464)");
+  app.add_option("--metrics-textfile", o->metrics_textfile,
+                 "write the metrics to DIR/supd.prom for node_exporter's textfile collector");
+  app.add_option("--metrics-textfile-interval", o->metrics_textfile_interval,
+                 "seconds between rewrites of DIR/supd.prom")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 86400u));
   app.add_flag_callback("--version", [] {
     std::printf("supd %s\n", SUPD_VERSION);
     std::exit(0);
@@ -321,6 +337,36 @@ int main(int argc, char** argv) {
   if (!server.ok()) {
     spdlog::critical("{}", server.error().message);
     return 1;
+  }
+  // Metrics: rendered on the loop at each scrape or rewrite (a few ms for 100 services).
+  std::unique_ptr<supd::metrics::MetricsHttpServer> metrics_http;
+  if (!options.metrics_listen.empty()) {
+    auto http = supd::metrics::MetricsHttpServer::Listen(
+        io, options.metrics_listen, [&manager](std::string_view accept) {
+          const supd::metrics::Format f = supd::metrics::NegotiateFormat(accept);
+          return supd::metrics::Rendered{
+              supd::metrics::ContentType(f),
+              supd::metrics::Render(supd::metrics::Collect(manager, true), f)};
+        });
+    if (!http.ok()) {
+      spdlog::critical("{}", http.error().message);
+      return 1;
+    }
+    metrics_http = std::move(*http);
+  }
+  std::unique_ptr<supd::metrics::TextfileWriter> textfile;
+  if (!options.metrics_textfile.empty()) {
+    auto writer = supd::metrics::TextfileWriter::Start(
+        io, worker, options.metrics_textfile,
+        std::chrono::seconds(options.metrics_textfile_interval), [&manager] {
+          return supd::metrics::Render(supd::metrics::Collect(manager, false),
+                                       supd::metrics::Format::kPrometheusText);
+        });
+    if (!writer.ok()) {
+      spdlog::critical("{}", writer.error().message);
+      return 1;
+    }
+    textfile = std::move(*writer);
   }
   DaemonSignals signals(io, manager, handler, **server, options.units_dir);
   signals.Wait();

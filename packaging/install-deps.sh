@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs what building, testing and running supd needs on Debian 12, with apt-get.
 # Idempotent: installs only what is missing, and says nothing when all is there.
+#   packaging/install-deps.sh            what the build and the demo need
+#   packaging/install-deps.sh --tests    and what only the tests need
 set -eu
 
 PKGS="cmake g++ make pkg-config
@@ -9,6 +11,12 @@ libgtest-dev libgmock-dev
 clang clang-tidy libclang-rt-14-dev
 golang-go golang-github-coreos-go-systemd-dev
 util-linux procps psmisc curl python3 hey"
+# prometheus: promtool checks the exposition, and the integration tests scrape supd with a real
+# Prometheus server (run by the tests on loopback). On a host with systemd the package also
+# enables its own server on :9090, which is why the demo does not install it.
+if [ "${1:-}" = "--tests" ]; then
+  PKGS="$PKGS prometheus"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -16,7 +16,7 @@
 #   the same paths repeated at volume, which the release stage runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packaging/install-deps.sh
+packaging/install-deps.sh --tests
 
 jobs=$(nproc)
 start=$SECONDS

@@ -24,8 +24,10 @@ supd demo: units in $demo/units, logs in $demo/log. In another terminal:
   build/supctl status hello            # its probes; touch /tmp/hello-unhealthy: not ready,
                                        # then restarted by the liveness probe (rm it after)
   build/supctl start tick@fast && build/supctl status tick@fast
+  curl -s http://127.0.0.1:9464/metrics | grep restarts   # Prometheus metrics
+  build/supctl events                  # live events (Ctrl-C ends it); crash hello meanwhile
   build/supctl stop hello              # SIGTERM: it drains and exits 0
 Ctrl-C here stops everything.
 MSG
 exec build/supd --units "$demo/units" --control-socket "$SUPD_SOCKET" \
-  --log-dir "$demo/log" --state-dir "$demo/state"
+  --log-dir "$demo/log" --state-dir "$demo/state" --metrics-listen 127.0.0.1:9464

@@ -116,7 +116,8 @@ std::optional<uint64_t> ReadKey(const std::string& path, std::string_view key) {
 }
 
 std::optional<uint64_t> ReadNumber(const std::string& path) {
-  std::string_view s = ReadSmall(path);
+  const std::string text = ReadSmall(path);
+  std::string_view s = text;
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
   if (s.empty()) return std::nullopt;
   if (s == "max") return kMax;

@@ -10,6 +10,7 @@
 #include "lib/control/request_args.h"
 #include "lib/control/status_json.h"
 #include "lib/log/log_writer.h"
+#include "lib/metrics/exposition.h"
 
 namespace supd::control {
 namespace {
@@ -88,6 +89,7 @@ void RequestHandler::Run(const Request& req, const Peer& peer, ReplyFn reply) {
   if (cmd == "cat") return Cat(req, peer, std::move(reply));
   if (cmd == "logs") return Logs(req, peer, std::move(reply));
   if (cmd == "events") return Events(req, peer, std::move(reply));
+  if (cmd == "metrics") return Metrics(req, reply);
   if (cmd == "daemon-reload") {
     manager_.ReloadUnits([reply = std::move(reply)](const ReloadSummary& s) {
       reply(Reply::Ok(json{{"added", s.added},
@@ -182,6 +184,28 @@ void RequestHandler::Events(const Request& req, const Peer& peer, ReplyFn reply)
     units.push_back(*r);
   }
   events_.Handle(units, peer, std::move(reply));
+}
+
+// The Prometheus exposition, as GET /metrics serves it: {"format": "text" (default) or
+// "openmetrics"} → {"content_type", "text"}.
+void RequestHandler::Metrics(const Request& req, const ReplyFn& reply) {
+  auto format = StringArg(req.args, "format");
+  if (!format.ok()) return reply(Reply::Fail(kBadRequest, "metrics: " + format.error().message));
+  auto f = metrics::Format::kPrometheusText;
+  if (*format && **format == "openmetrics") {
+    f = metrics::Format::kOpenMetrics;
+  } else if (*format && **format != "text") {
+    const std::string shown =
+        json((*format)->substr(0, 64)).dump(-1, ' ', false, json::error_handler_t::replace);
+    return reply(Reply::Fail(
+        kBadRequest, "metrics: unknown format " + shown + " (\"text\" or \"openmetrics\")"));
+  }
+  auto units = manager_.Snapshot({});
+  if (!units.ok()) return reply(Reply::Fail(kFailed, units.error().message));
+  metrics::ExpositionInput in{SUPD_VERSION, manager_.Daemon(), std::move(*units),
+                              metrics::ReadSelfProcessStats()};
+  reply(
+      Reply::Ok(json{{"content_type", metrics::ContentType(f)}, {"text", metrics::Render(in, f)}}));
 }
 
 // start, stop, restart, reload, kill, reset-failed: each named unit, one answer for all.

@@ -46,6 +46,7 @@ class RequestHandler {
   void Cat(const Request& req, const Peer& peer, ReplyFn reply);
   void Logs(const Request& req, const Peer& peer, ReplyFn reply);
   void Events(const Request& req, const Peer& peer, ReplyFn reply);
+  void Metrics(const Request& req, const ReplyFn& reply);
   void Operation(const Request& req, ReplyFn reply);
 
   Manager& manager_;

@@ -7,11 +7,11 @@
 namespace supd::control {
 namespace {
 
-constexpr std::array<std::string_view, 15> kCommands = {
+constexpr std::array<std::string_view, 16> kCommands = {
     "status", "version", "check", "start", "stop", "restart", "reload", "kill",
-    "reset-failed", "daemon-reload", "list", "cat", "ping", "logs", "events"};
-constexpr std::array<std::string_view, 7> kReadOnly = {"status", "version", "check", "list",
-                                                       "cat",    "ping",    "events"};
+    "reset-failed", "daemon-reload", "list", "cat", "ping", "logs", "metrics", "events"};
+constexpr std::array<std::string_view, 8> kReadOnly = {"status", "version", "check", "list",
+                                                       "cat",    "ping",    "metrics", "events"};
 
 }  // namespace
 

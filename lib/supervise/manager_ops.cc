@@ -116,7 +116,7 @@ void Manager::Impl::TriggerUnits(Service& s, State from, State to) {
       spdlog::info("{}: {}= starts {}", from_unit, directive, t->name);
       JobOptions options;
       options.no_block = true;
-      manager->Start(t->name, options, [from_unit, directive, name = t->name](JobResult r) {
+      manager->Start(t->name, options, [from_unit, directive, name = t->name](const JobResult& r) {
         if (!r.ok())
           spdlog::warn("{}: {}={} could not be started (see its status)", from_unit, directive,
                        name);

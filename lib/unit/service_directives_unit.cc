@@ -50,9 +50,8 @@ void ServiceLoader::RegisterUnitHandlers() {
   h["Unit.BindsTo"] = UnitList(&spec_.binds_to, false);
   // systemd takes any unit type here; supd runs services and socket units only, so another
   // type is a warning at its line rather than a start that fails later without a word.
-  for (auto [key, list] : {std::pair{"Unit.OnFailure", &spec_.on_failure},
-                           std::pair{"Unit.OnSuccess", &spec_.on_success}}) {
-    h[key] = [this, list, names = UnitList(list, false)](const UnitAssignment& a) -> Result<void> {
+  auto triggers = [this](std::vector<std::string>* list) -> UnitHandler {
+    return [this, list, names = UnitList(list, false)](const UnitAssignment& a) -> Result<void> {
       const size_t before = list->size();
       if (auto r = names(a); !r.ok()) return r;
       for (size_t i = before; i < list->size();) {
@@ -67,7 +66,9 @@ void ServiceLoader::RegisterUnitHandlers() {
       }
       return Ok();
     };
-  }
+  };
+  h["Unit.OnFailure"] = triggers(&spec_.on_failure);
+  h["Unit.OnSuccess"] = triggers(&spec_.on_success);
   h["Unit.StartLimitIntervalSec"] = Time({&spec_.start_limit_interval}, false);
   h["Unit.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);
   // The pre-v230 spellings, still accepted by systemd in [Service].

@@ -111,14 +111,24 @@ TEST_F(ResourceControlTest, PureV2EnablesControllersAndWritesEveryLimit) {
   Write(inst + "/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
   Write(inst + "/memory.current", "1048576\n");
   Write(inst + "/memory.peak", "2097152\n");
-  Write(inst + "/cpu.stat", "usage_usec 1500000\nuser_usec 1000000\n");
+  Write(inst + "/cpu.stat",
+        "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 0\n");
   Write(inst + "/pids.current", "7\n");
   EXPECT_EQ(rc.OomKills(inst), 1u);
   InstanceStats st = rc.Stats(inst);
   EXPECT_EQ(st.memory_current, 1048576u);
   EXPECT_EQ(st.memory_peak, 2097152u);
+  EXPECT_EQ(st.memory_max, 67108864u);
   EXPECT_EQ(st.cpu_usec, 1500000u);
+  EXPECT_EQ(st.cpu_user_usec, 1000000u);
+  EXPECT_EQ(st.cpu_system_usec, 500000u);
   EXPECT_EQ(st.tasks, 7u);
+  // No limit ("max") and a file that is not a number are no figures, not zeros.
+  Write(inst + "/memory.max", "max\n");
+  Write(inst + "/pids.current", "7x\n");
+  st = rc.Stats(inst);
+  EXPECT_FALSE(st.memory_max.has_value());
+  EXPECT_FALSE(st.tasks.has_value());
 }
 
 TEST_F(ResourceControlTest, InfinityIsMaxAndAMissingFileIsReportedNotDropped) {

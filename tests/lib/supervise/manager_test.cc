@@ -106,6 +106,17 @@ class ManagerTest : public ::testing::Test {
   std::optional<JobResult> StopUnit(const std::string& u) {
     return Op([&](JobDone d) { manager_->Stop(u, {}, std::move(d)); });
   }
+  // Runs `op`, which stops `unit` (running now): its main process exits on the SIGTERM.
+  std::optional<JobResult> OpStopping(const std::string& unit,
+                                      const std::function<void(JobDone)>& op) {
+    const pid_t pid = *Snap(unit).main_pid;
+    auto out = std::make_shared<std::optional<JobResult>>();
+    op([out](JobResult r) { *out = std::move(r); });
+    Poll();
+    Exit(pid, ExitStatus::Signal(SIGTERM));
+    PollUntil([&] { return out->has_value(); });
+    return *out;
+  }
 
   ServiceSnapshot Snap(const std::string& name) {
     auto s = manager_->Snapshot({name});
@@ -384,6 +395,161 @@ TEST_F(ManagerTest, WithoutCgroupsAGoneProcessGroupIsNeverSignalled) {
   procs_->alive.erase(l->pid);
 }
 
+// ---- Counters, observers, OnFailure=/OnSuccess=
+
+// Records what the Manager tells its observers, one line each.
+class Recorder : public ManagerObserver {
+ public:
+  void OnStateChange(const std::string& unit, State from, State to, const Cause&,
+                     ServiceResult result) override {
+    lines.push_back(unit + " state " + StateName(from) + " -> " + StateName(to) + " " +
+                    ResultName(result));
+  }
+  void OnExit(const std::string& unit, const LastExit& e) override {
+    lines.push_back(unit + " exit " + e.reason + (e.oom ? " oom" : ""));
+  }
+  void OnRestart(const std::string& unit, RestartReason reason) override {
+    lines.push_back(unit + " restart " + RestartReasonName(reason));
+  }
+  void OnReadyChange(const std::string& unit, bool ready) override {
+    lines.push_back(unit + " ready " + (ready ? "yes" : "no"));
+  }
+  void OnReload(const ReloadSummary& sum) override {
+    lines.push_back("reload changed " + std::to_string(sum.changed.size()));
+  }
+  std::vector<std::string> lines;
+};
+
+uint64_t Restarts(const ServiceSnapshot& s, RestartReason r) {
+  return s.counters.restarts.at(static_cast<size_t>(r));
+}
+
+TEST_F(ManagerTest, ObserversHearACrashItsRestartAndTheStopInOrder) {
+  Unit("web.service", "[Service]\nExecStart=/bin/web\nRestart=on-failure\nRestartSec=1s\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  Recorder rec;
+  manager_->Subscribe(&rec);
+  ASSERT_TRUE(StartUnit("web"));
+  Exit(*Snap("web.service").main_pid, ExitStatus::Code(3));
+  loop_->Advance(1s);
+  Poll();
+  ASSERT_TRUE(OpStopping("web.service", [&](JobDone d) { manager_->Stop("web", {}, d); }));
+  manager_->Unsubscribe(&rec);
+  EXPECT_EQ(rec.lines, (std::vector<std::string>{
+                           "web.service state stopped -> running success",
+                           "web.service ready yes",
+                           "web.service exit exited with status 3",
+                           "web.service state running -> stopping exit-code",
+                           "web.service ready no",
+                           "web.service state stopping -> backoff exit-code",
+                           "web.service restart exit",
+                           "web.service state backoff -> running success",
+                           "web.service ready yes",
+                           "web.service state running -> stopping success",
+                           "web.service ready no",
+                           "web.service exit killed by signal SIGTERM",
+                           "web.service state stopping -> stopped success",
+                       }));
+}
+
+TEST_F(ManagerTest, RestartCountersHaveReasonsAndOutliveResetFailedAndReload) {
+  Unit("web.service",
+       "[Unit]\nStartLimitBurst=4\nStartLimitIntervalSec=1h\n"
+       "[Service]\nExecStart=/bin/web\nRestart=always\nRestartSec=1s\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(StartUnit("web"));
+  Exit(*Snap("web.service").main_pid, ExitStatus::Code(1));
+  loop_->Advance(1s);
+  Poll();
+  Exit(*Snap("web.service").main_pid, ExitStatus::Signal(SIGKILL));
+  loop_->Advance(1s);
+  Poll();
+  // A manual restart (no held sockets: stop, then start).
+  auto r = OpStopping("web.service",
+                      [&](JobDone d) { manager_->Restart("web", false, {}, std::move(d)); });
+  ASSERT_TRUE(r);
+  ServiceSnapshot s = Snap("web.service");
+  EXPECT_EQ(Restarts(s, RestartReason::kExit), 1u);
+  EXPECT_EQ(Restarts(s, RestartReason::kSignal), 1u);
+  EXPECT_EQ(Restarts(s, RestartReason::kManual), 1u);
+  EXPECT_EQ(s.restarts, 2u) << "NRestarts counts automatic restarts only";
+  // The third automatic restart is refused by the start limit (a 5th start in the interval),
+  // and still counted, as systemd's NRestarts.
+  Exit(*Snap("web.service").main_pid, ExitStatus::Code(2));
+  loop_->Advance(1s);
+  Poll();
+  s = Snap("web.service");
+  ASSERT_EQ(s.state, State::kFailed);
+  EXPECT_EQ(s.result, ServiceResult::kStartLimitHit);
+  EXPECT_EQ(Restarts(s, RestartReason::kExit), 2u);
+  // reset-failed and a changed unit file never lower the counters.
+  ASSERT_TRUE(Op([&](JobDone d) { manager_->ResetFailed("web", d); }));
+  Unit("web.service", "[Service]\nExecStart=/bin/web2\nRestart=always\n");
+  bool reloaded = false;
+  manager_->ReloadUnits([&](ReloadSummary) { reloaded = true; });
+  ASSERT_TRUE(PollUntil([&] { return reloaded; }));
+  s = Snap("web.service");
+  EXPECT_EQ(s.state, State::kStopped);
+  EXPECT_EQ(Restarts(s, RestartReason::kExit), 2u);
+  EXPECT_EQ(Restarts(s, RestartReason::kSignal), 1u);
+  EXPECT_EQ(Restarts(s, RestartReason::kManual), 1u);
+  EXPECT_GT(s.counters.created_realtime, 0);
+  // A restart of a stopped service is a start: nothing was restarted.
+  ASSERT_TRUE(Op([&](JobDone d) { manager_->Restart("web", false, {}, std::move(d)); }));
+  EXPECT_EQ(Restarts(Snap("web.service"), RestartReason::kManual), 1u);
+}
+
+TEST_F(ManagerTest, OnFailureStartsItsUnitWithMonitorVariablesWhenTheStartLimitIsHit) {
+  Unit("web.service",
+       "[Unit]\nStartLimitBurst=1\nOnFailure=page@%n.service\n"
+       "[Service]\nExecStart=/bin/web\nRestart=always\nRestartSec=1s\n");
+  Unit("page@.service",
+       "[Service]\nType=oneshot\nExecStart=/bin/page %i\nEnvironment=MONITOR_UNIT=mine\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(StartUnit("web"));
+  const std::string invocation = Snap("web.service").invocation_id;
+  Exit(*Snap("web.service").main_pid, ExitStatus::Code(7));
+  EXPECT_FALSE(launcher_->Last("ExecStart=/bin/page")) << "OnFailure= before the unit failed";
+  loop_->Advance(1s);
+  Poll();
+  ASSERT_EQ(Snap("web.service").state, State::kFailed);
+  ASSERT_TRUE(PollUntil([&] { return launcher_->Last("ExecStart=/bin/page").has_value(); }));
+  const auto l = *launcher_->Last("ExecStart=/bin/page");
+  EXPECT_EQ(l.argv, (std::vector<std::string>{"/bin/page", "web.service"}));
+  const auto has = [&](const std::string& kv) {
+    return std::find(l.env.begin(), l.env.end(), kv) != l.env.end();
+  };
+  EXPECT_TRUE(has("MONITOR_SERVICE_RESULT=start-limit-hit"));
+  EXPECT_TRUE(has("MONITOR_EXIT_CODE=exited"));
+  EXPECT_TRUE(has("MONITOR_EXIT_STATUS=7"));
+  EXPECT_TRUE(has("MONITOR_INVOCATION_ID=" + invocation));
+  EXPECT_TRUE(has("MONITOR_UNIT=mine")) << "the unit's own Environment= wins, as in systemd";
+  EXPECT_FALSE(has("MONITOR_UNIT=web.service"));
+}
+
+TEST_F(ManagerTest, OnSuccessStartsItsUnitOnceOnlyForThatStart) {
+  Unit("job.service",
+       "[Unit]\nOnSuccess=after.service\n[Service]\nType=oneshot\nExecStart=/bin/job\n");
+  Unit("after.service", "[Service]\nType=oneshot\nExecStart=/bin/after\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  auto answer = std::make_shared<std::optional<JobResult>>();
+  manager_->Start("job", {}, [answer](JobResult r) { *answer = std::move(r); });
+  Poll();
+  Exit(launcher_->Last("ExecStart=/bin/job")->pid, ExitStatus::Code(0));
+  ASSERT_TRUE(PollUntil([&] { return launcher_->Last("ExecStart=/bin/after").has_value(); }));
+  auto l = *launcher_->Last("ExecStart=/bin/after");
+  EXPECT_NE(std::find(l.env.begin(), l.env.end(), "MONITOR_SERVICE_RESULT=success"), l.env.end());
+  EXPECT_NE(std::find(l.env.begin(), l.env.end(), "MONITOR_UNIT=job.service"), l.env.end());
+  Exit(l.pid, ExitStatus::Code(0));
+  // Started again by hand: no MONITOR_* this time.
+  const size_t before = launcher_->launched.size();
+  manager_->Start("after", {}, [](JobResult) {});
+  Poll();
+  ASSERT_GT(launcher_->launched.size(), before);
+  l = *launcher_->Last("ExecStart=/bin/after");
+  for (const std::string& kv : l.env) EXPECT_FALSE(kv.starts_with("MONITOR_")) << kv;
+}
+
 // ---- Probes: real ProbeSets on an io_context of their own, whose exec: checks are fakes the
 // test completes (tests/lib/health/health_test_util.h).
 
@@ -447,6 +613,7 @@ TEST_F(ManagerProbesTest, AReadinessProbeHoldsTheStartUntilItPasses) {
   EXPECT_TRUE(s.probes[0].running);
   EXPECT_EQ(s.probes[0].status.state, ProbeState::kPending);
   EXPECT_EQ(s.probes[0].status.failures, 1u);
+  EXPECT_EQ(s.counters.probe_failures.at(static_cast<size_t>(ProbeRole::kReadiness)), 1u);
 
   // It passes: the gate opens, the service runs, the start job completes.
   ASSERT_TRUE(ReadinessCheckUnderWay());

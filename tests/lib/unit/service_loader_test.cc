@@ -651,3 +651,26 @@ TEST_F(LoadFileTest, UnreadableAndMaskedAndHuge) {
 
 }  // namespace
 }  // namespace supd
+
+namespace supd {
+namespace {
+
+TEST(ServiceLoader, OnFailureAndOnSuccessTakeServicesAndSocketsWithSpecifiers) {
+  ServiceSpec s = Load(R"([Unit]
+OnFailure=page@%n.service alert.socket
+OnFailure=
+OnFailure=rescue.target
+OnSuccess=cleanup-%i.service
+[Service]
+ExecStart=/bin/web
+)",
+                       "web@blue.service");
+  EXPECT_THAT(s.on_failure, ElementsAre("page@web@blue.service.service", "alert.socket"));
+  EXPECT_THAT(s.on_success, ElementsAre("cleanup-blue.service"));
+  EXPECT_THAT(Warnings(s),
+              ElementsAre("units/web@blue.service:4: 'rescue.target' in OnFailure= is not a "
+                          ".service or .socket unit; supd cannot start it, ignoring"));
+}
+
+}  // namespace
+}  // namespace supd
