@@ -121,6 +121,15 @@ void Manager::Impl::TriggerUnits(Service& s, State from, State to) {
           spdlog::warn("{}: {}={} could not be started (see its status)", from_unit, directive,
                        name);
       });
+      // Refused at once (its start limit, say): no start took the MONITOR_* variables, and the
+      // next start by hand must not get them.
+      if (Service* target = Find(t->name); target && target->fsm) {
+        const State st = target->fsm->state();
+        if (st == State::kStopped || st == State::kFailed) {
+          target->monitor_env.clear();
+          target->monitor_from.clear();
+        }
+      }
     }
   });
 }

@@ -550,6 +550,34 @@ TEST_F(ManagerTest, OnSuccessStartsItsUnitOnceOnlyForThatStart) {
   for (const std::string& kv : l.env) EXPECT_FALSE(kv.starts_with("MONITOR_")) << kv;
 }
 
+TEST_F(ManagerTest, AnOnFailureStartRefusedByTheStartLimitLeavesNoMonitorVariables) {
+  Unit("job.service",
+       "[Unit]\nOnFailure=page.service\n[Service]\nType=oneshot\nExecStart=/bin/job\n");
+  Unit("page.service",
+       "[Unit]\nStartLimitBurst=1\nStartLimitIntervalSec=1h\n"
+       "[Service]\nType=oneshot\nExecStart=/bin/page\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  // page.service uses its one start in the interval by hand.
+  manager_->Start("page", {}, [](JobResult) {});
+  Poll();
+  Exit(launcher_->Last("ExecStart=/bin/page")->pid, ExitStatus::Code(0));
+  Poll();
+  const size_t pages = launcher_->launched.size();
+  // job.service fails: OnFailure= asks for page.service, which its start limit refuses.
+  manager_->Start("job", {}, [](JobResult) {});
+  Poll();
+  Exit(launcher_->Last("ExecStart=/bin/job")->pid, ExitStatus::Code(1));
+  ASSERT_TRUE(PollUntil([&] { return Snap("page.service").state == State::kFailed; }));
+  EXPECT_EQ(Snap("page.service").result, ServiceResult::kStartLimitHit);
+  // Started by hand later: no MONITOR_* of the refused trigger.
+  ASSERT_TRUE(Op([&](JobDone d) { manager_->ResetFailed("page", d); }));
+  manager_->Start("page", {}, [](JobResult) {});
+  Poll();
+  ASSERT_GT(launcher_->launched.size(), pages + 1);
+  const auto l = *launcher_->Last("ExecStart=/bin/page");
+  for (const std::string& kv : l.env) EXPECT_FALSE(kv.starts_with("MONITOR_")) << kv;
+}
+
 // ---- Probes: real ProbeSets on an io_context of their own, whose exec: checks are fakes the
 // test completes (tests/lib/health/health_test_util.h).
 
