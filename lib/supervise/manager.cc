@@ -299,10 +299,12 @@ void Manager::Impl::AfterChange(Service& s) {
       CountRestart(s, s.backoff_reason.value_or(RestartReason::kExit));
     s.seen_restarts = n;
   }
+  // The reason of the restart that will follow, from how the run that ended went; also when a
+  // start failed at once and went back to backoff within one dispatch (no state change seen).
+  if (st == State::kBackoff) s.backoff_reason = BackoffReason(s.fsm->result(), s.fsm->cause());
   if (st != s.last_state) {
     const State from = s.last_state;
     s.last_state = st;
-    if (st == State::kBackoff) s.backoff_reason = BackoffReason(s.fsm->result(), s.fsm->cause());
     s.since_realtime = host.loop->RealtimeUsec();
     s.since_monotonic = host.loop->Now().count();
     for (ManagerObserver* o : observers)

@@ -109,7 +109,7 @@ void Manager::Impl::TriggerUnits(Service& s, State from, State to) {
           continue;
         }
         // Two units triggering one before it starts: systemd then passes no MONITOR_*.
-        const bool other = !target->monitor_env.empty() && target->monitor_from != from_unit;
+        const bool other = !target->monitor_from.empty() && target->monitor_from != from_unit;
         target->monitor_env = other ? EnvList{} : env;
         target->monitor_from = other ? std::string("*") : from_unit;
       }
