@@ -754,7 +754,7 @@ RestartSec=100ms
       << "prometheus has " << (seen ? std::to_string(*seen) : "nothing") << " for " << query
       << ", supd counts " << *counted << "; last answer: " << prom.last_answer() << prom.Log();
 
-  // reset-failed: the unit's state and its status count start over, the lifetime counter not.
+  // reset-failed: the unit is no longer failed; the lifetime counter stays.
   const double reset_at = EpochSeconds();
   ASSERT_EQ(0, Supctl({"reset-failed", "crash"}).exit_code) << SupdContext();
   EXPECT_EQ("stopped", State("crash"));
@@ -776,8 +776,33 @@ RestartSec=100ms
       << prom.Log();
   EXPECT_EQ(*counted, prom.One(query).value_or(-1)) << prom.last_answer();
   EXPECT_EQ(0.0, prom.One("resets(" + query + "[1m])").value_or(-1)) << prom.last_answer();
-  std::cerr << "[measure] whole test " << std::chrono::duration_cast<Ms>(Clock::now() - t0).count()
-            << " ms\n";
+  std::cerr << "[measure] " << query << " = " << *counted
+            << " in supd and in Prometheus; whole test "
+            << std::chrono::duration_cast<Ms>(Clock::now() - t0).count() << " ms\n";
+}
+
+// reset-failed sets status's restart count back to 0, as systemd's service_reset_failed() sets
+// NRestarts= (snapshot.h: "automatic restarts since load or reset-failed"), and leaves the
+// lifetime counter of the exposition as it was.
+TEST_F(MetricsTest, ResetFailedZeroesStatusRestartsButNotTheLifetimeCounter) {
+  WriteUnit("crash.service", R"([Unit]
+StartLimitIntervalSec=1min
+StartLimitBurst=2
+[Service]
+ExecStart={go}/crasher -exit-code 3
+Restart=on-failure
+RestartSec=0
+)");
+  ASSERT_NO_FATAL_FAILURE(StartSupd());
+  ASSERT_EQ(0, Supctl({"start", "crash"}).exit_code) << SupdContext();
+  ASSERT_TRUE(WaitForState("crash", "failed")) << SupdContext();
+  const int restarts = Restarts("crash");
+  EXPECT_EQ(2, restarts);
+  EXPECT_EQ(restarts, RestartsBySupctl("crash.service", "exit").value_or(-1));
+  ASSERT_EQ(0, Supctl({"reset-failed", "crash"}).exit_code) << SupdContext();
+  EXPECT_EQ("stopped", State("crash"));
+  EXPECT_EQ(0, Restarts("crash")) << Status("crash").value_or(json()).dump();
+  EXPECT_EQ(restarts, RestartsBySupctl("crash.service", "exit").value_or(-1)) << SupctlMetrics();
 }
 
 // --metrics-textfile DIR: DIR/supd.prom appears, is rewritten after a state change, has no
