@@ -6,6 +6,7 @@ p99s and ratios. Not a test: it asserts nothing; it measures.
 """
 import argparse
 import calendar
+import http.client
 import json
 import os
 import shutil
@@ -29,8 +30,9 @@ def pct(values, p):
 
 
 class Supd:
-    def __init__(self, build, units):
+    def __init__(self, build, units, extra_args=()):
         self.build = build
+        self.extra_args = list(extra_args)
         self.dir = tempfile.mkdtemp(prefix="supd-bench-")
         self.units = os.path.join(self.dir, "units")
         os.makedirs(self.units)
@@ -44,7 +46,7 @@ class Supd:
         """supd as a user runs it: the default log level (info) unless asked otherwise."""
         return [os.path.join(self.build, "supd"), "--units", self.units, "--control-socket",
                 self.sock, "--log-dir", os.path.join(self.dir, "log"), "--state-dir",
-                os.path.join(self.dir, "state"), "--log-level", level]
+                os.path.join(self.dir, "state"), "--log-level", level] + self.extra_args
 
     def start(self):
         self.t_launch = time.monotonic()
@@ -525,7 +527,7 @@ def main():
     ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
     ap.add_argument("--zd-seconds", type=int, default=10, help="hey run across restarts")
     ap.add_argument("--only", choices=["all", "zero-downtime", "logs", "footprint", "speed",
-                                       "probes"],
+                                       "probes", "metrics"],
                     default="all")
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternating rounds of supd and its floor (or bare run)")
@@ -533,6 +535,8 @@ def main():
     ap.add_argument("--log-seconds", type=int, default=10, help="how long each log writer runs")
     ap.add_argument("--probe-seconds", type=int, default=10,
                     help="how long supd's CPU is measured with each probe interval")
+    ap.add_argument("--scrapes", type=int, default=200,
+                    help="sequential GET /metrics on one keep-alive connection, per supd")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     gobin = os.path.join(args.build, "tests", "go")
@@ -553,10 +557,14 @@ def main():
     if args.only == "probes":
         bench_probes(args, gobin)
         return
+    if args.only == "metrics":
+        bench_metrics(args)
+        return
     if args.only == "all":
         bench_speed(args, gobin)
         bench_supervision(args, gobin)
         bench_probes(args, gobin)
+        bench_metrics(args)
     bench_restarts(args, gobin)
 
 
@@ -782,6 +790,68 @@ def bench_probes(args, gobin):
                          f"{statistics.median(r['to_running_ms']):.3f} ms, max "
                          f"{max(r['to_running_ms']):.3f} ms")
         print(line)
+
+
+def bench_metrics(args):
+    """GET /metrics with 100 running services, against its floor in the same run: the same
+    requests to a supd with no service (the HTTP round trip, the fixed families and supd's
+    process_* figures). Both supds run at once and the requests alternate between them, one at
+    a time, each on its own keep-alive connection (http.client), so that both see the same
+    machine. Then `supctl metrics` (a process start, the control socket, the same rendering)."""
+    n, scrapes = 100, args.scrapes
+    port_many, port_none = free_port(), free_port()
+    many = Supd(args.build, {f"s{i:03d}.service": sleeper_unit(enabled=False) for i in range(n)},
+                ["--metrics-listen", f"127.0.0.1:{port_many}"])
+    none = Supd(args.build, {}, ["--metrics-listen", f"127.0.0.1:{port_none}"])
+    try:
+        many.start()
+        none.start()
+        r = subprocess.run([os.path.join(args.build, "supctl"), "--socket", many.sock, "start"] +
+                           [f"s{i:03d}" for i in range(n)], capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.decode())
+        if not all(s["state"] == "running" for s in many.status()):
+            raise RuntimeError("not all 100 services run")
+        conns = {"many": http.client.HTTPConnection("127.0.0.1", port_many, timeout=10),
+                 "none": http.client.HTTPConnection("127.0.0.1", port_none, timeout=10)}
+        times = {"many": [], "none": []}
+        size = {}
+        for i in range(scrapes + 10):
+            for name in (("many", "none") if i % 2 == 0 else ("none", "many")):
+                c = conns[name]
+                t0 = time.monotonic()
+                c.request("GET", "/metrics")
+                resp = c.getresponse()
+                body = resp.read()
+                dt = (time.monotonic() - t0) * 1000
+                if resp.status != 200:
+                    raise RuntimeError(f"GET /metrics: {resp.status}")
+                size[name] = len(body)
+                if i >= 10:  # the first requests warm up the connection and caches
+                    times[name].append(dt)
+        for c in conns.values():
+            c.close()
+        supctl = {"many": [], "none": []}
+        for i in range(20):
+            for name, d in (("many", many), ("none", none)):
+                t0 = time.monotonic()
+                r = subprocess.run([os.path.join(args.build, "supctl"), "--socket", d.sock,
+                                    "metrics"], capture_output=True)
+                supctl[name].append((time.monotonic() - t0) * 1000)
+                if r.returncode != 0:
+                    raise RuntimeError(r.stderr.decode())
+    finally:
+        many.stop()
+        none.stop()
+    m, f = times["many"], times["none"]
+    print(f"GET /metrics, {n} services running, {scrapes} sequential requests on one keep-alive "
+          f"connection: median {statistics.median(m):.2f} ms, p99 {pct(m, 99):.2f} ms, body "
+          f"{size['many']:,} bytes; floor (no service, {size['none']:,} bytes): median "
+          f"{statistics.median(f):.2f} ms, p99 {pct(f, 99):.2f} ms; the 100 services add "
+          f"{statistics.median(m) - statistics.median(f):.2f} ms (median)")
+    print(f"supctl metrics, {n} services: median {statistics.median(supctl['many']):.1f} ms, p99 "
+          f"{pct(supctl['many'], 99):.1f} ms (process start included); no service: median "
+          f"{statistics.median(supctl['none']):.1f} ms")
 
 
 def bench_restarts(args, gobin):
