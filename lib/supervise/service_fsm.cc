@@ -153,7 +153,10 @@ bool ServiceFsm::Record(const Event& e) {
       start_queued_ = false;  // a stop cancels a restart's queued start
       return true;
     case K::kResetFailed:
+      // As systemd's service_reset_failed(): the start-limit history and NRestarts. (supd's
+      // lifetime counters, kept by the Manager, are not the FSM's.)
       start_times_.clear();
+      restarts_ = 0;
       return true;
     case K::kDetachedMainExited:
       old_main_alive_ = false;

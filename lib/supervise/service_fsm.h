@@ -449,7 +449,7 @@ class ServiceFsm {
   size_t main_index_ = 0;      // which ExecStart= the main process runs (oneshot: several)
   bool stop_requested_ = false;  // the current stop was asked for (no auto-restart)
   bool start_queued_ = false;    // start once the current stop is done
-  unsigned restarts_ = 0;        // automatic restarts since load (systemd's NRestarts)
+  unsigned restarts_ = 0;        // automatic restarts since load or reset-failed (NRestarts)
   unsigned restart_streak_ = 0;  // consecutive automatic restarts, for RestartSteps=
   uint64_t start_attempts_ = 0;
   bool spawned_main_confirmed_ = false;  // kMainSpawned seen for the current main process

@@ -490,6 +490,7 @@ TEST_F(ManagerTest, RestartCountersHaveReasonsAndOutliveResetFailedAndReload) {
   ASSERT_TRUE(PollUntil([&] { return reloaded; }));
   s = Snap("web.service");
   EXPECT_EQ(s.state, State::kStopped);
+  EXPECT_EQ(s.restarts, 0u) << "reset-failed zeroes NRestarts, as systemd's";
   EXPECT_EQ(Restarts(s, RestartReason::kExit), 2u);
   EXPECT_EQ(Restarts(s, RestartReason::kSignal), 1u);
   EXPECT_EQ(Restarts(s, RestartReason::kManual), 1u);
