@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -116,18 +117,16 @@ void PrintLogLines(const nlohmann::json& result, bool json_out) {
   std::fflush(stdout);
 }
 
-int Logs(const std::string& socket, const std::vector<std::string>& services, int lines,
-         bool follow, const std::string& since, const std::string& stream, bool json_out) {
-  nlohmann::json args = {{"services", services}, {"follow", follow}};
-  if (lines >= 0) args["lines"] = lines;
-  if (!since.empty()) args["since"] = since;
-  if (!stream.empty()) args["stream"] = stream;
+// A command whose answers stream ("more": true) until it ends or the client is interrupted:
+// each answer's result goes to `print`. Exit codes as every verb's.
+int Stream(const std::string& socket, const std::string& cmd, const nlohmann::json& args,
+           const std::function<void(const nlohmann::json&)>& print) {
   auto client = supd::control::Client::Connect(socket);
   if (!client.ok()) {
     std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
     return kExitUnreachable;
   }
-  auto r = client->Call("logs", args);
+  auto r = client->Call(cmd, args);
   for (;;) {
     if (!r.ok()) {
       std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
@@ -140,10 +139,20 @@ int Logs(const std::string& socket, const std::vector<std::string>& services, in
       std::fprintf(stderr, "supctl: %s\n", message.c_str());
       return kExitFailed;
     }
-    PrintLogLines((*r)["result"], json_out);
+    print((*r)["result"]);
     if (!r->value("more", false)) return kExitOk;
     r = client->Next();
   }
+}
+
+int Logs(const std::string& socket, const std::vector<std::string>& services, int lines,
+         bool follow, const std::string& since, const std::string& stream, bool json_out) {
+  nlohmann::json args = {{"services", services}, {"follow", follow}};
+  if (lines >= 0) args["lines"] = lines;
+  if (!since.empty()) args["since"] = since;
+  if (!stream.empty()) args["stream"] = stream;
+  return Stream(socket, "logs", args,
+                [json_out](const nlohmann::json& result) { PrintLogLines(result, json_out); });
 }
 
 // `events` runs until interrupted: that is how it ends, not a failure.
@@ -155,25 +164,7 @@ int Events(const std::string& socket, const std::vector<std::string>& units, boo
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  auto client = supd::control::Client::Connect(socket);
-  if (!client.ok()) {
-    std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
-    return kExitUnreachable;
-  }
-  auto r = client->Call("events", {{"units", units}});
-  for (;;) {
-    if (!r.ok()) {
-      std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
-      return kExitUnreachable;
-    }
-    if (!r->value("ok", false)) {
-      std::string message = "failed";
-      if (auto e = r->find("error"); e != r->end() && e->is_object())
-        message = e->value("message", message);
-      std::fprintf(stderr, "supctl: %s\n", message.c_str());
-      return kExitFailed;
-    }
-    const nlohmann::json& result = (*r)["result"];
+  return Stream(socket, "events", {{"units", units}}, [json_out](const nlohmann::json& result) {
     if (auto sk = result.find("skipped"); sk != result.end() && sk->is_number_unsigned()) {
       std::fflush(stdout);  // the gap is before the events that follow
       std::fprintf(stderr, "supctl: %llu events skipped (reader too slow)\n",
@@ -181,16 +172,14 @@ int Events(const std::string& socket, const std::vector<std::string>& units, boo
     }
     if (auto events = result.find("events"); events != result.end() && events->is_array()) {
       for (const auto& e : *events) {
-        std::printf("%s\n", json_out ? e.dump(-1, ' ', false,
-                                                nlohmann::json::error_handler_t::replace)
-                                              .c_str()
-                                       : supd::control::FormatEventLine(e).c_str());
+        std::printf("%s\n",
+                    json_out
+                        ? e.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str()
+                        : supd::control::FormatEventLine(e).c_str());
       }
       std::fflush(stdout);
     }
-    if (!r->value("more", false)) return kExitOk;
-    r = client->Next();
-  }
+  });
 }
 
 // What the command line says.

@@ -72,24 +72,6 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
   return out;
 }
 
-// A spawn attribute set that gives the child default dispositions and an empty signal mask,
-// whatever gtest or an earlier test did to ours.
-struct SpawnAttr {
-  posix_spawnattr_t attr;
-  SpawnAttr() {
-    posix_spawnattr_init(&attr);
-    sigset_t empty, all;
-    sigemptyset(&empty);
-    sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  }
-  ~SpawnAttr() { posix_spawnattr_destroy(&attr); }
-};
-
 int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 // Waits for `pid` (our child) to exit for at most `timeout`; true and *status set when reaped.
@@ -127,6 +109,20 @@ std::string Tail(const std::string& text, size_t max_bytes) {
 }
 
 }  // namespace
+
+SpawnAttr::SpawnAttr() {
+  posix_spawnattr_init(&attr);
+  sigset_t empty, all;
+  sigemptyset(&empty);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
+SpawnAttr::~SpawnAttr() { posix_spawnattr_destroy(&attr); }
 
 std::string CommandResult::Describe() const {
   std::ostringstream os;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -28,6 +29,16 @@
 #include <vector>
 
 namespace supd::integration {
+
+// A posix_spawn attribute set that gives the child default dispositions and an empty signal
+// mask, whatever gtest or an earlier test did to ours.
+struct SpawnAttr {
+  posix_spawnattr_t attr;
+  SpawnAttr();
+  SpawnAttr(const SpawnAttr&) = delete;
+  SpawnAttr& operator=(const SpawnAttr&) = delete;
+  ~SpawnAttr();
+};
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;

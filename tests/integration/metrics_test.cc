@@ -366,24 +366,6 @@ std::string Join(const std::vector<std::string>& lines) {
 
 // ---- Child processes the test owns ---------------------------------------------------------
 
-// A spawn attribute set with default dispositions and an empty mask, whatever gtest did to ours.
-struct SpawnAttr {
-  posix_spawnattr_t attr;
-  SpawnAttr() {
-    posix_spawnattr_init(&attr);
-    sigset_t empty, all;
-    sigemptyset(&empty);
-    sigfillset(&all);
-    sigdelset(&all, SIGKILL);
-    sigdelset(&all, SIGSTOP);
-    posix_spawnattr_setsigmask(&attr, &empty);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  }
-  SpawnAttr(const SpawnAttr&) = delete;
-  SpawnAttr& operator=(const SpawnAttr&) = delete;
-  ~SpawnAttr() { posix_spawnattr_destroy(&attr); }
-};
 
 // A Prometheus server on 127.0.0.1:`port` that scrapes `target` (HOST:PORT) every second,
 // its TSDB and log in `dir`. Its destructor stops it (SIGTERM, SIGKILL after 10 s) and reaps
