@@ -20,17 +20,6 @@ json Pairs(const std::vector<std::pair<std::string, std::string>>& v) {
   return j;
 }
 
-const char* TypeName(ServiceType t) {
-  switch (t) {
-    case ServiceType::kSimple: return "simple";
-    case ServiceType::kExec: return "exec";
-    case ServiceType::kOneshot: return "oneshot";
-    case ServiceType::kNotify: return "notify";
-    case ServiceType::kNotifyReload: return "notify-reload";
-  }
-  return "simple";
-}
-
 json ResourcesJson(const ServiceSnapshot& s) {
   json limits = json::array();
   for (const auto& r : s.limits)
@@ -245,7 +234,7 @@ json ServiceJson(const ServiceSnapshot& s, bool privileged) {
   if (s.watchdog.count() > 0) j["watchdog_usec"] = s.watchdog.count();
   j["cause"] = FormatCause(s.cause);
   j["invocation_id"] = s.invocation_id;
-  j["type"] = TypeName(s.spec->type);
+  j["type"] = ServiceTypeName(s.spec->type);
   j["last_exit"] = s.last_exit ? LastExitJson(*s.last_exit, privileged) : json(nullptr);
   j["warnings"] = Warnings(s);
   j["log_file"] = Str(s.log_path);

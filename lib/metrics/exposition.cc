@@ -20,23 +20,6 @@ constexpr std::array<State, 7> kStates = {State::kStopped,   State::kStarting, S
                                           State::kReloading, State::kStopping, State::kBackoff,
                                           State::kFailed};
 
-// Type= as written in a unit file.
-const char* TypeName(ServiceType t) {
-  switch (t) {
-    case ServiceType::kSimple:
-      return "simple";
-    case ServiceType::kExec:
-      return "exec";
-    case ServiceType::kOneshot:
-      return "oneshot";
-    case ServiceType::kNotify:
-      return "notify";
-    case ServiceType::kNotifyReload:
-      return "notify-reload";
-  }
-  return "simple";
-}
-
 // The `probe` label: short, lower case (ProbeRoleName is the directive, "ReadinessProbe").
 const char* ProbeLabel(ProbeRole r) {
   switch (r) {
@@ -328,7 +311,7 @@ void RenderUnitLife(Writer& w, const std::vector<const ServiceSnapshot*>& all,
     for (const auto* s : loaded) {
       if (!s->spec) continue;
       w.Info({{"unit", s->name},
-              {"type", TypeName(s->spec->type)},
+              {"type", ServiceTypeName(s->spec->type)},
               {"description", s->spec->description}});
     }
   });

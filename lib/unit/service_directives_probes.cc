@@ -20,6 +20,17 @@
 
 namespace supd {
 
+const char* ServiceTypeName(ServiceType t) {
+  switch (t) {
+    case ServiceType::kSimple: return "simple";
+    case ServiceType::kExec: return "exec";
+    case ServiceType::kOneshot: return "oneshot";
+    case ServiceType::kNotify: return "notify";
+    case ServiceType::kNotifyReload: return "notify-reload";
+  }
+  return "simple";
+}
+
 const char* ProbeRoleName(ProbeRole r) {
   switch (r) {
     case ProbeRole::kStartup:

@@ -49,6 +49,8 @@ struct ExecCommand {
 // kNotifyReload: systemd >= 253's Type=notify-reload: as kNotify, and a reload is ReloadSignal=
 // to the main process, answered with RELOADING=1 (+ MONOTONIC_USEC=) and then READY=1.
 enum class ServiceType { kSimple, kExec, kOneshot, kNotify, kNotifyReload };
+// Type= as a unit file writes it: "simple", "exec", "oneshot", "notify", "notify-reload".
+const char* ServiceTypeName(ServiceType t);
 enum class RestartPolicy { kNo, kAlways, kOnSuccess, kOnFailure, kOnAbnormal, kOnAbort, kOnWatchdog };
 enum class KillMode { kControlGroup, kMixed, kProcess, kNone };
 // NotifyAccess=: whose sd_notify datagrams are accepted. kMain: the main pid; kExec: the main

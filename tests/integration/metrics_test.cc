@@ -34,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/base/unique_fd.h"
 #include "tests/integration/harness.h"
 
 extern char** environ;
@@ -59,21 +60,6 @@ bool Contains(const std::string& haystack, const std::string& needle) {
 
 // ---- HTTP over a raw socket --------------------------------------------------------------
 
-// Closes an fd on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 struct HttpResponse {
   int status = 0;
   std::map<std::string, std::string> headers;  // names in lower case
@@ -91,7 +77,7 @@ std::optional<HttpResponse> HttpFetch(int port, const std::string& target,
                                       const std::vector<std::string>& extra_headers = {},
                                       Ms timeout = 10s) {
   const auto deadline = Clock::now() + timeout;
-  Fd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (s.get() < 0) return std::nullopt;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -954,7 +940,7 @@ ExecStart={go}/envdump -out {dir}/failed-%i.json
 
 // --metrics-listen on a port another socket listens on: supd exits 1 and says so.
 TEST_F(MetricsTest, MetricsListenOnAPortInUseExitsWithTheBindError) {
-  Fd busy(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd busy(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   ASSERT_GE(busy.get(), 0) << strerror(errno);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
