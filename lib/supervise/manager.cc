@@ -166,7 +166,7 @@ void Manager::Impl::MaybeSwapSpec(Service& s) {
 }
 
 bool Manager::Impl::Enabled(const Service& s) {
-  return s.spec && (!s.spec->wanted_by.empty() || !s.spec->required_by.empty());
+  return s.spec && (!s.spec->install.wanted_by.empty() || !s.spec->install.required_by.empty());
 }
 
 void Manager::Impl::LoadAll(std::function<void()> loaded) {

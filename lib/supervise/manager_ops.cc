@@ -39,7 +39,7 @@ Result<Manager::Impl::Target> Manager::Impl::ResolveTarget(const std::string& un
   if (sockets->Has(n)) return Target{n, nullptr};
   for (auto& [name, svc] : services) {
     if (!svc->spec) continue;
-    for (const auto& alias : svc->spec->aliases)
+    for (const auto& alias : svc->spec->install.aliases)
       if (alias == n) return Target{name, svc.get()};
   }
   if (create_instance && catalog.InstanceHasTemplate(n)) {

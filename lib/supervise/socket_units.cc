@@ -39,7 +39,7 @@ struct SocketUnits::Unit {
     if (spec) return spec->service;
     return name.substr(0, name.size() - std::string(".socket").size()) + ".service";
   }
-  bool enabled() const { return spec && !spec->wanted_by.empty(); }
+  bool enabled() const { return spec && !spec->install.wanted_by.empty(); }
 };
 
 namespace {

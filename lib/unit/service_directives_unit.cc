@@ -43,11 +43,11 @@ void ServiceLoader::RegisterUnitHandlers() {
     }
     return Ok();
   };
-  h["Unit.After"] = UnitList(&spec_.after, false);
-  h["Unit.Before"] = UnitList(&spec_.before, false);
-  h["Unit.Wants"] = UnitList(&spec_.wants, false);
-  h["Unit.Requires"] = UnitList(&spec_.requires_, false);
-  h["Unit.BindsTo"] = UnitList(&spec_.binds_to, false);
+  h["Unit.After"] = UnitList(&spec_.deps.after, false);
+  h["Unit.Before"] = UnitList(&spec_.deps.before, false);
+  h["Unit.Wants"] = UnitList(&spec_.deps.wants, false);
+  h["Unit.Requires"] = UnitList(&spec_.deps.requires_, false);
+  h["Unit.BindsTo"] = UnitList(&spec_.deps.binds_to, false);
   // systemd takes any unit type here; supd runs services and socket units only, so another
   // type is a warning at its line rather than a start that fails later without a word.
   auto triggers = [this](std::vector<std::string>* list) -> UnitHandler {
@@ -84,9 +84,9 @@ void ServiceLoader::RegisterUnitHandlers() {
 
 void ServiceLoader::RegisterInstallHandlers() {
   auto& h = handlers_;
-  h["Install.WantedBy"] = UnitList(&spec_.wanted_by, true);
-  h["Install.RequiredBy"] = UnitList(&spec_.required_by, true);
-  h["Install.Alias"] = UnitList(&spec_.aliases, true);
+  h["Install.WantedBy"] = UnitList(&spec_.install.wanted_by, true);
+  h["Install.RequiredBy"] = UnitList(&spec_.install.required_by, true);
+  h["Install.Alias"] = UnitList(&spec_.install.aliases, true);
 }
 
 Result<void> ServiceLoader::HandleCondition(const UnitAssignment& a, bool is_assert,

@@ -16,6 +16,7 @@
 
 #include "lib/unit/exec_settings.h"
 #include "lib/unit/resource_spec.h"
+#include "lib/unit/unit_deps.h"
 
 namespace supd {
 
@@ -203,17 +204,14 @@ struct ServiceSpec {
   std::optional<ProbeSpec> startup_probe, readiness_probe, liveness_probe;
   Usec min_ready{0};
 
-  // [Unit] ordering and dependencies: kept, not acted on yet (later issues).
-  std::vector<std::string> after, before, wants, requires_, binds_to;
+  // [Unit] ordering and dependencies (lib/supervise/dependency_graph.h gives them meaning).
+  UnitDeps deps;
   // [Unit] OnFailure=/OnSuccess=: units started when this one enters failed, or stops after a
   // successful run (specifiers resolved; .service and .socket names only).
   std::vector<std::string> on_failure, on_success;
   std::vector<std::string> documentation;
 
-  // [Install]
-  std::vector<std::string> wanted_by;
-  std::vector<std::string> required_by;
-  std::vector<std::string> aliases;
+  InstallSection install;  // [Install]
 
   std::vector<Diagnostic> warnings;
 };

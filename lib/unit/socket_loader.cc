@@ -231,7 +231,7 @@ void Loader::RegisterUnitAndInstallHandlers() {
     if (!ParseBoolean(a.value).ok()) return Invalid(a);
     return Ok();
   };
-  h["Install.WantedBy"] = UnitList(&spec_.wanted_by, /*empty_resets=*/true);
+  h["Install.WantedBy"] = UnitList(&spec_.install.wanted_by, /*empty_resets=*/true);
 }
 
 void Loader::RegisterListenHandlers() {

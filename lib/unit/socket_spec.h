@@ -57,8 +57,7 @@ struct SocketSpec {
   Usec trigger_limit_interval = std::chrono::seconds(2);
   unsigned trigger_limit_burst = 20;
 
-  // [Install]
-  std::vector<std::string> wanted_by;
+  InstallSection install;  // [Install] (WantedBy=, RequiredBy=, Alias=, Also=)
 
   std::vector<Diagnostic> warnings;
 };

@@ -105,11 +105,11 @@ Alias=www.service
 )");
   EXPECT_EQ("Web on box", s.description);
   EXPECT_THAT(s.documentation, ElementsAre("https://example.com", "man:web(8)"));
-  EXPECT_THAT(s.after, ElementsAre("network.target", "db.service"));
-  EXPECT_THAT(s.wants, ElementsAre("db.service"));
-  EXPECT_THAT(s.requires_, ElementsAre("db.service"));
-  EXPECT_THAT(s.binds_to, ElementsAre("db.service"));
-  EXPECT_THAT(s.before, ElementsAre("late.service"));
+  EXPECT_THAT(s.deps.after, ElementsAre("network.target", "db.service"));
+  EXPECT_THAT(s.deps.wants, ElementsAre("db.service"));
+  EXPECT_THAT(s.deps.requires_, ElementsAre("db.service"));
+  EXPECT_THAT(s.deps.binds_to, ElementsAre("db.service"));
+  EXPECT_THAT(s.deps.before, ElementsAre("late.service"));
   EXPECT_EQ(seconds(30), s.start_limit_interval);
   EXPECT_EQ(3u, s.start_limit_burst);
   EXPECT_EQ(ServiceType::kNotify, s.type);
@@ -140,8 +140,8 @@ Alias=www.service
   ASSERT_EQ(1u, s.environment_files.size());
   EXPECT_EQ("/etc/web.env", s.environment_files[0].path);
   EXPECT_TRUE(s.environment_files[0].optional);
-  EXPECT_THAT(s.wanted_by, ElementsAre("multi-user.target"));
-  EXPECT_THAT(s.aliases, ElementsAre("www.service"));
+  EXPECT_THAT(s.install.wanted_by, ElementsAre("multi-user.target"));
+  EXPECT_THAT(s.install.aliases, ElementsAre("www.service"));
   EXPECT_EQ(NotifyAccess::kMain, s.notify_access);  // Type=notify's default
   EXPECT_THAT(Warnings(s), IsEmpty());
 }
@@ -171,7 +171,7 @@ WantedBy=b.target
   EXPECT_THAT(s.environment, ElementsAre(Pair("C", "3")));
   EXPECT_EQ(std::set<int>{7}, s.success_exit_status.codes);
   EXPECT_THAT(s.environment_files, IsEmpty());
-  EXPECT_THAT(s.wanted_by, ElementsAre("b.target"));
+  EXPECT_THAT(s.install.wanted_by, ElementsAre("b.target"));
 }
 
 TEST(ServiceLoader, ExecStartResetThenSetOnce) {
@@ -500,7 +500,7 @@ TEST(ServiceLoader, ReloadSignalWithoutNotifyReloadWarns) {
 
 TEST(ServiceLoader, InvalidDependencyNamesWarn) {
   ServiceSpec s = Load("[Unit]\nAfter=good.service bad\nWants=\n[Service]\nExecStart=/bin/web\n");
-  EXPECT_THAT(s.after, ElementsAre("good.service"));
+  EXPECT_THAT(s.deps.after, ElementsAre("good.service"));
   EXPECT_THAT(Warnings(s),
               ElementsAre("units/web.service:2: Invalid unit name 'bad' in After=, ignoring"));
 }

@@ -122,7 +122,7 @@ WantedBy=sockets.target multi-user.target
   EXPECT_EQ("www-data", s.socket_user);
   EXPECT_EQ("www", s.socket_group);
   EXPECT_TRUE(s.remove_on_stop);
-  EXPECT_THAT(s.wanted_by, ElementsAre("sockets.target", "multi-user.target"));
+  EXPECT_THAT(s.install.wanted_by, ElementsAre("sockets.target", "multi-user.target"));
   EXPECT_THAT(s.warnings, IsEmpty());
 }
 
@@ -138,7 +138,7 @@ TEST(SocketLoader, EmptyAssignmentsRestoreDefaults) {
       "FileDescriptorName=\n[Install]\nWantedBy=a.target\nWantedBy=\nWantedBy=b.target\n");
   EXPECT_EQ("web.service", s.service);
   EXPECT_EQ("web.socket", s.fd_name);
-  EXPECT_THAT(s.wanted_by, ElementsAre("b.target"));
+  EXPECT_THAT(s.install.wanted_by, ElementsAre("b.target"));
 }
 
 TEST(SocketLoader, ServiceDefaultOfAnInstance) {
