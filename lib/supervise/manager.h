@@ -21,6 +21,8 @@
 #include "lib/base/unique_fd.h"
 #include "lib/notify/notify_message.h"
 #include "lib/notify/notify_server.h"
+#include "lib/supervise/dependency_graph.h"
+#include "lib/supervise/enablement.h"
 #include "lib/supervise/host.h"
 #include "lib/supervise/jobs.h"
 #include "lib/supervise/launch.h"
@@ -89,7 +91,7 @@ class ManagerObserver {
   virtual void OnLogRecord(const std::string& service, const LogRecord& record) {}
 };
 
-using UnitSnapshot = std::variant<ServiceSnapshot, SocketSnapshot>;
+using UnitSnapshot = std::variant<ServiceSnapshot, SocketSnapshot, TargetSnapshot>;
 
 class Manager {
  public:
@@ -125,11 +127,31 @@ class Manager {
   void Kill(const std::string& unit, int signal, bool main_only, const JobDone& done);
   void ResetFailed(const std::string& unit, const JobDone& done);
 
+  // Enablement (lib/supervise/enablement.h) of each named unit ("web" = "web.service"); the
+  // dependency graph is rebuilt at once, so a start of a target then pulls the unit in. Fails
+  // on the first unit that is not found or cannot be changed (the changes so far stay made
+  // and are returned in the error's text, as systemctl leaves them).
+  [[nodiscard]] Result<std::vector<EnableChange>> Enable(const std::vector<std::string>& units);
+  [[nodiscard]] Result<std::vector<EnableChange>> Disable(const std::vector<std::string>& units);
+  // The canonical name and enablement state of each named unit; a unit without a file:
+  // error "Unit NAME not found."
+  [[nodiscard]] Result<std::vector<std::pair<std::string, EnableState>>> IsEnabled(
+      const std::vector<std::string>& units);
+  // `list-dependencies`: the tree below (or, reverse, above) `unit`, each node with its state
+  // word (TargetSnapshot::members' words).
+  struct DependencyNode {
+    std::string name;
+    std::string state;
+    std::vector<DependencyNode> children;
+  };
+  [[nodiscard]] Result<DependencyNode> ListDependencies(const std::string& unit, bool reverse,
+                                                        bool all);
+
   // The canonical name of a unit ("web" → "web.service"), loading a template instance on first
   // use when `create_instance`. Errors: a bad name, "no such unit: …", a failed load.
   [[nodiscard]] Result<std::string> Resolve(const std::string& unit, bool create_instance);
   // Snapshots of the named units, or of every unit (services, then socket units, each in name
-  // order) when `units` is empty. Fails on the first name that is not a unit.
+  // order, then targets) when `units` is empty. Fails on the first name that is not a unit.
   [[nodiscard]] Result<std::vector<UnitSnapshot>> Snapshot(const std::vector<std::string>& units);
   DaemonSnapshot Daemon() const;
   std::vector<UnitCheck> Check() const;

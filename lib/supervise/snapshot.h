@@ -26,6 +26,7 @@
 #include "lib/supervise/service_fsm.h"
 #include "lib/unit/service_spec.h"
 #include "lib/unit/socket_spec.h"
+#include "lib/unit/target_spec.h"
 
 namespace supd {
 
@@ -93,7 +94,8 @@ struct SocketSnapshot {
   std::string unit_path;  // the file it was loaded from
   std::shared_ptr<const SocketSpec> spec;  // null if it never loaded
   std::string load_error;  // the last load failed ("" if not); spec may be an older one
-  bool enabled = false;    // [Install] WantedBy=: a connection starts its service
+  bool enabled = false;    // linked (enable): a connection starts its service
+  std::string enable_state;  // EnableStateName()
   SocketState state = SocketState::kStopped;
   std::string error;       // why it is failed (a bind error), "" otherwise
   std::string service;     // the service it passes its sockets to
@@ -117,6 +119,14 @@ struct ServiceSnapshot {
   std::string load_error;  // the last load failed ("" if not)
   bool changed_on_disk = false;  // a reloaded spec waits for the next start
   bool enabled = false;
+  std::string enable_state;  // EnableStateName(): "enabled", "disabled", "static", …
+  // Why it cannot start because of its dependencies: the ordering cycle it is on
+  // ("ordering cycle: a.service -> b.service -> a.service (…)"); "" when none.
+  std::string dependency_error;
+  // A start or stop of it waiting for other units (After=/Before=): "start", "stop", "" none;
+  // `waiting_for` names the units it waits on.
+  std::string job;
+  std::vector<std::string> waiting_for;
   bool loaded = false;  // false: never loaded (spec is null); the fields below are defaults
 
   State state = State::kStopped;
@@ -167,6 +177,26 @@ struct ServiceSnapshot {
   std::vector<std::string> fdstore;     // names of the fds it parked (FDSTORE=1)
 };
 
+// A target: a group of units, active once started (its members started, in order) until
+// stopped.
+struct TargetSnapshot {
+  std::string name;       // "myapp.target"
+  std::string unit_path;  // "" for a standard target supd has no file for
+  std::shared_ptr<const TargetSpec> spec;  // null: a standard target without a file, or never
+                                           // loaded (then load_error says why)
+  std::string load_error;
+  bool standard = false;  // one of systemd's standard targets (IsStandardTarget)
+  bool active = false;
+  std::string enable_state;
+  std::string dependency_error;  // as ServiceSnapshot's
+  std::string job;               // as ServiceSnapshot's
+  std::vector<std::string> waiting_for;
+  // Its members (what it Wants=/Requires=/BindsTo=, links included) and each one's state
+  // word ("running", "stopped", "failed", "listening", "active", "inactive", "not-found").
+  std::vector<std::pair<std::string, std::string>> members;
+  int64_t since_realtime = 0;
+};
+
 // supd itself.
 struct DaemonSnapshot {
   pid_t pid = 0;
@@ -177,6 +207,7 @@ struct DaemonSnapshot {
   bool units_loaded = false;
   size_t services = 0;
   size_t sockets = 0;
+  size_t targets = 0;  // targets with a unit file
 };
 
 // `check`: every unit as loaded, with its warnings, and what this host will not give it.

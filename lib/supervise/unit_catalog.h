@@ -17,6 +17,7 @@
 #include <string>
 
 #include "lib/unit/socket_spec.h"
+#include "lib/unit/target_spec.h"
 #include "lib/unit/unit_loader.h"
 
 namespace supd {
@@ -40,6 +41,9 @@ class UnitCatalog {
   // An unreadable directory reads as empty (and is logged once per call).
   std::set<std::string> ScanServices() const;
   std::set<std::string> ScanSockets() const;
+  // Target unit files ("myapp.target"; templates are skipped). The .wants/.requires
+  // directories are not units (lib/supervise/enablement.h reads them).
+  std::set<std::string> ScanTargets() const;
 
   // Where a service's unit file is: its own file, or its template's for an instance.
   std::string ServicePath(const std::string& name) const;
@@ -48,9 +52,11 @@ class UnitCatalog {
 
   LoadedUnit<ServiceSpec> LoadService(const std::string& name) const;
   LoadedUnit<SocketSpec> LoadSocket(const std::string& name) const;
+  LoadedUnit<TargetSpec> LoadTarget(const std::string& name) const;
 
   static bool IsTemplate(const std::string& name);  // "x@.service"
   static bool IsSocketName(const std::string& name);
+  static bool IsTargetName(const std::string& name);
 
  private:
   std::set<std::string> Scan(const std::string& suffix) const;
