@@ -32,7 +32,7 @@ struct Manager::Impl {
   Service& Create(const std::string& name);
   bool LoadSpec(Service& s);
   void MaybeSwapSpec(Service& s);
-  static bool Enabled(const Service& s);
+  bool Enabled(const Service& s) const;  // linked in a .wants/ or .requires/ directory
   void LoadAll(std::function<void()> loaded);
   void Reload(std::function<void(ReloadSummary)> done);
   void ForgetIfRemoved(const std::string& name);
@@ -46,7 +46,8 @@ struct Manager::Impl {
   // manager_ops.cc
   struct Target {
     std::string name;
-    Service* service = nullptr;  // null for a socket unit
+    Service* service = nullptr;  // null for a socket unit or a target
+    bool is_target = false;
   };
   Result<Target> ResolveTarget(const std::string& unit, bool create_instance);
   bool Refuse(const Result<Target>& t, const JobDone& done, bool need_loaded);
@@ -91,7 +92,8 @@ struct Manager::Impl {
   void LoadTargets();
   void RebuildGraph();
   bool UnitExists(const std::string& name);
-  bool Active(const std::string& name);        // running (services), listening, active targets
+  bool Active(const std::string& name);    // running (services), listening, active targets
+  bool Inactive(const std::string& name);  // stopped or failed, not listening, not active
   std::string StateWord(const std::string& name);
   const UnitDeps* DepsOf(const std::string& name);
   const InstallSection* InstallOf(const std::string& name);
