@@ -492,8 +492,10 @@ void Manager::Impl::RunJob(const std::string& name) {
     if (t->active == stop) {
       t->active = !stop;
       t->since_realtime = host.loop->RealtimeUsec();
-      for (ManagerObserver* o : observers)
-        o->OnStateChange(name, stop ? State::kRunning : State::kStopped,
+      // Told for targets with a unit file; the standard ones supd only stands in for are quiet.
+      if (t->spec)
+        for (ManagerObserver* o : observers)
+          o->OnStateChange(name, stop ? State::kRunning : State::kStopped,
                          stop ? State::kStopped : State::kRunning, Cause{},
                          ServiceResult::kSuccess);
     }

@@ -412,10 +412,9 @@ Result<std::vector<UnitSnapshot>> Manager::Snapshot(const std::vector<std::strin
   if (units.empty()) {
     for (const auto& [n, s] : m.services) out.emplace_back(service(*s));
     for (const auto& n : m.sockets->Names()) out.emplace_back(socket(n));
-    // Targets with a file, and the standard ones that are active or have members.
+    // Targets with a unit file (a standard target without one is shown when named).
     for (auto& [n, t] : m.targets)
-      if (t.spec || !t.load_error.empty() || t.active || m.dep_jobs.count(n))
-        out.emplace_back(m.TargetSnapshotOf(t));
+      if (t.spec || !t.load_error.empty()) out.emplace_back(m.TargetSnapshotOf(t));
     return out;
   }
   for (const auto& u : units) {
