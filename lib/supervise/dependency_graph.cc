@@ -123,6 +123,8 @@ const std::vector<BuiltinTarget>& BuiltinTargets() {
 int Index(Rel r) { return static_cast<int>(r); }
 
 // The enum pairs each relation with its inverse: kWants/kWantedBy, …, kAfter/kBefore.
+static_assert(kRelCount == static_cast<int>(Rel::kBefore) + 1 &&
+              static_cast<int>(Rel::kAfter) % 2 == 0);
 Rel Inverse(Rel r) { return static_cast<Rel>(Index(r) ^ 1); }
 
 bool IsTargetName(const std::string& name) {
@@ -371,7 +373,8 @@ bool ListOrder(const std::string& a, const std::string& b) {
 // The tree of list-dependencies. A unit on the path from the root is shown as a leaf (systemctl
 // prints "..." for it) so a cycle of requirements ends. The tree repeats shared subtrees as
 // systemctl does, which grows exponentially with the depth of a dense graph: past kMaxNodes
-// nodes nothing more is added, so a request cannot exhaust the daemon's memory or time.
+// nodes nothing more is added, so a request cannot exhaust the daemon's memory or time. The
+// walk keeps its own stack: a long chain of targets must not exhaust the thread's.
 class TreeWalker {
  public:
   static constexpr size_t kMaxNodes = 50000;
@@ -379,7 +382,32 @@ class TreeWalker {
   TreeWalker(const DependencyGraph& g, bool reverse, bool all)
       : g_(g), reverse_(reverse), all_(all) {}
 
-  void Expand(DependencyGraph::Tree& node) {
+  void Walk(DependencyGraph::Tree& root) {
+    size_t nodes = 1;
+    Open(root);
+    while (!stack_.empty()) {
+      Frame& f = stack_.back();
+      if (f.next == f.children.size() || nodes >= kMaxNodes) {
+        path_.erase(f.node->name);
+        stack_.pop_back();
+        continue;
+      }
+      ++nodes;
+      // Open() reserved the children: this reference stays valid while the child is walked.
+      DependencyGraph::Tree& child =
+          f.node->children.emplace_back(DependencyGraph::Tree{std::move(f.children[f.next++]), {}});
+      if (path_.count(child.name) == 0 && (all_ || IsTargetName(child.name))) Open(child);
+    }
+  }
+
+ private:
+  struct Frame {
+    DependencyGraph::Tree* node;
+    std::vector<std::string> children;  // sorted, still to add from `next` on
+    size_t next = 0;
+  };
+
+  void Open(DependencyGraph::Tree& node) {
     std::vector<std::string> children;
     for (Rel r : Rels()) {
       const auto& s = g_.Get(node.name, r);
@@ -387,18 +415,11 @@ class TreeWalker {
     }
     std::sort(children.begin(), children.end(), ListOrder);
     children.erase(std::unique(children.begin(), children.end()), children.end());
+    node.children.reserve(children.size());
     path_.insert(node.name);
-    for (auto& name : children) {
-      if (nodes_ >= kMaxNodes) break;
-      ++nodes_;
-      node.children.push_back({std::move(name), {}});
-      DependencyGraph::Tree& child = node.children.back();
-      if (path_.count(child.name) == 0 && (all_ || IsTargetName(child.name))) Expand(child);
-    }
-    path_.erase(node.name);
+    stack_.push_back({&node, std::move(children), 0});
   }
 
- private:
   // systemctl-list-dependencies.c's properties for each direction.
   std::array<Rel, 6> Rels() const {
     if (reverse_) {
@@ -412,8 +433,8 @@ class TreeWalker {
   const DependencyGraph& g_;
   const bool reverse_;
   const bool all_;
-  std::set<std::string> path_;
-  size_t nodes_ = 1;  // the root
+  std::vector<Frame> stack_;
+  std::set<std::string> path_;  // the names on stack_
 };
 
 }  // namespace
@@ -500,7 +521,7 @@ std::vector<std::string> DependencyGraph::Names() const {
 DependencyGraph::Tree DependencyGraph::Dependencies(const std::string& unit, bool reverse,
                                                     bool all) const {
   Tree root{unit, {}};
-  TreeWalker(*this, reverse, all).Expand(root);
+  TreeWalker(*this, reverse, all).Walk(root);
   return root;
 }
 

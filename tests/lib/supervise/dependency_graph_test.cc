@@ -552,12 +552,38 @@ TEST_F(GraphTest, ADenseGraphsTreeStopsGrowing) {
   EXPECT_GE(n, 40000u);
 }
 
+TEST_F(GraphTest, ALongChainNeitherOverflowsTheStackNorHidesItsCycle) {
+  // 20000 targets, each wanting the next and After= it; the last one After= the first.
+  constexpr int kLength = 20000;
+  auto name = [](int i) { return "t" + std::to_string(100000 + i) + ".target"; };
+  for (int i = 0; i < kLength; ++i) {
+    UnitDeps& t = Target(name(i));
+    t.wants = {name((i + 1) % kLength)};
+    t.after = {name((i + 1) % kLength)};
+  }
+  const DependencyGraph g = Build();
+  ASSERT_EQ(g.cycles().size(), 1u);
+  EXPECT_EQ(g.cycles()[0].units.size(), kLength + 1u);
+  EXPECT_EQ(g.CycleOf(name(kLength / 2)), &g.cycles()[0]);
+  // The tree is one branch down the whole chain, ending at the root shown again as a leaf.
+  const DependencyGraph::Tree tree = g.Dependencies(name(0), false, false);
+  size_t depth = 0;
+  for (const DependencyGraph::Tree* t = &tree; !t->children.empty(); t = &t->children[0]) {
+    ASSERT_EQ(t->children.size(), 1u);
+    ++depth;
+    if (t->children[0].children.empty()) {
+      EXPECT_EQ(t->children[0].name, name(0));
+    }
+  }
+  EXPECT_EQ(depth, size_t{kLength});
+}
+
 // ---- randomized: cycles are exactly the units that reach themselves by After
 
 TEST(DependencyGraphRandomTest, CycleOfIsSetExactlyForUnitsThatReachThemselves) {
   constexpr int kUnits = 30;
   int acyclic = 0, several = 0;  // how many graphs had no cycle, and more than one
-  for (uint32_t seed = 1; seed <= 300; ++seed) {
+  for (uint32_t seed = 1; seed <= 150; ++seed) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 rng(seed);
     std::vector<std::string> names;
@@ -634,8 +660,8 @@ TEST(DependencyGraphRandomTest, CycleOfIsSetExactlyForUnitsThatReachThemselves) 
     }
   }
   // The generator covers both kinds of graph.
-  EXPECT_GE(acyclic, 30);
-  EXPECT_GE(several, 30);
+  EXPECT_GE(acyclic, 10);
+  EXPECT_GE(several, 10);
 }
 
 }  // namespace
