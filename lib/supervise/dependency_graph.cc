@@ -356,8 +356,9 @@ std::vector<OrderingCycle> FindCycles(const Collector& c,
 std::string EdgeText(const std::string& from, const std::string& edge, const std::string& to) {
   if (edge == "Before") return to + " Before=" + from;
   if (edge == "After") return from + " After=" + to;
-  if (edge == "After (DefaultDependencies)")
+  if (edge == "After (DefaultDependencies)") {
     return from + " After=" + to + " (DefaultDependencies)";
+  }
   return from + " " + edge + "=" + to;
 }
 
