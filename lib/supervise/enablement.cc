@@ -144,6 +144,101 @@ void RollBack(const std::vector<EnableChange>& made, const std::vector<std::stri
   for (const std::string& d : dirs) (void)rmdir(d.c_str());
 }
 
+// The links `unit`'s [Install] asks for. Validates every name first, so that bad input changes
+// nothing.
+Result<std::vector<PlannedLink>> PlanLinks(const std::string& dir, const std::string& unit,
+                                           const InstallSection& install) {
+  const UnitNameParts parts = SplitUnitName(unit);
+  // The name that goes into .wants/.requires, and the file it links to.
+  std::string linked_name = unit;
+  const bool has_deps = !install.wanted_by.empty() || !install.required_by.empty();
+  if (parts.is_template && has_deps) {
+    if (install.default_instance.empty()) {
+      return Error{unit + " is a template; enable an instance (" + parts.prefix + "@NAME." +
+                   parts.suffix + ")"};
+    }
+    linked_name = parts.prefix + "@" + install.default_instance + "." + parts.suffix;
+    if (!IsValidUnitName(linked_name)) {
+      return Error{unit + ": DefaultInstance=" + install.default_instance +
+                   " does not make a valid unit name"};
+    }
+  }
+  std::string file = TemplateNameOf(unit);
+  if (file.empty()) file = unit;
+
+  std::vector<PlannedLink> plan;
+  auto add_dep = [&](const std::string& owner, std::string_view suffix,
+                     const char* key) -> Result<void> {
+    if (!IsValidUnitName(owner)) {
+      return Error{std::string(key) + "=" + owner + " of " + unit + ": not a valid unit name"};
+    }
+    const std::string sub = dir + "/" + owner + std::string(suffix);
+    plan.push_back({sub + "/" + linked_name, "../" + file, dir + "/" + file, file, sub});
+    return Ok();
+  };
+  for (const std::string& t : install.wanted_by) SUPD_TRY(add_dep(t, kWantsSuffix, "WantedBy"));
+  for (const std::string& t : install.required_by) {
+    SUPD_TRY(add_dep(t, kRequiresSuffix, "RequiredBy"));
+  }
+  for (const std::string& a : install.aliases) {
+    auto name = AliasFor(unit, a);
+    if (!name.ok()) return name.take_error();
+    // Alias=<own name> names nothing new; a link there would replace the unit file itself.
+    if (*name == unit) continue;
+    plan.push_back({dir + "/" + *name, unit, dir + "/" + unit, unit, ""});
+  }
+  return plan;
+}
+
+// The planned links not yet in place; an error for anything else in the way.
+Result<std::vector<PlannedLink>> NotInPlace(std::vector<PlannedLink> plan) {
+  // WantedBy=a.target listed twice (or in a drop-in too) is one link.
+  std::vector<PlannedLink> todo;
+  std::set<std::string> seen;
+  for (PlannedLink& p : plan) {
+    if (!seen.insert(p.path).second) continue;
+    struct stat st {};
+    if (lstat(p.path.c_str(), &st) != 0) {
+      if (errno != ENOENT && errno != ENOTDIR) return ErrnoError("stat " + p.path);
+      todo.push_back(std::move(p));
+      continue;
+    }
+    std::string text = S_ISLNK(st.st_mode) ? LinkText(p.path) : "";
+    // As systemd, which takes a link to the same file name (in any of its unit directories)
+    // as in place: a directory copied from a systemd host links to /etc/systemd/system/...
+    if (!text.empty() && Basename(text) == p.want_base) continue;
+    std::string what = p.path + " exists and is not a link to " + p.shown;
+    if (!text.empty()) what += " (it links to " + text + ")";
+    return ErrnoError(std::move(what), EEXIST);
+  }
+  return todo;
+}
+
+// Makes the links (and their .wants/.requires directories); on failure undoes all of it.
+Result<std::vector<EnableChange>> MakeLinks(const std::vector<PlannedLink>& todo) {
+  std::vector<EnableChange> made;
+  std::vector<std::string> made_dirs;
+  for (const PlannedLink& p : todo) {
+    if (!p.made_dir.empty() &&
+        std::find(made_dirs.begin(), made_dirs.end(), p.made_dir) == made_dirs.end()) {
+      if (mkdir(p.made_dir.c_str(), 0755) == 0) {
+        made_dirs.push_back(p.made_dir);
+      } else if (errno != EEXIST) {
+        Error e = ErrnoError("create directory " + p.made_dir);
+        RollBack(made, made_dirs);
+        return e;
+      }
+    }
+    if (symlink(p.text.c_str(), p.path.c_str()) != 0) {
+      Error e = ErrnoError("create symlink " + p.path);
+      RollBack(made, made_dirs);
+      return e;
+    }
+    made.push_back({true, p.path, p.shown});
+  }
+  return made;
+}
+
 }  // namespace
 
 bool UnitLinks::Linked(const std::string& unit) const {
@@ -201,90 +296,11 @@ std::string EnableChange::Text() const {
 Result<std::vector<EnableChange>> EnableUnit(const std::string& units_dir, const std::string& unit,
                                              const InstallSection& install) {
   if (!IsValidUnitName(unit)) return Error{"invalid unit name \"" + unit + "\""};
-  const std::string dir = AbsoluteDir(units_dir);
-  const UnitNameParts parts = SplitUnitName(unit);
-
-  // The name that goes into .wants/.requires, and the file it links to.
-  std::string linked_name = unit;
-  const bool has_deps = !install.wanted_by.empty() || !install.required_by.empty();
-  if (parts.is_template && has_deps) {
-    if (install.default_instance.empty()) {
-      return Error{unit + " is a template; enable an instance (" + parts.prefix + "@NAME." +
-                   parts.suffix + ")"};
-    }
-    linked_name = parts.prefix + "@" + install.default_instance + "." + parts.suffix;
-    if (!IsValidUnitName(linked_name)) {
-      return Error{unit + ": DefaultInstance=" + install.default_instance +
-                   " does not make a valid unit name"};
-    }
-  }
-  std::string file = TemplateNameOf(unit);
-  if (file.empty()) file = unit;
-
-  // Everything is validated and checked before the first change, so that bad input changes
-  // nothing.
-  std::vector<PlannedLink> plan;
-  auto add_dep = [&](const std::string& owner, std::string_view suffix,
-                     const char* key) -> Result<void> {
-    if (!IsValidUnitName(owner)) {
-      return Error{std::string(key) + "=" + owner + " of " + unit + ": not a valid unit name"};
-    }
-    const std::string sub = dir + "/" + owner + std::string(suffix);
-    plan.push_back({sub + "/" + linked_name, "../" + file, dir + "/" + file, file, sub});
-    return Ok();
-  };
-  for (const std::string& t : install.wanted_by) SUPD_TRY(add_dep(t, kWantsSuffix, "WantedBy"));
-  for (const std::string& t : install.required_by) {
-    SUPD_TRY(add_dep(t, kRequiresSuffix, "RequiredBy"));
-  }
-  for (const std::string& a : install.aliases) {
-    auto name = AliasFor(unit, a);
-    if (!name.ok()) return name.take_error();
-    // Alias=<own name> names nothing new; a link there would replace the unit file itself.
-    if (*name == unit) continue;
-    plan.push_back({dir + "/" + *name, unit, dir + "/" + unit, unit, ""});
-  }
-  // WantedBy=a.target listed twice (or in a drop-in too) is one link.
-  std::vector<PlannedLink> todo;
-  std::set<std::string> seen;
-  for (PlannedLink& p : plan) {
-    if (!seen.insert(p.path).second) continue;
-    struct stat st {};
-    if (lstat(p.path.c_str(), &st) != 0) {
-      if (errno != ENOENT && errno != ENOTDIR) return ErrnoError("stat " + p.path);
-      todo.push_back(std::move(p));
-      continue;
-    }
-    std::string text = S_ISLNK(st.st_mode) ? LinkText(p.path) : "";
-    // As systemd, which takes a link to the same file name (in any of its unit directories)
-    // as in place: a directory copied from a systemd host links to /etc/systemd/system/...
-    if (!text.empty() && Basename(text) == p.want_base) continue;
-    std::string what = p.path + " exists and is not a link to " + p.shown;
-    if (!text.empty()) what += " (it links to " + text + ")";
-    return ErrnoError(std::move(what), EEXIST);
-  }
-
-  std::vector<EnableChange> made;
-  std::vector<std::string> made_dirs;
-  for (const PlannedLink& p : todo) {
-    if (!p.made_dir.empty() &&
-        std::find(made_dirs.begin(), made_dirs.end(), p.made_dir) == made_dirs.end()) {
-      if (mkdir(p.made_dir.c_str(), 0755) == 0) {
-        made_dirs.push_back(p.made_dir);
-      } else if (errno != EEXIST) {
-        Error e = ErrnoError("create directory " + p.made_dir);
-        RollBack(made, made_dirs);
-        return e;
-      }
-    }
-    if (symlink(p.text.c_str(), p.path.c_str()) != 0) {
-      Error e = ErrnoError("create symlink " + p.path);
-      RollBack(made, made_dirs);
-      return e;
-    }
-    made.push_back({true, p.path, p.shown});
-  }
-  return made;
+  auto plan = PlanLinks(AbsoluteDir(units_dir), unit, install);
+  if (!plan.ok()) return plan.take_error();
+  auto todo = NotInPlace(std::move(plan).value());
+  if (!todo.ok()) return todo.take_error();
+  return MakeLinks(*todo);
 }
 
 Result<std::vector<EnableChange>> DisableUnit(const std::string& units_dir, const std::string& unit,
