@@ -41,8 +41,9 @@ UnitLinks ScanLinks(const std::string& units_dir, std::vector<std::string>* warn
 //   Removed "/u/multi-user.target.wants/web.service".
 struct EnableChange {
   bool created = true;  // false: removed
-  std::string path;     // the link
-  std::string target;   // what it points to (created only)
+  std::string path;     // the link, absolute (units_dir made absolute, not resolved)
+  std::string target;   // created only: the absolute path the link resolves to (the unit
+                        // file; the template's for an instance's .wants link)
   std::string Text() const;
 };
 
