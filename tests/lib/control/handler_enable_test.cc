@@ -30,6 +30,8 @@ class HandlerEnableTest : public ::testing::Test {
         << "[Service]\nExecStart=/bin/web\n[Install]\nWantedBy=multi-user.target\n";
     std::ofstream(units_ + "/tool.service") << "[Service]\nExecStart=/bin/tool\n";
     std::ofstream(units_ + "/myapp.target") << "[Unit]\nDescription=My app\nWants=web.service\n";
+    // Not the first start on this state directory: no presets enable web.service.
+    std::ofstream(dir_ + "/presets-applied") << "applied\n";
   }
   ~HandlerEnableTest() override {
     handler_.reset();
@@ -43,6 +45,8 @@ class HandlerEnableTest : public ::testing::Test {
     auto procs = std::make_unique<testing::FakeProcessControl>();
     auto cgroups = std::make_unique<testing::FakeCgroupControl>();
     cgroups->calls = &procs->calls;
+    procs_ = procs.get();
+    cgroups_ = cgroups.get();
     h.launcher = std::make_unique<testing::FakeLauncher>(procs.get(), cgroups.get());
     h.loop = std::make_unique<testing::FakeLoop>(io_);
     h.process = std::move(procs);
@@ -83,7 +87,16 @@ class HandlerEnableTest : public ::testing::Test {
     return out ? *out : Reply::Fail("none", "no answer");
   }
 
+  // The main process of `pid` exits (as on the SIGTERM of a stop) and leaves its cgroup.
+  void Exit(pid_t pid) {
+    for (auto& [dir, pids] : cgroups_->members) pids.erase(pid);
+    procs_->Exit(pid, ExitStatus::Signal(SIGTERM));
+    Poll();
+  }
+
   std::string dir_, units_;
+  testing::FakeProcessControl* procs_ = nullptr;
+  testing::FakeCgroupControl* cgroups_ = nullptr;
   boost::asio::io_context io_;
   std::unique_ptr<Manager> manager_;
   std::unique_ptr<RequestHandler> handler_;
@@ -169,7 +182,20 @@ TEST_F(HandlerEnableTest, EnableNowStartsAndAnswersAsStart) {
   ASSERT_TRUE(r.ok) << r.message;
   EXPECT_EQ("running", r.result[0]["state"]);
   EXPECT_EQ("enabled", r.result[0]["enable_state"]);
-  r = Call(R"({"cmd":"disable","args":{"units":["web"],"now":true}})");
+  const pid_t pid = r.result[0]["main_pid"].get<pid_t>();
+  // disable --now: the stop is answered once the main process has exited.
+  auto parsed = ParseRequest(R"({"cmd":"disable","args":{"units":["web"],"now":true}})");
+  std::optional<Reply> out;
+  handler_->Handle(std::get<Request>(parsed), Peer{}, [&](Reply rep) { out = std::move(rep); });
+  Poll();
+  Exit(pid);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!out && std::chrono::steady_clock::now() < deadline) {
+    io_.run_for(10ms);
+    io_.restart();
+  }
+  ASSERT_TRUE(out.has_value());
+  r = *out;
   ASSERT_TRUE(r.ok) << r.message;
   EXPECT_EQ(1u, r.result["changes"].size()) << r.result;
   r = Call(R"({"cmd":"status","args":{"services":["web"]}})");
