@@ -26,6 +26,7 @@
 #include "lib/control/status_format.h"
 #include "lib/control/target_status_format.h"
 #include "lib/proc/limit_plan.h"
+#include "lib/unit/target_spec.h"
 #include "lib/unit/unit_loader.h"
 
 namespace {
@@ -82,6 +83,17 @@ int CheckFiles(const std::vector<std::string>& files) {
     // A template is checked as one instance of itself.
     const auto at = name.find("@.");
     if (at != std::string::npos) name.insert(at + 1, "instance");
+    if (name.ends_with(".target")) {
+      auto target = supd::LoadTargetFile(f, name, ctx);
+      if (!target.ok()) {
+        std::printf("%s\n", target.error().message.c_str());
+        rc = kExitFailed;
+        continue;
+      }
+      for (const auto& w : target->warnings) std::printf("%s\n", w.ToString().c_str());
+      if (target->warnings.empty()) std::printf("%s: ok\n", f.c_str());
+      continue;
+    }
     auto spec = supd::LoadServiceFile(f, name, ctx);
     if (!spec.ok()) {
       std::printf("%s\n", spec.error().message.c_str());

@@ -159,9 +159,10 @@ struct Collector {
   void Add(const std::string& from, Rel r, const std::string& to, Origin origin) {
     rels[from];
     rels[to];
-    // systemd drops a unit's dependencies on itself (unit_add_dependency). An ordering one is
-    // kept: it is the smallest ordering cycle, and supd refuses cycles rather than ignore them.
-    if (from == to && r != Rel::kAfter && r != Rel::kBefore) return;
+    // systemd drops a unit's dependencies on itself (unit_add_dependency), ordering ones
+    // included and without a word: a unit file that says After= itself starts under systemd,
+    // so it does under supd (it is no cycle of two units that could each wait on the other).
+    if (from == to) return;
     rels[from][Index(r)].insert(to);
     rels[to][Index(Inverse(r))].insert(from);
     if (r == Rel::kAfter || r == Rel::kBefore) {
@@ -284,9 +285,8 @@ std::vector<std::vector<size_t>> StronglyConnected(const std::vector<std::vector
 }
 
 // The shortest cycle from `start` back to itself through `members` (sorted), by breadth-first
-// search in adjacency order, so the same graph always prints the same cycle. A unit After=
-// itself is its own cycle; in a larger component its self-edge is passed over for the path
-// through the others.
+// search in adjacency order, so the same graph always prints the same cycle. (Self-edges are
+// dropped when the graph is built; a component of one unit is no cycle.)
 std::vector<size_t> CycleThrough(size_t start, const std::vector<size_t>& members,
                                  const std::vector<std::vector<size_t>>& adj) {
   if (members.size() == 1) return {start, start};
@@ -315,7 +315,7 @@ std::vector<size_t> CycleThrough(size_t start, const std::vector<size_t>& member
 }
 
 // The ordering cycles of the After relation: one for each strongly connected component of
-// more than one unit, or of one unit After= itself; the cycle starts at the component's
+// more than one unit (self-edges were dropped); the cycle starts at the component's
 // smallest name. `members` gets each cycle's whole component (not only the units printed).
 std::vector<OrderingCycle> FindCycles(const Collector& c,
                                       std::vector<std::vector<std::string>>* members) {
