@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -33,15 +34,28 @@ WantedBy=multi-user.target
   ASSERT_GT(old_pid, 0) << SupdContext();
   ASSERT_GT(stay_pid, 0) << SupdContext();
 
+  // A new unit starts on the reload when it is enabled (linked, as `supctl enable` or a copy
+  // from a systemd host leaves it); one that is only [Install]-able is loaded, not started.
   WriteUnit("new.service", R"([Service]
 ExecStart={go}/crasher -sleep
 [Install]
 WantedBy=multi-user.target
 )");
+  WriteUnit("idle.service", R"([Service]
+ExecStart={go}/crasher -sleep
+[Install]
+WantedBy=multi-user.target
+)");
+  std::filesystem::create_symlink("../new.service",
+                                  units_dir_ + "/multi-user.target.wants/new.service");
   RemoveUnit("old.service");
   ASSERT_EQ(0, kill(supd_pid_, SIGHUP));
 
   EXPECT_GT(WaitForRunning("new.service"), 0) << SupdContext();
+  auto idle = Status("idle.service");
+  ASSERT_TRUE(idle) << SupdContext();
+  EXPECT_EQ("stopped", idle->value("state", "")) << idle->dump();
+  EXPECT_EQ("disabled", idle->value("enable_state", "")) << idle->dump();
   EXPECT_TRUE(WaitFor([&] { return GetProcState(old_pid) == ProcState::kGone; }))
       << "removed unit's process " << old_pid << " is " << ToString(GetProcState(old_pid))
       << SupdContext();
