@@ -62,6 +62,8 @@ std::string JobErrorText(const JobResult& r) {
       return fmt::format("timed out after {} waiting for {}: {}; the operation goes on in supd",
                          Span(r.waited), u, Progress(r));
     case JobResult::Kind::kSocketFailed: return r.text;
+    case JobResult::Kind::kDependencyFailed: return u + ": " + r.text;
+    case JobResult::Kind::kReplaced: return u + ": " + r.text;
     case JobResult::Kind::kInternalError:
       return fmt::format("internal error: {}: {} ({}); the operation goes on in supd", u, r.text,
                          Progress(r));

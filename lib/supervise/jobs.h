@@ -44,6 +44,9 @@ struct JobResult {
     kTimedOut,            // the client's timeout passed first (state, phase: where it is)
     kSocketFailed,        // a socket unit could not bind (text: the error)
     kInternalError,       // the safety deadline passed (a bug; text says so)
+    kDependencyFailed,    // a unit it requires failed, is missing, or it is on an ordering
+                          // cycle (text says which and why)
+    kReplaced,            // a later operation on the unit replaced this one (text: which)
   };
   Kind kind = Kind::kOk;
   std::string unit;

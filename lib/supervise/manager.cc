@@ -56,7 +56,9 @@ Manager::Impl::Impl(boost::asio::io_context& io, ManagerConfig cfg, HostParts h)
   };
   hooks.changed = [this](const std::string& unit, SocketState to, const std::string& error) {
     for (ManagerObserver* o : observers) o->OnSocketChange(unit, to, error);
+    UnitChanged(unit);
   };
+  hooks.is_enabled = [this](const std::string& unit) { return links.Linked(unit); };
   sockets = std::make_unique<SocketUnits>(*host.loop, *host.worker, std::move(hooks));
   if (!config.notify_socket.empty()) {
     auto server = NotifyServer::Bind(
@@ -165,9 +167,13 @@ void Manager::Impl::MaybeSwapSpec(Service& s) {
   s.fsm->SetSpec(s.spec.get());
 }
 
-bool Manager::Impl::Enabled(const Service& s) {
-  return s.spec && (!s.spec->install.wanted_by.empty() || !s.spec->install.required_by.empty());
-}
+bool Manager::Impl::Enabled(const Service& s) const { return links.Linked(s.name); }
+
+namespace {
+// What supd starts when it starts: systemd's default.target (which wants multi-user.target)
+// and multi-user.target, with everything they pull in.
+constexpr const char* kBootTargets[] = {"default.target", "multi-user.target"};
+}  // namespace
 
 void Manager::Impl::LoadAll(std::function<void()> loaded) {
   sockets->Sync(catalog, [this, loaded = std::move(loaded)](const SocketUnits::SyncResult&) {
@@ -176,12 +182,19 @@ void Manager::Impl::LoadAll(std::function<void()> loaded) {
       if (UnitCatalog::IsTemplate(n)) continue;
       LoadSpec(Create(n));
     }
+    LoadTargets();
+    ApplyPresets();
+    RebuildGraph();
     units_loaded = true;
-    spdlog::info("loaded {} units from {}", services.size() + sockets->Names().size(),
-                 config.units_dir);
+    size_t target_files = 0;
+    for (const auto& [n, t] : targets) target_files += t.spec || !t.load_error.empty();
+    spdlog::info("loaded {} units from {}",
+                 services.size() + sockets->Names().size() + target_files, config.units_dir);
     sockets->ArmActivation();
-    for (auto& [name, s] : services)
-      if (s->fsm && Enabled(*s)) StartService(*s);
+    for (const char* t : kBootTargets)
+      QueueStart(t, {}, [t](const JobResult& r) {
+        if (!r.ok()) spdlog::warn("{}: not every unit it pulls in started (see their status)", t);
+      });
     loaded();
   });
 }
@@ -214,6 +227,8 @@ void Manager::Impl::Reload(std::function<void(ReloadSummary)> done) {
         sum.failed.push_back(n);
       }
     }
+    LoadTargets();
+    RebuildGraph();
     std::vector<std::string> gone;
     for (auto& [name, s] : services) {
       const std::string file = s->is_instance ? TemplateNameOf(name) : name;
@@ -236,7 +251,7 @@ void Manager::Impl::Reload(std::function<void(ReloadSummary)> done) {
     }
     for (const auto& n : started) {
       Service* s = Find(n);
-      if (s && Enabled(*s) && !shutting_down) StartService(*s);
+      if (s && s->fsm && Enabled(*s) && !shutting_down) QueueStart(n, {}, nullptr);
     }
     spdlog::info("reloaded units: {} added, {} changed, {} removed, {} failed to load",
                  sum.added.size(), sum.changed.size(), sum.removed.size(), sum.failed.size());
@@ -257,6 +272,17 @@ void Manager::Impl::ForgetIfRemoved(const std::string& name) {
       r.kind = JobResult::Kind::kUnitRemoved;
       r.unit = name;
       j.done(std::move(r));
+    }
+    if (auto it = dep_jobs.find(name); it != dep_jobs.end()) {
+      std::vector<DepJob::Client> clients = std::move(it->second.clients);
+      dep_jobs.erase(it);
+      for (auto& c : clients) {
+        JobResult r;
+        r.kind = JobResult::Kind::kUnitRemoved;
+        r.unit = name;
+        c.done(std::move(r));
+      }
+      PumpJobs();
     }
     busy.erase(name);
     services.erase(name);
@@ -331,6 +357,7 @@ void Manager::Impl::AfterChange(Service& s) {
     runner->ReleaseCgroup(s);
   }
   ResolveJobs(s);
+  UnitChanged(s.name);
   runner->CheckEmpty(s);
   if (s.removed) ForgetIfRemoved(s.name);
   // Busy: not yet stopped, or some process of it still runs. (CheckEmpty may have moved the
@@ -360,6 +387,14 @@ ServiceSnapshot Manager::Impl::SnapshotOf(const Service& s) const {
   o.load_error = s.load_error;
   o.changed_on_disk = s.next_spec != nullptr;
   o.enabled = Enabled(s);
+  if (const OrderingCycle* c = graph.CycleOf(s.name)) o.dependency_error = c->Text();
+  if (auto it = dep_jobs.find(s.name); it != dep_jobs.end()) {
+    const bool stop = it->second.StopHalf();
+    o.job = it->second.kind == DepJob::Kind::kRestart ? "restart" : stop ? "stop" : "start";
+    if (!it->second.running)
+      for (const auto& v : graph.Get(s.name, stop ? Rel::kBefore : Rel::kAfter))
+        if (dep_jobs.count(v)) o.waiting_for.push_back(v);
+  }
   o.loaded = s.fsm != nullptr;
   o.cgroup_tracking = host.cgroups->tracking();
   o.cgroup_mode = host.cgroups->resources().mode();

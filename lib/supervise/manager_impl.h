@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "lib/supervise/dependency_graph.h"
+#include "lib/supervise/enablement.h"
 #include "lib/supervise/manager.h"
 #include "lib/supervise/service.h"
 #include "lib/supervise/unit_catalog.h"
@@ -30,7 +32,7 @@ struct Manager::Impl {
   Service& Create(const std::string& name);
   bool LoadSpec(Service& s);
   void MaybeSwapSpec(Service& s);
-  static bool Enabled(const Service& s);
+  bool Enabled(const Service& s) const;  // linked in a .wants/ or .requires/ directory
   void LoadAll(std::function<void()> loaded);
   void Reload(std::function<void(ReloadSummary)> done);
   void ForgetIfRemoved(const std::string& name);
@@ -44,7 +46,8 @@ struct Manager::Impl {
   // manager_ops.cc
   struct Target {
     std::string name;
-    Service* service = nullptr;  // null for a socket unit
+    Service* service = nullptr;  // null for a socket unit or a target
+    bool is_target = false;
   };
   Result<Target> ResolveTarget(const std::string& unit, bool create_instance);
   bool Refuse(const Result<Target>& t, const JobDone& done, bool need_loaded);
@@ -57,6 +60,63 @@ struct Manager::Impl {
   // Answers a job once the service's output so far is in its log file (at most 1 s later).
   void Reply(Service& s, JobDone done, JobResult r);
   void StopAllNow(std::function<void()> done);
+
+  // manager_deps.cc: dependencies and ordering (systemd's transactions and job queue, cut to
+  // what supd's units need). A unit has at most one DepJob; a job waits (kWaiting) until the
+  // units it is ordered against have no job of the kind it must follow, then runs (kRunning:
+  // the service's FSM, a socket unit's bind, a target's flag) until it ends.
+  struct DepJob {
+    enum class Kind { kStart, kStop, kRestart } kind = Kind::kStart;
+    bool running = false;
+    bool restart_stopped = false;  // a restart past its stop half: now it is a start
+    bool count_restart = false;    // a restart of an active unit: counted as manual
+    Job token;                     // the FSM job of a running start/stop of a service
+    struct Client {
+      JobDone done;
+      JobOptions options;
+      std::unique_ptr<Timer> timeout;
+    };
+    std::vector<Client> clients;  // waiting for it to end (the anchors of `supctl start`)
+    bool StopHalf() const { return kind == Kind::kStop || (kind == Kind::kRestart && !restart_stopped); }
+  };
+  // A target: active from its start until its stop (no process).
+  struct TargetUnit {
+    std::string name;
+    std::shared_ptr<const TargetSpec> spec;  // null: a standard target without a file
+    std::string path, load_error;
+    bool active = false;
+    bool removed = false;
+    int64_t since_realtime = 0;
+  };
+  TargetUnit* FindTarget(const std::string& name);  // also a standard target, made on first use
+  void LoadTargets();
+  void RebuildGraph();
+  bool UnitExists(const std::string& name);
+  bool Active(const std::string& name);    // running (services), listening, active targets
+  bool Inactive(const std::string& name);  // stopped or failed, not listening, not active
+  std::string StateWord(const std::string& name);
+  const UnitDeps* DepsOf(const std::string& name);
+  const InstallSection* InstallOf(const std::string& name);
+  // Queues a start (stop, restart) of `name` and what it pulls in, answering `done` (if set)
+  // when the unit's own job ends. Returns false (and answers) when refused at once.
+  void QueueStart(const std::string& name, const JobOptions& options, JobDone done);
+  void QueueStop(const std::string& name, const JobOptions& options, JobDone done);
+  void QueueRestart(const std::string& name, bool hard, const JobOptions& options, JobDone done);
+  // Whether a restart of `name` takes others with it (Requires=/BindsTo=/PartOf= on it).
+  bool RestartPropagates(const std::string& name);
+  void AttachClient(DepJob& j, const std::string& name, const JobOptions& options, JobDone done);
+  void PumpJobs();
+  bool Runnable(const std::string& name, const DepJob& j);
+  void RunJob(const std::string& name);
+  void CheckJob(const std::string& name);  // a running job of a service: done yet?
+  void FinishJob(const std::string& name, bool ok, JobResult r);
+  void FailWaitingDependents(const std::string& name, const std::string& why);
+  // After a unit changed: BindsTo= peers, Upholds=, StopWhenUnneeded= (on the next turn).
+  void UnitChanged(const std::string& name);
+  void CheckUpkeep();
+  void ApplyPresets();
+  std::string EnableStateWord(const std::string& name);
+  TargetSnapshot TargetSnapshotOf(TargetUnit& t);
 
   // Constant after construction (the parts are wired in the constructor).
   Manager* manager = nullptr;  // the owner, for operations the Manager starts itself
@@ -75,6 +135,12 @@ struct Manager::Impl {
 
   // Touched only on the io_context thread.
   std::map<std::string, std::unique_ptr<Service>> services;
+  std::map<std::string, TargetUnit> targets;
+  std::map<std::string, DepJob> dep_jobs;
+  UnitLinks links;         // as read from the units directory
+  UnitLinks preset_links;  // presets that could not be written (a read-only directory)
+  DependencyGraph graph;
+  bool pumping = false, repump = false, upkeep_posted = false;
   std::set<std::string> busy;  // services not fully stopped: StopAll waits for this to empty
   std::vector<ManagerObserver*> observers;
   int64_t started_realtime = 0;  // CLOCK_REALTIME µs when the Manager was made

@@ -37,6 +37,11 @@ Result<Manager::Impl::Target> Manager::Impl::ResolveTarget(const std::string& un
   if (!IsValidUnitName(n)) return Error{"invalid unit name \"" + unit + "\""};
   if (Service* s = Find(n)) return Target{n, s};
   if (sockets->Has(n)) return Target{n, nullptr};
+  if (n.ends_with(".target")) {
+    if (auto it = links.aliases.find(n); it != links.aliases.end() && FindTarget(it->second))
+      return Target{it->second, nullptr, true};
+    if (FindTarget(n)) return Target{n, nullptr, true};
+  }
   for (auto& [name, svc] : services) {
     if (!svc->spec) continue;
     for (const auto& alias : svc->spec->install.aliases)
@@ -64,6 +69,12 @@ bool Manager::Impl::Refuse(const supd::Result<Target>& t, const JobDone& done, b
   if (need_loaded && t->service && !t->service->fsm) {
     done(Answer(JobResult::Kind::kNotLoaded, t->name, t->service->load_error));
     return true;
+  }
+  if (need_loaded && t->is_target) {
+    if (TargetUnit* u = FindTarget(t->name); u && !u->spec && !u->load_error.empty()) {
+      done(Answer(JobResult::Kind::kNotLoaded, t->name, u->load_error));
+      return true;
+    }
   }
   return false;
 }
@@ -215,10 +226,17 @@ void Manager::Impl::StopAllNow(std::function<void()> done) {
     sockets->CloseAll();
     done();
   };
+  // Every unit stops, in the reverse of the order they start in (Before=/After=); units with
+  // no order between them stop in parallel.
   std::vector<std::string> names;
-  for (auto& [n, s] : services) names.push_back(n);
+  for (auto& [n, s] : services)
+    if (s->fsm) names.push_back(n);
+  for (auto& [n, t] : targets)
+    if (t.active || dep_jobs.count(n)) names.push_back(n);
   for (const auto& n : names)
-    if (Service* s = Find(n); s && s->fsm) runner->Dispatch(*s, s->fsm->Stop(host.loop->Now()));
+    if (auto it = dep_jobs.find(n); it == dep_jobs.end() || !it->second.StopHalf() ||
+                                    it->second.kind == DepJob::Kind::kRestart)
+      QueueStop(n, {}, nullptr);
   CheckShutdown();
 }
 
@@ -257,6 +275,7 @@ void Manager::Start(const std::string& unit, const JobOptions& options, JobDone 
   if (m.shutting_down) return done(Answer(JobResult::Kind::kShuttingDown, unit));
   auto t = m.ResolveTarget(unit, /*create_instance=*/true);
   if (m.Refuse(t, done, true)) return;
+  if (t->is_target) return m.QueueStart(t->name, options, std::move(done));
   if (!t->service) {
     // As systemd: a socket unit does not bind while its service runs (it still listens on the
     // socket it inherited; a unix path would be taken from under it).
@@ -273,18 +292,14 @@ void Manager::Start(const std::string& unit, const JobOptions& options, JobDone 
     });
     return;
   }
-  Service& s = *t->service;
-  m.MaybeSwapSpec(s);
-  if (s.fsm->state() == State::kRunning) return done(Answer(JobResult::Kind::kOk, s.name));
-  const Job job = s.fsm->NewJob(Job::Kind::kStart);
-  m.StartService(s);
-  m.AddJob(s, job, options, std::move(done));
+  m.QueueStart(t->name, options, std::move(done));
 }
 
 void Manager::Stop(const std::string& unit, const JobOptions& options, JobDone done) {
   Impl& m = *impl_;
   auto t = m.ResolveTarget(unit, false);
   if (m.Refuse(t, done, true)) return;
+  if (t->is_target) return m.QueueStop(t->name, options, std::move(done));
   if (!t->service) {
     const std::string service = m.sockets->Stop(t->name);
     JobResult r = Answer(JobResult::Kind::kOk, t->name);
@@ -293,10 +308,7 @@ void Manager::Stop(const std::string& unit, const JobOptions& options, JobDone d
       r.service_still_running = service;
     return done(std::move(r));
   }
-  Service& s = *t->service;
-  const Job job = s.fsm->NewJob(Job::Kind::kStop);
-  m.runner->Dispatch(s, s.fsm->Stop(m.host.loop->Now()));
-  m.AddJob(s, job, options, std::move(done));
+  m.QueueStop(t->name, options, std::move(done));
 }
 
 void Manager::Restart(const std::string& unit, bool hard, const JobOptions& options,
@@ -305,6 +317,10 @@ void Manager::Restart(const std::string& unit, bool hard, const JobOptions& opti
   if (m.shutting_down) return done(Answer(JobResult::Kind::kShuttingDown, unit));
   auto t = m.ResolveTarget(unit, true);
   if (m.Refuse(t, done, true)) return;
+  // Units that Require=, BindsTo= or are PartOf= it restart with it, in order (systemd's
+  // restart job: each stops, then starts again); an overlap restart applies only alone.
+  if (t->is_target || m.RestartPropagates(t->name) || m.dep_jobs.count(t->name))
+    return m.QueueRestart(t->name, hard, options, std::move(done));
   if (!t->service) {
     // A socket unit: closed and bound anew; its service keeps what it inherited.
     m.sockets->Stop(t->name);
@@ -368,7 +384,7 @@ void Manager::ResetFailed(const std::string& unit, const JobDone& done) {
   if (m.Refuse(t, done, true)) return;
   if (t->service) {
     m.runner->Dispatch(*t->service, t->service->fsm->ResetFailed(m.host.loop->Now()));
-  } else {
+  } else if (!t->is_target) {
     m.sockets->ResetFailed(t->name);
   }
   done(Answer(JobResult::Kind::kOk, t->name));
@@ -383,18 +399,33 @@ Result<std::string> Manager::Resolve(const std::string& unit, bool create_instan
 Result<std::vector<UnitSnapshot>> Manager::Snapshot(const std::vector<std::string>& units) {
   Impl& m = *impl_;
   std::vector<UnitSnapshot> out;
+  auto service = [&m](const Service& s) {
+    ServiceSnapshot o = m.SnapshotOf(s);
+    o.enable_state = m.EnableStateWord(s.name);
+    return o;
+  };
+  auto socket = [&m](const std::string& n) {
+    SocketSnapshot o = m.SocketSnapshotOf(n);
+    o.enable_state = m.EnableStateWord(n);
+    return o;
+  };
   if (units.empty()) {
-    for (const auto& [n, s] : m.services) out.emplace_back(m.SnapshotOf(*s));
-    for (const auto& n : m.sockets->Names()) out.emplace_back(m.SocketSnapshotOf(n));
+    for (const auto& [n, s] : m.services) out.emplace_back(service(*s));
+    for (const auto& n : m.sockets->Names()) out.emplace_back(socket(n));
+    // Targets with a unit file (a standard target without one is shown when named).
+    for (auto& [n, t] : m.targets)
+      if (t.spec || !t.load_error.empty()) out.emplace_back(m.TargetSnapshotOf(t));
     return out;
   }
   for (const auto& u : units) {
     auto t = m.ResolveTarget(u, false);
     if (!t.ok()) return t.take_error();
     if (t->service) {
-      out.emplace_back(m.SnapshotOf(*t->service));
+      out.emplace_back(service(*t->service));
+    } else if (t->is_target) {
+      out.emplace_back(m.TargetSnapshotOf(*m.FindTarget(t->name)));
     } else {
-      out.emplace_back(m.SocketSnapshotOf(t->name));
+      out.emplace_back(socket(t->name));
     }
   }
   return out;
@@ -412,6 +443,7 @@ DaemonSnapshot Manager::Daemon() const {
   d.units_loaded = m.units_loaded;
   d.services = m.services.size();
   d.sockets = m.sockets->Names().size();
+  for (const auto& [n, t] : m.targets) d.targets += t.spec || !t.load_error.empty();
   return d;
 }
 
@@ -425,6 +457,7 @@ std::vector<UnitCheck> Manager::Check() const {
     c.name = n;
     c.path = s->unit_path;
     c.error = s->load_error;
+    if (const OrderingCycle* cy = m.graph.CycleOf(n); cy && c.error.empty()) c.error = cy->Text();
     if (s->spec) {
       for (const auto& w : s->spec->warnings) c.warnings.push_back(w.ToString());
       c.limit_notes = PredictLimitNotes(s->spec->exec, s->spec->resources.require_limits, host);
@@ -437,6 +470,17 @@ std::vector<UnitCheck> Manager::Check() const {
   }
   auto socks = m.sockets->Check();
   out.insert(out.end(), socks.begin(), socks.end());
+  for (const auto& [n, t] : m.targets) {
+    if (!t.spec && t.load_error.empty()) continue;
+    UnitCheck c;
+    c.name = n;
+    c.path = t.path;
+    c.error = t.load_error;
+    if (const OrderingCycle* cy = m.graph.CycleOf(n); cy && c.error.empty()) c.error = cy->Text();
+    if (t.spec)
+      for (const auto& w : t.spec->warnings) c.warnings.push_back(w.ToString());
+    out.push_back(std::move(c));
+  }
   return out;
 }
 
@@ -444,6 +488,13 @@ Result<std::vector<std::string>> Manager::UnitFiles(const std::string& unit) {
   auto t = impl_->ResolveTarget(unit, false);
   if (!t.ok()) return t.take_error();
   if (t->service) return std::vector<std::string>{t->service->unit_path};
+  if (t->is_target) {
+    const Impl::TargetUnit* u = impl_->FindTarget(t->name);
+    if (u->path.empty()) return Error{t->name + " is one of systemd's standard targets; supd has no file for it"};
+    std::vector<std::string> files{u->path};
+    if (u->spec) files.insert(files.end(), u->spec->dropin_paths.begin(), u->spec->dropin_paths.end());
+    return files;
+  }
   return std::vector<std::string>{impl_->sockets->Snapshot(t->name).unit_path};
 }
 

@@ -39,7 +39,6 @@ struct SocketUnits::Unit {
     if (spec) return spec->service;
     return name.substr(0, name.size() - std::string(".socket").size()) + ".service";
   }
-  bool enabled() const { return spec && !spec->install.wanted_by.empty(); }
 };
 
 namespace {
@@ -394,7 +393,7 @@ void SocketUnits::ArmActivation(const std::string& service) {
   for (auto& [name, up] : units_) {
     Unit& u = *up;
     if (!service.empty() && u.Service() != service) continue;
-    if (!u.enabled() || u.state != SocketState::kListening || u.bound.empty()) continue;
+    if (!IsEnabled(u.name) || u.state != SocketState::kListening || u.bound.empty()) continue;
     if (!u.activation.handles.empty() || !hooks_.wants_activation(u.Service())) continue;
     for (const auto& b : u.bound) {
       UniqueFd dup(::fcntl(b.fd.get(), F_DUPFD_CLOEXEC, 3));
@@ -460,7 +459,7 @@ void SocketUnits::Fail(Unit& u, std::string why) {
 
 void SocketUnits::ServiceHitStartLimit(const std::string& service) {
   for (auto& [n, u] : units_)
-    if (u->Service() == service && u->state == SocketState::kListening && u->enabled())
+    if (u->Service() == service && u->state == SocketState::kListening && IsEnabled(u->name))
       Fail(*u, service + " hit its start limit; the socket unit stops, as systemd's "
                          "(service-start-limit-hit)");
 }
@@ -472,6 +471,12 @@ void SocketUnits::ResetFailed(const std::string& name) {
   SetState(*it->second, SocketState::kStopped, "");
 }
 
+bool SocketUnits::IsEnabled(const std::string& name) const {
+  if (hooks_.is_enabled) return hooks_.is_enabled(name);
+  auto it = units_.find(name);
+  return it != units_.end() && it->second->spec && !it->second->spec->install.wanted_by.empty();
+}
+
 SocketSnapshot SocketUnits::Snapshot(const std::string& name) const {
   SocketSnapshot s;
   auto it = units_.find(name);
@@ -481,7 +486,7 @@ SocketSnapshot SocketUnits::Snapshot(const std::string& name) const {
   s.unit_path = u.path;
   s.spec = u.spec;
   s.load_error = u.load_error;
-  s.enabled = u.enabled();
+  s.enabled = IsEnabled(u.name);
   s.state = u.state;
   s.error = u.error;
   s.service = u.Service();

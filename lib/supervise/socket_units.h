@@ -45,6 +45,9 @@ class SocketUnits {
     // A socket unit changed state (for the log and observers).
     std::function<void(const std::string& socket, SocketState to, const std::string& error)>
         changed;
+    // Whether a socket unit is enabled (linked: lib/supervise/enablement.h). Unset: it has
+    // [Install] WantedBy=.
+    std::function<bool(const std::string& socket)> is_enabled;
   };
   struct SyncResult {
     std::vector<std::string> added, changed, removed, failed;
@@ -87,6 +90,7 @@ class SocketUnits {
   void ArmActivation(const std::string& service = "");
 
   SocketSnapshot Snapshot(const std::string& name) const;
+  bool IsEnabled(const std::string& name) const;
   std::vector<SocketSnapshot> SnapshotsFor(const std::string& service) const;
   std::vector<UnitCheck> Check() const;
 

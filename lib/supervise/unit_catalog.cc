@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include "lib/unit/socket_loader.h"
+#include "lib/unit/specifiers.h"
+#include "lib/unit/target_spec.h"
 #include "lib/unit/unit_trust.h"
 
 namespace supd {
@@ -42,9 +44,19 @@ std::set<std::string> UnitCatalog::Scan(const std::string& suffix) const {
 
 std::set<std::string> UnitCatalog::ScanServices() const { return Scan(".service"); }
 std::set<std::string> UnitCatalog::ScanSockets() const { return Scan(".socket"); }
+std::set<std::string> UnitCatalog::ScanTargets() const {
+  // Scan() takes no directory, so "x.target.wants/" is not a unit even where it is named
+  // "x.target"; templates are never units themselves.
+  std::set<std::string> names = Scan(".target");
+  std::erase_if(names, [](const std::string& n) { return !IsTargetName(n); });
+  return names;
+}
 
 bool UnitCatalog::IsTemplate(const std::string& name) { return name.ends_with("@.service"); }
 bool UnitCatalog::IsSocketName(const std::string& name) { return name.ends_with(".socket"); }
+bool UnitCatalog::IsTargetName(const std::string& name) {
+  return name.ends_with(".target") && IsValidUnitName(name) && !SplitUnitName(name).is_template;
+}
 
 std::string UnitCatalog::ServicePath(const std::string& name) const {
   const std::string tmpl = TemplateNameOf(name);
@@ -88,6 +100,23 @@ LoadedUnit<SocketSpec> UnitCatalog::LoadSocket(const std::string& name) const {
     return out;
   }
   out.spec = std::make_shared<const SocketSpec>(std::move(r).value());
+  return out;
+}
+
+LoadedUnit<TargetSpec> UnitCatalog::LoadTarget(const std::string& name) const {
+  LoadedUnit<TargetSpec> out;
+  out.path = dir_ + "/" + name;
+  auto r = LoadTargetFile(out.path, name, specifiers_);
+  if (r.ok()) {
+    if (auto trust = CheckUnitFilesTrust(r->source_path, r->dropin_paths, euid_, trusted_group_);
+        !trust.ok())
+      r = trust.take_error();
+  }
+  if (!r.ok()) {
+    out.error = r.error().message;
+    return out;
+  }
+  out.spec = std::make_shared<const TargetSpec>(std::move(r).value());
   return out;
 }
 

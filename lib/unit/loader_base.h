@@ -1,5 +1,5 @@
-// What the .service and .socket loaders share: reading a unit file and its drop-ins, and the
-// base of a loader that applies assignments ("Section.Key" handlers) to a spec.
+// What the .service, .socket and .target loaders share: reading a unit file and its drop-ins,
+// and the base of a loader that applies assignments ("Section.Key" handlers) to a spec.
 #pragma once
 
 #include <functional>
@@ -12,6 +12,7 @@
 #include "lib/base/result.h"
 #include "lib/unit/exec_command.h"
 #include "lib/unit/specifiers.h"
+#include "lib/unit/unit_deps.h"
 #include "lib/unit/unit_loader.h"
 #include "lib/unit/unit_syntax.h"
 #include "lib/unit/values.h"
@@ -140,6 +141,91 @@ class UnitLoaderBase {
         }
         out->push_back(std::move(*name));
       }
+      return Ok();
+    };
+  }
+
+  // Documentation=: URLs of the kinds systemd takes (http://, https://, file:/, info:, man:);
+  // another is skipped with a warning. An empty assignment resets the list.
+  UnitHandler Documentation(std::vector<std::string>* out) {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      if (a.value.empty()) {
+        out->clear();
+        return Ok();
+      }
+      auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
+      if (!words.ok()) return Invalid(a);
+      for (const std::string& w : *words) {
+        auto url = Resolve(a, w);
+        if (!url.ok()) return url.take_error();
+        bool ok = false;
+        for (std::string_view scheme : {"http://", "https://", "file:/", "info:", "man:"}) {
+          ok = ok || url->starts_with(scheme);
+        }
+        if (!ok) {
+          Warn(a, "Invalid URL '" + *url + "' in Documentation=, ignoring");
+          continue;
+        }
+        out->push_back(std::move(*url));
+      }
+      return Ok();
+    };
+  }
+
+  // The [Unit] directives of UnitDeps (systemd.unit(5)). The lists take unit names as UnitList
+  // does; an empty assignment does nothing, as in systemd's config_parse_unit_deps().
+  void AddDependencyHandlers(UnitDeps* deps) {
+    auto& h = handlers_;
+    h["Unit.After"] = UnitList(&deps->after, false);
+    h["Unit.Before"] = UnitList(&deps->before, false);
+    h["Unit.Wants"] = UnitList(&deps->wants, false);
+    h["Unit.Requires"] = UnitList(&deps->requires_, false);
+    h["Unit.Requisite"] = UnitList(&deps->requisite, false);
+    h["Unit.BindsTo"] = UnitList(&deps->binds_to, false);
+    h["Unit.PartOf"] = UnitList(&deps->part_of, false);
+    h["Unit.Conflicts"] = UnitList(&deps->conflicts, false);
+    h["Unit.Upholds"] = UnitList(&deps->upholds, false);
+    h["Unit.DefaultDependencies"] = Bool(&deps->default_dependencies);
+    h["Unit.StopWhenUnneeded"] = Bool(&deps->stop_when_unneeded);
+  }
+
+  // JobTimeoutSec=, JobRunningTimeoutSec=, JobTimeoutAction=, JobTimeoutRebootArgument=: supd
+  // has no job timeouts (a start or stop is bounded by the unit's own timeouts), so the
+  // directives are read and warned about at their line, whatever their value.
+  void AddJobTimeoutHandlers() {
+    for (const char* key : {"JobTimeoutSec", "JobRunningTimeoutSec", "JobTimeoutAction",
+                            "JobTimeoutRebootArgument"}) {
+      handlers_[std::string("Unit.") + key] = [this](const UnitAssignment& a) -> Result<void> {
+        Warn(a, a.key + "= is ignored: supd does not apply job timeouts");
+        return Ok();
+      };
+    }
+  }
+
+  // [Install] as systemd's install.c reads it: WantedBy=, RequiredBy= and Alias= (an empty
+  // assignment resets the list), Also= (an empty one does nothing), DefaultInstance=.
+  void AddInstallHandlers(InstallSection* install) {
+    auto& h = handlers_;
+    h["Install.WantedBy"] = UnitList(&install->wanted_by, true);
+    h["Install.RequiredBy"] = UnitList(&install->required_by, true);
+    h["Install.Alias"] = UnitList(&install->aliases, true);
+    h["Install.Also"] = UnitList(&install->also, false);
+    h["Install.DefaultInstance"] = [this, install](const UnitAssignment& a) -> Result<void> {
+      const UnitNameParts parts = SplitUnitName(spec_.name);
+      // As systemd (config_parse_default_instance): an instance read from its template's file
+      // ignores it silently; any other unit that is not a template is told.
+      if (parts.is_instance) return Ok();
+      if (!parts.is_template) {
+        Warn(a, "DefaultInstance= only makes sense for template units, ignoring");
+        return Ok();
+      }
+      auto r = Resolve(a, a.value);
+      if (!r.ok()) return r.take_error();
+      if (!r->empty() && !IsValidUnitName(parts.prefix + "@" + *r + "." + parts.suffix)) {
+        Warn(a, "Invalid DefaultInstance= value '" + *r + "', ignoring");
+        return Ok();
+      }
+      install->default_instance = std::move(*r);
       return Ok();
     };
   }

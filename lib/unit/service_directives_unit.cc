@@ -1,5 +1,5 @@
 // [Unit] and [Install] of a .service unit: description, documentation, dependencies, the start
-// limit, conditions and asserts; WantedBy=/RequiredBy=/Alias=.
+// limit, conditions and asserts; WantedBy=/RequiredBy=/Alias=/Also=/DefaultInstance=.
 
 #include <string>
 #include <string_view>
@@ -21,33 +21,9 @@ void ServiceLoader::RegisterUnitHandlers() {
     spec_.description = std::move(*d);
     return Ok();
   };
-  h["Unit.Documentation"] = [this](const UnitAssignment& a) -> Result<void> {
-    if (a.value.empty()) {
-      spec_.documentation.clear();
-      return Ok();
-    }
-    auto words = SplitWords(a.value, kExtractUnquote | kExtractRelax);
-    if (!words.ok()) return Invalid(a);
-    for (const std::string& w : *words) {
-      auto url = Resolve(a, w);
-      if (!url.ok()) return url.take_error();
-      bool ok = false;
-      for (std::string_view scheme : {"http://", "https://", "file:/", "info:", "man:"}) {
-        ok = ok || url->starts_with(scheme);
-      }
-      if (!ok) {
-        Warn(a, "Invalid URL '" + *url + "' in Documentation=, ignoring");
-        continue;
-      }
-      spec_.documentation.push_back(std::move(*url));
-    }
-    return Ok();
-  };
-  h["Unit.After"] = UnitList(&spec_.deps.after, false);
-  h["Unit.Before"] = UnitList(&spec_.deps.before, false);
-  h["Unit.Wants"] = UnitList(&spec_.deps.wants, false);
-  h["Unit.Requires"] = UnitList(&spec_.deps.requires_, false);
-  h["Unit.BindsTo"] = UnitList(&spec_.deps.binds_to, false);
+  h["Unit.Documentation"] = Documentation(&spec_.documentation);
+  AddDependencyHandlers(&spec_.deps);
+  AddJobTimeoutHandlers();
   // systemd takes any unit type here; supd runs services and socket units only, so another
   // type is a warning at its line rather than a start that fails later without a word.
   auto triggers = [this](std::vector<std::string>* list) -> UnitHandler {
@@ -74,20 +50,9 @@ void ServiceLoader::RegisterUnitHandlers() {
   // The pre-v230 spellings, still accepted by systemd in [Service].
   h["Service.StartLimitInterval"] = Time({&spec_.start_limit_interval}, false);
   h["Service.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);
-  // DefaultDependencies= only adds dependencies on systemd's boot targets, which supd treats
-  // as always satisfied: either value means the same to supd, so it is checked and accepted.
-  h["Unit.DefaultDependencies"] = [this](const UnitAssignment& a) -> Result<void> {
-    if (!ParseBoolean(a.value).ok()) return Invalid(a);
-    return Ok();
-  };
 }
 
-void ServiceLoader::RegisterInstallHandlers() {
-  auto& h = handlers_;
-  h["Install.WantedBy"] = UnitList(&spec_.install.wanted_by, true);
-  h["Install.RequiredBy"] = UnitList(&spec_.install.required_by, true);
-  h["Install.Alias"] = UnitList(&spec_.install.aliases, true);
-}
+void ServiceLoader::RegisterInstallHandlers() { AddInstallHandlers(&spec_.install); }
 
 Result<void> ServiceLoader::HandleCondition(const UnitAssignment& a, bool is_assert,
                                             std::string_view type) {

@@ -11,10 +11,6 @@ namespace {
 
 // Not exhaustive; anything else is "unknown".
 const std::set<std::string_view> kUnsupportedUnit = {
-    "Requisite",
-    "Conflicts",
-    "PartOf",
-    "Upholds",
     "PropagatesReloadTo",
     "ReloadPropagatedFrom",
     "PropagatesStopTo",
@@ -24,7 +20,6 @@ const std::set<std::string_view> kUnsupportedUnit = {
     "WantsMountsFor",
     "OnFailureJobMode",
     "IgnoreOnIsolate",
-    "StopWhenUnneeded",
     "RefuseManualStart",
     "RefuseManualStop",
     "AllowIsolate",
@@ -34,10 +29,6 @@ const std::set<std::string_view> kUnsupportedUnit = {
     "SuccessAction",
     "FailureActionExitStatus",
     "SuccessActionExitStatus",
-    "JobTimeoutSec",
-    "JobRunningTimeoutSec",
-    "JobTimeoutAction",
-    "JobTimeoutRebootArgument",
     "StartLimitAction",
     "RebootArgument",
     "SourcePath",
@@ -223,7 +214,7 @@ const std::set<std::string_view> kUnsupportedService = {
     "BlockIOWriteBandwidth",
 };
 
-const std::set<std::string_view> kUnsupportedInstall = {"Also", "DefaultInstance", "UpheldBy"};
+const std::set<std::string_view> kUnsupportedInstall = {"UpheldBy"};
 
 }  // namespace
 

@@ -133,8 +133,7 @@ const std::set<std::string_view> kUnsupportedUnit = {
     "AllowIsolate",
 };
 
-const std::set<std::string_view> kUnsupportedInstall = {"RequiredBy", "UpheldBy", "Alias", "Also",
-                                                        "DefaultInstance"};
+const std::set<std::string_view> kUnsupportedInstall = {"UpheldBy"};
 
 using Handler = UnitHandler;
 
@@ -231,7 +230,7 @@ void Loader::RegisterUnitAndInstallHandlers() {
     if (!ParseBoolean(a.value).ok()) return Invalid(a);
     return Ok();
   };
-  h["Install.WantedBy"] = UnitList(&spec_.install.wanted_by, /*empty_resets=*/true);
+  AddInstallHandlers(&spec_.install);
 }
 
 void Loader::RegisterListenHandlers() {

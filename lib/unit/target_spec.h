@@ -24,8 +24,10 @@ struct TargetSpec {
 
 // Loads `unit_name` from `path` and its drop-ins (as LoadServiceFile does). [Unit] takes the
 // dependency directives of UnitDeps, Description=, Documentation=; other [Unit] keys systemd
-// knows are warned with file:line ("... is not supported by supd, ignoring"); [Install] as for
-// services. Any other section is an error, as for services.
+// knows are warned with file:line ("units/app.target:4: AllowIsolate= is not supported by supd
+// for targets, ignoring"; JobTimeoutSec= and friends as for services); [Install] as for
+// services. Unknown keys and any other section are warnings, as for services; a masked (empty
+// or /dev/null) file is an error.
 [[nodiscard]] Result<TargetSpec> LoadTargetFile(const std::string& path,
                                                 const std::string& unit_name,
                                                 const SpecifierContext& ctx);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "lib/unit/socket_loader.h"
+#include "lib/unit/target_spec.h"
 #include "lib/unit/unit_loader.h"
 
 namespace {
@@ -46,6 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Exercise(*spec);
   }
   (void)supd::ParseSocketText(text, "units/fuzz.socket", "fuzz.socket", Context());
+  (void)supd::ParseTargetText(text, "units/fuzz.target", "fuzz.target", Context());
+  (void)supd::ParseTargetText(text, "units/f@.target", "f@.target", Context());
   std::vector<supd::Diagnostic> warnings;
   (void)supd::ParseEnvironmentFile(text, "fuzz.env", &warnings);
   return 0;

@@ -19,8 +19,8 @@
 // stands for "/" for the paths a unit names. Then the daemon's loading runs over it, through
 // its own UnitCatalog (lib/supervise/unit_catalog.h): socket units loaded and bound, services
 // loaded, one instance of each template loaded as `supctl start tmpl@fuzz` would, then the pure
-// part of a start (ResolveUnitEnvironment, ExpandCommand); everything is closed and the
-// directory removed.
+// part of a start (ResolveUnitEnvironment, ExpandCommand), then target units loaded;
+// everything is closed and the directory removed.
 // Nothing outside the temporary directory is written or bound:
 //  - a socket unit binds only its unix socket paths, rewritten to root/<path>; ports and
 //    abstract names are dropped from it (never bind TCP/UDP ports in a fuzzer), and so is a
@@ -280,5 +280,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!loaded.spec) continue;
     StartWithoutSpawning(*loaded.spec, fx.root());
   }
+  // Targets: scanned (not their .wants/.requires directories) and loaded with their drop-ins.
+  for (const std::string& n : catalog.ScanTargets()) (void)catalog.LoadTarget(n);
   return 0;  // `held` closes the sockets; the fixture removes the directory
 }

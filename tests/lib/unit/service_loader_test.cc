@@ -391,7 +391,7 @@ TEST(ServiceLoader, Oneshot) {
 TEST(ServiceLoader, UnknownAndUnsupportedDirectivesWarnWithLines) {
   ServiceSpec s = Load(R"([Unit]
 Description=d
-Conflicts=other.service
+PropagatesReloadTo=other.service
 ConditionVirtualization=container
 Frobnicate=yes
 X-Custom=1
@@ -405,7 +405,7 @@ StandardInput=tty
 WantedBy=multi-user.target
 Bogus=1
 [Install]
-Also=other.service
+UpheldBy=other.service
 [X-Supd]
 Whatever=1
 [X-Other]
@@ -414,7 +414,7 @@ Ignored=1
   EXPECT_THAT(
       Warnings(s),
       ElementsAre(
-          "units/web.service:3: Conflicts= is not supported by supd yet; ignored",
+          "units/web.service:3: PropagatesReloadTo= is not supported by supd yet; ignored",
           "units/web.service:4: ConditionVirtualization= is not supported by supd yet; ignored",
           "units/web.service:5: Unknown key 'Frobnicate' in section [Unit], ignoring",
           "units/web.service:9: MemoryMin= is not supported by supd yet; ignored",
@@ -425,8 +425,127 @@ Ignored=1
           "units/web.service:14: Unknown key 'WantedBy' in section [Service], ignoring "
           "(WantedBy= belongs in the [Install] section)",
           "units/web.service:15: Unknown key 'Bogus' in section [Service], ignoring",
-          "units/web.service:17: Also= is not supported by supd yet; ignored",
+          "units/web.service:17: UpheldBy= is not supported by supd yet; ignored",
           "units/web.service:19: Unknown key 'Whatever' in section [X-Supd], ignoring"));
+}
+
+TEST(ServiceLoader, DependencyDirectives) {
+  ServiceSpec s = Load(R"([Unit]
+Requisite=net.service %i.service
+PartOf=app.target
+Conflicts=maintenance.service
+Upholds=metrics.service
+DefaultDependencies=no
+StopWhenUnneeded=yes
+[Service]
+ExecStart=/bin/web
+[Install]
+RequiredBy=app.target
+Also=web.socket
+DefaultInstance=ignored
+)");
+  EXPECT_THAT(s.deps.requisite, ElementsAre("net.service"));
+  EXPECT_THAT(s.deps.part_of, ElementsAre("app.target"));
+  EXPECT_THAT(s.deps.conflicts, ElementsAre("maintenance.service"));
+  EXPECT_THAT(s.deps.upholds, ElementsAre("metrics.service"));
+  EXPECT_FALSE(s.deps.default_dependencies);
+  EXPECT_TRUE(s.deps.stop_when_unneeded);
+  EXPECT_THAT(s.install.required_by, ElementsAre("app.target"));
+  EXPECT_THAT(s.install.also, ElementsAre("web.socket"));
+  EXPECT_EQ("", s.install.default_instance);
+  // %i of a plain unit is empty: ".service" is no unit name.
+  EXPECT_THAT(Warnings(s),
+              ElementsAre("units/web.service:2: Invalid unit name '.service' in Requisite=, "
+                          "ignoring",
+                          "units/web.service:13: DefaultInstance= only makes sense for template "
+                          "units, ignoring"));
+
+  s = Load("[Service]\nExecStart=/bin/web\n");
+  EXPECT_TRUE(s.deps.default_dependencies);
+  EXPECT_FALSE(s.deps.stop_when_unneeded);
+  EXPECT_TRUE(s.install.empty());
+}
+
+// As systemd: an empty dependency assignment (config_parse_unit_deps) and an empty Also= do
+// nothing; an empty RequiredBy= or Alias= resets the list, an empty DefaultInstance= unsets it.
+TEST(ServiceLoader, EmptyDependencyAndInstallAssignments) {
+  ServiceSpec s = Load(R"([Unit]
+Requisite=a.service
+Requisite=
+PartOf=a.target
+PartOf=
+PartOf=b.target
+Conflicts=a.service
+Conflicts=
+Upholds=a.service
+Upholds=
+[Service]
+ExecStart=/bin/w
+[Install]
+RequiredBy=a.target
+RequiredBy=
+RequiredBy=b.target
+Alias=a.service
+Alias=
+Also=a.service
+Also=
+Also=b.service
+DefaultInstance=eu
+DefaultInstance=
+)",
+                       "w@.service");
+  EXPECT_THAT(s.deps.requisite, ElementsAre("a.service"));
+  EXPECT_THAT(s.deps.part_of, ElementsAre("a.target", "b.target"));
+  EXPECT_THAT(s.deps.conflicts, ElementsAre("a.service"));
+  EXPECT_THAT(s.deps.upholds, ElementsAre("a.service"));
+  EXPECT_THAT(s.install.required_by, ElementsAre("b.target"));
+  EXPECT_THAT(s.install.aliases, IsEmpty());
+  EXPECT_THAT(s.install.also, ElementsAre("a.service", "b.service"));
+  EXPECT_EQ("", s.install.default_instance);
+  EXPECT_THAT(s.warnings, IsEmpty());
+}
+
+TEST(ServiceLoader, DefaultInstanceOfTemplates) {
+  ServiceSpec s = Load("[Service]\nExecStart=/bin/w %i\n[Install]\nDefaultInstance=%H-1\n",
+                       "w@.service");
+  EXPECT_EQ("box-1", s.install.default_instance);
+  EXPECT_THAT(s.warnings, IsEmpty());
+  // As systemd: an instance read from its template's file ignores it without a word.
+  s = Load("[Service]\nExecStart=/bin/w %i\n[Install]\nDefaultInstance=box\n", "w@3.service");
+  EXPECT_EQ("", s.install.default_instance);
+  EXPECT_THAT(s.warnings, IsEmpty());
+  s = Load("[Service]\nExecStart=/bin/w\n[Install]\nDefaultInstance=a b\n", "w@.service");
+  EXPECT_EQ("", s.install.default_instance);
+  EXPECT_THAT(Warnings(s), ElementsAre("units/w@.service:4: Invalid DefaultInstance= value 'a b', "
+                                       "ignoring"));
+}
+
+TEST(ServiceLoader, DependencyBooleansAreChecked) {
+  EXPECT_EQ("units/web.service:2: Invalid DefaultDependencies= value 'sometimes'",
+            LoadErr("[Unit]\nDefaultDependencies=sometimes\n[Service]\nExecStart=/bin/w\n"));
+  EXPECT_EQ("units/web.service:2: Invalid StopWhenUnneeded= value '2'",
+            LoadErr("[Unit]\nStopWhenUnneeded=2\n[Service]\nExecStart=/bin/w\n"));
+}
+
+// supd bounds a start or stop by the unit's own timeouts; job timeouts are read and warned.
+TEST(ServiceLoader, JobTimeoutsWarn) {
+  ServiceSpec s = Load(R"([Unit]
+JobTimeoutSec=30
+JobRunningTimeoutSec=infinity
+JobTimeoutAction=reboot
+JobTimeoutRebootArgument=now
+[Service]
+ExecStart=/bin/web
+)");
+  EXPECT_THAT(
+      Warnings(s),
+      ElementsAre(
+          "units/web.service:2: JobTimeoutSec= is ignored: supd does not apply job timeouts",
+          "units/web.service:3: JobRunningTimeoutSec= is ignored: supd does not apply job "
+          "timeouts",
+          "units/web.service:4: JobTimeoutAction= is ignored: supd does not apply job timeouts",
+          "units/web.service:5: JobTimeoutRebootArgument= is ignored: supd does not apply job "
+          "timeouts"));
 }
 
 TEST(ServiceLoader, NotifyDefaults) {

@@ -353,7 +353,7 @@ Wibble=yes
 WantedBy=x.target
 X-Custom=ok
 [Install]
-Alias=www.socket
+UpheldBy=www.socket
 [X-Supd]
 Foo=bar
 [Service]
@@ -371,8 +371,41 @@ ExecStart=/bin/true
                   "units/web.socket:9: Unknown key 'Wibble' in section [Socket], ignoring",
                   "units/web.socket:10: Unknown key 'WantedBy' in section [Socket], ignoring "
                   "(WantedBy= belongs in the [Install] section)",
-                  "units/web.socket:13: Alias= is not supported by supd yet; ignored",
+                  "units/web.socket:13: UpheldBy= is not supported by supd yet; ignored",
                   "units/web.socket:15: Unknown key 'Foo' in section [X-Supd], ignoring"));
+}
+
+TEST(SocketLoader, InstallSection) {
+  SocketSpec s = Load(R"([Socket]
+ListenStream=80
+[Install]
+WantedBy=sockets.target
+RequiredBy=app.target
+RequiredBy=
+RequiredBy=web.service
+Alias=www.socket
+Alias=
+Alias=http.socket bad..name
+Also=a.service
+Also=
+Also=b.socket
+)");
+  EXPECT_THAT(s.install.wanted_by, ElementsAre("sockets.target"));
+  EXPECT_THAT(s.install.required_by, ElementsAre("web.service"));
+  EXPECT_THAT(s.install.aliases, ElementsAre("http.socket"));
+  EXPECT_THAT(s.install.also, ElementsAre("a.service", "b.socket"));
+  EXPECT_THAT(Warnings(s), ElementsAre("units/web.socket:10: Invalid unit name 'bad..name' in "
+                                       "Alias=, ignoring"));
+}
+
+TEST(SocketLoader, DefaultInstanceIsForTemplates) {
+  SocketSpec s = Load("[Socket]\nListenStream=80\n[Install]\nDefaultInstance=a\n");
+  EXPECT_EQ("", s.install.default_instance);
+  EXPECT_THAT(Warnings(s), ElementsAre("units/web.socket:4: DefaultInstance= only makes sense for "
+                                       "template units, ignoring"));
+  s = Load("[Socket]\nListenStream=80\n[Install]\nDefaultInstance=a\n", "web@1.socket");
+  EXPECT_EQ("", s.install.default_instance);
+  EXPECT_THAT(s.warnings, IsEmpty());
 }
 
 class SocketLoaderFiles : public testing::Test {

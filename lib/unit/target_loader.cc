@@ -1,0 +1,136 @@
+// LoadTargetFile / ParseTargetText (lib/unit/target_spec.h): a .target unit has only [Unit] and
+// [Install] (systemd.target(5)). supd reads its description, its dependencies and its [Install];
+// the other [Unit] directives systemd knows are warned about at their line, since supd does not
+// act on them for a target.
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/unit/conditions.h"
+#include "lib/unit/loader_base.h"
+#include "lib/unit/specifiers.h"
+#include "lib/unit/target_spec.h"
+#include "lib/unit/unit_syntax.h"
+
+namespace supd {
+namespace {
+
+const std::vector<std::string> kSections = {"Unit", "Install"};
+
+// [Unit] directives of systemd.unit(5) that supd does not apply to a target (Condition*= and
+// Assert*= are matched by prefix in Apply()). Not exhaustive; anything else is "unknown".
+const std::set<std::string_view> kUnsupportedUnit = {
+    "OnFailure",
+    "OnSuccess",
+    "PropagatesReloadTo",
+    "ReloadPropagatedFrom",
+    "PropagatesStopTo",
+    "StopPropagatedFrom",
+    "JoinsNamespaceOf",
+    "RequiresMountsFor",
+    "WantsMountsFor",
+    "OnFailureJobMode",
+    "IgnoreOnIsolate",
+    "RefuseManualStart",
+    "RefuseManualStop",
+    "AllowIsolate",
+    "SurviveFinalKillSignal",
+    "CollectMode",
+    "FailureAction",
+    "SuccessAction",
+    "FailureActionExitStatus",
+    "SuccessActionExitStatus",
+    "StartLimitIntervalSec",
+    "StartLimitBurst",
+    "StartLimitAction",
+    "RebootArgument",
+    "SourcePath",
+};
+
+const std::set<std::string_view> kUnsupportedInstall = {"UpheldBy"};
+
+Result<void> CheckUnitName(const std::string& unit_name) {
+  if (!IsValidUnitName(unit_name)) return Error{"Invalid unit name '" + unit_name + "'"};
+  if (SplitUnitName(unit_name).suffix != "target") {
+    return Error{"'" + unit_name + "' is not a .target unit"};
+  }
+  return Ok();
+}
+
+class Loader : public UnitLoaderBase<Loader, TargetSpec> {
+ public:
+  Loader(const std::string& unit_name, const std::string& source_path, const SpecifierContext& ctx)
+      : UnitLoaderBase(unit_name, source_path, ctx, kSections) {
+    handlers_["Unit.Description"] = [this](const UnitAssignment& a) -> Result<void> {
+      auto d = Resolve(a, a.value);
+      if (!d.ok()) return d.take_error();
+      spec_.description = std::move(*d);
+      return Ok();
+    };
+    handlers_["Unit.Documentation"] = Documentation(&spec_.documentation);
+    AddDependencyHandlers(&spec_.deps);
+    AddJobTimeoutHandlers();
+    AddInstallHandlers(&spec_.install);
+  }
+
+  // Nothing to check across directives: a target with no dependencies is valid (an empty
+  // group), as in systemd.
+  Result<TargetSpec> Finish() { return std::move(spec_); }
+
+ private:
+  friend class UnitLoaderBase<Loader, TargetSpec>;
+
+  Result<void> Apply(const UnitAssignment& a) {
+    if (auto it = handlers_.find(a.section + "." + a.key); it != handlers_.end())
+      return it->second(a);
+    if (IsKnownUnsupported(a)) {
+      Warn(a, a.key + "= is not supported by supd for targets, ignoring");
+      return Ok();
+    }
+    // Like systemd, keys starting with "X-" are extensions for other tools: silently ignored.
+    if (a.key.starts_with("X-")) return Ok();
+    std::string hint;
+    for (const std::string& section : kSections) {
+      if (section != a.section && handlers_.count(section + "." + a.key) > 0) {
+        hint = " (" + a.key + "= belongs in the [" + section + "] section)";
+        break;
+      }
+    }
+    Warn(a, "Unknown key '" + a.key + "' in section [" + a.section + "], ignoring" + hint);
+    return Ok();
+  }
+
+  static bool IsKnownUnsupported(const UnitAssignment& a) {
+    if (a.section == "Install") return kUnsupportedInstall.count(a.key) > 0;
+    if (kUnsupportedUnit.count(a.key) > 0) return true;
+    for (std::string_view prefix : {"Condition", "Assert"}) {
+      if (!a.key.starts_with(prefix) || a.key.size() == prefix.size()) continue;
+      std::string_view type = std::string_view(a.key).substr(prefix.size());
+      return IsSupportedConditionType(type) || IsKnownUnsupportedConditionType(type);
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+Result<TargetSpec> ParseTargetText(const std::string& text, const std::string& path,
+                                   const std::string& unit_name, const SpecifierContext& ctx) {
+  SUPD_TRY(CheckUnitName(unit_name));
+  if (text.size() > kMaxUnitFileSize) return Error{path + ": file is larger than 4 MiB, refusing"};
+  Loader loader(unit_name, path, ctx);
+  SUPD_TRY(loader.ApplyText(text, path));
+  return loader.Finish();
+}
+
+Result<TargetSpec> LoadTargetFile(const std::string& path, const std::string& unit_name,
+                                  const SpecifierContext& ctx) {
+  SUPD_TRY(CheckUnitName(unit_name));
+  Loader loader(unit_name, path, ctx);
+  SUPD_TRY(loader.ApplyFileAndDropins(path, unit_name));
+  return loader.Finish();
+}
+
+}  // namespace supd
