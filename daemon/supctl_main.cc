@@ -16,11 +16,15 @@
 #include <optional>
 
 #include "lib/control/client.h"
+#include "lib/control/dependency_tree.h"
+#include "lib/control/enable_format.h"
 #include "lib/control/event_stream.h"
 #include "lib/control/paths.h"
+#include "lib/control/protocol.h"
 #include "lib/control/resources_format.h"
 #include "lib/control/socket_status_format.h"
 #include "lib/control/status_format.h"
+#include "lib/control/target_status_format.h"
 #include "lib/proc/limit_plan.h"
 #include "lib/unit/unit_loader.h"
 
@@ -197,6 +201,10 @@ struct Args {
   bool follow = false;
   std::string since, stream;
   bool openmetrics = false;
+  bool now = false;
+  bool quiet = false;
+  bool reverse = false;
+  bool all = false;
 };
 
 // The subcommands, to tell which one was given.
@@ -212,6 +220,10 @@ struct Commands {
   CLI::App* logs;
   CLI::App* events;
   CLI::App* metrics;
+  CLI::App* enable;
+  CLI::App* disable;
+  CLI::App* is_enabled;
+  CLI::App* list_dependencies;
 };
 
 Commands DefineCommands(CLI::App& app, Args* a) {
@@ -254,6 +266,22 @@ Commands DefineCommands(CLI::App& app, Args* a) {
   c.metrics = app.add_subcommand(
       "metrics", "print the Prometheus exposition (for node_exporter's textfile collector)");
   c.metrics->add_flag("--openmetrics", a->openmetrics, "in the OpenMetrics format");
+  c.enable = app.add_subcommand(
+      "enable", "apply the units' [Install] sections (links in <target>.wants/ and .requires/)");
+  c.enable->add_option("units", a->services, "units")->required();
+  c.enable->add_flag("--now", a->now, "then start them");
+  c.disable = app.add_subcommand("disable", "remove every link to the units");
+  c.disable->add_option("units", a->services, "units")->required();
+  c.disable->add_flag("--now", a->now, "then stop them");
+  c.is_enabled = app.add_subcommand(
+      "is-enabled", "print whether the units are enabled (exit 0 when any is enabled or static)");
+  c.is_enabled->add_option("units", a->services, "units")->required();
+  c.is_enabled->add_flag("-q,--quiet", a->quiet, "print nothing, only set the exit code");
+  c.list_dependencies =
+      app.add_subcommand("list-dependencies", "print the units a unit pulls in, as a tree");
+  c.list_dependencies->add_option("unit", a->services, "unit")->required()->expected(1);
+  c.list_dependencies->add_flag("--reverse", a->reverse, "the units that pull this one in");
+  c.list_dependencies->add_flag("--all", a->all, "expand every unit, not only targets");
   return c;
 }
 
@@ -288,9 +316,10 @@ int Status(const std::string& socket, const std::vector<std::string>& services, 
     for (const auto& s : result) {
       if (!first) std::printf("\n");
       first = false;
-      std::fputs(s.value("unit_type", "service") == "socket"
-                     ? supd::control::FormatSocketStatus(s).c_str()
-                     : supd::control::FormatServiceStatus(s).c_str(),
+      const std::string type = s.value("unit_type", "service");
+      std::fputs(type == "socket"   ? supd::control::FormatSocketStatus(s).c_str()
+                 : type == "target" ? supd::control::FormatTargetStatus(s).c_str()
+                                    : supd::control::FormatServiceStatus(s).c_str(),
                  stdout);
     }
   }
@@ -305,7 +334,7 @@ int Status(const std::string& socket, const std::vector<std::string>& services, 
   return kExitOk;
 }
 
-// start, stop, restart, reload, reset-failed.
+// start, stop, restart, reload, reset-failed (and enable/disable --now).
 int Operation(const std::string& op, const Args& a,
               std::optional<std::chrono::milliseconds> timeout) {
   nlohmann::json args = {{"services", a.services}};
@@ -325,6 +354,65 @@ int Operation(const std::string& op, const Args& a,
         std::fprintf(stderr, "supctl: %s\n", n.get<std::string>().c_str());
   }
   return o.code;
+}
+
+// enable, disable: systemctl's line for each link made or removed (on stderr, as systemctl
+// logs them); with --now, then a start or stop of the units as `start` and `stop` do it.
+int Install(const std::string& verb, const Args& a,
+            std::optional<std::chrono::milliseconds> timeout) {
+  Outcome o = Call(a.socket, verb, {{"units", a.services}});
+  if (o.code != kExitOk) return o.code;
+  for (const auto& line : supd::control::EnableChangeLines(o.response["result"]))
+    std::fprintf(stderr, "%s\n", line.c_str());
+  if (!a.now) return kExitOk;
+  return Operation(verb == "enable" ? "start" : "stop", a, timeout);
+}
+
+// is-enabled: one word per unit, asked one at a time so that the units before one that has
+// no file are answered, as systemctl answers them before it fails. Exit 0 when any unit's
+// state is ok (systemctl's rule), 1 otherwise or when a unit has no file.
+int IsEnabled(const std::string& socket, const std::vector<std::string>& units, bool quiet) {
+  auto client = supd::control::Client::Connect(socket);
+  if (!client.ok()) {
+    std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
+    return kExitUnreachable;
+  }
+  std::vector<std::string> words;
+  for (const auto& unit : units) {
+    auto r = client->Call("is-enabled", {{"units", nlohmann::json::array({unit})}});
+    if (!r.ok()) {
+      std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
+      return kExitUnreachable;
+    }
+    if (!r->value("ok", false)) {
+      const nlohmann::json e = r->value("error", nlohmann::json::object());
+      const std::string code = e.is_object() ? e.value("code", "") : "";
+      const std::string message = e.is_object() ? e.value("message", "failed") : "failed";
+      auto name = supd::control::NormalizeUnitName(unit);
+      if (code == supd::control::kNotFound && name.ok()) {
+        std::fprintf(stderr, "%s\n", supd::control::UnitFileStateNotFound(*name).c_str());
+      } else {
+        std::fprintf(stderr, "supctl: %s\n", message.c_str());
+      }
+      return kExitFailed;
+    }
+    for (const auto& u : (*r)["result"].value("units", nlohmann::json::array())) {
+      const std::string word = u.value("state", "");
+      if (!quiet) std::printf("%s\n", word.c_str());
+      words.push_back(word);
+    }
+  }
+  return supd::control::AnyEnableStateOk(words) ? kExitOk : kExitFailed;
+}
+
+int ListDependencies(const std::string& socket, const std::string& unit, bool reverse, bool all) {
+  Outcome o =
+      Call(socket, "list-dependencies", {{"unit", unit}, {"reverse", reverse}, {"all", all}});
+  if (o.code != kExitOk) return o.code;
+  const bool color = supd::control::UseColor(isatty(STDOUT_FILENO) == 1, std::getenv("NO_COLOR"),
+                                             std::getenv("TERM"));
+  std::fputs(supd::control::FormatDependencyTree(o.response["result"], color).c_str(), stdout);
+  return kExitOk;
 }
 
 // `check` without files: the daemon's view of every loaded unit.
@@ -396,6 +484,12 @@ int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::millis
   if (c.metrics->parsed()) return Metrics(a.socket, a.openmetrics);
   if (c.reload->parsed()) return Call(a.socket, "daemon-reload", nlohmann::json::object()).code;
   if (c.events->parsed()) return Events(a.socket, a.services, a.json_out);
+  if (c.enable->parsed()) return Install("enable", a, timeout);
+  if (c.disable->parsed()) return Install("disable", a, timeout);
+  if (c.is_enabled->parsed()) return IsEnabled(a.socket, a.services, a.quiet);
+  if (c.list_dependencies->parsed()) {
+    return ListDependencies(a.socket, a.services.front(), a.reverse, a.all);
+  }
   return kExitUsage;
 }
 

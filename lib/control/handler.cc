@@ -17,9 +17,10 @@ namespace {
 
 using nlohmann::json;
 
-// The unit names of a request ("services"), normalised ("web" → "web.service").
-Result<std::vector<std::string>> UnitArgs(const json& args) {
-  auto names = StringListArg(args, "services");
+// The unit names of a request (`key`: "services", or "units" for enable and friends),
+// normalised ("web" → "web.service").
+Result<std::vector<std::string>> UnitArgs(const json& args, std::string_view key = "services") {
+  auto names = StringListArg(args, key);
   if (!names.ok()) return names.take_error();
   std::vector<std::string> out;
   for (const auto& n : *names) {
@@ -30,11 +31,13 @@ Result<std::vector<std::string>> UnitArgs(const json& args) {
   return out;
 }
 
-// Collects the outcomes of one operation on several units into one answer.
+// Collects the outcomes of one operation on several units into one answer. `result` starts the
+// answer's object (enable --now puts its "changes" there); "notes" is added.
 struct Fanout {
   size_t left = 0;
   std::vector<std::string> errors;
   std::vector<std::string> notes;
+  json result = json::object();
   ReplyFn reply;
   void Done(const JobResult& r) {
     if (!r.ok()) {
@@ -44,7 +47,8 @@ struct Fanout {
     }
     if (--left > 0) return;
     if (errors.empty()) {
-      reply(Reply::Ok(json{{"notes", notes}}));
+      result["notes"] = notes;
+      reply(Reply::Ok(std::move(result)));
       return;
     }
     std::string all;
@@ -52,6 +56,18 @@ struct Fanout {
     reply(Reply::Fail(kFailed, all));
   }
 };
+
+// "no_block" and "timeout_ms" of start, stop, restart, reload, and enable/disable --now.
+Result<JobOptions> JobOptionsArgs(const json& args) {
+  JobOptions options;
+  auto no_block = BoolArg(args, "no_block", false);
+  if (!no_block.ok()) return no_block.take_error();
+  auto timeout = UnsignedArg(args, "timeout_ms", UINT32_MAX);
+  if (!timeout.ok()) return timeout.take_error();
+  options.no_block = *no_block;
+  if (*timeout) options.timeout = std::chrono::milliseconds(**timeout);
+  return options;
+}
 
 }  // namespace
 
@@ -90,6 +106,9 @@ void RequestHandler::Run(const Request& req, const Peer& peer, ReplyFn reply) {
   if (cmd == "logs") return Logs(req, peer, std::move(reply));
   if (cmd == "events") return Events(req, peer, std::move(reply));
   if (cmd == "metrics") return Metrics(req, reply);
+  if (cmd == "enable" || cmd == "disable") return Install(req, std::move(reply));
+  if (cmd == "is-enabled") return IsEnabled(req, reply);
+  if (cmd == "list-dependencies") return ListDependencies(req, reply);
   if (cmd == "daemon-reload") {
     manager_.ReloadUnits([reply = std::move(reply)](const ReloadSummary& s) {
       reply(Reply::Ok(json{{"added", s.added},
@@ -214,21 +233,16 @@ void RequestHandler::Operation(const Request& req, ReplyFn reply) {
   auto names = UnitArgs(req.args);
   if (!names.ok()) return reply(Reply::Fail(kNotFound, names.error().message));
   if (names->empty()) return reply(Reply::Fail(kBadRequest, "no service named (args.services)"));
-  JobOptions options;
-  auto no_block = BoolArg(req.args, "no_block", false);
-  auto timeout = UnsignedArg(req.args, "timeout_ms", UINT32_MAX);
+  auto options = JobOptionsArgs(req.args);
+  if (!options.ok()) return reply(Reply::Fail(kBadRequest, options.error().message));
   auto hard = BoolArg(req.args, "hard", false);
   auto sig = SignalArg(req.args, "signal", SIGTERM);
   auto whom = StringArg(req.args, "whom");
-  for (const Error* e : {no_block.ok() ? nullptr : &no_block.error(),
-                         timeout.ok() ? nullptr : &timeout.error(),
-                         hard.ok() ? nullptr : &hard.error(), sig.ok() ? nullptr : &sig.error(),
+  for (const Error* e : {hard.ok() ? nullptr : &hard.error(), sig.ok() ? nullptr : &sig.error(),
                          whom.ok() ? nullptr : &whom.error()})
     if (e) return reply(Reply::Fail(kBadRequest, e->message));
   if (*whom && **whom != "all" && **whom != "main")
     return reply(Reply::Fail(kBadRequest, "\"whom\" must be \"all\" or \"main\""));
-  options.no_block = *no_block;
-  if (*timeout) options.timeout = std::chrono::milliseconds(**timeout);
   // Every name first: an unknown one refuses the whole request before anything is done.
   const bool create = cmd == "start" || cmd == "restart";
   std::vector<std::string> units;
@@ -243,13 +257,13 @@ void RequestHandler::Operation(const Request& req, ReplyFn reply) {
   for (const auto& u : units) {
     JobDone done = [fan](const JobResult& r) { fan->Done(r); };
     if (cmd == "start") {
-      manager_.Start(u, options, std::move(done));
+      manager_.Start(u, *options, std::move(done));
     } else if (cmd == "stop") {
-      manager_.Stop(u, options, std::move(done));
+      manager_.Stop(u, *options, std::move(done));
     } else if (cmd == "restart") {
-      manager_.Restart(u, *hard, options, std::move(done));
+      manager_.Restart(u, *hard, *options, std::move(done));
     } else if (cmd == "reload") {
-      manager_.Reload(u, options, std::move(done));
+      manager_.Reload(u, *options, std::move(done));
     } else if (cmd == "kill") {
       manager_.Kill(u, *sig, *whom && **whom == "main", done);
     } else if (cmd == "reset-failed") {
@@ -262,6 +276,67 @@ void RequestHandler::Operation(const Request& req, ReplyFn reply) {
       done(r);
     }
   }
+}
+
+// enable, disable: the links first (Manager::Enable/Disable), then with "now" a start or stop
+// of each unit, answered as `start` and `stop` answer, with "changes" beside "notes". A job that
+// fails then fails the request; the links stay made, as systemctl leaves them.
+void RequestHandler::Install(const Request& req, ReplyFn reply) {
+  const bool enable = req.cmd == "enable";
+  auto names = UnitArgs(req.args, "units");
+  if (!names.ok()) return reply(Reply::Fail(kNotFound, names.error().message));
+  if (names->empty()) return reply(Reply::Fail(kBadRequest, "no unit named (args.units)"));
+  auto now = BoolArg(req.args, "now", false);
+  if (!now.ok()) return reply(Reply::Fail(kBadRequest, now.error().message));
+  auto options = JobOptionsArgs(req.args);
+  if (!options.ok()) return reply(Reply::Fail(kBadRequest, options.error().message));
+  auto changes = enable ? manager_.Enable(*names) : manager_.Disable(*names);
+  if (!changes.ok()) return reply(Reply::Fail(kFailed, changes.error().message));
+  json result = {{"changes", ChangesJson(*changes)}};
+  if (!*now) return reply(Reply::Ok(std::move(result)));
+  std::vector<std::string> units;
+  for (const auto& n : *names) {
+    auto r = manager_.Resolve(n, enable);
+    if (!r.ok()) return reply(Reply::Fail(kNotFound, r.error().message));
+    units.push_back(*r);
+  }
+  auto fan = std::make_shared<Fanout>();
+  fan->left = units.size();
+  fan->result = std::move(result);
+  fan->reply = std::move(reply);
+  for (const auto& u : units) {
+    JobDone done = [fan](const JobResult& r) { fan->Done(r); };
+    if (enable) {
+      manager_.Start(u, *options, std::move(done));
+    } else {
+      manager_.Stop(u, *options, std::move(done));
+    }
+  }
+}
+
+void RequestHandler::IsEnabled(const Request& req, const ReplyFn& reply) {
+  auto names = UnitArgs(req.args, "units");
+  if (!names.ok()) return reply(Reply::Fail(kNotFound, names.error().message));
+  if (names->empty()) return reply(Reply::Fail(kBadRequest, "no unit named (args.units)"));
+  auto states = manager_.IsEnabled(*names);
+  if (!states.ok()) return reply(Reply::Fail(kNotFound, states.error().message));
+  reply(Reply::Ok(IsEnabledJson(*states)));
+}
+
+void RequestHandler::ListDependencies(const Request& req, const ReplyFn& reply) {
+  auto name = StringArg(req.args, "unit");
+  if (!name.ok()) return reply(Reply::Fail(kBadRequest, name.error().message));
+  if (!*name) return reply(Reply::Fail(kBadRequest, "no unit named (args.unit)"));
+  auto unit = NormalizeUnitName(**name);
+  if (!unit.ok()) return reply(Reply::Fail(kNotFound, unit.error().message));
+  auto reverse = BoolArg(req.args, "reverse", false);
+  auto all = BoolArg(req.args, "all", false);
+  for (const Error* e :
+       {reverse.ok() ? nullptr : &reverse.error(), all.ok() ? nullptr : &all.error()})
+    if (e) return reply(Reply::Fail(kBadRequest, e->message));
+  auto tree = manager_.ListDependencies(*unit, *reverse, *all);
+  if (!tree.ok()) return reply(Reply::Fail(kNotFound, tree.error().message));
+  reply(Reply::Ok(DependencyJson(*tree)));
 }
 
 }  // namespace supd::control

@@ -48,6 +48,9 @@ class RequestHandler {
   void Events(const Request& req, const Peer& peer, ReplyFn reply);
   void Metrics(const Request& req, const ReplyFn& reply);
   void Operation(const Request& req, ReplyFn reply);
+  void Install(const Request& req, ReplyFn reply);  // enable, disable
+  void IsEnabled(const Request& req, const ReplyFn& reply);
+  void ListDependencies(const Request& req, const ReplyFn& reply);
 
   Manager& manager_;
   std::shared_ptr<BlockingWork> worker_;

@@ -7,11 +7,14 @@
 namespace supd::control {
 namespace {
 
-constexpr std::array<std::string_view, 16> kCommands = {
-    "status", "version", "check", "start", "stop", "restart", "reload", "kill",
-    "reset-failed", "daemon-reload", "list", "cat", "ping", "logs", "metrics", "events"};
-constexpr std::array<std::string_view, 8> kReadOnly = {"status", "version", "check", "list",
-                                                       "cat",    "ping",    "metrics", "events"};
+constexpr std::array<std::string_view, 20> kCommands = {
+    "status",  "version", "check",   "start",        "stop",
+    "restart", "reload",  "kill",    "reset-failed", "daemon-reload",
+    "list",    "cat",     "ping",    "logs",         "metrics",
+    "events",  "enable",  "disable", "is-enabled",   "list-dependencies"};
+constexpr std::array<std::string_view, 10> kReadOnly = {
+    "status", "version", "check",  "list",       "cat",
+    "ping",   "metrics", "events", "is-enabled", "list-dependencies"};
 
 }  // namespace
 
@@ -122,8 +125,10 @@ Result<std::string> NormalizeUnitName(const std::string& name) {
   const auto dot = n.rfind('.');
   if (dot == std::string::npos) {
     n += ".service";
-  } else if (n.substr(dot) != ".service" && n.substr(dot) != ".socket") {
-    return Error{"invalid unit name \"" + name + "\": only .service and .socket units are managed"};
+  } else if (n.substr(dot) != ".service" && n.substr(dot) != ".socket" &&
+             n.substr(dot) != ".target") {
+    return Error{"invalid unit name \"" + name +
+                 "\": only .service, .socket and .target units are managed"};
   }
   if (n.front() == '.' || n.front() == '@') return Error{"invalid unit name \"" + name + "\""};
   return n;

@@ -79,7 +79,7 @@ bool IsKnownCommand(std::string_view cmd);
 
 // Normalises a unit name from a client: adds ".service" when there is no suffix, and refuses
 // names that could escape the units directory or are not units supd manages ("/", "..",
-// control bytes, a suffix other than .service or .socket).
+// control bytes, a suffix other than .service, .socket or .target).
 [[nodiscard]] Result<std::string> NormalizeUnitName(const std::string& name);
 
 }  // namespace supd::control

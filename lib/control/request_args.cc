@@ -83,9 +83,12 @@ Result<std::vector<std::string>> StringListArg(const json& args, std::string_vie
     out.push_back(j->get<std::string>());
     return out;
   }
-  if (!j->is_array()) return MustBe(key, "a service name or a list of names");
+  // "units" also names targets and sockets: the message says what the key says.
+  const std::string_view what =
+      key == "services" ? "a service name or a list of names" : "a unit name or a list of names";
+  if (!j->is_array()) return MustBe(key, what);
   for (const json& e : *j) {
-    if (!e.is_string()) return MustBe(key, "a service name or a list of names");
+    if (!e.is_string()) return MustBe(key, what);
     out.push_back(e.get<std::string>());
   }
   return out;
@@ -127,6 +130,17 @@ Result<void> CheckArgs(std::string_view cmd, const json& args) {
   if (cmd == "version" || cmd == "ping" || cmd == "check" || cmd == "daemon-reload") return Ok();
   if (cmd == "events") {  // units of both kinds, so not "services"
     SUPD_TRY(StringListArg(args, "units"));
+    return Ok();
+  }
+  if (cmd == "enable" || cmd == "disable" || cmd == "is-enabled") {
+    SUPD_TRY(StringListArg(args, "units"));
+    if (cmd != "is-enabled") SUPD_TRY(BoolArg(args, "now", false));
+    return Ok();
+  }
+  if (cmd == "list-dependencies") {  // one unit, not a list: the tree has one root
+    SUPD_TRY(StringArg(args, "unit"));
+    SUPD_TRY(BoolArg(args, "reverse", false));
+    SUPD_TRY(BoolArg(args, "all", false));
     return Ok();
   }
   // Every other command names services.

@@ -6,7 +6,7 @@
 // absent or null, or an Error whose message names the argument and what it must be, verbatim:
 //   "\"hard\" must be a boolean"
 //   "\"whom\" must be a string"
-//   "\"services\" must be a service name or a list of names"
+//   "\"services\" must be a service name or a list of names" ("\"units\" … a unit name …")
 //   "\"lines\" must be a non-negative integer", "\"n\" must be an integer from 0 to 10"
 //   "\"signal\" must be a signal name or number", "unknown signal \"SIGFOO\"", "unknown signal 99"
 // Numbers are read as the integer JSON holds (signed or unsigned, up to 64 bits) and compared
@@ -49,8 +49,9 @@ namespace supd::control {
                                     int fallback);
 
 // Reads every argument `cmd` takes ("services" for all that name services, "hard" for restart,
-// "signal"/"whom" for kill, "lines"/"since"/"stream"/"follow" for logs, "units" for events),
-// with the readers above.
+// "signal"/"whom" for kill, "lines"/"since"/"stream"/"follow" for logs, "units" for events,
+// "units"/"now" for enable and disable, "units" for is-enabled, "unit"/"reverse"/"all" for
+// list-dependencies), with the readers above.
 // Arguments a command does not take are ignored, as systemctl ignores options that do not
 // apply. The first bad argument is the error.
 [[nodiscard]] Result<void> CheckArgs(std::string_view cmd, const nlohmann::json& args);

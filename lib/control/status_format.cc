@@ -9,6 +9,13 @@
 
 namespace supd::control {
 
+std::string EnableWord(const nlohmann::json& s) {
+  std::string word = Str(s, "enable_state");
+  if (!word.empty()) return word;
+  // A supd from before enable_state tells the bool only.
+  return s.value("enabled", false) ? "enabled" : "disabled";
+}
+
 std::string FormatStatusHead(const nlohmann::json& s, bool active) {
   std::string out;
   const std::string state = Str(s, "state");
@@ -16,15 +23,29 @@ std::string FormatStatusHead(const nlohmann::json& s, bool active) {
   out += std::string(dot) + " " + Str(s, "name");
   if (!Str(s, "description").empty()) out += " - " + Str(s, "description");
   out += "\n";
-  out += "     Loaded: " + Str(s, "unit_path");
-  out += s.value("enabled", false) ? " (enabled)" : " (disabled)";
-  out += "\n";
+  out += "     Loaded: " + Str(s, "unit_path") + " (" + EnableWord(s) + ")\n";
   if (auto le = s.find("load_error"); le != s.end() && le->is_string())
     out += "      Error: " + le->get<std::string>() + "\n";
   out += "     Active: " + state;
   const std::string sub = Str(s, "sub_state");
   if (!sub.empty() && sub != state) out += " (" + sub + ")";
   out += " since " + Str(s, "since");
+  return out;
+}
+
+std::string FormatDependencyLines(const nlohmann::json& s) {
+  std::string out;
+  if (!Str(s, "dependency_error").empty())
+    out += " Dependency: " + Str(s, "dependency_error") + "\n";
+  if (!Str(s, "job").empty()) {
+    out += "        Job: " + Str(s, "job");
+    std::string waiting;
+    if (auto w = s.find("waiting_for"); w != s.end() && w->is_array())
+      for (const auto& u : *w)
+        if (u.is_string()) waiting += (waiting.empty() ? "" : ", ") + u.get<std::string>();
+    if (!waiting.empty()) out += " (waiting for " + waiting + ")";
+    out += "\n";
+  }
   return out;
 }
 
@@ -89,6 +110,7 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
   out += "\n";
   if (!Str(s, "cause").empty() && state != "running")
     out += "      Cause: " + Str(s, "cause") + "\n";
+  out += FormatDependencyLines(s);
   if (auto pid = s.find("main_pid"); pid != s.end() && pid->is_number())
     out += "   Main PID: " + std::to_string(pid->get<long>()) + "\n";
   if (auto prev = s.find("previous_instances"); prev != s.end() && prev->is_array()) {

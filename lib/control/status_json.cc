@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <type_traits>
+#include <variant>
+
 #include "lib/control/cause_text.h"
 #include "lib/log/service_log.h"
 #include "lib/proc/exit_status.h"
@@ -178,6 +181,10 @@ json NotLoadedJson(const ServiceSnapshot& s) {
           {"description", ""},
           {"load_error", Str(s.load_error)},
           {"enabled", false},
+          {"enable_state", Str(s.enable_state)},
+          {"dependency_error", Str(s.dependency_error)},
+          {"job", Str(s.job)},
+          {"waiting_for", s.waiting_for},
           {"state", "failed"},
           {"sub_state", "not-loaded"},
           {"result", "resources"},
@@ -215,6 +222,10 @@ json ServiceJson(const ServiceSnapshot& s, bool privileged) {
   j["description"] = s.spec->description;
   j["load_error"] = Str(s.load_error);
   j["enabled"] = s.enabled;
+  j["enable_state"] = Str(s.enable_state);
+  j["dependency_error"] = Str(s.dependency_error);
+  j["job"] = Str(s.job);
+  j["waiting_for"] = s.waiting_for;
   j["state"] = StateName(s.state);
   j["sub_state"] = PhaseName(s.phase);
   j["result"] = ResultName(s.result);
@@ -274,6 +285,7 @@ json SocketJson(const SocketSnapshot& s) {
           {"description", s.spec ? s.spec->description : ""},
           {"load_error", Str(s.load_error)},
           {"enabled", s.enabled},
+          {"enable_state", Str(s.enable_state)},
           {"state", SocketStateName(s.state)},
           {"sub_state", s.state == SocketState::kListening && s.service_state &&
                                 *s.service_state == State::kRunning
@@ -288,9 +300,70 @@ json SocketJson(const SocketSnapshot& s) {
           {"warnings", warnings}};
 }
 
+json TargetJson(const TargetSnapshot& t) {
+  json warnings = json::array();
+  if (t.spec)
+    for (const auto& d : t.spec->warnings) warnings.push_back(d.ToString());
+  if (!t.load_error.empty() && t.spec)
+    warnings.push_back("unit file changed but failed to load; still using the previous version: " +
+                       t.load_error);
+  json members = json::array();
+  for (const auto& [unit, state] : t.members) members.push_back({{"unit", unit}, {"state", state}});
+  return {{"name", t.name},
+          {"unit_type", "target"},
+          // A standard target supd has no file for is there all the same, as systemd's is.
+          {"loaded", t.spec != nullptr || (t.standard && t.load_error.empty())},
+          {"standard", t.standard},
+          {"unit_path", t.unit_path},
+          {"description", t.spec ? t.spec->description : ""},
+          {"load_error", Str(t.load_error)},
+          {"enabled", t.enable_state == EnableStateName(EnableState::kEnabled)},
+          {"enable_state", Str(t.enable_state)},
+          // systemd's words for a target: active (active) or inactive (dead).
+          {"state", t.active ? "active" : "inactive"},
+          {"sub_state", t.active ? "active" : "dead"},
+          {"since", t.since_realtime ? json(FormatRfc3339(t.since_realtime)) : json(nullptr)},
+          {"dependency_error", Str(t.dependency_error)},
+          {"job", Str(t.job)},
+          {"waiting_for", t.waiting_for},
+          {"members", std::move(members)},
+          {"warnings", std::move(warnings)}};
+}
+
 json UnitJson(const UnitSnapshot& u, bool privileged) {
-  if (const auto* s = std::get_if<ServiceSnapshot>(&u)) return ServiceJson(*s, privileged);
-  return SocketJson(std::get<SocketSnapshot>(u));
+  return std::visit(
+      [privileged](const auto& s) -> json {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, ServiceSnapshot>) {
+          return ServiceJson(s, privileged);
+        } else if constexpr (std::is_same_v<T, SocketSnapshot>) {
+          return SocketJson(s);
+        } else {
+          static_assert(std::is_same_v<T, TargetSnapshot>, "a new kind of unit needs its JSON");
+          return TargetJson(s);
+        }
+      },
+      u);
+}
+
+json ChangesJson(const std::vector<EnableChange>& changes) {
+  json out = json::array();
+  for (const auto& c : changes)
+    out.push_back({{"created", c.created}, {"path", c.path}, {"target", Str(c.target)}});
+  return out;
+}
+
+json IsEnabledJson(const std::vector<std::pair<std::string, EnableState>>& states) {
+  json units = json::array();
+  for (const auto& [unit, state] : states)
+    units.push_back({{"unit", unit}, {"state", EnableStateName(state)}});
+  return {{"units", std::move(units)}};
+}
+
+json DependencyJson(const Manager::DependencyNode& node) {
+  json children = json::array();
+  for (const auto& c : node.children) children.push_back(DependencyJson(c));
+  return {{"unit", node.name}, {"state", node.state}, {"children", std::move(children)}};
 }
 
 json DaemonJson(const DaemonSnapshot& d) {

@@ -83,7 +83,8 @@ std::optional<ProcessStats> ReadSelfProcessStats();
 struct ExpositionInput {
   std::string version;              // SUPD_VERSION, for supd_build_info
   DaemonSnapshot daemon;            // units_loaded decides whether supd_units is exposed
-  std::vector<UnitSnapshot> units;  // the services are exposed; socket units are skipped
+  // The services are exposed; socket units and targets are skipped.
+  std::vector<UnitSnapshot> units;
   std::optional<ProcessStats> process;
 };
 

@@ -449,7 +449,7 @@ TEST(EventArgs, ArgumentsAreChecked) {
   auto r = ParseRequest(R"j({"cmd":"events","args":{"units":[1]}})j");
   ASSERT_TRUE(std::holds_alternative<ProtocolError>(r));
   EXPECT_EQ(std::get<ProtocolError>(r).message,
-            "\"units\" must be a service name or a list of names");
+            "\"units\" must be a unit name or a list of names");
   EXPECT_TRUE(std::holds_alternative<Request>(ParseRequest(R"j({"cmd":"events"})j")));
   EXPECT_TRUE(IsReadOnlyCommand("events"));
 }

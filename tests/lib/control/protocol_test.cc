@@ -94,6 +94,13 @@ TEST(ProtocolTest, ReadOnlyCommands) {
   EXPECT_FALSE(IsReadOnlyCommand("stop"));
   EXPECT_FALSE(IsReadOnlyCommand("kill"));
   EXPECT_FALSE(IsReadOnlyCommand("daemon-reload"));
+  // Enablement changes the units directory; asking about it does not.
+  EXPECT_FALSE(IsReadOnlyCommand("enable"));
+  EXPECT_FALSE(IsReadOnlyCommand("disable"));
+  EXPECT_TRUE(IsReadOnlyCommand("is-enabled"));
+  EXPECT_TRUE(IsReadOnlyCommand("list-dependencies"));
+  for (const char* cmd : {"enable", "disable", "is-enabled", "list-dependencies"})
+    EXPECT_TRUE(IsKnownCommand(cmd)) << cmd;
 }
 
 TEST(ProtocolTest, NormalizesUnitNames) {
@@ -106,8 +113,10 @@ TEST(ProtocolTest, NormalizesUnitNames) {
             "characters");
   EXPECT_EQ(NormalizeUnitName("a..b").error().message,
             "invalid unit name \"a..b\": it must not contain \"..\"");
+  EXPECT_EQ(*NormalizeUnitName("myapp.target"), "myapp.target");
   EXPECT_EQ(NormalizeUnitName("web.timer").error().message,
-            "invalid unit name \"web.timer\": only .service and .socket units are managed");
+            "invalid unit name \"web.timer\": only .service, .socket and .target units are "
+            "managed");
   EXPECT_FALSE(NormalizeUnitName("").ok());
   EXPECT_FALSE(NormalizeUnitName("a b").ok());
   EXPECT_FALSE(NormalizeUnitName(std::string("a\0b", 3)).ok());

@@ -121,6 +121,38 @@ TEST(RequestArgs, CheckArgsPerCommand) {
             CheckArgs("logs", json{{"follow", "yes"}}).error().message);
 }
 
+TEST(RequestArgs, StringListOfUnitsSaysUnit) {
+  EXPECT_EQ("\"units\" must be a unit name or a list of names",
+            StringListArg(json{{"units", 7}}, "units").error().message);
+  EXPECT_EQ("\"units\" must be a unit name or a list of names",
+            StringListArg(json{{"units", json::array({"a.target", 1})}}, "units").error().message);
+}
+
+TEST(RequestArgs, CheckArgsOfEnablement) {
+  EXPECT_TRUE(
+      CheckArgs("enable", json{{"units", json::array({"web", "app.target"})}, {"now", true}}).ok());
+  EXPECT_TRUE(CheckArgs("disable", json{{"units", "web"}}).ok());
+  EXPECT_EQ("\"now\" must be a boolean",
+            CheckArgs("enable", json{{"units", "web"}, {"now", "yes"}}).error().message);
+  EXPECT_EQ("\"now\" must be a boolean",
+            CheckArgs("disable", json{{"units", "web"}, {"now", 1}}).error().message);
+  EXPECT_EQ("\"units\" must be a unit name or a list of names",
+            CheckArgs("enable", json{{"units", 1}}).error().message);
+  EXPECT_EQ("\"units\" must be a unit name or a list of names",
+            CheckArgs("is-enabled", json{{"units", json::array({json::array()})}}).error().message);
+  // is-enabled takes no "now": as for any command, an argument it does not take is ignored.
+  EXPECT_TRUE(CheckArgs("is-enabled", json{{"units", "web"}, {"now", "yes"}}).ok());
+  EXPECT_TRUE(CheckArgs("list-dependencies",
+                        json{{"unit", "app.target"}, {"reverse", true}, {"all", false}})
+                  .ok());
+  EXPECT_EQ("\"unit\" must be a string",
+            CheckArgs("list-dependencies", json{{"unit", json::array({"a"})}}).error().message);
+  EXPECT_EQ("\"reverse\" must be a boolean",
+            CheckArgs("list-dependencies", json{{"unit", "a"}, {"reverse", "no"}}).error().message);
+  EXPECT_EQ("\"all\" must be a boolean",
+            CheckArgs("list-dependencies", json{{"unit", "a"}, {"all", 0}}).error().message);
+}
+
 // The wire: a request with an argument of the wrong type never reaches a handler.
 TEST(RequestArgs, ParseRequestRefusesWrongTypes) {
   auto r = ParseRequest(R"({"id":3,"cmd":"restart","args":{"services":["x"],"hard":"yes"}})");

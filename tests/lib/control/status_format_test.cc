@@ -190,5 +190,36 @@ TEST(StatusFormatTest, WrongTypesNeverThrow) {
   EXPECT_NO_THROW(FormatServiceStatus(s));
 }
 
+// The Loaded: line tells the enablement word when supd sends one, and a start held by its
+// dependencies says what it waits for.
+TEST(StatusFormatTest, EnableStateDependencyErrorAndJob) {
+  nlohmann::json s = {{"name", "api.service"},
+                      {"unit_path", "/u/api.service"},
+                      {"enabled", false},
+                      {"enable_state", "static"},
+                      {"state", "stopped"},
+                      {"sub_state", "dead"},
+                      {"result", "success"},
+                      {"since", "T"},
+                      {"dependency_error",
+                       "ordering cycle: api.service -> db.service -> api.service (After=)"},
+                      {"job", "start"},
+                      {"waiting_for", {"db.service", "cache.service"}}};
+  EXPECT_EQ(FormatServiceStatus(s),
+            "○ api.service\n"
+            "     Loaded: /u/api.service (static)\n"
+            "     Active: stopped (dead) since T\n"
+            " Dependency: ordering cycle: api.service -> db.service -> api.service (After=)\n"
+            "        Job: start (waiting for db.service, cache.service)\n");
+  s.erase("dependency_error");
+  s["waiting_for"] = nlohmann::json::array();
+  s["enable_state"] = nullptr;  // an older supd: the bool decides
+  EXPECT_EQ(FormatServiceStatus(s),
+            "○ api.service\n"
+            "     Loaded: /u/api.service (disabled)\n"
+            "     Active: stopped (dead) since T\n"
+            "        Job: start\n");
+}
+
 }  // namespace
 }  // namespace supd::control

@@ -217,5 +217,120 @@ TEST(StatusJsonTest, SocketUnit) {
   EXPECT_TRUE(j["error"].is_null());
 }
 
+TEST(StatusJsonTest, ServiceEnablementAndDependencies) {
+  ServiceSnapshot s = Loaded();
+  nlohmann::json j = ServiceJson(s, true);
+  EXPECT_TRUE(j["enable_state"].is_null());
+  EXPECT_TRUE(j["dependency_error"].is_null());
+  EXPECT_TRUE(j["job"].is_null());
+  EXPECT_EQ(j["waiting_for"], nlohmann::json::array());
+  s.enable_state = "static";
+  s.dependency_error = "ordering cycle: a.service -> b.service -> a.service (After=)";
+  s.job = "start";
+  s.waiting_for = {"db.service"};
+  j = ServiceJson(s, true);
+  EXPECT_EQ(j["enable_state"], "static");
+  EXPECT_EQ(j["dependency_error"], "ordering cycle: a.service -> b.service -> a.service (After=)");
+  EXPECT_EQ(j["job"], "start");
+  EXPECT_EQ(j["waiting_for"], nlohmann::json::array({"db.service"}));
+  // A service that never loaded tells them too.
+  ServiceSnapshot never;
+  never.name = "x.service";
+  never.enable_state = "disabled";
+  never.dependency_error = "ordering cycle: x.service -> x.service (After=)";
+  j = ServiceJson(never, true);
+  EXPECT_EQ(j["enable_state"], "disabled");
+  EXPECT_EQ(j["dependency_error"], "ordering cycle: x.service -> x.service (After=)");
+  EXPECT_TRUE(j["job"].is_null());
+}
+
+TEST(StatusJsonTest, SocketEnableState) {
+  SocketSnapshot s;
+  s.name = "web.socket";
+  s.enable_state = "enabled";
+  EXPECT_EQ(SocketJson(s)["enable_state"], "enabled");
+  EXPECT_EQ(UnitJson(UnitSnapshot(s), true)["unit_type"], "socket");
+}
+
+TEST(StatusJsonTest, Target) {
+  TargetSnapshot t;
+  t.name = "myapp.target";
+  t.unit_path = "/u/myapp.target";
+  auto spec = std::make_shared<TargetSpec>();
+  spec->name = "myapp.target";
+  spec->description = "My app";
+  t.spec = spec;
+  t.active = true;
+  t.enable_state = "enabled";
+  t.since_realtime = kAt;
+  t.job = "stop";
+  t.waiting_for = {"api.service"};
+  t.members = {{"api.service", "running"}, {"db.service", "stopped"}};
+  EXPECT_EQ(UnitJson(UnitSnapshot(t), true), nlohmann::json::parse(R"({
+    "name": "myapp.target", "unit_type": "target", "loaded": true, "standard": false,
+    "unit_path": "/u/myapp.target", "description": "My app", "load_error": null,
+    "enabled": true, "enable_state": "enabled", "state": "active", "sub_state": "active",
+    "since": "2026-12-03T04:05:06.000000Z", "dependency_error": null, "job": "stop",
+    "waiting_for": ["api.service"],
+    "members": [{"unit": "api.service", "state": "running"},
+                {"unit": "db.service", "state": "stopped"}],
+    "warnings": []})"));
+}
+
+TEST(StatusJsonTest, TargetNotLoadedOrStandard) {
+  TargetSnapshot t;
+  t.name = "broken.target";
+  t.unit_path = "/u/broken.target";
+  t.load_error = "/u/broken.target:2: unknown section [Service]";
+  nlohmann::json j = TargetJson(t);
+  EXPECT_EQ(j["loaded"], false);
+  EXPECT_EQ(j["state"], "inactive");
+  EXPECT_EQ(j["sub_state"], "dead");
+  EXPECT_TRUE(j["since"].is_null());
+  EXPECT_EQ(j["load_error"], "/u/broken.target:2: unknown section [Service]");
+  EXPECT_EQ(j["enabled"], false);
+  // A standard target supd has no file for is loaded as systemd's is.
+  TargetSnapshot m;
+  m.name = "multi-user.target";
+  m.standard = true;
+  m.enable_state = "static";
+  j = TargetJson(m);
+  EXPECT_EQ(j["loaded"], true);
+  EXPECT_EQ(j["standard"], true);
+  EXPECT_EQ(j["unit_path"], "");
+  EXPECT_EQ(j["description"], "");
+}
+
+TEST(StatusJsonTest, EnableChanges) {
+  EXPECT_EQ(ChangesJson({}), nlohmann::json::array());
+  EXPECT_EQ(ChangesJson({{true, "/u/multi-user.target.wants/web.service", "/u/web.service"},
+                         {false, "/u/app.target.wants/old.service", ""}}),
+            nlohmann::json::parse(R"([
+    {"created": true, "path": "/u/multi-user.target.wants/web.service",
+     "target": "/u/web.service"},
+    {"created": false, "path": "/u/app.target.wants/old.service", "target": null}])"));
+}
+
+TEST(StatusJsonTest, IsEnabled) {
+  EXPECT_EQ(IsEnabledJson({{"web.service", EnableState::kEnabled},
+                           {"tool.service", EnableState::kStatic},
+                           {"www.service", EnableState::kAlias}}),
+            nlohmann::json::parse(R"({"units": [
+    {"unit": "web.service", "state": "enabled"}, {"unit": "tool.service", "state": "static"},
+    {"unit": "www.service", "state": "alias"}]})"));
+}
+
+TEST(StatusJsonTest, DependencyTreeNests) {
+  Manager::DependencyNode root{
+      "myapp.target",
+      "active",
+      {{"api.service", "running", {}}, {"db.target", "inactive", {{"db.service", "failed", {}}}}}};
+  EXPECT_EQ(DependencyJson(root), nlohmann::json::parse(R"({
+    "unit": "myapp.target", "state": "active", "children": [
+      {"unit": "api.service", "state": "running", "children": []},
+      {"unit": "db.target", "state": "inactive", "children": [
+        {"unit": "db.service", "state": "failed", "children": []}]}]})"));
+}
+
 }  // namespace
 }  // namespace supd::control

@@ -86,10 +86,13 @@ ExpositionInput Input() {
   ExpositionInput in;
   in.version = "0.1.0";
   in.daemon.units_loaded = true;
-  // Out of name order, and with a socket unit, which is not exposed.
+  // Out of name order, and with a socket unit and a target, which are not exposed.
   SocketSnapshot sock;
   sock.name = "api.socket";
-  in.units = {Broken(), sock, Batch(), Api()};
+  TargetSnapshot target;
+  target.name = "app.target";
+  target.active = true;
+  in.units = {Broken(), sock, target, Batch(), Api()};
   ProcessStats p;
   p.cpu_seconds = 1.25;
   p.resident_bytes = 10485760;

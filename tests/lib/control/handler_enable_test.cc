@@ -1,0 +1,201 @@
+// enable, disable, is-enabled, list-dependencies and the status of a target through the
+// RequestHandler, against a Manager on fakes of the host (tests/lib/supervise/fake_host.h):
+// the answers' shapes and the errors, verbatim.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "lib/control/handler.h"
+#include "lib/control/protocol.h"
+#include "tests/lib/supervise/fake_host.h"
+
+namespace supd::control {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class HandlerEnableTest : public ::testing::Test {
+ protected:
+  HandlerEnableTest() {
+    char tmpl[] = "/tmp/supd-handler-enable-test-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    units_ = dir_ + "/units";
+    std::filesystem::create_directories(units_);
+    std::filesystem::create_directories(dir_ + "/logs");
+    std::ofstream(units_ + "/web.service")
+        << "[Service]\nExecStart=/bin/web\n[Install]\nWantedBy=multi-user.target\n";
+    std::ofstream(units_ + "/tool.service") << "[Service]\nExecStart=/bin/tool\n";
+    std::ofstream(units_ + "/myapp.target") << "[Unit]\nDescription=My app\nWants=web.service\n";
+  }
+  ~HandlerEnableTest() override {
+    handler_.reset();
+    manager_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void Start() {
+    HostParts h;
+    auto procs = std::make_unique<testing::FakeProcessControl>();
+    auto cgroups = std::make_unique<testing::FakeCgroupControl>();
+    cgroups->calls = &procs->calls;
+    h.launcher = std::make_unique<testing::FakeLauncher>(procs.get(), cgroups.get());
+    h.loop = std::make_unique<testing::FakeLoop>(io_);
+    h.process = std::move(procs);
+    h.cgroups = std::move(cgroups);
+    auto worker = std::make_shared<testing::FakeWorker>(io_);
+    h.worker = worker;
+    ManagerConfig cfg;
+    cfg.units_dir = units_;
+    cfg.log_dir = dir_ + "/logs";
+    cfg.state_dir = dir_;
+    manager_ = std::make_unique<Manager>(io_, cfg, std::move(h));
+    handler_ = std::make_unique<RequestHandler>(io_, *manager_, worker);
+    bool loaded = false;
+    manager_->LoadUnits([&] { loaded = true; });
+    Poll();
+    ASSERT_TRUE(loaded);
+    handler_->SetReady();
+  }
+
+  void Poll() {
+    for (int i = 0; i < 100 && io_.poll() > 0; ++i) io_.restart();
+    io_.restart();
+  }
+
+  // Sends one request as a client would write it (so ParseRequest checks it first), and waits
+  // for the answer (a start may wait for the log writer's thread to post back).
+  Reply Call(const std::string& line) {
+    auto parsed = ParseRequest(line);
+    if (auto* e = std::get_if<ProtocolError>(&parsed)) return Reply::Fail(e->code, e->message);
+    std::optional<Reply> out;
+    handler_->Handle(std::get<Request>(parsed), Peer{}, [&](Reply r) { out = std::move(r); });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!out && std::chrono::steady_clock::now() < deadline) {
+      io_.run_for(10ms);
+      io_.restart();
+    }
+    EXPECT_TRUE(out.has_value()) << line;
+    return out ? *out : Reply::Fail("none", "no answer");
+  }
+
+  std::string dir_, units_;
+  boost::asio::io_context io_;
+  std::unique_ptr<Manager> manager_;
+  std::unique_ptr<RequestHandler> handler_;
+};
+
+// Refused before the Manager is asked: nothing named, a name supd does not manage, a bad
+// option of the jobs of --now.
+TEST_F(HandlerEnableTest, ArgumentErrors) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  for (const char* cmd : {"enable", "disable", "is-enabled"}) {
+    const Reply r = Call(std::string(R"({"cmd":")") + cmd + R"(","args":{}})");
+    EXPECT_FALSE(r.ok) << cmd;
+    EXPECT_EQ(kBadRequest, r.code) << cmd;
+    EXPECT_EQ("no unit named (args.units)", r.message) << cmd;
+  }
+  Reply r = Call(R"({"cmd":"enable","args":{"units":["web.timer"]}})");
+  EXPECT_EQ(kNotFound, r.code);
+  EXPECT_EQ("invalid unit name \"web.timer\": only .service, .socket and .target units are managed",
+            r.message);
+  r = Call(R"({"cmd":"enable","args":{"units":["web"],"now":true,"no_block":"yes"}})");
+  EXPECT_EQ(kBadRequest, r.code);
+  EXPECT_EQ("\"no_block\" must be a boolean", r.message);
+  EXPECT_FALSE(std::filesystem::exists(units_ + "/multi-user.target.wants"));  // nothing done
+  r = Call(R"({"cmd":"list-dependencies","args":{}})");
+  EXPECT_EQ(kBadRequest, r.code);
+  EXPECT_EQ("no unit named (args.unit)", r.message);
+  r = Call(R"({"cmd":"list-dependencies","args":{"unit":"a/b"}})");
+  EXPECT_EQ(kNotFound, r.code);
+  EXPECT_EQ("invalid unit name \"a/b\": it must not contain '/', spaces or control characters",
+            r.message);
+  r = Call(R"({"cmd":"list-dependencies","args":{"unit":"web","all":"yes"}})");
+  EXPECT_EQ(kBadRequest, r.code);
+  EXPECT_EQ("\"all\" must be a boolean", r.message);
+}
+
+// Needs the Manager's Enable/Disable/IsEnabled (branch deps).
+TEST_F(HandlerEnableTest, EnableIsEnabledDisable) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  Reply r = Call(R"({"cmd":"is-enabled","args":{"units":["web","tool"]}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(r.result, json::parse(R"({"units":[{"unit":"web.service","state":"disabled"},
+                                               {"unit":"tool.service","state":"static"}]})"));
+  const std::string link = units_ + "/multi-user.target.wants/web.service";
+  r = Call(R"({"cmd":"enable","args":{"units":["web"]}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  ASSERT_EQ(1u, r.result["changes"].size()) << r.result;
+  EXPECT_EQ(true, r.result["changes"][0]["created"]);
+  EXPECT_EQ(link, r.result["changes"][0]["path"]);
+  EXPECT_TRUE(r.result["changes"][0]["target"].is_string());
+  EXPECT_FALSE(r.result.contains("notes"));  // no --now: no jobs
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  // Already enabled: no change.
+  r = Call(R"({"cmd":"enable","args":{"units":"web.service"}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(json::array(), r.result["changes"]);
+  r = Call(R"({"cmd":"is-enabled","args":{"units":["web"]}})");
+  EXPECT_EQ(r.result, json::parse(R"({"units":[{"unit":"web.service","state":"enabled"}]})"));
+  r = Call(R"({"cmd":"disable","args":{"units":["web"]}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  ASSERT_EQ(1u, r.result["changes"].size()) << r.result;
+  EXPECT_EQ(false, r.result["changes"][0]["created"]);
+  EXPECT_EQ(link, r.result["changes"][0]["path"]);
+  EXPECT_FALSE(std::filesystem::exists(link));
+}
+
+// Needs the Manager's IsEnabled (branch deps).
+TEST_F(HandlerEnableTest, IsEnabledOfAUnitWithoutAFile) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  const Reply r = Call(R"({"cmd":"is-enabled","args":{"units":["web","nope"]}})");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(kNotFound, r.code);
+  EXPECT_EQ("Unit nope.service not found.", r.message);
+}
+
+// Needs the Manager's Enable and a start through it (branch deps).
+TEST_F(HandlerEnableTest, EnableNowStartsAndAnswersAsStart) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  Reply r = Call(R"({"cmd":"enable","args":{"units":["web"],"now":true}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(1u, r.result["changes"].size()) << r.result;
+  EXPECT_EQ(json::array(), r.result["notes"]);
+  r = Call(R"({"cmd":"status","args":{"services":["web"]}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ("running", r.result[0]["state"]);
+  EXPECT_EQ("enabled", r.result[0]["enable_state"]);
+  r = Call(R"({"cmd":"disable","args":{"units":["web"],"now":true}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(1u, r.result["changes"].size()) << r.result;
+  r = Call(R"({"cmd":"status","args":{"services":["web"]}})");
+  EXPECT_EQ("stopped", r.result[0]["state"]);
+}
+
+// Needs the Manager's ListDependencies and targets (branch deps).
+TEST_F(HandlerEnableTest, ListDependenciesAndTargetStatus) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  Reply r = Call(R"({"cmd":"list-dependencies","args":{"unit":"myapp.target"}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(r.result, json::parse(R"({"unit":"myapp.target","state":"inactive","children":[
+                                       {"unit":"web.service","state":"stopped","children":[]}]})"));
+  r = Call(R"({"cmd":"list-dependencies","args":{"unit":"web","reverse":true}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ("web.service", r.result["unit"]);
+  ASSERT_EQ(1u, r.result["children"].size()) << r.result;
+  EXPECT_EQ("myapp.target", r.result["children"][0]["unit"]);
+  r = Call(R"({"cmd":"status","args":{"services":["myapp.target"]}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  ASSERT_EQ(1u, r.result.size());
+  EXPECT_EQ("target", r.result[0]["unit_type"]);
+  EXPECT_EQ("My app", r.result[0]["description"]);
+  EXPECT_EQ("inactive", r.result[0]["state"]);
+  EXPECT_EQ(json::parse(R"([{"unit":"web.service","state":"stopped"}])"), r.result[0]["members"]);
+}
+
+}  // namespace
+}  // namespace supd::control
