@@ -527,7 +527,7 @@ def main():
     ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
     ap.add_argument("--zd-seconds", type=int, default=10, help="hey run across restarts")
     ap.add_argument("--only", choices=["all", "zero-downtime", "logs", "footprint", "speed",
-                                       "probes", "metrics"],
+                                       "probes", "metrics", "deps"],
                     default="all")
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternating rounds of supd and its floor (or bare run)")
@@ -537,6 +537,15 @@ def main():
                     help="how long supd's CPU is measured with each probe interval")
     ap.add_argument("--scrapes", type=int, default=200,
                     help="sequential GET /metrics on one keep-alive connection, per supd")
+    ap.add_argument("--deps-rounds", type=int, default=9,
+                    help="start/stop rounds of the dependency graph and of its flat floor")
+    ap.add_argument("--deps-shape", choices=["dense", "tree"], default="dense",
+                    help="dense: each unit of level k Requires=+After= all 10 of level k-1; "
+                         "tree: only the one of the same column")
+    ap.add_argument("--deps-unit", choices=["sleep", "notify"], default="sleep",
+                    help="sleep: Type=simple /bin/sleep (ready when spawned: the latency is "
+                         "supd's own); notify: Type=notify tests/go/chain (ready at READY=1: "
+                         "a Go program's start-up per level)")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     gobin = os.path.join(args.build, "tests", "go")
@@ -560,11 +569,15 @@ def main():
     if args.only == "metrics":
         bench_metrics(args)
         return
+    if args.only == "deps":
+        bench_deps(args, gobin)
+        return
     if args.only == "all":
         bench_speed(args, gobin)
         bench_supervision(args, gobin)
         bench_probes(args, gobin)
         bench_metrics(args)
+        bench_deps(args, gobin)
     bench_restarts(args, gobin)
 
 
@@ -864,6 +877,167 @@ def bench_restarts(args, gobin):
               f"(steady state 3 s: {steady['ok']} ok, {steady['failed']} failed, "
               f"p50 {steady['p50']:.1f} ms, p99 {steady['p99']:.1f} ms, "
               f"max {steady['max']:.1f} ms)")
+
+
+def cgroup_layout():
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return "cgroup v2 (unified)"
+    if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs"):
+        return "hybrid (v1 controllers, v2 at /sys/fs/cgroup/unified)"
+    return "cgroup v1"
+
+
+def deps_units(gobin, width, depth, shape, kind):
+    """The graph and its floor, in one units directory. deps.target Wants= the width x depth
+    units l<k>-u<i>; a unit of level k > 0 Requires= and is After= every unit of level k-1
+    (dense) or only l<k-1>-u<i> (tree). flat.target Wants= as many units f-u<i> with no
+    dependency at all. Every unit is PartOf= its target, so that a stop of the target stops
+    them (in reverse order for the graph)."""
+    if kind == "sleep":
+        service = "[Service]\nExecStart=/bin/sleep infinity\n"
+    else:
+        service = "[Service]\nType=notify\nExecStart={gobin}/chain -name {name} -notify\n"
+    units, levels = {}, []
+    for k in range(depth):
+        level = [f"l{k}-u{i}.service" for i in range(width)]
+        for i, name in enumerate(level):
+            deps = ""
+            if k > 0:
+                parents = levels[k - 1] if shape == "dense" else [levels[k - 1][i]]
+                deps = f"Requires={' '.join(parents)}\nAfter={' '.join(parents)}\n"
+            units[name] = (f"[Unit]\nPartOf=deps.target\n{deps}" +
+                           service.format(gobin=gobin, name=name[:-len('.service')]))
+        levels.append(level)
+    flat = [f"f-u{i}.service" for i in range(width * depth)]
+    for name in flat:
+        units[name] = ("[Unit]\nPartOf=flat.target\n" +
+                       service.format(gobin=gobin, name=name[:-len('.service')]))
+    graph = [u for level in levels for u in level]
+    units["deps.target"] = f"[Unit]\nDescription=benchmark graph\nWants={' '.join(graph)}\n"
+    units["flat.target"] = f"[Unit]\nDescription=benchmark floor\nWants={' '.join(flat)}\n"
+    return units, levels, flat
+
+
+def bench_deps(args, gobin):
+    """A start and a stop of 100 units in a 10-wide, 10-deep dependency graph, through the
+    target that groups them, against the same 100 units with no dependency (the floor), in
+    one supd, the two in turns each round.
+
+    start: the wall time of `supctl start deps.target` (it answers once the target is active,
+    which is After= every member: all 100 ready), checked against status: all 100 running, and
+    each level's first start not before the previous level's last ready (supd's own record,
+    since_monotonic_usec).
+    stop: `supctl stop deps.target` answers when the target's own stop is done, which comes
+    first (stops go in reverse order): the time is until a status request sees all 100 stopped
+    (polled over the control socket, 1 ms apart), and supctl's own answer is given beside it.
+    per level: (graph - floor) / 9, the boundaries between the 10 levels; and supd's view:
+    the median gap between the last unit of a level up (stopped) and the first unit of the next
+    level up (stopped), from since_monotonic_usec (the time of the last state change: for
+    Type=simple, running from the spawn; for Type=notify, from READY=1).
+    On 2 cores the floor of the notify variant is CPU-bound (100 Go start-ups at once), so
+    there the graph's spread-out start can cost little more than the floor."""
+    width, depth = 10, 10
+    units, levels, flat = deps_units(gobin, width, depth, args.deps_shape, args.deps_unit)
+    graph = [u for level in levels for u in level]
+    supctl = os.path.join(args.build, "supctl")
+    d = Supd(args.build, units)
+    res = {k: [] for k in ("graph_start", "graph_stop", "graph_stop_cmd", "flat_start",
+                           "flat_stop", "flat_stop_cmd", "gap_start", "gap_stop")}
+    tracking = "?"
+
+    def states(names):
+        by = {s["name"]: s for s in d.status(names)}
+        return [by[n] for n in names]
+
+    def start(target, names, key):
+        t0 = time.monotonic()
+        r = subprocess.run([supctl, "--socket", d.sock, "start", target], capture_output=True)
+        res[key].append((time.monotonic() - t0) * 1000)
+        if r.returncode != 0:
+            raise RuntimeError(f"supctl start {target}: {r.stderr.decode()}")
+        st = states(names)
+        bad = [s["name"] for s in st if s["state"] != "running"]
+        if bad:
+            raise RuntimeError(f"start {target} answered with {len(bad)} units not running: "
+                               f"{bad[:5]}")
+        return {s["name"]: s["since_monotonic_usec"] for s in st}
+
+    def stop(target, names, key):
+        t0 = time.monotonic()
+        r = subprocess.run([supctl, "--socket", d.sock, "stop", target], capture_output=True)
+        res[key + "_cmd"].append((time.monotonic() - t0) * 1000)
+        if r.returncode != 0:
+            raise RuntimeError(f"supctl stop {target}: {r.stderr.decode()}")
+        st = []
+        while time.monotonic() - t0 < 60:
+            st = states(names)
+            if all(s["state"] in ("stopped", "failed") for s in st):
+                break
+            time.sleep(0.001)
+        else:
+            raise RuntimeError(f"stop {target}: not all stopped within 60 s")
+        res[key].append((time.monotonic() - t0) * 1000)
+        return {s["name"]: s["since_monotonic_usec"] for s in st}
+
+    def level_gaps(since, reverse):
+        """Per boundary: first of the next level minus last of this one, in ms (start: level
+        k-1 → k; stop: level k → k-1). Negative: out of order."""
+        gaps = []
+        order = list(reversed(levels)) if reverse else levels
+        for a, b in zip(order, order[1:]):
+            gaps.append((min(since[u] for u in b) - max(since[u] for u in a)) / 1000)
+        return gaps
+
+    try:
+        d.start()
+        tracking = d.status([graph[0]])[0].get("tracking", "?")
+        for i in range(args.deps_rounds):
+            for which in (("graph", "flat") if i % 2 == 0 else ("flat", "graph")):
+                if which == "graph":
+                    since = start("deps.target", graph, "graph_start")
+                    gaps = level_gaps(since, False)
+                    if min(gaps) < 0:
+                        raise RuntimeError(f"a level started before the previous was ready: "
+                                           f"gaps {gaps} ms")
+                    res["gap_start"].extend(gaps)
+                    since = stop("deps.target", graph, "graph_stop")
+                    gaps = level_gaps(since, True)
+                    if min(gaps) < 0:
+                        raise RuntimeError(f"a level stopped before the next one was down: "
+                                           f"gaps {gaps} ms")
+                    res["gap_stop"].extend(gaps)
+                else:
+                    start("flat.target", flat, "flat_start")
+                    stop("flat.target", flat, "flat_stop")
+    finally:
+        d.stop()
+
+    med = {k: statistics.median(v) for k, v in res.items()}
+    boundaries = depth - 1
+    root = "root" if os.geteuid() == 0 else f"uid {os.geteuid()} (not root)"
+    edges = (width * width if args.deps_shape == "dense" else width) * boundaries
+    unit = ("Type=simple /bin/sleep infinity" if args.deps_unit == "sleep"
+            else "Type=notify tests/go/chain (READY=1 at start)")
+    print(f"dependencies: {width * depth} units ({unit}), {depth} levels of {width}, "
+          f"{args.deps_shape} ({edges} Requires=+After= edges), grouped by deps.target; floor: "
+          f"the same {width * depth} units without dependencies under flat.target; one supd, "
+          f"{args.deps_rounds} rounds in turns, medians; run as {root}, {cgroup_layout()}, "
+          f"supd's tracking: {tracking}")
+    print(f"  supctl start deps.target: {med['graph_start']:.1f} ms (runs "
+          f"{', '.join(f'{x:.0f}' for x in res['graph_start'])}); floor {med['flat_start']:.1f} ms"
+          f" (runs {', '.join(f'{x:.0f}' for x in res['flat_start'])}): +"
+          f"{(med['graph_start'] - med['flat_start']) / boundaries:.2f} ms per level "
+          f"({boundaries} boundaries); supd's view: last up of a level -> first up of the next "
+          f"({'spawned' if args.deps_unit == 'sleep' else 'READY=1: a Go start-up included'}) "
+          f"median {med['gap_start']:.3f} ms, p90 {pct(res['gap_start'], 90):.3f} ms, "
+          f"max {max(res['gap_start']):.3f} ms")
+    print(f"  stop deps.target until all {width * depth} stopped: {med['graph_stop']:.1f} ms "
+          f"(supctl answered after {med['graph_stop_cmd']:.1f} ms); floor "
+          f"{med['flat_stop']:.1f} ms (supctl {med['flat_stop_cmd']:.1f} ms): +"
+          f"{(med['graph_stop'] - med['flat_stop']) / boundaries:.2f} ms per level; supd's view: "
+          f"last stopped of a level -> first stopped of the one before median "
+          f"{med['gap_stop']:.3f} ms, p90 {pct(res['gap_stop'], 90):.3f} ms (includes the "
+          f"processes' exit after SIGTERM)")
 
 
 if __name__ == "__main__":
