@@ -10,7 +10,7 @@
 namespace supd {
 namespace {
 
-class DepsTest : public ManagerTest {
+class DepJobsTest : public ManagerTest {
  protected:
   // A Type=notify service: up only once it sends READY=1.
   static std::string Notify(const std::string& prog, const std::string& unit_extra = "") {
@@ -60,7 +60,7 @@ class DepsTest : public ManagerTest {
   }
 };
 
-TEST_F(DepsTest, AStartWaitsUntilWhatItIsAfterIsReadyNotJustSpawned) {
+TEST_F(DepJobsTest, AStartWaitsUntilWhatItIsAfterIsReadyNotJustSpawned) {
   Unit("db.service", Notify("db"));
   Unit("api.service", Simple("api", "Requires=db.service\nAfter=db.service\n"));
   ASSERT_NO_FATAL_FAILURE(Start(/*notify=*/true));
@@ -78,7 +78,7 @@ TEST_F(DepsTest, AStartWaitsUntilWhatItIsAfterIsReadyNotJustSpawned) {
   EXPECT_EQ(Snap("api.service").job, "");
 }
 
-TEST_F(DepsTest, WithoutAfterRequiredUnitsStartInParallel) {
+TEST_F(DepJobsTest, WithoutAfterRequiredUnitsStartInParallel) {
   Unit("db.service", Notify("db"));
   Unit("api.service", Simple("api", "Requires=db.service\n"));
   ASSERT_NO_FATAL_FAILURE(Start(true));
@@ -87,7 +87,7 @@ TEST_F(DepsTest, WithoutAfterRequiredUnitsStartInParallel) {
   EXPECT_TRUE(Launched("api"));
 }
 
-TEST_F(DepsTest, ARequiredUnitThatFailsFailsTheWaitingStartAndItNeverRuns) {
+TEST_F(DepJobsTest, ARequiredUnitThatFailsFailsTheWaitingStartAndItNeverRuns) {
   Unit("db.service", Notify("db"));
   Unit("api.service", Simple("api", "Requires=db.service\nAfter=db.service\n"));
   ASSERT_NO_FATAL_FAILURE(Start(true));
@@ -100,7 +100,7 @@ TEST_F(DepsTest, ARequiredUnitThatFailsFailsTheWaitingStartAndItNeverRuns) {
   EXPECT_EQ(StateOf("db.service"), State::kFailed);
 }
 
-TEST_F(DepsTest, AWantedUnitThatFailsDoesNotStopTheStart) {
+TEST_F(DepJobsTest, AWantedUnitThatFailsDoesNotStopTheStart) {
   Unit("db.service", Notify("db"));
   Unit("api.service", Simple("api", "Wants=db.service\nAfter=db.service\n"));
   ASSERT_NO_FATAL_FAILURE(Start(true));
@@ -112,7 +112,7 @@ TEST_F(DepsTest, AWantedUnitThatFailsDoesNotStopTheStart) {
   EXPECT_TRUE(Launched("api"));
 }
 
-TEST_F(DepsTest, AMissingRequiredUnitRefusesTheStartAMissingWantedOneDoesNot) {
+TEST_F(DepJobsTest, AMissingRequiredUnitRefusesTheStartAMissingWantedOneDoesNot) {
   Unit("api.service", Simple("api", "Requires=nope.service\n"));
   Unit("web.service", Simple("web", "Wants=nope.service\nAfter=network-online.target\n"
                                     "Requires=network-online.target\n"));
@@ -128,7 +128,7 @@ TEST_F(DepsTest, AMissingRequiredUnitRefusesTheStartAMissingWantedOneDoesNot) {
   EXPECT_TRUE(Launched("web"));
 }
 
-TEST_F(DepsTest, AnOrderingCycleIsRefusedWithItsChainAndShownByCheck) {
+TEST_F(DepJobsTest, AnOrderingCycleIsRefusedWithItsChainAndShownByCheck) {
   Unit("a.service", Simple("a", "After=b.service\n"));
   Unit("b.service", Simple("b", "After=a.service\n"));
   Unit("c.service", Simple("c", "Wants=a.service\n"));
@@ -150,7 +150,7 @@ TEST_F(DepsTest, AnOrderingCycleIsRefusedWithItsChainAndShownByCheck) {
   EXPECT_TRUE(found);
 }
 
-TEST_F(DepsTest, StoppingARequiredUnitStopsItsDependentsFirst) {
+TEST_F(DepJobsTest, StoppingARequiredUnitStopsItsDependentsFirst) {
   Unit("db.service", Simple("db"));
   Unit("api.service", Simple("api", "Requires=db.service\nAfter=db.service\n"));
   Unit("side.service", Simple("side", "Wants=db.service\nAfter=db.service\n"));
@@ -175,7 +175,7 @@ TEST_F(DepsTest, StoppingARequiredUnitStopsItsDependentsFirst) {
   EXPECT_EQ(StateOf("side.service"), State::kRunning) << "Wants= does not propagate a stop";
 }
 
-TEST_F(DepsTest, BindsToStopsTheUnitWhenItsPeerExitsOnItsOwn) {
+TEST_F(DepJobsTest, BindsToStopsTheUnitWhenItsPeerExitsOnItsOwn) {
   Unit("y.service", Simple("y"));
   Unit("x.service", Simple("x", "BindsTo=y.service\nAfter=y.service\n"));
   Unit("w.service", Simple("w", "Requires=y.service\nAfter=y.service\n"));
@@ -191,7 +191,7 @@ TEST_F(DepsTest, BindsToStopsTheUnitWhenItsPeerExitsOnItsOwn) {
   EXPECT_EQ(StateOf("w.service"), State::kRunning) << "Requires= does not stop on an exit";
 }
 
-TEST_F(DepsTest, ATargetStartsItsMembersInOrderAndIsActiveOnceTheyAreUp) {
+TEST_F(DepJobsTest, ATargetStartsItsMembersInOrderAndIsActiveOnceTheyAreUp) {
   Unit("myapp.target", "[Unit]\nDescription=My app\nWants=db.service api.service\n");
   Unit("db.service", Notify("db"));
   Unit("api.service", Simple("api", "After=db.service\n"));
@@ -222,7 +222,7 @@ TEST_F(DepsTest, ATargetStartsItsMembersInOrderAndIsActiveOnceTheyAreUp) {
   EXPECT_EQ(StateOf("api.service"), State::kRunning);
 }
 
-TEST_F(DepsTest, AtStartEnabledUnitsStartInDependencyOrderAndStopInReverse) {
+TEST_F(DepJobsTest, AtStartEnabledUnitsStartInDependencyOrderAndStopInReverse) {
   Unit("db.service", Notify("db"));
   Unit("api.service", Notify("api", "Requires=db.service\nAfter=db.service\n"));
   Unit("web.service", Simple("web", "Requires=api.service\nAfter=api.service\n"));
@@ -252,7 +252,7 @@ TEST_F(DepsTest, AtStartEnabledUnitsStartInDependencyOrderAndStopInReverse) {
   ASSERT_TRUE(PollUntil([&] { return stopped; }));
 }
 
-TEST_F(DepsTest, ConflictsStopsTheOtherUnit) {
+TEST_F(DepJobsTest, ConflictsStopsTheOtherUnit) {
   Unit("a.service", Simple("a", "Conflicts=b.service\n"));
   Unit("b.service", Simple("b"));
   ASSERT_NO_FATAL_FAILURE(Start());
@@ -273,7 +273,7 @@ TEST_F(DepsTest, ConflictsStopsTheOtherUnit) {
   EXPECT_EQ(StateOf("b.service"), State::kRunning);
 }
 
-TEST_F(DepsTest, RequisiteNeedsTheUnitAlreadyActive) {
+TEST_F(DepJobsTest, RequisiteNeedsTheUnitAlreadyActive) {
   Unit("a.service", Simple("a", "Requisite=b.service\nAfter=b.service\n"));
   Unit("b.service", Simple("b"));
   ASSERT_NO_FATAL_FAILURE(Start());
@@ -288,7 +288,7 @@ TEST_F(DepsTest, RequisiteNeedsTheUnitAlreadyActive) {
   EXPECT_EQ(r->kind, JobResult::Kind::kOk);
 }
 
-TEST_F(DepsTest, ARestartOfARequiredUnitRestartsItsDependentsAroundIt) {
+TEST_F(DepJobsTest, ARestartOfARequiredUnitRestartsItsDependentsAroundIt) {
   Unit("db.service", Simple("db"));
   Unit("api.service", Simple("api", "Requires=db.service\nAfter=db.service\n"));
   ASSERT_NO_FATAL_FAILURE(Start());
@@ -311,7 +311,7 @@ TEST_F(DepsTest, ARestartOfARequiredUnitRestartsItsDependentsAroundIt) {
   EXPECT_EQ(Snap("db.service").counters.restarts.at(static_cast<size_t>(RestartReason::kManual)), 1u);
 }
 
-TEST_F(DepsTest, UpholdsStartsTheUpheldUnitWheneverItIsDown) {
+TEST_F(DepJobsTest, UpholdsStartsTheUpheldUnitWheneverItIsDown) {
   Unit("keeper.service", Simple("keeper", "Upholds=kept.service\n"));
   Unit("kept.service", Simple("kept"));
   ASSERT_NO_FATAL_FAILURE(Start());
@@ -322,7 +322,7 @@ TEST_F(DepsTest, UpholdsStartsTheUpheldUnitWheneverItIsDown) {
   EXPECT_EQ(StateOf("kept.service"), State::kRunning);
 }
 
-TEST_F(DepsTest, StopWhenUnneededStopsOnceNothingActiveWantsIt) {
+TEST_F(DepJobsTest, StopWhenUnneededStopsOnceNothingActiveWantsIt) {
   Unit("helper.service", Simple("helper", "StopWhenUnneeded=yes\n"));
   Unit("user.service", Simple("user", "Wants=helper.service\n"));
   ASSERT_NO_FATAL_FAILURE(Start());
@@ -334,7 +334,7 @@ TEST_F(DepsTest, StopWhenUnneededStopsOnceNothingActiveWantsIt) {
   ASSERT_TRUE(PollUntil([&] { return StateOf("helper.service") == State::kStopping; }));
 }
 
-TEST_F(DepsTest, EnableAndDisableWriteSystemdsLinksAndChangeWhatBootStarts) {
+TEST_F(DepJobsTest, EnableAndDisableWriteSystemdsLinksAndChangeWhatBootStarts) {
   Unit("web.service", Simple("web", "", "[Install]\nWantedBy=multi-user.target\n"));
   Unit("lib.service", Simple("lib"));
   // Presets were applied by an earlier start: nothing is enabled by this one.
@@ -363,7 +363,7 @@ TEST_F(DepsTest, EnableAndDisableWriteSystemdsLinksAndChangeWhatBootStarts) {
   EXPECT_EQ(missing.error().message, "Unit nope.service not found.");
 }
 
-TEST_F(DepsTest, ListDependenciesShowsTheTreeWithStates) {
+TEST_F(DepJobsTest, ListDependenciesShowsTheTreeWithStates) {
   Unit("myapp.target", "[Unit]\nWants=db.service api.service\n");
   Unit("db.service", Simple("db"));
   Unit("api.service", Simple("api", "Requires=db.service\n"));
