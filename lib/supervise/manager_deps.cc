@@ -113,7 +113,8 @@ void Manager::Impl::RebuildGraph() {
   std::vector<std::string> warnings;
   links = ScanLinks(config.units_dir, &warnings);
   for (const auto& w : warnings) spdlog::warn("{}", w);
-  for (const auto& [t, units] : preset_links.wants) links.wants[t].insert(units.begin(), units.end());
+  for (const auto& [t, units] : preset_links.wants)
+    links.wants[t].insert(units.begin(), units.end());
   for (const auto& [t, units] : preset_links.requires_)
     links.requires_[t].insert(units.begin(), units.end());
   // An instance named in a .wants/ directory (worker@3.service) is loaded from its template.
@@ -126,7 +127,8 @@ void Manager::Impl::RebuildGraph() {
   std::vector<GraphUnit> units;
   for (auto& [n, s] : services) units.push_back({n, s->spec ? &s->spec->deps : nullptr, false});
   for (auto& [n, t] : targets)
-    if (t.spec || !t.load_error.empty()) units.push_back({n, t.spec ? &t.spec->deps : nullptr, true});
+    if (t.spec || !t.load_error.empty())
+      units.push_back({n, t.spec ? &t.spec->deps : nullptr, true});
   for (const auto& n : sockets->Names()) units.push_back({n, nullptr, false});
   graph = DependencyGraph::Build(units, links);
   for (const auto& c : graph.cycles())
@@ -198,26 +200,16 @@ void Manager::Impl::AttachClient(DepJob& j, const std::string& name, const JobOp
   j.clients.push_back(std::move(c));
 }
 
-namespace {
-
-// A transaction being built: the jobs it adds, in order, before they are merged.
-struct Transaction {
-  std::vector<std::pair<std::string, Manager::Impl::DepJob::Kind>> jobs;
-  std::set<std::string> starting, stopping;
-};
-
-}  // namespace
-
-void Manager::Impl::QueueStart(const std::string& name, const JobOptions& options, JobDone done) {
-  Transaction tx;
+std::string Manager::Impl::PlanStart(const std::string& name, StartPlan* plan) {
+  StartPlan& tx = *plan;
   std::set<std::string> visited;
   // Adds the start of `u` and what it pulls in; returns why it cannot start ("" if it can).
   std::function<std::string(const std::string&)> add = [&](const std::string& u) -> std::string {
     if (!visited.insert(u).second) return "";
     if (!UnitExists(u)) return "Unit " + u + " not found.";
     if (Service* s = Find(u); s && !s->fsm) return u + " failed to load: " + s->load_error;
-    if (auto it = targets.find(u); it != targets.end() && !it->second.load_error.empty() &&
-                                   !it->second.spec)
+    if (auto it = targets.find(u);
+        it != targets.end() && !it->second.load_error.empty() && !it->second.spec)
       return u + " failed to load: " + it->second.load_error;
     if (const OrderingCycle* c = graph.CycleOf(u)) return c->Text();
     for (Rel r : kPullRequired)
@@ -243,25 +235,26 @@ void Manager::Impl::QueueStart(const std::string& name, const JobOptions& option
     tx.starting.insert(u);
     return "";
   };
-  const std::string why = add(name);
-  if (!why.empty()) {
-    if (done) done(Answer(JobResult::Kind::kDependencyFailed, name, why));
-    return;
-  }
+  if (std::string why = add(name); !why.empty()) return why;
   // Conflicts=: the units any start conflicts with stop (a conflict inside the transaction
   // refuses it, as systemd's "conflicting jobs").
   for (const auto& u : tx.starting)
     for (Rel r : {Rel::kConflicts, Rel::kConflictedBy})
       for (const auto& c : graph.Get(u, r)) {
-        if (tx.starting.count(c)) {
-          if (done)
-            done(Answer(JobResult::Kind::kDependencyFailed, name,
-                        u + " conflicts with " + c + ", which this start also needs"));
-          return;
-        }
+        if (tx.starting.count(c))
+          return u + " conflicts with " + c + ", which this start also needs";
         if ((Active(c) || dep_jobs.count(c)) && tx.stopping.insert(c).second)
           tx.jobs.emplace_back(c, DepJob::Kind::kStop);
       }
+  return "";
+}
+
+void Manager::Impl::QueueStart(const std::string& name, const JobOptions& options, JobDone done) {
+  StartPlan tx;
+  if (const std::string why = PlanStart(name, &tx); !why.empty()) {
+    if (done) done(Answer(JobResult::Kind::kDependencyFailed, name, why));
+    return;
+  }
   // Merge: a start joins a start (or restart) already queued, replaces a waiting stop; a unit
   // already up with no job needs none (its dependencies were still pulled in).
   for (const auto& [u, kind] : tx.jobs) {
@@ -286,8 +279,8 @@ void Manager::Impl::QueueStart(const std::string& name, const JobOptions& option
         dep_jobs[u].kind = DepJob::Kind::kStop;
       } else if (!it->second.running && !it->second.StopHalf()) {
         for (auto& c : it->second.clients)
-          c.done(Answer(JobResult::Kind::kReplaced, u, "the start was replaced by a stop of " +
-                                                           u + " (Conflicts=)"));
+          c.done(Answer(JobResult::Kind::kReplaced, u,
+                        "the start was replaced by a stop of " + u + " (Conflicts=)"));
         it->second = DepJob{};
         it->second.kind = DepJob::Kind::kStop;
       }
@@ -309,8 +302,7 @@ void Manager::Impl::QueueStop(const std::string& name, const JobOptions& options
     order.push_back(u);
     for (Rel r : kPropagateStop)
       for (const auto& d : graph.Get(u, r))
-        if (UnitExists(d) && (!Inactive(d) || dep_jobs.count(d)))
-          add(d);
+        if (UnitExists(d) && (!Inactive(d) || dep_jobs.count(d))) add(d);
   };
   add(name);
   for (const auto& u : order) {
@@ -325,17 +317,14 @@ void Manager::Impl::QueueStop(const std::string& name, const JobOptions& options
       // A start under way: the FSM's stop cancels it; its clients hear how it ended.
       j.kind = DepJob::Kind::kStop;
       j.running = false;
-      for (auto& c : j.clients)
-        c.done(Answer(JobResult::Kind::kCancelledByStop, u));
+      for (auto& c : j.clients) c.done(Answer(JobResult::Kind::kCancelledByStop, u));
       j.clients.clear();
       continue;
     }
     for (auto& c : j.clients)
-      c.done(Answer(JobResult::Kind::kReplaced, u, "the " + std::string(
-                                                       j.kind == DepJob::Kind::kRestart
-                                                           ? "restart"
-                                                           : "start") +
-                                                       " was replaced by a stop"));
+      c.done(Answer(JobResult::Kind::kReplaced, u,
+                    "the " + std::string(j.kind == DepJob::Kind::kRestart ? "restart" : "start") +
+                        " was replaced by a stop"));
     const bool running = j.running;
     j = DepJob{};
     j.kind = DepJob::Kind::kStop;
@@ -423,55 +412,13 @@ void Manager::Impl::RunJob(const std::string& name) {
   DepJob& j = dep_jobs.at(name);
   j.running = true;
   const bool stop = j.StopHalf();
-  if (Service* s = Find(name)) {
-    if (!s->fsm) {
-      FinishJob(name, false,
-                Answer(JobResult::Kind::kNotLoaded, name, s->load_error));
-      return;
-    }
-    const Usec now = host.loop->Now();
-    if (stop) {
-      if (j.kind == DepJob::Kind::kRestart && j.count_restart)
-        CountRestart(*s, RestartReason::kManual);
-      j.token = s->fsm->NewJob(Job::Kind::kStop);
-      runner->Dispatch(*s, s->fsm->Stop(now));
-    } else {
-      if (shutting_down) {
-        FinishJob(name, false, Answer(JobResult::Kind::kShuttingDown, name));
-        return;
-      }
-      if (const OrderingCycle* c = graph.CycleOf(name)) {
-        FinishJob(name, false, Answer(JobResult::Kind::kDependencyFailed, name, c->Text()));
-        return;
-      }
-      for (const auto& d : graph.Get(name, Rel::kRequisite))
-        if (!Active(d)) {
-          FinishJob(name, false,
-                    Answer(JobResult::Kind::kDependencyFailed, name,
-                           "Requisite=" + d + " is not active (" + StateWord(d) + ")"));
-          return;
-        }
-      MaybeSwapSpec(*s);
-      if (s->fsm->state() == State::kRunning) {
-        FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
-        return;
-      }
-      j.token = s->fsm->NewJob(Job::Kind::kStart);
-      StartService(*s);
-    }
-    CheckJob(name);
-    return;
-  }
+  if (Service* s = Find(name)) return RunServiceJob(*s, stop);
   if (sockets->Has(name)) {
     if (stop) {
       sockets->Stop(name);
-      FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
-      return;
+      return FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
     }
-    if (Active(name)) {
-      FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
-      return;
-    }
+    if (Active(name)) return FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
     sockets->Start(name, [this, name](const std::string& err) {
       if (!dep_jobs.count(name)) return;
       FinishJob(name, err.empty(),
@@ -480,28 +427,55 @@ void Manager::Impl::RunJob(const std::string& name) {
     });
     return;
   }
-  if (TargetUnit* t = FindTarget(name)) {
-    if (!stop) {
-      if (const OrderingCycle* c = graph.CycleOf(name)) {
-        FinishJob(name, false, Answer(JobResult::Kind::kDependencyFailed, name, c->Text()));
-        return;
-      }
-    }
-    if (t->active == stop) {
-      t->active = !stop;
-      t->since_realtime = host.loop->RealtimeUsec();
-      // Told for targets with a unit file; the standard ones supd only stands in for are quiet.
-      if (t->spec)
-        for (ManagerObserver* o : observers)
-          o->OnStateChange(name, stop ? State::kRunning : State::kStopped,
+  if (TargetUnit* t = FindTarget(name)) return RunTargetJob(*t, stop);
+  FinishJob(name, false, Answer(JobResult::Kind::kNotFound, name, "Unit " + name + " not found."));
+}
+
+void Manager::Impl::RunServiceJob(Service& s, bool stop) {
+  const std::string& name = s.name;
+  DepJob& j = dep_jobs.at(name);
+  if (!s.fsm)
+    return FinishJob(name, false, Answer(JobResult::Kind::kNotLoaded, name, s.load_error));
+  const Usec now = host.loop->Now();
+  if (stop) {
+    if (j.kind == DepJob::Kind::kRestart && j.count_restart)
+      CountRestart(s, RestartReason::kManual);
+    j.token = s.fsm->NewJob(Job::Kind::kStop);
+    runner->Dispatch(s, s.fsm->Stop(now));
+    return CheckJob(name);
+  }
+  if (shutting_down) return FinishJob(name, false, Answer(JobResult::Kind::kShuttingDown, name));
+  if (const OrderingCycle* c = graph.CycleOf(name))
+    return FinishJob(name, false, Answer(JobResult::Kind::kDependencyFailed, name, c->Text()));
+  for (const auto& d : graph.Get(name, Rel::kRequisite))
+    if (!Active(d))
+      return FinishJob(name, false,
+                       Answer(JobResult::Kind::kDependencyFailed, name,
+                              "Requisite=" + d + " is not active (" + StateWord(d) + ")"));
+  MaybeSwapSpec(s);
+  if (s.fsm->state() == State::kRunning)
+    return FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
+  j.token = s.fsm->NewJob(Job::Kind::kStart);
+  StartService(s);
+  CheckJob(name);
+}
+
+void Manager::Impl::RunTargetJob(TargetUnit& t, bool stop) {
+  const std::string name = t.name;
+  if (const OrderingCycle* c = graph.CycleOf(name); c && !stop)
+    return FinishJob(name, false, Answer(JobResult::Kind::kDependencyFailed, name, c->Text()));
+  if (t.active == stop) {
+    t.active = !stop;
+    t.since_realtime = host.loop->RealtimeUsec();
+    // Told for targets with a unit file; the standard ones supd only stands in for are quiet.
+    if (t.spec)
+      for (ManagerObserver* o : observers)
+        o->OnStateChange(name, stop ? State::kRunning : State::kStopped,
                          stop ? State::kStopped : State::kRunning, Cause{},
                          ServiceResult::kSuccess);
-    }
-    FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
-    UnitChanged(name);
-    return;
   }
-  FinishJob(name, false, Answer(JobResult::Kind::kNotFound, name, "Unit " + name + " not found."));
+  FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
+  UnitChanged(name);
 }
 
 void Manager::Impl::CheckJob(const std::string& name) {
@@ -515,7 +489,7 @@ void Manager::Impl::CheckJob(const std::string& name) {
   FinishJob(name, ok, ResultOfOutcome(name, o));
 }
 
-void Manager::Impl::FinishJob(const std::string& name, bool ok, JobResult r) {
+void Manager::Impl::FinishJob(const std::string& name, bool ok, const JobResult& r) {
   auto it = dep_jobs.find(name);
   if (it == dep_jobs.end()) return;
   DepJob& j = it->second;
@@ -589,9 +563,9 @@ void Manager::Impl::CheckUpkeep() {
     if (!inactive(u)) {
       for (const auto& h : graph.Get(u, Rel::kUpholds)) {
         if (!inactive(h) || dep_jobs.count(h) || !UnitExists(h)) continue;
-        if (Service* s = Find(h);
-            s && s->fsm && s->fsm->result() == ServiceResult::kStartLimitHit &&
-            s->fsm->state() == State::kFailed)
+        if (Service* s = Find(h); s && s->fsm &&
+                                  s->fsm->result() == ServiceResult::kStartLimitHit &&
+                                  s->fsm->state() == State::kFailed)
           continue;
         start.push_back(h);
       }
@@ -599,10 +573,9 @@ void Manager::Impl::CheckUpkeep() {
     // StopWhenUnneeded=: stops once no active unit (or start) needs it.
     if (const UnitDeps* d = DepsOf(u); d && d->stop_when_unneeded && !inactive(u)) {
       bool needed = false;
-      for (Rel r : {Rel::kWantedBy, Rel::kRequiredBy, Rel::kBoundBy, Rel::kRequisiteOf,
-                    Rel::kUpheldBy})
-        for (const auto& n : graph.Get(u, r))
-          needed = needed || !inactive(n) || dep_jobs.count(n);
+      for (Rel r :
+           {Rel::kWantedBy, Rel::kRequiredBy, Rel::kBoundBy, Rel::kRequisiteOf, Rel::kUpheldBy})
+        for (const auto& n : graph.Get(u, r)) needed = needed || !inactive(n) || dep_jobs.count(n);
       if (!needed) {
         spdlog::info("{}: stopping: no longer needed (StopWhenUnneeded=)", u);
         stop.push_back(u);

@@ -53,7 +53,6 @@ void Manager::Impl::ApplyPresets() {
   std::ofstream(marker) << "enablement presets applied on first start; delete to apply again\n";
 }
 
-
 namespace {
 
 // "web" → "web.service"; instances and aliases are canonical already or resolved by the caller.

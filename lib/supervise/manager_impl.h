@@ -108,8 +108,17 @@ struct Manager::Impl {
   void PumpJobs();
   bool Runnable(const std::string& name, const DepJob& j);
   void RunJob(const std::string& name);
+  void RunServiceJob(Service& s, bool stop);
+  void RunTargetJob(TargetUnit& t, bool stop);
+  // A start being planned: the jobs it adds, in order, before they are merged into dep_jobs.
+  struct StartPlan {
+    std::vector<std::pair<std::string, DepJob::Kind>> jobs;
+    std::set<std::string> starting, stopping;
+  };
+  // Why `name` cannot start ("" if it can), filling `plan` with what its start takes.
+  std::string PlanStart(const std::string& name, StartPlan* plan);
   void CheckJob(const std::string& name);  // a running job of a service: done yet?
-  void FinishJob(const std::string& name, bool ok, JobResult r);
+  void FinishJob(const std::string& name, bool ok, const JobResult& r);
   void FailWaitingDependents(const std::string& name, const std::string& why);
   // After a unit changed: BindsTo= peers, Upholds=, StopWhenUnneeded= (on the next turn).
   void UnitChanged(const std::string& name);

@@ -26,7 +26,8 @@ class DepJobsTest : public ManagerTest {
   // The order in which the programs were launched.
   std::vector<std::string> LaunchOrder() {
     std::vector<std::string> out;
-    for (const auto& l : launcher_->launched) out.push_back(l.what.substr(std::string("ExecStart=/bin/").size()));
+    for (const auto& l : launcher_->launched)
+      out.push_back(l.what.substr(std::string("ExecStart=/bin/").size()));
     return out;
   }
   void Ready(const std::string& unit) {
@@ -114,8 +115,9 @@ TEST_F(DepJobsTest, AWantedUnitThatFailsDoesNotStopTheStart) {
 
 TEST_F(DepJobsTest, AMissingRequiredUnitRefusesTheStartAMissingWantedOneDoesNot) {
   Unit("api.service", Simple("api", "Requires=nope.service\n"));
-  Unit("web.service", Simple("web", "Wants=nope.service\nAfter=network-online.target\n"
-                                    "Requires=network-online.target\n"));
+  Unit("web.service", Simple("web",
+                             "Wants=nope.service\nAfter=network-online.target\n"
+                             "Requires=network-online.target\n"));
   ASSERT_NO_FATAL_FAILURE(Start());
   auto r = StartUnit("api");
   ASSERT_TRUE(r);
@@ -195,7 +197,8 @@ TEST_F(DepJobsTest, ATargetStartsItsMembersInOrderAndIsActiveOnceTheyAreUp) {
   Unit("myapp.target", "[Unit]\nDescription=My app\nWants=db.service api.service\n");
   Unit("db.service", Notify("db"));
   Unit("api.service", Simple("api", "After=db.service\n"));
-  Unit("cache.service", Simple("cache", "PartOf=myapp.target\n", "[Install]\nWantedBy=myapp.target\n"));
+  Unit("cache.service",
+       Simple("cache", "PartOf=myapp.target\n", "[Install]\nWantedBy=myapp.target\n"));
   ASSERT_NO_FATAL_FAILURE(Start(true));
   // cache was enabled by the first start's presets: linked into myapp.target.wants/.
   EXPECT_TRUE(std::filesystem::is_symlink(dir_ + "/units/myapp.target.wants/cache.service"));
@@ -308,7 +311,8 @@ TEST_F(DepJobsTest, ARestartOfARequiredUnitRestartsItsDependentsAroundIt) {
   EXPECT_EQ(launcher_->launched.size(), launched + 2);
   EXPECT_EQ(LaunchOrder().back(), "api") << "api starts again after db";
   EXPECT_EQ(StateOf("api.service"), State::kRunning);
-  EXPECT_EQ(Snap("db.service").counters.restarts.at(static_cast<size_t>(RestartReason::kManual)), 1u);
+  EXPECT_EQ(Snap("db.service").counters.restarts.at(static_cast<size_t>(RestartReason::kManual)),
+            1u);
 }
 
 TEST_F(DepJobsTest, UpholdsStartsTheUpheldUnitWheneverItIsDown) {
