@@ -243,6 +243,13 @@ void Manager::Impl::Reload(std::function<void(ReloadSummary)> done) {
       spdlog::info("{}: unit file removed; stopping and forgetting it", n);
       s->removed = true;
       sum.removed.push_back(n);
+      // A start waiting for its turn never runs now.
+      if (auto it = dep_jobs.find(n); it != dep_jobs.end() && !it->second.running) {
+        JobResult removed;
+        removed.kind = JobResult::Kind::kUnitRemoved;
+        removed.unit = n;
+        DropJob(n, removed);
+      }
       if (s->fsm) {
         runner->Dispatch(*s, s->fsm->Stop(host.loop->Now()));
       } else {
@@ -273,17 +280,10 @@ void Manager::Impl::ForgetIfRemoved(const std::string& name) {
       r.unit = name;
       j.done(std::move(r));
     }
-    if (auto it = dep_jobs.find(name); it != dep_jobs.end()) {
-      std::vector<DepJob::Client> clients = std::move(it->second.clients);
-      dep_jobs.erase(it);
-      for (auto& c : clients) {
-        JobResult r;
-        r.kind = JobResult::Kind::kUnitRemoved;
-        r.unit = name;
-        c.done(std::move(r));
-      }
-      PumpJobs();
-    }
+    JobResult removed;
+    removed.kind = JobResult::Kind::kUnitRemoved;
+    removed.unit = name;
+    DropJob(name, removed);
     busy.erase(name);
     services.erase(name);
     CheckShutdown();

@@ -35,6 +35,14 @@ JobResult Answer(JobResult::Kind kind, const std::string& unit, std::string text
 
 bool Dead(State s) { return s == State::kStopped || s == State::kFailed; }
 
+// Answers the clients of a job that is being replaced; they are moved out first, so that an
+// answer that calls back cannot touch the job's list while it is walked.
+void AnswerClients(std::vector<Manager::Impl::DepJob::Client>* clients, const JobResult& r) {
+  std::vector<Manager::Impl::DepJob::Client> out = std::move(*clients);
+  clients->clear();
+  for (auto& c : out) c.done(r);
+}
+
 // The relations a job follows: what a start pulls in, what a stop or restart takes along.
 constexpr Rel kPullRequired[] = {Rel::kRequires, Rel::kBindsTo};
 constexpr Rel kPullWanted[] = {Rel::kWants, Rel::kUpholds};
@@ -92,7 +100,10 @@ void Manager::Impl::LoadTargets() {
 }
 
 const UnitDeps* Manager::Impl::DepsOf(const std::string& name) {
-  if (Service* s = Find(name)) return s->spec ? &s->spec->deps : nullptr;
+  if (Service* s = Find(name)) {
+    const ServiceSpec* spec = s->next_spec ? s->next_spec.get() : s->spec.get();
+    return spec ? &spec->deps : nullptr;
+  }
   if (auto it = targets.find(name); it != targets.end() && it->second.spec)
     return &it->second.spec->deps;
   return nullptr;
@@ -125,7 +136,12 @@ void Manager::Impl::RebuildGraph() {
             catalog.InstanceHasTemplate(u))
           LoadSpec(Create(u));
   std::vector<GraphUnit> units;
-  for (auto& [n, s] : services) units.push_back({n, s->spec ? &s->spec->deps : nullptr, false});
+  // A reloaded unit's dependencies count at once, as in systemd (its other settings wait for
+  // its next start).
+  for (auto& [n, s] : services) {
+    const ServiceSpec* spec = s->next_spec ? s->next_spec.get() : s->spec.get();
+    units.push_back({n, spec ? &spec->deps : nullptr, false});
+  }
   for (auto& [n, t] : targets)
     if (t.spec || !t.load_error.empty())
       units.push_back({n, t.spec ? &t.spec->deps : nullptr, true});
@@ -249,12 +265,7 @@ std::string Manager::Impl::PlanStart(const std::string& name, StartPlan* plan) {
   return "";
 }
 
-void Manager::Impl::QueueStart(const std::string& name, const JobOptions& options, JobDone done) {
-  StartPlan tx;
-  if (const std::string why = PlanStart(name, &tx); !why.empty()) {
-    if (done) done(Answer(JobResult::Kind::kDependencyFailed, name, why));
-    return;
-  }
+void Manager::Impl::MergePlan(const std::string& name, const StartPlan& tx) {
   // Merge: a start joins a start (or restart) already queued, replaces a waiting stop; a unit
   // already up with no job needs none (its dependencies were still pulled in).
   for (const auto& [u, kind] : tx.jobs) {
@@ -264,9 +275,9 @@ void Manager::Impl::QueueStart(const std::string& name, const JobOptions& option
         if (Active(u) && u != name) continue;
         dep_jobs[u].kind = DepJob::Kind::kStart;
       } else if (it->second.StopHalf() && it->second.kind == DepJob::Kind::kStop) {
+        AnswerClients(&it->second.clients,
+                      Answer(JobResult::Kind::kReplaced, u, "the stop was replaced by a start"));
         if (!it->second.running) {
-          for (auto& c : it->second.clients)
-            c.done(Answer(JobResult::Kind::kReplaced, u, "the stop was replaced by a start"));
           it->second = DepJob{};
         } else {
           // A stop under way finishes; the start follows it (a restart past its stop half
@@ -286,6 +297,15 @@ void Manager::Impl::QueueStart(const std::string& name, const JobOptions& option
       }
     }
   }
+}
+
+void Manager::Impl::QueueStart(const std::string& name, const JobOptions& options, JobDone done) {
+  StartPlan tx;
+  if (const std::string why = PlanStart(name, &tx); !why.empty()) {
+    if (done) done(Answer(JobResult::Kind::kDependencyFailed, name, why));
+    return;
+  }
+  MergePlan(name, tx);
   if (auto it = dep_jobs.find(name); it != dep_jobs.end()) {
     AttachClient(it->second, name, options, std::move(done));
   } else if (done) {
@@ -294,7 +314,8 @@ void Manager::Impl::QueueStart(const std::string& name, const JobOptions& option
   PumpJobs();
 }
 
-void Manager::Impl::QueueStop(const std::string& name, const JobOptions& options, JobDone done) {
+void Manager::Impl::QueueStop(const std::string& name, const JobOptions& options, JobDone done,
+                              bool pump) {
   std::set<std::string> visited;
   std::vector<std::string> order;
   std::function<void(const std::string&)> add = [&](const std::string& u) {
@@ -317,22 +338,23 @@ void Manager::Impl::QueueStop(const std::string& name, const JobOptions& options
       // A start under way: the FSM's stop cancels it; its clients hear how it ended.
       j.kind = DepJob::Kind::kStop;
       j.running = false;
-      for (auto& c : j.clients) c.done(Answer(JobResult::Kind::kCancelledByStop, u));
-      j.clients.clear();
+      AnswerClients(&j.clients, Answer(JobResult::Kind::kCancelledByStop, u));
       continue;
     }
-    for (auto& c : j.clients)
-      c.done(Answer(JobResult::Kind::kReplaced, u,
-                    "the " + std::string(j.kind == DepJob::Kind::kRestart ? "restart" : "start") +
-                        " was replaced by a stop"));
     const bool running = j.running;
-    j = DepJob{};
-    j.kind = DepJob::Kind::kStop;
-    j.running = running;  // a restart's stop half under way goes on as the stop
-    if (running && Find(u) && Find(u)->fsm) j.token = Find(u)->fsm->NewJob(Job::Kind::kStop);
+    AnswerClients(&j.clients, Answer(JobResult::Kind::kReplaced, u,
+                                     "the " +
+                                         std::string(j.kind == DepJob::Kind::kRestart ? "restart"
+                                                                                      : "start") +
+                                         " was replaced by a stop"));
+    DepJob& k = dep_jobs[u];  // the answers may not touch the queue, but look again
+    k = DepJob{};
+    k.kind = DepJob::Kind::kStop;
+    k.running = running;  // a restart's stop half under way goes on as the stop
+    if (running && Find(u) && Find(u)->fsm) k.token = Find(u)->fsm->NewJob(Job::Kind::kStop);
   }
   AttachClient(dep_jobs[name], name, options, std::move(done));
-  PumpJobs();
+  if (pump) PumpJobs();
 }
 
 bool Manager::Impl::RestartPropagates(const std::string& name) {
@@ -344,7 +366,13 @@ bool Manager::Impl::RestartPropagates(const std::string& name) {
 
 void Manager::Impl::QueueRestart(const std::string& name, bool hard, const JobOptions& options,
                                  JobDone done) {
-  (void)hard;
+  (void)hard;  // a restart through the queue is always a stop and a start
+  // The start half is planned as a start is: refused the same way, pulling in the same units.
+  StartPlan plan;
+  if (const std::string why = PlanStart(name, &plan); !why.empty()) {
+    if (done) done(Answer(JobResult::Kind::kDependencyFailed, name, why));
+    return;
+  }
   std::set<std::string> visited;
   std::vector<std::string> order;
   std::function<void(const std::string&)> add = [&](const std::string& u) {
@@ -366,6 +394,7 @@ void Manager::Impl::QueueRestart(const std::string& name, bool hard, const JobOp
     j.restart_stopped = false;
     j.count_restart = Active(u);
   }
+  MergePlan(name, plan);
   AttachClient(dep_jobs[name], name, options, std::move(done));
   PumpJobs();
 }
@@ -374,9 +403,14 @@ void Manager::Impl::QueueRestart(const std::string& name, bool hard, const JobOp
 
 bool Manager::Impl::Runnable(const std::string& name, const DepJob& j) {
   if (j.StopHalf()) {
-    // Reverse order: the units ordered after this one stop first.
-    for (const auto& w : graph.Get(name, Rel::kBefore))
+    // Reverse order: the units ordered after this one stop first. Units on one ordering
+    // cycle (they run only if started before the cycle was written) stop without waiting on
+    // each other, or neither would ever stop.
+    const OrderingCycle* cycle = graph.CycleOf(name);
+    for (const auto& w : graph.Get(name, Rel::kBefore)) {
+      if (cycle && graph.CycleOf(w) == cycle) continue;
       if (auto it = dep_jobs.find(w); it != dep_jobs.end() && it->second.StopHalf()) return false;
+    }
     return true;
   }
   for (const auto& v : graph.Get(name, Rel::kAfter))
@@ -420,7 +454,9 @@ void Manager::Impl::RunJob(const std::string& name) {
     }
     if (Active(name)) return FinishJob(name, true, Answer(JobResult::Kind::kOk, name));
     sockets->Start(name, [this, name](const std::string& err) {
-      if (!dep_jobs.count(name)) return;
+      // The job may have become another meanwhile (a stop replaced the start).
+      auto it = dep_jobs.find(name);
+      if (it == dep_jobs.end() || !it->second.running || it->second.StopHalf()) return;
       FinishJob(name, err.empty(),
                 err.empty() ? Answer(JobResult::Kind::kOk, name)
                             : Answer(JobResult::Kind::kSocketFailed, name, err));
@@ -511,6 +547,17 @@ void Manager::Impl::FinishJob(const std::string& name, bool ok, const JobResult&
       c.done(r);
     }
   }
+  PumpJobs();
+}
+
+void Manager::Impl::DropJob(const std::string& name, const JobResult& r) {
+  auto it = dep_jobs.find(name);
+  if (it == dep_jobs.end()) return;
+  std::vector<DepJob::Client> clients = std::move(it->second.clients);
+  const bool start = !it->second.StopHalf();
+  dep_jobs.erase(it);
+  if (start) FailWaitingDependents(name, r.text.empty() ? "its unit file was removed" : r.text);
+  for (auto& c : clients) c.done(r);
   PumpJobs();
 }
 

@@ -100,7 +100,9 @@ struct Manager::Impl {
   // Queues a start (stop, restart) of `name` and what it pulls in, answering `done` (if set)
   // when the unit's own job ends. Returns false (and answers) when refused at once.
   void QueueStart(const std::string& name, const JobOptions& options, JobDone done);
-  void QueueStop(const std::string& name, const JobOptions& options, JobDone done);
+  // `pump`: run what can run now (false: the caller queues more stops first, then pumps).
+  void QueueStop(const std::string& name, const JobOptions& options, JobDone done,
+                 bool pump = true);
   void QueueRestart(const std::string& name, bool hard, const JobOptions& options, JobDone done);
   // Whether a restart of `name` takes others with it (Requires=/BindsTo=/PartOf= on it).
   bool RestartPropagates(const std::string& name);
@@ -117,6 +119,11 @@ struct Manager::Impl {
   };
   // Why `name` cannot start ("" if it can), filling `plan` with what its start takes.
   std::string PlanStart(const std::string& name, StartPlan* plan);
+  // Puts a planned start's jobs in the queue (joining, replacing or skipping what is there).
+  void MergePlan(const std::string& name, const StartPlan& plan);
+  // Removes the job of `name` (its unit went), answering its clients with `r`; the starts
+  // waiting on a start of it that Require= it fail.
+  void DropJob(const std::string& name, const JobResult& r);
   void CheckJob(const std::string& name);  // a running job of a service: done yet?
   void FinishJob(const std::string& name, bool ok, const JobResult& r);
   void FailWaitingDependents(const std::string& name, const std::string& why);

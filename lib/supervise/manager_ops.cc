@@ -228,15 +228,17 @@ void Manager::Impl::StopAllNow(std::function<void()> done) {
   };
   // Every unit stops, in the reverse of the order they start in (Before=/After=); units with
   // no order between them stop in parallel.
+  // All stops are queued before any runs, so that each waits for the units after it.
   std::vector<std::string> names;
   for (auto& [n, s] : services)
-    if (s->fsm) names.push_back(n);
+    if (s->fsm && (!Inactive(n) || s->has_processes() || dep_jobs.count(n))) names.push_back(n);
   for (auto& [n, t] : targets)
     if (t.active || dep_jobs.count(n)) names.push_back(n);
   for (const auto& n : names)
     if (auto it = dep_jobs.find(n); it == dep_jobs.end() || !it->second.StopHalf() ||
                                     it->second.kind == DepJob::Kind::kRestart)
-      QueueStop(n, {}, nullptr);
+      QueueStop(n, {}, nullptr, /*pump=*/false);
+  PumpJobs();
   CheckShutdown();
 }
 
@@ -321,6 +323,17 @@ void Manager::Restart(const std::string& unit, bool hard, const JobOptions& opti
   // restart job: each stops, then starts again); an overlap restart applies only alone.
   if (t->is_target || m.RestartPropagates(t->name) || m.dep_jobs.count(t->name))
     return m.QueueRestart(t->name, hard, options, std::move(done));
+  // Alone, a service restarts in its FSM (an overlap restart where it can), once the start it
+  // includes is allowed: refused as a start would be (a cycle, a missing requirement), and
+  // through the queue when it pulls in units that are not up.
+  if (t->service) {
+    Impl::StartPlan plan;
+    if (std::string why = m.PlanStart(t->name, &plan); !why.empty())
+      return done(Answer(JobResult::Kind::kDependencyFailed, t->name, std::move(why)));
+    for (const auto& [u, kind] : plan.jobs)
+      if (u != t->name && (kind != Impl::DepJob::Kind::kStart || !m.Active(u)))
+        return m.QueueRestart(t->name, hard, options, std::move(done));
+  }
   if (!t->service) {
     // A socket unit: closed and bound anew; its service keeps what it inherited.
     m.sockets->Stop(t->name);
