@@ -69,10 +69,13 @@ bool UnitCatalog::InstanceHasTemplate(const std::string& name) const {
   return fs::exists(ServicePath(name), ec);
 }
 
-LoadedUnit<ServiceSpec> UnitCatalog::LoadService(const std::string& name) const {
-  LoadedUnit<ServiceSpec> out;
-  out.path = ServicePath(name);
-  auto r = LoadServiceFile(out.path, name, specifiers_);
+// Loads `name` from `path` with `load` (LoadServiceFile, …) and checks who may write its files.
+template <typename Spec, typename LoadFn>
+LoadedUnit<Spec> UnitCatalog::LoadChecked(const std::string& name, std::string path,
+                                          LoadFn load) const {
+  LoadedUnit<Spec> out;
+  out.path = std::move(path);
+  auto r = load(out.path, name, specifiers_);
   if (r.ok()) {
     if (auto trust = CheckUnitFilesTrust(r->source_path, r->dropin_paths, euid_, trusted_group_);
         !trust.ok())
@@ -82,42 +85,20 @@ LoadedUnit<ServiceSpec> UnitCatalog::LoadService(const std::string& name) const 
     out.error = r.error().message;
     return out;
   }
-  out.spec = std::make_shared<const ServiceSpec>(std::move(r).value());
+  out.spec = std::make_shared<const Spec>(std::move(r).value());
   return out;
+}
+
+LoadedUnit<ServiceSpec> UnitCatalog::LoadService(const std::string& name) const {
+  return LoadChecked<ServiceSpec>(name, ServicePath(name), LoadServiceFile);
 }
 
 LoadedUnit<SocketSpec> UnitCatalog::LoadSocket(const std::string& name) const {
-  LoadedUnit<SocketSpec> out;
-  out.path = dir_ + "/" + name;
-  auto r = LoadSocketFile(out.path, name, specifiers_);
-  if (r.ok()) {
-    if (auto trust = CheckUnitFilesTrust(r->source_path, r->dropin_paths, euid_, trusted_group_);
-        !trust.ok())
-      r = trust.take_error();
-  }
-  if (!r.ok()) {
-    out.error = r.error().message;
-    return out;
-  }
-  out.spec = std::make_shared<const SocketSpec>(std::move(r).value());
-  return out;
+  return LoadChecked<SocketSpec>(name, dir_ + "/" + name, LoadSocketFile);
 }
 
 LoadedUnit<TargetSpec> UnitCatalog::LoadTarget(const std::string& name) const {
-  LoadedUnit<TargetSpec> out;
-  out.path = dir_ + "/" + name;
-  auto r = LoadTargetFile(out.path, name, specifiers_);
-  if (r.ok()) {
-    if (auto trust = CheckUnitFilesTrust(r->source_path, r->dropin_paths, euid_, trusted_group_);
-        !trust.ok())
-      r = trust.take_error();
-  }
-  if (!r.ok()) {
-    out.error = r.error().message;
-    return out;
-  }
-  out.spec = std::make_shared<const TargetSpec>(std::move(r).value());
-  return out;
+  return LoadChecked<TargetSpec>(name, dir_ + "/" + name, LoadTargetFile);
 }
 
 }  // namespace supd

@@ -238,4 +238,28 @@ class UnitLoaderBase {
   const std::vector<std::string>& sections_;  // the sections this kind of unit has
 };
 
+// The public Parse…Text and Load…File of a unit type, for its Loader: `check` (the unit
+// name's type) first, then the text (at most kMaxUnitFileSize) or the file and its drop-ins,
+// then Finish().
+using UnitNameCheck = Result<void> (*)(const std::string&);
+template <typename Loader>
+auto ParseUnitWith(const std::string& text, const std::string& path, const std::string& unit_name,
+                   const SpecifierContext& ctx, UnitNameCheck check)
+    -> decltype(std::declval<Loader&>().Finish()) {
+  SUPD_TRY(check(unit_name));
+  if (text.size() > kMaxUnitFileSize) return Error{path + ": file is larger than 4 MiB, refusing"};
+  Loader loader(unit_name, path, ctx);
+  SUPD_TRY(loader.ApplyText(text, path));
+  return loader.Finish();
+}
+template <typename Loader>
+auto LoadUnitWith(const std::string& path, const std::string& unit_name,
+                  const SpecifierContext& ctx, UnitNameCheck check)
+    -> decltype(std::declval<Loader&>().Finish()) {
+  SUPD_TRY(check(unit_name));
+  Loader loader(unit_name, path, ctx);
+  SUPD_TRY(loader.ApplyFileAndDropins(path, unit_name));
+  return loader.Finish();
+}
+
 }  // namespace supd

@@ -212,19 +212,12 @@ Result<ServiceSpec> ServiceLoader::Finish() {
 
 Result<ServiceSpec> ParseServiceText(const std::string& text, const std::string& path,
                                      const std::string& unit_name, const SpecifierContext& ctx) {
-  SUPD_TRY(CheckUnitName(unit_name));
-  if (text.size() > kMaxUnitFileSize) return Error{path + ": file is larger than 4 MiB, refusing"};
-  ServiceLoader loader(unit_name, path, ctx);
-  SUPD_TRY(loader.ApplyText(text, path));
-  return loader.Finish();
+  return ParseUnitWith<ServiceLoader>(text, path, unit_name, ctx, CheckUnitName);
 }
 
 Result<ServiceSpec> LoadServiceFile(const std::string& path, const std::string& unit_name,
                                     const SpecifierContext& ctx) {
-  SUPD_TRY(CheckUnitName(unit_name));
-  ServiceLoader loader(unit_name, path, ctx);
-  SUPD_TRY(loader.ApplyFileAndDropins(path, unit_name));
-  return loader.Finish();
+  return LoadUnitWith<ServiceLoader>(path, unit_name, ctx, CheckUnitName);
 }
 
 }  // namespace supd

@@ -449,19 +449,12 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
 
 Result<SocketSpec> ParseSocketText(const std::string& text, const std::string& path,
                                    const std::string& unit_name, const SpecifierContext& ctx) {
-  SUPD_TRY(CheckUnitName(unit_name));
-  if (text.size() > kMaxUnitFileSize) return Error{path + ": file is larger than 4 MiB, refusing"};
-  Loader loader(unit_name, path, ctx);
-  SUPD_TRY(loader.ApplyText(text, path));
-  return loader.Finish();
+  return ParseUnitWith<Loader>(text, path, unit_name, ctx, CheckUnitName);
 }
 
 Result<SocketSpec> LoadSocketFile(const std::string& path, const std::string& unit_name,
                                   const SpecifierContext& ctx) {
-  SUPD_TRY(CheckUnitName(unit_name));
-  Loader loader(unit_name, path, ctx);
-  SUPD_TRY(loader.ApplyFileAndDropins(path, unit_name));
-  return loader.Finish();
+  return LoadUnitWith<Loader>(path, unit_name, ctx, CheckUnitName);
 }
 
 }  // namespace supd
