@@ -71,10 +71,10 @@ bool UnitCatalog::InstanceHasTemplate(const std::string& name) const {
 
 // Loads `name` from `path` with `load` (LoadServiceFile, …) and checks who may write its files.
 template <typename Spec, typename LoadFn>
-LoadedUnit<Spec> UnitCatalog::LoadChecked(const std::string& name, std::string path,
+LoadedUnit<Spec> UnitCatalog::LoadChecked(const std::string& name, const std::string& path,
                                           LoadFn load) const {
   LoadedUnit<Spec> out;
-  out.path = std::move(path);
+  out.path = path;
   auto r = load(out.path, name, specifiers_);
   if (r.ok()) {
     if (auto trust = CheckUnitFilesTrust(r->source_path, r->dropin_paths, euid_, trusted_group_);

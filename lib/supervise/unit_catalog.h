@@ -61,7 +61,7 @@ class UnitCatalog {
  private:
   std::set<std::string> Scan(const std::string& suffix) const;
   template <typename Spec, typename LoadFn>
-  LoadedUnit<Spec> LoadChecked(const std::string& name, std::string path, LoadFn load) const;
+  LoadedUnit<Spec> LoadChecked(const std::string& name, const std::string& path, LoadFn load) const;
 
   std::string dir_;
   SpecifierContext specifiers_;
