@@ -230,6 +230,20 @@ class UnitLoaderBase {
     };
   }
 
+  // A key no handler takes: as systemd, "X-" keys are extensions for other tools (silently
+  // ignored); anything else is a warning, with the section it belongs in when another takes it.
+  void WarnUnknownKey(const UnitAssignment& a) {
+    if (a.key.starts_with("X-")) return;
+    std::string hint;
+    for (const std::string& section : sections_) {
+      if (section != a.section && handlers_.count(section + "." + a.key) > 0) {
+        hint = " (" + a.key + "= belongs in the [" + section + "] section)";
+        break;
+      }
+    }
+    Warn(a, "Unknown key '" + a.key + "' in section [" + a.section + "], ignoring" + hint);
+  }
+
   SpecifierData data_;
   Spec spec_;
   std::map<std::string, UnitHandler> handlers_;  // "Section.Key" → handler

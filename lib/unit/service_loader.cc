@@ -132,16 +132,7 @@ Result<void> ServiceLoader::Apply(const UnitAssignment& a) {
     Warn(a, a.key + "= is not supported by supd yet; ignored");
     return Ok();
   }
-  // Like systemd, keys starting with "X-" are extensions for other tools: silently ignored.
-  if (a.key.starts_with("X-")) return Ok();
-  std::string hint;
-  for (const std::string& section : kSections) {
-    if (section != a.section && handlers_.count(section + "." + a.key) > 0) {
-      hint = " (" + a.key + "= belongs in the [" + section + "] section)";
-      break;
-    }
-  }
-  Warn(a, "Unknown key '" + a.key + "' in section [" + a.section + "], ignoring" + hint);
+  WarnUnknownKey(a);
   return Ok();
 }
 

@@ -10,6 +10,7 @@
 
 #include "lib/unit/conditions.h"
 #include "lib/unit/loader_base.h"
+#include "lib/unit/service_loader.h"
 #include "lib/unit/specifiers.h"
 #include "lib/unit/target_spec.h"
 #include "lib/unit/unit_syntax.h"
@@ -19,37 +20,12 @@ namespace {
 
 const std::vector<std::string> kSections = {"Unit", "Install"};
 
-// [Unit] directives of systemd.unit(5) that supd does not apply to a target (Condition*= and
-// Assert*= are matched by prefix in Apply()). Not exhaustive; anything else is "unknown".
-const std::set<std::string_view> kUnsupportedUnit = {
-    "OnFailure",
-    "OnSuccess",
-    "PropagatesReloadTo",
-    "ReloadPropagatedFrom",
-    "PropagatesStopTo",
-    "StopPropagatedFrom",
-    "JoinsNamespaceOf",
-    "RequiresMountsFor",
-    "WantsMountsFor",
-    "OnFailureJobMode",
-    "IgnoreOnIsolate",
-    "RefuseManualStart",
-    "RefuseManualStop",
-    "AllowIsolate",
-    "SurviveFinalKillSignal",
-    "CollectMode",
-    "FailureAction",
-    "SuccessAction",
-    "FailureActionExitStatus",
-    "SuccessActionExitStatus",
-    "StartLimitIntervalSec",
-    "StartLimitBurst",
-    "StartLimitAction",
-    "RebootArgument",
-    "SourcePath",
+// [Unit] directives a target takes in systemd that supd does not apply to one: those it does
+// not apply to services either (IsKnownUnsupportedDirective), and these, which it applies to
+// services only. Condition*= and Assert*= are matched by prefix in IsKnownUnsupported().
+const std::set<std::string_view> kServiceOnlyUnit = {
+    "OnFailure", "OnSuccess", "StartLimitIntervalSec", "StartLimitBurst",
 };
-
-const std::set<std::string_view> kUnsupportedInstall = {"UpheldBy"};
 
 Result<void> CheckUnitName(const std::string& unit_name) {
   if (!IsValidUnitName(unit_name)) return Error{"Invalid unit name '" + unit_name + "'"};
@@ -89,22 +65,14 @@ class Loader : public UnitLoaderBase<Loader, TargetSpec> {
       Warn(a, a.key + "= is not supported by supd for targets, ignoring");
       return Ok();
     }
-    // Like systemd, keys starting with "X-" are extensions for other tools: silently ignored.
-    if (a.key.starts_with("X-")) return Ok();
-    std::string hint;
-    for (const std::string& section : kSections) {
-      if (section != a.section && handlers_.count(section + "." + a.key) > 0) {
-        hint = " (" + a.key + "= belongs in the [" + section + "] section)";
-        break;
-      }
-    }
-    Warn(a, "Unknown key '" + a.key + "' in section [" + a.section + "], ignoring" + hint);
+    WarnUnknownKey(a);
     return Ok();
   }
 
   static bool IsKnownUnsupported(const UnitAssignment& a) {
-    if (a.section == "Install") return kUnsupportedInstall.count(a.key) > 0;
-    if (kUnsupportedUnit.count(a.key) > 0) return true;
+    if (a.section == "Install") return IsKnownUnsupportedDirective("Install", a.key);
+    if (kServiceOnlyUnit.count(a.key) > 0 || IsKnownUnsupportedDirective("Unit", a.key))
+      return true;
     for (std::string_view prefix : {"Condition", "Assert"}) {
       if (!a.key.starts_with(prefix) || a.key.size() == prefix.size()) continue;
       std::string_view type = std::string_view(a.key).substr(prefix.size());
