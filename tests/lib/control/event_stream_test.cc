@@ -21,7 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using supd::testing::FakeCgroupControl;
-using supd::testing::FakeLauncher;
 using supd::testing::FakeLoop;
 using supd::testing::FakeProcessControl;
 using supd::testing::FakeWorker;
@@ -83,20 +82,11 @@ class EventStreamTest : public ::testing::Test {
   }
 
   void Start() {
-    HostParts h;
-    auto loop = std::make_unique<FakeLoop>(io_);
-    auto procs = std::make_unique<FakeProcessControl>();
-    auto cgroups = std::make_unique<FakeCgroupControl>();
-    cgroups->calls = &procs->calls;
-    auto launcher = std::make_unique<FakeLauncher>(procs.get(), cgroups.get());
-    loop_ = loop.get();
-    procs_ = procs.get();
-    cgroups_ = cgroups.get();
-    h.loop = std::move(loop);
-    h.process = std::move(procs);
-    h.cgroups = std::move(cgroups);
-    h.launcher = std::move(launcher);
-    h.worker = std::make_shared<FakeWorker>(io_);
+    testing::FakeHost fake(io_);
+    loop_ = fake.loop;
+    procs_ = fake.procs;
+    cgroups_ = fake.cgroups;
+    HostParts h = std::move(fake.parts);
     ManagerConfig cfg;
     cfg.units_dir = dir_ + "/units";
     cfg.log_dir = dir_ + "/logs";

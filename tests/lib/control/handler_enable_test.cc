@@ -41,18 +41,11 @@ class HandlerEnableTest : public ::testing::Test {
   }
 
   void Start() {
-    HostParts h;
-    auto procs = std::make_unique<testing::FakeProcessControl>();
-    auto cgroups = std::make_unique<testing::FakeCgroupControl>();
-    cgroups->calls = &procs->calls;
-    procs_ = procs.get();
-    cgroups_ = cgroups.get();
-    h.launcher = std::make_unique<testing::FakeLauncher>(procs.get(), cgroups.get());
-    h.loop = std::make_unique<testing::FakeLoop>(io_);
-    h.process = std::move(procs);
-    h.cgroups = std::move(cgroups);
-    auto worker = std::make_shared<testing::FakeWorker>(io_);
-    h.worker = worker;
+    testing::FakeHost fake(io_);
+    procs_ = fake.procs;
+    cgroups_ = fake.cgroups;
+    auto worker = fake.worker;
+    HostParts h = std::move(fake.parts);
     ManagerConfig cfg;
     cfg.units_dir = units_;
     cfg.log_dir = dir_ + "/logs";

@@ -22,6 +22,7 @@
 
 #include "lib/supervise/host.h"
 #include "lib/supervise/launch.h"
+#include "lib/supervise/manager.h"
 
 namespace supd::testing {
 
@@ -288,6 +289,35 @@ class FakeWorker final : public BlockingWork {
 
  private:
   boost::asio::io_context& io_;
+};
+
+// The fakes wired together as a Manager's host: the launcher records into the process fake,
+// the cgroup fake logs into the process fake's calls. `parts` goes to the Manager; the pointers
+// stay valid while it lives.
+struct FakeHost {
+  explicit FakeHost(boost::asio::io_context& io) {
+    auto l = std::make_unique<FakeLoop>(io);
+    auto p = std::make_unique<FakeProcessControl>();
+    auto c = std::make_unique<FakeCgroupControl>();
+    c->calls = &p->calls;
+    auto la = std::make_unique<FakeLauncher>(p.get(), c.get());
+    loop = l.get();
+    procs = p.get();
+    cgroups = c.get();
+    launcher = la.get();
+    worker = std::make_shared<FakeWorker>(io);
+    parts.loop = std::move(l);
+    parts.process = std::move(p);
+    parts.cgroups = std::move(c);
+    parts.launcher = std::move(la);
+    parts.worker = worker;
+  }
+  FakeLoop* loop = nullptr;
+  FakeProcessControl* procs = nullptr;
+  FakeCgroupControl* cgroups = nullptr;
+  FakeLauncher* launcher = nullptr;
+  std::shared_ptr<FakeWorker> worker;
+  HostParts parts;
 };
 
 }  // namespace supd::testing

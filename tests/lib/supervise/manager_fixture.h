@@ -26,7 +26,6 @@ using testing::FakeCgroupControl;
 using testing::FakeLauncher;
 using testing::FakeLoop;
 using testing::FakeProcessControl;
-using testing::FakeWorker;
 
 class ManagerTest : public ::testing::Test {
  protected:
@@ -52,21 +51,12 @@ class ManagerTest : public ::testing::Test {
   }
 
   void Start(bool notify = false) {
-    HostParts h;
-    auto loop = std::make_unique<FakeLoop>(io_);
-    auto procs = std::make_unique<FakeProcessControl>();
-    auto cgroups = std::make_unique<FakeCgroupControl>();
-    cgroups->calls = &procs->calls;
-    auto launcher = std::make_unique<FakeLauncher>(procs.get(), cgroups.get());
-    loop_ = loop.get();
-    procs_ = procs.get();
-    cgroups_ = cgroups.get();
-    launcher_ = launcher.get();
-    h.loop = std::move(loop);
-    h.process = std::move(procs);
-    h.cgroups = std::move(cgroups);
-    h.launcher = std::move(launcher);
-    h.worker = std::make_shared<FakeWorker>(io_);
+    testing::FakeHost fake(io_);
+    loop_ = fake.loop;
+    procs_ = fake.procs;
+    cgroups_ = fake.cgroups;
+    launcher_ = fake.launcher;
+    HostParts h = std::move(fake.parts);
     h.probes = probes_;
     ManagerConfig cfg;
     cfg.units_dir = dir_ + "/units";
