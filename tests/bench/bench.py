@@ -887,6 +887,11 @@ def cgroup_layout():
     return "cgroup v1"
 
 
+# Every round starts each unit again within seconds: without this, systemd's default start
+# limit (5 starts in 10 s) fails them from the sixth round on, as it would under systemd.
+NO_START_LIMIT = "StartLimitIntervalSec=0\n"
+
+
 def deps_units(gobin, width, depth, shape, kind):
     """The graph and its floor, in one units directory. deps.target Wants= the width x depth
     units l<k>-u<i>; a unit of level k > 0 Requires= and is After= every unit of level k-1
@@ -905,12 +910,12 @@ def deps_units(gobin, width, depth, shape, kind):
             if k > 0:
                 parents = levels[k - 1] if shape == "dense" else [levels[k - 1][i]]
                 deps = f"Requires={' '.join(parents)}\nAfter={' '.join(parents)}\n"
-            units[name] = (f"[Unit]\nPartOf=deps.target\n{deps}" +
+            units[name] = (f"[Unit]\nPartOf=deps.target\n{NO_START_LIMIT}{deps}" +
                            service.format(gobin=gobin, name=name[:-len('.service')]))
         levels.append(level)
     flat = [f"f-u{i}.service" for i in range(width * depth)]
     for name in flat:
-        units[name] = ("[Unit]\nPartOf=flat.target\n" +
+        units[name] = (f"[Unit]\nPartOf=flat.target\n{NO_START_LIMIT}" +
                        service.format(gobin=gobin, name=name[:-len('.service')]))
     graph = [u for level in levels for u in level]
     units["deps.target"] = f"[Unit]\nDescription=benchmark graph\nWants={' '.join(graph)}\n"
