@@ -374,9 +374,10 @@ int main(int argc, char** argv) {
   // READY=1 waits for the units: after a SIGKILL the previous supd's services are stopped
   // first, and a manager told "ready" then would see "supervising 0 units".
   manager.LoadUnits([&] {
-    handler.SetReady();
+    // The line comes before the first answer: SetReady answers the waiting requests at once.
     spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION,
                  options.units_dir, options.socket_path, options.log_dir);
+    handler.SetReady();
     // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
     Notify(fmt::format("READY=1\nSTATUS=supervising {} units", manager.service_count()));
   });

@@ -107,7 +107,8 @@ TEST_F(SocketUnitsTest, StopClosesTheSocketStartBindsItAgain) {
   WriteUnit("web.service", "[Service]\nType=notify\nExecStart={go}/activated\n");
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   ASSERT_TRUE(HttpGet(port, 10s)) << "activation" << SupdContext();
-  ASSERT_EQ("running", State("web.service"));
+  // activated serves before it sends READY=1: "running" may come a moment after the answer.
+  ASSERT_TRUE(WaitForState("web.service", "running")) << SupdContext();
   // Stopping the socket while its service runs: the service keeps the socket it inherited,
   // and supctl says so, as systemctl does.
   CommandResult r = Supctl({"stop", "web.socket"});
@@ -124,7 +125,7 @@ TEST_F(SocketUnitsTest, StopClosesTheSocketStartBindsItAgain) {
   EXPECT_EQ(0, r.exit_code) << r.Describe();
   EXPECT_EQ("listening", State("web.socket"));
   EXPECT_TRUE(HttpGet(port, 10s)) << SupdContext();
-  EXPECT_EQ("running", State("web.service"));
+  EXPECT_TRUE(WaitForState("web.service", "running")) << SupdContext();
   // A start of the socket while its service runs is refused, as systemd refuses it ("Socket
   // service web.service already active, refusing"): the service still listens on the socket
   // it inherited. A restart stops the socket unit and is refused the same way; the service is
