@@ -8,9 +8,9 @@ What is compared, and where each side comes from:
   - each command's options: `supctl COMMAND --help`, the `*-x*`/`*--xyz*` words of that
     command's paragraph in the page, and what the completion offers for `supctl COMMAND -<TAB>`
     (besides the global options);
-  - the global options: `supctl --help`'s, the OPTIONS section of the page, and the completion's
-    offer for `supctl -<TAB>`;
-  - supd's options: `supd --help`'s and the OPTIONS section of supd.8.scd.
+  - the global options: `supctl --help`'s, the OPTIONS section of the page (its `*--option*`
+    term lines), and the completion's offer for `supctl -<TAB>`;
+  - supd's options: `supd --help`'s and the term lines of the OPTIONS section of supd.8.scd.
 Each difference is reported with what is missing where.
 """
 import argparse
@@ -79,6 +79,12 @@ def bold_options(lines):
     return {m for line in lines for m in re.findall(r"\*(--?[A-Za-z][\w-]*)\*", line)}
 
 
+def term_options(lines):
+    """The options an OPTIONS section documents: those of its term lines (`*--opt* _ARG_`), not
+    the ones its indented descriptions mention."""
+    return bold_options(line for line in lines if line.startswith("*"))
+
+
 def page_commands(lines):
     """{command: set of options named in its paragraph}, from the COMMANDS section."""
     cmds, current = {}, None
@@ -133,7 +139,7 @@ def main():
     global_opts = help_options(top_help)
     sections = page_sections(supctl_page)
     page_cmds = page_commands(sections.get("COMMANDS", []))
-    page_globals = bold_options(sections.get("OPTIONS", []))
+    page_globals = term_options(sections.get("OPTIONS", []))
 
     queries = [["supctl", ""], ["supctl", "-"]] + [["supctl", c, "-"] for c in help_cmds]
     offers = completion_offers(args.completion, queries)
@@ -162,13 +168,13 @@ def main():
                  (f"completion ({comp})", offered - global_opts - HELP_OPTIONS)])
 
     supd_opts = help_options(run_help([args.supd, "--help"]))
-    supd_page_opts = bold_options(page_sections(supd_page).get("OPTIONS", [])) - HELP_OPTIONS
+    supd_page_opts = term_options(page_sections(supd_page).get("OPTIONS", [])) - HELP_OPTIONS
     compare("supd option", [("supd --help", supd_opts), ("supd.8.scd OPTIONS", supd_page_opts)])
 
     if errors:
         print("\n".join(errors))
         print(f"{len(errors)} disagreement(s) between supctl/supd, their pages and the "
-              "completion", file=sys.stderr)
+              "completion")
         return 1
     print(f"{len(help_cmds)} commands, their options, {len(global_opts)} global options and "
           f"{len(supd_opts)} supd options agree")
