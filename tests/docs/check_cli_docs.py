@@ -14,6 +14,7 @@ What is compared, and where each side comes from:
 Each difference is reported with what is missing where.
 """
 import argparse
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -159,8 +160,11 @@ def main():
     compare("global option", [("supctl --help", global_opts),
                               ("supctl.1.scd OPTIONS", page_globals - HELP_OPTIONS),
                               (f"completion ({comp})", comp_globals - HELP_OPTIONS)])
-    for cmd, offered in zip(help_cmds, comp_cmd_opts):
-        cmd_opts = help_options(run_help([args.supctl, cmd, "--help"])) - global_opts
+    # Each command's --help at once (a sanitizer build takes a while to start).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        cmd_helps = list(pool.map(lambda c: run_help([args.supctl, c, "--help"]), help_cmds))
+    for cmd, offered, cmd_help in zip(help_cmds, comp_cmd_opts, cmd_helps):
+        cmd_opts = help_options(cmd_help) - global_opts
         in_page = page_cmds.get(cmd, set()) - global_opts - HELP_OPTIONS
         compare(f"option of '{cmd}':",
                 [(f"supctl {cmd} --help", cmd_opts),

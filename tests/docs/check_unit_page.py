@@ -9,9 +9,10 @@ asks the real loaders: tests/docs/unit_directives.cc feeds each (unit type, sect
 ParseServiceText/ParseSocketText/ParseTargetText and reports unknown, enforced, warned or
 refused. The names asked about are
   - every name the page lists, and
-  - every name-like string literal in lib/unit/*.cc (a directive has to be spelled somewhere),
-    the "Condition"/"Assert" forms of each, and each joined with the literal suffixes that
-    handler keys are built with (`h["X-Supd." + name + "IntervalSec"]`),
+  - every name-like string literal in lib/unit/*.cc and *.h (a directive has to be spelled
+    somewhere), in [Unit] also the "Condition"/"Assert" forms of each,
+  - and each directive a section knows joined with the literal suffixes that handler keys are
+    built with (`h["X-Supd." + name + "IntervalSec"]`: ReadinessProbe= → ReadinessProbeIntervalSec=),
 so a directive added to a loader without a line in the page fails here, and so does a page line
 the loaders do not know or treat differently.
 
@@ -84,7 +85,9 @@ def parse_page(path):
     return entries, errors
 
 
-def source_candidates(src_dir):
+def source_names(src_dir):
+    """The name-like string literals of the loaders' sources, and the literal suffixes that
+    handler keys are built with."""
     literals, suffixes = set(), set()
     for path in glob.glob(os.path.join(src_dir, "*.cc")) + glob.glob(os.path.join(src_dir, "*.h")):
         text = open(path, encoding="utf-8").read()
@@ -92,13 +95,7 @@ def source_candidates(src_dir):
             literals.add(m.group(1))
         for m in re.finditer(r'\+\s*"([A-Z][A-Za-z0-9]*)"\s*\]', text):
             suffixes.add(m.group(1))
-    names = set(literals)
-    for lit in literals:
-        names.add("Condition" + lit)
-        names.add("Assert" + lit)
-        for s in suffixes:
-            names.add(lit + s)
-    return names
+    return literals, suffixes
 
 
 def classify(probe, queries):
@@ -126,18 +123,25 @@ def main():
         if not any((utype, s) in entries for s in sections):
             errors.append(f"{args.page}: no directives listed for .{utype} units")
 
-    candidates = source_candidates(args.sources)
-    for table in entries.values():
-        candidates.update(n for n in table if not n.endswith("*"))
+    literals, suffixes = source_names(args.sources)
+    page_names = {n for t in entries.values() for n in t if not n.endswith("*")}
     queries = []
     for utype, sections in SECTIONS.items():
         for s in sections:
-            for name in sorted(candidates):
-                queries.append((utype, s, name))
+            names = literals | page_names
+            if s == "Unit":
+                names |= {p + lit for lit in literals for p in ("Condition", "Assert")}
+            queries += [(utype, s, n) for n in sorted(names)]
             for name in entries.get((utype, s), {}):
                 if name.endswith("*"):
                     queries.append((utype, s, name[:-1] + WILDCARD_PROBE))
     got = classify(args.probe, queries)
+    # Second round: the names built from a known directive of the section and a suffix.
+    more = sorted({(t, s, k + suffix) for (t, s, k), c in got.items() if c != "unknown"
+                   for suffix in suffixes} - set(got))
+    if more:
+        got.update(classify(args.probe, more))
+        queries += more
 
     page = os.path.basename(args.page)
     for (utype, s), table in sorted(entries.items()):
