@@ -12,9 +12,9 @@ namespace supd {
 std::string FormatSpan(std::chrono::microseconds span) {
   using std::chrono::microseconds;
   if (span == microseconds::max()) return "infinity";
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(span).count();
-  if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
-  return fmt::format("{}ms", ms);
+  if (span.count() % 1000000 == 0) return fmt::format("{}s", span.count() / 1000000);
+  if (span.count() % 1000 == 0) return fmt::format("{}ms", span.count() / 1000);
+  return fmt::format("{}us", span.count());
 }
 
 Shutdown::Shutdown(boost::asio::io_context& io, Manager& manager,
@@ -24,7 +24,8 @@ Shutdown::Shutdown(boost::asio::io_context& io, Manager& manager,
       manager_(manager),
       handler_(handler),
       server_(server),
-      stop_timeout_(stop_timeout),
+      // A cap of a year or more is no cap (and would overflow the timer's nanoseconds).
+      stop_timeout_(stop_timeout >= kNoCapFrom ? std::chrono::microseconds::zero() : stop_timeout),
       cap_timer_(io),
       drain_timer_(io) {}
 
@@ -41,16 +42,15 @@ void Shutdown::Begin(const std::string& why, int exit_status, bool force) {
                  exit_status);
   } else {
     spdlog::info("{}: stopping all services{}", why,
-                 stop_timeout_.count() > 0 && stop_timeout_ != std::chrono::microseconds::max()
-                     ? fmt::format(" (at most {}: --stop-timeout)", FormatSpan(stop_timeout_))
-                     : std::string());
+                 HasCap() ? fmt::format(" (at most {}: --stop-timeout)", FormatSpan(stop_timeout_))
+                          : std::string());
   }
   // exit-force: SIGKILL before StopAll sends any SIGTERM. The exits are seen on later turns of
   // the loop, when every unit has its stop job: they end those stops.
   if (force) KillWhatIsLeft(why);
   manager_.StopAll([this] { OnAllStopped(); });
   if (finished_ || force) return;
-  if (stop_timeout_.count() > 0 && stop_timeout_ != std::chrono::microseconds::max()) {
+  if (HasCap()) {
     cap_timer_.expires_after(stop_timeout_);
     cap_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) OnStopTimeout();
@@ -67,12 +67,23 @@ void Shutdown::KillWhatIsLeft(const std::string& why) {
   killed_ = true;
   const std::vector<std::string> left = manager_.KillAll(SIGKILL);
   if (!left.empty()) spdlog::warn("{}: killing what is left: {}", why, fmt::join(left, ", "));
-  // SIGKILL ends every process but one stuck in the kernel (D state, a hung NFS mount): supd
-  // does not wait for ever on one of those.
-  cap_timer_.expires_after(kKillGrace);
+  kill_deadline_ = std::chrono::steady_clock::now() + kKillGrace;
+  KillAgainSoon();
+}
+
+// The stops still run after the SIGKILL (an ExecStop= of a unit whose turn came, spawned after
+// it): those processes get SIGKILL too, every kKillTick, until everything is gone. A process
+// stuck in the kernel (D state, a hung NFS mount) survives SIGKILL: after kKillGrace supd no
+// longer waits for it.
+void Shutdown::KillAgainSoon() {
+  cap_timer_.expires_after(kKillTick);
   cap_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || finished_) return;
-    spdlog::error("processes still there {} s after SIGKILL (stuck in the kernel?); exiting anyway",
+    const std::vector<std::string> left = manager_.KillAll(SIGKILL);
+    if (std::chrono::steady_clock::now() < kill_deadline_) return KillAgainSoon();
+    spdlog::error("processes of {} still there {} s after SIGKILL (stuck in the kernel?); "
+                  "exiting anyway",
+                  left.empty() ? std::string("a service") : fmt::format("{}", fmt::join(left, ", ")),
                   kKillGrace.count());
     Finish();
   });

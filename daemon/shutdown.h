@@ -7,8 +7,9 @@
 //   TimeoutStopSec=). `exit-force` sends SIGKILL to every process at once instead of waiting.
 // - The whole stop is capped by --stop-timeout (an orchestrator's grace period is 30 s; the
 //   default 25 s stays inside it): past it, what is left gets SIGKILL, named in the log.
-// - supd exits once every service's processes are gone. A process that survives even SIGKILL
-//   for kKillGrace more (stuck in the kernel) no longer holds supd: it exits anyway, saying so.
+// - supd exits once every service's processes are gone. After a SIGKILL, what the stops still
+//   spawn gets SIGKILL too; a process that survives SIGKILL for kKillGrace (stuck in the
+//   kernel) no longer holds supd: it exits anyway, saying so.
 // - The services' last output is drained for at most kDrainLimit before the loop ends.
 // As PID 1 of a container nothing else is needed: supd reaps every orphan as it exits (the
 // process watcher), and the kernel kills what is left in the namespace when PID 1 exits.
@@ -30,9 +31,11 @@ namespace supd {
 class Shutdown {
  public:
   static constexpr std::chrono::seconds kKillGrace{5};
+  static constexpr std::chrono::milliseconds kKillTick{100};
   static constexpr std::chrono::seconds kDrainLimit{2};
+  static constexpr std::chrono::hours kNoCapFrom{24 * 365};
 
-  // stop_timeout: zero = no cap.
+  // stop_timeout: zero (or kNoCapFrom and more) = no cap.
   Shutdown(boost::asio::io_context& io, Manager& manager, control::RequestHandler& handler,
            control::ControlServer& server, std::chrono::microseconds stop_timeout);
 
@@ -45,6 +48,8 @@ class Shutdown {
  private:
   void OnStopTimeout();
   void KillWhatIsLeft(const std::string& why);
+  void KillAgainSoon();
+  bool HasCap() const { return stop_timeout_.count() > 0; }
   void OnAllStopped();
   void Drain();
   void Finish();
@@ -57,13 +62,14 @@ class Shutdown {
   boost::asio::steady_timer cap_timer_;   // --stop-timeout, then kKillGrace after the SIGKILL
   boost::asio::steady_timer drain_timer_;
   std::chrono::steady_clock::time_point drain_deadline_;
+  std::chrono::steady_clock::time_point kill_deadline_;
   bool begun_ = false;
   bool killed_ = false;    // SIGKILL was sent (timeout or exit-force)
   bool finished_ = false;  // the loop was told to end
   int exit_status_ = 0;
 };
 
-// "25s", "1min 30s", "infinity" for the log.
+// "25s", "1500ms", "infinity" for the log.
 std::string FormatSpan(std::chrono::microseconds span);
 
 }  // namespace supd

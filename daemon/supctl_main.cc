@@ -498,7 +498,11 @@ int IsSystemRunning(const std::string& socket, bool quiet, bool wait,
   for (;;) {
     state = "offline";
     if (auto client = supd::control::Client::Connect(socket); client.ok()) {
-      if (timeout) client->SetTimeout(*timeout);
+      if (timeout) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                                Clock::now());
+        client->SetTimeout(std::max(left, std::chrono::milliseconds(1)));
+      }
       auto r = client->Call("is-system-running", nlohmann::json::object());
       if (!r.ok() || !r->value("ok", false)) {
         state = "unknown";

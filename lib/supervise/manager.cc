@@ -340,6 +340,13 @@ void Manager::Impl::AfterChange(Service& s) {
     TriggerUnits(s, from, st);
     TriggerExitAction(s, from, st);
   }
+  // While supd stops everything, nothing restarts (systemd: no automatic restart with a stop
+  // job pending): a service killed before its stop job ran (the SIGKILL of --stop-timeout or
+  // exit-force) stops here. The nested AfterChange of the Dispatch does the rest.
+  if (shutting_down && st == State::kBackoff) {
+    runner->Dispatch(s, s.fsm->Stop(host.loop->Now()));
+    return;
+  }
   if (const bool ready = st == State::kRunning && s.fsm->ready() && s.fsm->probe_ready();
       ready != s.last_ready) {
     s.last_ready = ready;

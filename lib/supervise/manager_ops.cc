@@ -89,7 +89,8 @@ void Manager::Impl::TriggerExitAction(Service& s, State from, State to) {
   const bool failed = to == State::kFailed && from != State::kFailed;
   const bool succeeded = to == State::kStopped && from != State::kStopped &&
                          from != State::kFailed && s.fsm->result() == ServiceResult::kSuccess;
-  if (!s.spec || shutting_down || !exit_handler || (!failed && !succeeded)) return;
+  // A unit stopped because its file was removed (daemon-reload) did not fail or succeed.
+  if (!s.spec || shutting_down || s.removed || !exit_handler || (!failed && !succeeded)) return;
   const UnitAction action = failed ? s.spec->failure_action : s.spec->success_action;
   if (action == UnitAction::kNone) return;
   ExitRequest req;
@@ -98,11 +99,14 @@ void Manager::Impl::TriggerExitAction(Service& s, State from, State to) {
   req.action = action;
   const auto& explicit_status =
       failed ? s.spec->failure_action_exit_status : s.spec->success_action_exit_status;
-  // systemd: the main process's exit code when it exited (not when a signal ended it).
+  // systemd (unit_failure_action_exit_status): the main process's exit code when it exited,
+  // 255 when a signal ended it, and supd's status left as it is (0) when no main process of
+  // this run ended (a failed ExecStartPre=: the last exit is an earlier run's).
   if (explicit_status) {
     req.status = *explicit_status;
-  } else if (s.last_exit && s.last_exit->status.exited) {
-    req.status = s.last_exit->status.code & 0xff;
+  } else if (s.last_exit && s.current &&
+             s.last_exit->at_monotonic >= s.current->started_monotonic) {
+    req.status = s.last_exit->status.exited ? s.last_exit->status.code & 0xff : 255;
   }
   spdlog::warn("{}: {}={}: stopping supd with exit status {}", s.name, req.directive,
                UnitActionName(action), req.status);
@@ -117,7 +121,7 @@ void Manager::Impl::TriggerUnits(Service& s, State from, State to) {
   const bool failed = to == State::kFailed && from != State::kFailed;
   const bool succeeded = to == State::kStopped && from != State::kStopped &&
                          from != State::kFailed && s.fsm->result() == ServiceResult::kSuccess;
-  if (!s.spec || shutting_down || (!failed && !succeeded)) return;
+  if (!s.spec || shutting_down || s.removed || (!failed && !succeeded)) return;
   const std::vector<std::string>& units = failed ? s.spec->on_failure : s.spec->on_success;
   if (units.empty()) return;
   const char* directive = failed ? "OnFailure" : "OnSuccess";

@@ -638,7 +638,7 @@ StandardOutput=journal
   // The reader thread may not have taken the last datagrams yet: wait for the last line.
   WaitFor([&] {
     for (const std::string& e : journald.Entries())
-      if (e.find("MESSAGE=all services stopped; exiting\n") == 0) return true;
+      if (e.find("MESSAGE=all services stopped; exiting with status 0\n") == 0) return true;
     return false;
   });
   const std::vector<std::string> entries = journald.Entries();
@@ -650,7 +650,8 @@ StandardOutput=journal
                         e.find("\nPRIORITY=6\nSYSLOG_IDENTIFIER=supd\n") != std::string::npos);
   }
   EXPECT_TRUE(loaded) << "supd's own log did not reach the journal as entries:\n" << all;
-  EXPECT_NE(std::string::npos, all.find("MESSAGE=all services stopped; exiting\n")) << all;
+  EXPECT_NE(std::string::npos, all.find("MESSAGE=all services stopped; exiting with status 0\n"))
+      << all;
 }
 
 }  // namespace

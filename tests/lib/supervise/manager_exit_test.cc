@@ -2,6 +2,7 @@
 // fake host.
 #include <signal.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "tests/lib/supervise/manager_fixture.h"
@@ -31,7 +32,7 @@ TEST_F(ManagerExitTest, FailureActionExitAsksWithTheMainProcessExitCode) {
   EXPECT_EQ(requests_[0].status, 3);
 }
 
-TEST_F(ManagerExitTest, AnExplicitExitStatusWinsAndASignalDeathGivesZero) {
+TEST_F(ManagerExitTest, AnExplicitExitStatusWinsAndASignalDeathGives255) {
   Unit("a.service",
        "[Unit]\nFailureAction=exit-force\nFailureActionExitStatus=7\n"
        "[Service]\nExecStart=/bin/a\n");
@@ -44,9 +45,9 @@ TEST_F(ManagerExitTest, AnExplicitExitStatusWinsAndASignalDeathGivesZero) {
   ASSERT_EQ(requests_.size(), 2u);
   EXPECT_EQ(requests_[0].action, UnitAction::kExitForce);
   EXPECT_EQ(requests_[0].status, 7);
-  // systemd: no exit code to pass on when a signal ended the main process.
+  // systemd (unit_failure_action_exit_status): 255 when a signal ended the main process.
   EXPECT_EQ(requests_[1].unit, "b.service");
-  EXPECT_EQ(requests_[1].status, 0);
+  EXPECT_EQ(requests_[1].status, 255);
 }
 
 TEST_F(ManagerExitTest, FailureActionWaitsUntilRestartGivesUp) {
@@ -85,6 +86,60 @@ TEST_F(ManagerExitTest, SuccessActionOnAOneshotThatFinishedAndOnAStop) {
   ASSERT_TRUE(OpStopping("web.service", [&](JobDone d) { manager_->Stop("web", {}, d); }));
   ASSERT_EQ(requests_.size(), 2u);
   EXPECT_EQ(requests_[1].unit, "web.service");
+  EXPECT_EQ(requests_[1].status, 255) << "as systemd: its main process was ended by SIGTERM";
+}
+
+TEST_F(ManagerExitTest, AFailedExecStartPreGivesNoStaleExitCode) {
+  Unit("web.service",
+       "[Unit]\nFailureAction=exit\n[Service]\nExecStartPre=/bin/pre\nExecStart=/bin/web\n");
+  ASSERT_NO_FATAL_FAILURE(StartWithHandler());
+  manager_->Start("web", {}, [](JobResult) {});
+  Poll();
+  Exit(launcher_->Last("ExecStartPre=/bin/pre")->pid, ExitStatus::Code(0));
+  Exit(*Snap("web.service").main_pid, ExitStatus::Code(9));
+  ASSERT_EQ(requests_.size(), 1u);
+  EXPECT_EQ(requests_[0].status, 9);
+  ASSERT_TRUE(Op([&](JobDone d) { manager_->ResetFailed("web", d); }));
+  loop_->Advance(1s);
+  // This start fails in ExecStartPre=: no main process of this run ended, and the exit code
+  // of the run before is not passed on.
+  manager_->Start("web", {}, [](JobResult) {});
+  Poll();
+  Exit(launcher_->Last("ExecStartPre=/bin/pre")->pid, ExitStatus::Code(4));
+  ASSERT_EQ(Snap("web.service").state, State::kFailed);
+  ASSERT_EQ(requests_.size(), 2u);
+  EXPECT_EQ(requests_[1].status, 0);
+}
+
+TEST_F(ManagerExitTest, ARemovedUnitStoppedByAReloadAsksNothing) {
+  Unit("web.service", "[Unit]\nSuccessAction=exit\n[Service]\nExecStart=/bin/web\n");
+  ASSERT_NO_FATAL_FAILURE(StartWithHandler());
+  ASSERT_TRUE(StartUnit("web"));
+  const pid_t pid = *Snap("web.service").main_pid;
+  std::filesystem::remove(dir_ + "/units/web.service");
+  bool reloaded = false;
+  manager_->ReloadUnits([&](ReloadSummary) { reloaded = true; });
+  ASSERT_TRUE(PollUntil([&] { return reloaded; }));
+  Exit(pid, ExitStatus::Code(0));
+  EXPECT_TRUE(requests_.empty());
+}
+
+TEST_F(ManagerExitTest, NothingRestartsWhileSupdStops) {
+  Unit("db.service", "[Service]\nExecStart=/bin/db\nRestart=always\nRestartSec=0\n");
+  Unit("web.service", "[Unit]\nAfter=db.service\n[Service]\nExecStart=/bin/web\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(StartUnit("db"));
+  ASSERT_TRUE(StartUnit("web"));
+  const pid_t db = *Snap("db.service").main_pid;
+  manager_->StopAll([] {});
+  Poll();
+  // web stops first (it is after db); db is killed before its stop job ran (--stop-timeout).
+  const size_t launched = launcher_->launched.size();
+  Exit(db, ExitStatus::Signal(SIGKILL));
+  loop_->Advance(1s);
+  Poll();
+  EXPECT_EQ(launcher_->launched.size(), launched) << "db restarted during the stop of everything";
+  EXPECT_EQ(Snap("db.service").state, State::kStopped);
 }
 
 TEST_F(ManagerExitTest, AFailedOneshotDoesNotTriggerSuccessAction) {
