@@ -28,7 +28,14 @@ if ! packaging/build-deb.sh "$tmp" >"$tmp/build.log" 2>&1; then
   echo "FAIL: dpkg-buildpackage failed (the end of its log is above)"
   exit 1
 fi
-echo "check-package: package built in $((SECONDS - build_start)) s"
+# CPU seconds (user + system) of the build's processes, as well as the wall time: on a shared
+# machine the wall time says more about the other load than about the build.
+# `times` must run in this shell, not in a $(...) subshell, which has no children of its own.
+times >"$tmp/times"
+cpu=$(tail -1 "$tmp/times" | awk '{ split($1, u, /[ms]/); split($2, s, /[ms]/);
+                                  printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
+echo "check-package: package built in $((SECONDS - build_start)) s (CPU $cpu s on $(nproc) CPUs," \
+     "load $(cut -d' ' -f1 /proc/loadavg))"
 version=$(sed -n 's/^project(supd VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 arch=$(dpkg --print-architecture)
 deb="$tmp/supd_${version}_${arch}.deb"
