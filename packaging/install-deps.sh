@@ -14,8 +14,12 @@ util-linux procps psmisc curl python3 hey"
 # prometheus: promtool checks the exposition, and the integration tests scrape supd with a real
 # Prometheus server (run by the tests on loopback). On a host with systemd the package also
 # enables its own server on :9090, which is why the demo does not install it.
+# tests/package/check-package.sh builds the Debian package with dpkg-buildpackage (dpkg-dev,
+# debhelper, fakeroot, and build-essential, which dpkg-checkbuilddeps requires), with the man
+# pages (scdoc), and runs lintian on it; tests/package/check-container.sh parses
+# packaging/examples/kubernetes.yaml (python3-yaml).
 if [ "${1:-}" = "--tests" ]; then
-  PKGS="$PKGS prometheus"
+  PKGS="$PKGS prometheus build-essential debhelper dpkg-dev fakeroot lintian scdoc python3-yaml"
 fi
 
 missing=""
