@@ -27,8 +27,9 @@ build_start=$SECONDS
 # Debian's -g, as the release build of tests/run-tests.sh) and no -dbgsym package, which take
 # a third of the compile time and a strip pass. Everything else is the package as built without
 # these variables (flags, hardening, maintainer scripts, files).
-if ! DEB_CXXFLAGS_APPEND="-g1 ${DEB_CXXFLAGS_APPEND:-}" DEB_BUILD_OPTIONS="noddebs ${DEB_BUILD_OPTIONS:-}" \
-     packaging/build-deb.sh "$tmp" >"$tmp/build.log" 2>&1; then
+export DEB_CXXFLAGS_APPEND="-g1 ${DEB_CXXFLAGS_APPEND:-}"
+export DEB_BUILD_OPTIONS="noddebs ${DEB_BUILD_OPTIONS:-}"
+if ! packaging/build-deb.sh "$tmp" >"$tmp/build.log" 2>&1; then
   tail -n 60 "$tmp/build.log"
   echo "FAIL: dpkg-buildpackage failed (the end of its log is above)"
   exit 1
