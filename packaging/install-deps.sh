@@ -18,8 +18,13 @@ scdoc"
 # enables its own server on :9090, which is why the demo does not install it.
 # groff-base: the test that the man pages render without warnings (man-db pulls it in, but a
 # minimal image may have neither).
+# tests/package/check-package.sh builds the Debian package with dpkg-buildpackage (dpkg-dev,
+# debhelper, fakeroot, and build-essential, which dpkg-checkbuilddeps requires), and runs
+# lintian on it; tests/package/check-container.sh parses packaging/examples/kubernetes.yaml
+# (python3-yaml).
 if [ "${1:-}" = "--tests" ]; then
-  PKGS="$PKGS prometheus groff-base"
+  PKGS="$PKGS prometheus groff-base build-essential debhelper dpkg-dev fakeroot lintian
+python3-yaml"
 fi
 
 missing=""

@@ -1,8 +1,9 @@
 #!/bin/bash
 # The whole test suite, as CI runs it: installs dependencies, builds, runs the unit and
-# integration tests (clang-tidy beside them), then the same again built with AddressSanitizer +
-# UBSan (all but the load tests, see below), then the log writer's unit tests under
-# ThreadSanitizer (the only code with a second thread), then the fuzz targets over their corpora.
+# integration tests (clang-tidy beside them), builds the Debian package and checks it (and the
+# container files), then the same tests again built with AddressSanitizer + UBSan (all but the
+# load tests, see below), then the log writer's unit tests under ThreadSanitizer (the only code
+# with a second thread), then the fuzz targets over their corpora.
 # Integration tests that need root skip (with a message) when not run as root.
 #
 # Budget: 20 minutes from a fresh clone on 2 cores. Each stage prints how long it took. What
@@ -55,6 +56,12 @@ tidy_ok=0
 wait "$tidy" || tidy_ok=$?
 cat build/clang-tidy.out
 [ "$tests_ok" -eq 0 ] && [ "$tidy_ok" -eq 0 ] || exit 1
+
+stage "Debian package (dpkg-buildpackage, contents, lintian) and the container files"
+tests/package/check-package.sh
+# Lints the Containerfile and the examples; builds the image only where podman or docker runs
+# (it says "skipped: ..." otherwise, in about 2 s).
+tests/package/check-container.sh
 
 stage "build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSUPD_SANITIZE=ON -DSUPD_BUILD_TESTS=ON \
