@@ -97,8 +97,8 @@ using UnitSnapshot = std::variant<ServiceSnapshot, SocketSnapshot, TargetSnapsho
 struct ExitRequest {
   std::string unit;
   const char* directive = "FailureAction";  // or "SuccessAction"
-  UnitAction action = UnitAction::kExit;     // kExit or kExitForce
-  int status = 0;                            // supd's exit status, 0..255
+  UnitAction action = UnitAction::kExit;    // kExit or kExitForce
+  int status = 0;                           // supd's exit status, 0..255
 };
 
 class Manager {
