@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "lib/control/client.h"
 #include "lib/control/dependency_tree.h"
@@ -215,6 +216,7 @@ struct Args {
   bool openmetrics = false;
   bool now = false;
   bool quiet = false;
+  bool wait_boot = false;  // is-system-running --wait
   bool reverse = false;
   bool all = false;
 };
@@ -236,6 +238,7 @@ struct Commands {
   CLI::App* disable;
   CLI::App* is_enabled;
   CLI::App* list_dependencies;
+  CLI::App* is_system_running;
 };
 
 Commands DefineCommands(CLI::App& app, Args* a) {
@@ -294,6 +297,13 @@ Commands DefineCommands(CLI::App& app, Args* a) {
   c.list_dependencies->add_option("unit", a->services, "unit")->required()->expected(1);
   c.list_dependencies->add_flag("--reverse", a->reverse, "the units that pull this one in");
   c.list_dependencies->add_flag("--all", a->all, "expand every unit, not only targets");
+  c.is_system_running = app.add_subcommand(
+      "is-system-running",
+      "print supd's state: initializing, starting, running, degraded, stopping, offline (exit 0 "
+      "only when running)");
+  c.is_system_running->add_flag("-q,--quiet", a->quiet, "print nothing, only set the exit code");
+  c.is_system_running->add_flag("--wait", a->wait_boot,
+                                "while initializing or starting, wait for the start to finish");
   return c;
 }
 
@@ -477,6 +487,36 @@ bool ParseTimeout(const std::string& text, std::optional<std::chrono::millisecon
   return true;
 }
 
+// is-system-running: systemctl's words and exit codes (0 only for "running"; "offline", exit
+// 1, when supd cannot be reached). --wait asks again every 50 ms while the start goes on,
+// until --timeout if given.
+int IsSystemRunning(const std::string& socket, bool quiet, bool wait,
+                    std::optional<std::chrono::milliseconds> timeout) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = timeout ? Clock::now() + *timeout : Clock::time_point::max();
+  std::string state;
+  for (;;) {
+    state = "offline";
+    if (auto client = supd::control::Client::Connect(socket); client.ok()) {
+      if (timeout) client->SetTimeout(*timeout);
+      auto r = client->Call("is-system-running", nlohmann::json::object());
+      if (!r.ok() || !r->value("ok", false)) {
+        state = "unknown";
+      } else if (const auto st = r->value("result", nlohmann::json::object());
+                 st.is_object() && st.contains("state") && st["state"].is_string()) {
+        state = st["state"].get<std::string>();
+      } else {
+        state = "unknown";
+      }
+    }
+    if (!wait || (state != "initializing" && state != "starting")) break;
+    if (Clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (!quiet) std::printf("%s\n", state.c_str());
+  return state == "running" ? kExitOk : kExitFailed;
+}
+
 int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::milliseconds> timeout) {
   if (c.version->parsed()) return Version(a.socket);
   if (c.status->parsed() || c.list->parsed()) return Status(a.socket, a.services, a.json_out);
@@ -499,6 +539,9 @@ int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::millis
   if (c.enable->parsed()) return Install("enable", a, timeout);
   if (c.disable->parsed()) return Install("disable", a, timeout);
   if (c.is_enabled->parsed()) return IsEnabled(a.socket, a.services, a.quiet);
+  if (c.is_system_running->parsed()) {
+    return IsSystemRunning(a.socket, a.quiet, a.wait_boot, timeout);
+  }
   if (c.list_dependencies->parsed()) {
     return ListDependencies(a.socket, a.services.front(), a.reverse, a.all);
   }

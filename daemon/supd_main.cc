@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include "daemon/shutdown.h"
 #include "lib/base/event_loop.h"
 #include "lib/base/sd_notify.h"
 #include "lib/base/unique_fd.h"
@@ -31,7 +32,6 @@
 #include "lib/control/paths.h"
 #include "lib/control/server.h"
 #include "lib/log/daemon_log.h"
-#include "lib/log/output_reader.h"
 #include "lib/metrics/collect.h"
 #include "lib/metrics/exposition.h"
 #include "lib/metrics/http_server.h"
@@ -39,6 +39,7 @@
 #include "lib/proc/spawn.h"
 #include "lib/supervise/manager.h"
 #include "lib/supervise/real_host.h"
+#include "lib/unit/unit_loader.h"
 
 namespace {
 
@@ -71,6 +72,8 @@ struct Options {
   std::string metrics_listen;   // "" = no metrics listener
   std::string metrics_textfile; // "" = no textfile
   unsigned metrics_textfile_interval = 15;  // seconds
+  std::string stop_timeout_text = "25s";
+  std::chrono::microseconds stop_timeout{std::chrono::seconds(25)};  // 0: no cap
 };
 
 // The command line, over the defaults: nullopt to go on, or the exit code (--help, --version,
@@ -101,6 +104,10 @@ std::optional<int> ParseOptions(int argc, char** argv, const supd::DefaultPaths&
                  "seconds between rewrites of DIR/supd.prom")
       ->capture_default_str()
       ->check(CLI::Range(1u, 86400u));
+  app.add_option("--stop-timeout", o->stop_timeout_text,
+                 "cap on the whole stop of supd (SIGTERM, FailureAction=exit): past it, what is "
+                 "left gets SIGKILL. A time span (25s, 1min 30s); 0 or infinity: no cap")
+      ->capture_default_str();
   app.add_flag_callback("--version", [] {
     std::printf("supd %s\n", SUPD_VERSION);
     std::exit(0);
@@ -110,6 +117,13 @@ std::optional<int> ParseOptions(int argc, char** argv, const supd::DefaultPaths&
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  auto span = supd::ParseTimeSpan(o->stop_timeout_text);
+  if (!span.ok()) {
+    std::fprintf(stderr, "--stop-timeout %s: %s\n", o->stop_timeout_text.c_str(),
+                 span.error().message.c_str());
+    return 2;
+  }
+  o->stop_timeout = *span;
   return std::nullopt;
 }
 
@@ -211,20 +225,15 @@ supd::ManagerConfig MakeManagerConfig(const Options& o, const supd::DefaultPaths
   return cfg;
 }
 
-// supd's own signals: SIGHUP reloads the units; SIGTERM and SIGINT stop every service, let
-// their output drain and end the loop.
+// supd's own signals: SIGHUP reloads the units; SIGTERM and SIGINT stop everything (Shutdown).
 class DaemonSignals {
  public:
-  DaemonSignals(boost::asio::io_context& io, supd::Manager& manager,
-                supd::control::RequestHandler& handler, supd::control::ControlServer& server,
+  DaemonSignals(boost::asio::io_context& io, supd::Manager& manager, supd::Shutdown& shutdown,
                 const std::string& units_dir)
-      : io_(io),
-        manager_(manager),
-        handler_(handler),
-        server_(server),
+      : manager_(manager),
+        shutdown_(shutdown),
         units_dir_(units_dir),
-        signals_(io, SIGTERM, SIGINT, SIGHUP),
-        drain_timer_(io) {}
+        signals_(io, SIGTERM, SIGINT, SIGHUP) {}
 
   void Wait() {
     signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -244,42 +253,16 @@ class DaemonSignals {
         if (manager_.units_loaded())
           Notify(fmt::format("READY=1\nSTATUS=supervising {} units", manager_.service_count()));
       });
-    } else if (!stopping_) {
-      stopping_ = true;
-      spdlog::info("{}: stopping all services", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      Notify("STOPPING=1");
-      handler_.ShuttingDown();
-      manager_.StopAll([this] {
-        // Let the output pipes drain (a Go program's last log lines), for at most 2 s: a
-        // leftover process could hold one open for ever.
-        drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        FinishShutdown();
-      });
-    } else {
-      spdlog::info("already stopping; waiting for services to finish their stop timeouts");
-    }
-  }
-
-  void FinishShutdown() {
-    if (supd::LiveOutputReaders() > 0 && std::chrono::steady_clock::now() < drain_deadline_) {
-      drain_timer_.expires_after(std::chrono::milliseconds(10));
-      drain_timer_.async_wait([this](const boost::system::error_code&) { FinishShutdown(); });
       return;
     }
-    spdlog::info("all services stopped; exiting");
-    server_.Close();
-    io_.stop();
+    if (!shutdown_.begun()) Notify("STOPPING=1");
+    shutdown_.Begin(sig == SIGTERM ? "SIGTERM" : "SIGINT", 0, false);
   }
 
-  boost::asio::io_context& io_;
   supd::Manager& manager_;
-  supd::control::RequestHandler& handler_;
-  supd::control::ControlServer& server_;
+  supd::Shutdown& shutdown_;
   const std::string& units_dir_;
   boost::asio::signal_set signals_;
-  boost::asio::steady_timer drain_timer_;
-  std::chrono::steady_clock::time_point drain_deadline_;
-  bool stopping_ = false;
 };
 
 // WatchdogSec= on supd's own unit: pings at half the interval from the loop, so a blocked loop
@@ -368,7 +351,21 @@ int main(int argc, char** argv) {
     }
     textfile = std::move(*writer);
   }
-  DaemonSignals signals(io, manager, handler, **server, options.units_dir);
+  supd::Shutdown shutdown(io, manager, handler, **server, options.stop_timeout);
+  // FailureAction=/SuccessAction=: the unit's exit status becomes supd's.
+  manager.SetExitHandler([&shutdown](const supd::ExitRequest& req) {
+    if (!shutdown.begun()) Notify("STOPPING=1");
+    shutdown.Begin(fmt::format("{}: {}={}", req.unit, req.directive,
+                               supd::UnitActionName(req.action)),
+                   req.status, req.action == supd::UnitAction::kExitForce);
+  });
+  if (metrics_http) {
+    metrics_http->SetHealth([&manager] {
+      const supd::SystemState st = manager.system_state();
+      return supd::metrics::Health{supd::SystemStateName(st), st == supd::SystemState::kRunning};
+    });
+  }
+  DaemonSignals signals(io, manager, shutdown, options.units_dir);
   signals.Wait();
 
   // READY=1 waits for the units: after a SIGKILL the previous supd's services are stopped
@@ -383,5 +380,5 @@ int main(int argc, char** argv) {
   });
   OwnWatchdog watchdog(io);
   supd::RunEventLoop(io);
-  return 0;
+  return shutdown.exit_status();
 }

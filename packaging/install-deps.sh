@@ -10,12 +10,16 @@ libboost1.81-dev nlohmann-json3-dev libspdlog-dev libsystemd-dev libcli11-dev
 libgtest-dev libgmock-dev
 clang clang-tidy libclang-rt-14-dev
 golang-go golang-github-coreos-go-systemd-dev
-util-linux procps psmisc curl python3 hey"
+util-linux procps psmisc curl python3 hey
+scdoc"
+# scdoc: the build makes the man pages (packaging/man/*.scd) with it.
 # prometheus: promtool checks the exposition, and the integration tests scrape supd with a real
 # Prometheus server (run by the tests on loopback). On a host with systemd the package also
 # enables its own server on :9090, which is why the demo does not install it.
+# groff-base: the test that the man pages render without warnings (man-db pulls it in, but a
+# minimal image may have neither).
 if [ "${1:-}" = "--tests" ]; then
-  PKGS="$PKGS prometheus"
+  PKGS="$PKGS prometheus groff-base"
 fi
 
 missing=""

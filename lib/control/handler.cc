@@ -76,6 +76,9 @@ RequestHandler::RequestHandler(boost::asio::io_context& io, Manager& manager,
     : manager_(manager), worker_(std::move(worker)), logs_(io, manager), events_(io, manager) {}
 
 void RequestHandler::Handle(const Request& req, const Peer& peer, ReplyFn reply) {
+  // Answered at once, also while the units load: an orchestrator's probe asks it.
+  if (req.cmd == "is-system-running")
+    return reply(Reply::Ok({{"state", SystemStateName(manager_.system_state())}}));
   if (ready_) return Run(req, peer, std::move(reply));
   if (shutting_down_) return reply(Reply::Fail(kFailed, "supd is shutting down"));
   if (waiting_.size() >= kMaxWaiting)

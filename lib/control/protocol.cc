@@ -7,14 +7,16 @@
 namespace supd::control {
 namespace {
 
-constexpr std::array<std::string_view, 20> kCommands = {
+constexpr std::array<std::string_view, 21> kCommands = {
     "status",  "version", "check",   "start",        "stop",
     "restart", "reload",  "kill",    "reset-failed", "daemon-reload",
     "list",    "cat",     "ping",    "logs",         "metrics",
-    "events",  "enable",  "disable", "is-enabled",   "list-dependencies"};
-constexpr std::array<std::string_view, 10> kReadOnly = {
+    "events",  "enable",  "disable", "is-enabled",   "list-dependencies",
+    "is-system-running"};
+constexpr std::array<std::string_view, 11> kReadOnly = {
     "status", "version", "check",  "list",       "cat",
-    "ping",   "metrics", "events", "is-enabled", "list-dependencies"};
+    "ping",   "metrics", "events", "is-enabled", "list-dependencies",
+    "is-system-running"};
 
 }  // namespace
 

@@ -385,6 +385,7 @@ json DaemonJson(const DaemonSnapshot& d) {
   }
   return {{"version", SUPD_VERSION},
           {"pid", d.pid},
+          {"system_state", SystemStateName(d.system_state)},
           {"cgroups",
            {{"mode", CgroupModeName(d.cgroup_mode)},
             {"summary", d.cgroup_summary},

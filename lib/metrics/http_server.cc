@@ -74,6 +74,7 @@ struct MetricsHttpServer::State {
   tcp::acceptor acceptor;
   asio::steady_timer retry;  // re-arms accept after EMFILE and the like
   RenderFn render;           // reset when the server is destroyed
+  HealthFn health;           // unset: /healthz and /readyz are 404
   const Options options;
   const std::string where;  // "--metrics-listen ADDRESS", the prefix of log lines
   bool stopped = false;     // the server was destroyed: handlers end at once
@@ -150,6 +151,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     const std::string_view target(req.target().data(), req.target().size());
     const std::string_view path = target.substr(0, target.find('?'));
     const bool keep_alive = req.keep_alive();
+    if ((path == "/healthz" || path == "/readyz") && state_->health) {
+      HandleHealth(req, path, keep_alive);
+      return;
+    }
     if (path != "/metrics") {
       Respond(req.version(), http::status::not_found, "text/plain; charset=utf-8",
               "Not found: supd serves its metrics at /metrics\n", keep_alive, false);
@@ -173,6 +178,25 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     Respond(req.version(), http::status::ok, rendered.content_type, std::move(rendered.body),
             keep_alive, head);
+  }
+
+  void HandleHealth(const http::request<http::string_body>& req, std::string_view path,
+                    bool keep_alive) {
+    const bool head = req.method() == http::verb::head;
+    if (!head && req.method() != http::verb::get) {
+      Respond(req.version(), http::status::method_not_allowed, "text/plain; charset=utf-8",
+              fmt::format("Method not allowed: {} answers GET and HEAD\n", path), keep_alive,
+              false);
+      return;
+    }
+    if (path == "/healthz") {
+      Respond(req.version(), http::status::ok, "text/plain; charset=utf-8", "ok\n", keep_alive,
+              head);
+      return;
+    }
+    const Health h = state_->health();
+    Respond(req.version(), h.ready ? http::status::ok : http::status::service_unavailable,
+            "text/plain; charset=utf-8", h.state + "\n", keep_alive, head);
   }
 
   // An error answer, after which the connection closes: what follows in the stream cannot be
@@ -328,6 +352,7 @@ MetricsHttpServer::~MetricsHttpServer() {
   state_->stopped = true;
   // Whatever the callback holds (the Manager, say) may go away with the server.
   state_->render = nullptr;
+  state_->health = nullptr;
   error_code ignored;
   state_->acceptor.close(ignored);
   state_->retry.cancel();
@@ -370,6 +395,8 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Listen(asio::io_co
   spdlog::info("metrics: serving /metrics on {} (port {})", address, server->local_port());
   return server;
 }
+
+void MetricsHttpServer::SetHealth(HealthFn health) { state_->health = std::move(health); }
 
 uint16_t MetricsHttpServer::local_port() const {
   error_code ec;

@@ -5,6 +5,9 @@
 //   GET /metrics, HEAD /metrics   200, Content-Type and body from the RenderFn (HEAD: the same
 //                                 headers and Content-Length, no body); a query string is
 //                                 ignored ("/metrics?x=1" is /metrics)
+//   GET/HEAD /healthz, /readyz    once SetHealth() was called, for an orchestrator's probes:
+//                                 /healthz 200 "ok" while the loop answers; /readyz 200 with
+//                                 the state's word when ready, else 503 with the word
 //   any other path                404, a short text body that names /metrics
 //   /metrics, another method      405 with "Allow: GET, HEAD"
 //   a malformed request           400, then close
@@ -49,6 +52,12 @@ struct Rendered {
 // Called on the loop with the request's Accept header ("" when it has none). Must not block;
 // an exception it throws becomes a 500 and an error log line, never a crash.
 using RenderFn = std::function<Rendered(std::string_view accept)>;
+// For /readyz: supd's state in a word ("running", "starting", ...) and whether it is ready.
+struct Health {
+  std::string state;
+  bool ready = false;
+};
+using HealthFn = std::function<Health()>;
 
 class MetricsHttpServer {
  public:
@@ -80,6 +89,9 @@ class MetricsHttpServer {
   ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
+
+  // Serves /healthz and /readyz from now on (called on the loop for each request).
+  void SetHealth(HealthFn health);
 
   // The port actually bound (the kernel's choice when the address asked for port 0).
   uint16_t local_port() const;

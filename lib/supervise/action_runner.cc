@@ -509,6 +509,16 @@ void ActionRunner::Signal(Service& s, KillTarget target, int sig) {
   if (s.current) SignalInstance(s, *s.current, target, sig, /*stale=*/true);
 }
 
+void ActionRunner::SignalEverything(Service& s, int sig) {
+  if (s.current) {
+    SignalInstance(s, *s.current, KillTarget::kAll, sig, /*stale=*/true);
+  } else {
+    for (const auto& cg : s.stale_cgroups) (void)env_.cgroups->Signal(cg, sig);
+  }
+  if (s.set_aside) SignalInstance(s, *s.set_aside, KillTarget::kAll, sig, false);
+  for (auto& d : s.draining) SignalInstance(s, *d, KillTarget::kAll, sig, false);
+}
+
 void ActionRunner::SignalInstance(Service& s, Instance& inst, KillTarget target, int sig,
                                   bool stale) {
   auto report = [&](const Result<void>& r) {

@@ -68,6 +68,9 @@ class ActionRunner {
   // Sends `sig` to the current instance's processes (kAll: with its cgroup or process groups,
   // and what earlier instances left behind). For the FSM's kSignal and for `supctl kill`.
   void Signal(Service& s, KillTarget target, int sig);
+  // `sig` to every process the service has: each instance (current, set aside, draining) and
+  // the cgroups left from before.
+  void SignalEverything(Service& s, int sig);
 
   // The service's pid → (service, instance) index for NotifyRouter and MAINPID=.
   struct Owner {

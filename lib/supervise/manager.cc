@@ -191,9 +191,11 @@ void Manager::Impl::LoadAll(std::function<void()> loaded) {
     spdlog::info("loaded {} units from {}",
                  services.size() + sockets->Names().size() + target_files, config.units_dir);
     sockets->ArmActivation();
+    boot_jobs_pending = static_cast<int>(std::size(kBootTargets));
     for (const char* t : kBootTargets)
-      QueueStart(t, {}, [t](const JobResult& r) {
+      QueueStart(t, {}, [this, t](const JobResult& r) {
         if (!r.ok()) spdlog::warn("{}: not every unit it pulls in started (see their status)", t);
+        if (--boot_jobs_pending == 0) boot_finished = true;
       });
     loaded();
   });
@@ -336,6 +338,7 @@ void Manager::Impl::AfterChange(Service& s) {
     for (ManagerObserver* o : observers)
       o->OnStateChange(s.name, from, st, s.fsm->cause(), s.fsm->result());
     TriggerUnits(s, from, st);
+    TriggerExitAction(s, from, st);
   }
   if (const bool ready = st == State::kRunning && s.fsm->ready() && s.fsm->probe_ready();
       ready != s.last_ready) {

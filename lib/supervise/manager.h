@@ -93,6 +93,14 @@ class ManagerObserver {
 
 using UnitSnapshot = std::variant<ServiceSnapshot, SocketSnapshot, TargetSnapshot>;
 
+// A unit's FailureAction= or SuccessAction= fired: supd as a whole is to exit.
+struct ExitRequest {
+  std::string unit;
+  const char* directive = "FailureAction";  // or "SuccessAction"
+  UnitAction action = UnitAction::kExit;     // kExit or kExitForce
+  int status = 0;                            // supd's exit status, 0..255
+};
+
 class Manager {
  public:
   Manager(boost::asio::io_context& io, const ManagerConfig& config);
@@ -115,6 +123,16 @@ class Manager {
   // Stops every service in parallel, each with its own timeouts; `done` runs once all are
   // stopped. Start requests are refused from then on.
   void StopAll(std::function<void()> done);
+  // Sends `signal` to every process of every service (each instance, and cgroups left from
+  // before): the end of a stop that took too long, or FailureAction=exit-force. Returns the
+  // services that had processes. Their state machines then see the exits as usual.
+  std::vector<std::string> KillAll(int signal);
+  // Runs `handler` (posted on the loop) when a unit's FailureAction=/SuccessAction= fires.
+  // Not while supd is stopping: a unit that fails or stops during the stop of everything asks
+  // nothing more.
+  void SetExitHandler(std::function<void(const ExitRequest&)> handler);
+  // What `supctl is-system-running` and /readyz say.
+  SystemState system_state() const;
 
   // Operations on one unit: "web", "web.service", "web.socket", "worker@3", or an Alias=.
   // `done` runs exactly once, on the loop (possibly before the call returns).

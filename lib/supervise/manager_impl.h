@@ -55,6 +55,8 @@ struct Manager::Impl {
   // OnFailure=/OnSuccess=: `s` went from `from` to `to`; starts the units the spec names for
   // that change (on the next loop turn), with MONITOR_* in their environment.
   void TriggerUnits(Service& s, State from, State to);
+  // FailureAction=/SuccessAction=: tells the exit handler (posted) when one fires.
+  void TriggerExitAction(Service& s, State from, State to);
   void AddJob(Service& s, Job job, const JobOptions& options, JobDone done);
   void ResolveJobs(Service& s);
   // Answers a job once the service's output so far is in its log file (at most 1 s later).
@@ -161,9 +163,14 @@ struct Manager::Impl {
   std::vector<ManagerObserver*> observers;
   int64_t started_realtime = 0;  // CLOCK_REALTIME µs when the Manager was made
   bool units_loaded = false;
+  // The boot's start jobs (kBootTargets) not yet done; is-system-running says "starting" until
+  // they are.
+  int boot_jobs_pending = 0;
+  bool boot_finished = false;
   bool shutting_down = false;
   bool shutdown_done_called = false;
   std::function<void()> shutdown_done;
+  std::function<void(const ExitRequest&)> exit_handler;
 };
 
 }  // namespace supd

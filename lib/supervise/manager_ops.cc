@@ -84,6 +84,33 @@ void Manager::Impl::StartService(Service& s) {
   runner->Dispatch(s, s.fsm->Start(host.loop->Now()));
 }
 
+void Manager::Impl::TriggerExitAction(Service& s, State from, State to) {
+  // As TriggerUnits: failed is entered only once no automatic restart follows.
+  const bool failed = to == State::kFailed && from != State::kFailed;
+  const bool succeeded = to == State::kStopped && from != State::kStopped &&
+                         from != State::kFailed && s.fsm->result() == ServiceResult::kSuccess;
+  if (!s.spec || shutting_down || !exit_handler || (!failed && !succeeded)) return;
+  const UnitAction action = failed ? s.spec->failure_action : s.spec->success_action;
+  if (action == UnitAction::kNone) return;
+  ExitRequest req;
+  req.unit = s.name;
+  req.directive = failed ? "FailureAction" : "SuccessAction";
+  req.action = action;
+  const auto& explicit_status =
+      failed ? s.spec->failure_action_exit_status : s.spec->success_action_exit_status;
+  // systemd: the main process's exit code when it exited (not when a signal ended it).
+  if (explicit_status) {
+    req.status = *explicit_status;
+  } else if (s.last_exit && s.last_exit->status.exited) {
+    req.status = s.last_exit->status.code & 0xff;
+  }
+  spdlog::warn("{}: {}={}: stopping supd with exit status {}", s.name, req.directive,
+               UnitActionName(action), req.status);
+  host.loop->Post([this, req = std::move(req)] {
+    if (exit_handler) exit_handler(req);
+  });
+}
+
 void Manager::Impl::TriggerUnits(Service& s, State from, State to) {
   // systemd: OnFailure= when the unit enters failed (with Restart=, only once it gives up:
   // supd's failed state is that); OnSuccess= when it becomes inactive with result success.
@@ -272,6 +299,44 @@ void Manager::ReloadUnits(std::function<void(ReloadSummary)> done) {
 
 void Manager::StopAll(std::function<void()> done) { impl_->StopAllNow(std::move(done)); }
 
+std::vector<std::string> Manager::KillAll(int signal) {
+  Impl& m = *impl_;
+  std::vector<std::string> hit;
+  for (auto& [n, s] : m.services) {
+    if (!s->has_processes() && s->stale_cgroups.empty()) continue;
+    hit.push_back(n);
+    m.runner->SignalEverything(*s, signal);
+  }
+  return hit;
+}
+
+void Manager::SetExitHandler(std::function<void(const ExitRequest&)> handler) {
+  impl_->exit_handler = std::move(handler);
+}
+
+const char* SystemStateName(SystemState s) {
+  switch (s) {
+    case SystemState::kInitializing: return "initializing";
+    case SystemState::kStarting: return "starting";
+    case SystemState::kRunning: return "running";
+    case SystemState::kDegraded: return "degraded";
+    case SystemState::kStopping: return "stopping";
+  }
+  return "unknown";
+}
+
+SystemState Manager::system_state() const {
+  const Impl& m = *impl_;
+  if (m.shutting_down) return SystemState::kStopping;
+  if (!m.units_loaded) return SystemState::kInitializing;
+  if (!m.boot_finished) return SystemState::kStarting;
+  for (const auto& [n, s] : m.services)
+    if (s->fsm && s->fsm->state() == State::kFailed) return SystemState::kDegraded;
+  for (const auto& n : m.sockets->Names())
+    if (m.sockets->StateOf(n) == SocketState::kFailed) return SystemState::kDegraded;
+  return SystemState::kRunning;
+}
+
 void Manager::Start(const std::string& unit, const JobOptions& options, JobDone done) {
   Impl& m = *impl_;
   if (m.shutting_down) return done(Answer(JobResult::Kind::kShuttingDown, unit));
@@ -454,6 +519,7 @@ DaemonSnapshot Manager::Daemon() const {
   d.cgroup_summary = rc.Summary();
   d.controllers = rc.controllers();
   d.units_loaded = m.units_loaded;
+  d.system_state = system_state();
   d.services = m.services.size();
   d.sockets = m.sockets->Names().size();
   for (const auto& [n, t] : m.targets) d.targets += t.spec || !t.load_error.empty();

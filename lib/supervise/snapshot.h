@@ -198,6 +198,12 @@ struct TargetSnapshot {
 };
 
 // supd itself.
+// systemctl is-system-running's words, for what supd has: kInitializing until the units are
+// loaded (a killed predecessor's services are stopped first), kStarting until the boot's start
+// jobs are done, then kRunning, or kDegraded while a unit is failed; kStopping once supd stops.
+enum class SystemState { kInitializing, kStarting, kRunning, kDegraded, kStopping };
+const char* SystemStateName(SystemState s);
+
 struct DaemonSnapshot {
   pid_t pid = 0;
   int64_t start_realtime = 0;  // CLOCK_REALTIME µs when this supd started
@@ -205,6 +211,7 @@ struct DaemonSnapshot {
   std::string cgroup_summary;
   std::map<std::string, ControllerPlace> controllers;
   bool units_loaded = false;
+  SystemState system_state = SystemState::kInitializing;
   size_t services = 0;
   size_t sockets = 0;
   size_t targets = 0;  // targets with a unit file

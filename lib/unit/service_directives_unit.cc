@@ -1,6 +1,8 @@
 // [Unit] and [Install] of a .service unit: description, documentation, dependencies, the start
 // limit, conditions and asserts; WantedBy=/RequiredBy=/Alias=/Also=/DefaultInstance=.
 
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -8,8 +10,18 @@
 #include "lib/unit/exec_command.h"
 #include "lib/unit/service_loader.h"
 #include "lib/unit/unit_syntax.h"
+#include "lib/unit/values.h"
 
 namespace supd {
+
+const char* UnitActionName(UnitAction a) {
+  switch (a) {
+    case UnitAction::kNone: return "none";
+    case UnitAction::kExit: return "exit";
+    case UnitAction::kExitForce: return "exit-force";
+  }
+  return "none";
+}
 
 // [Unit] (and the start limit's old spellings in [Service]). Condition*=/Assert*= are
 // dispatched by prefix in Apply() (HandleCondition).
@@ -45,11 +57,58 @@ void ServiceLoader::RegisterUnitHandlers() {
   };
   h["Unit.OnFailure"] = triggers(&spec_.on_failure);
   h["Unit.OnSuccess"] = triggers(&spec_.on_success);
+  AddUnitActionHandlers();
   h["Unit.StartLimitIntervalSec"] = Time({&spec_.start_limit_interval}, false);
   h["Unit.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);
   // The pre-v230 spellings, still accepted by systemd in [Service].
   h["Service.StartLimitInterval"] = Time({&spec_.start_limit_interval}, false);
   h["Service.StartLimitBurst"] = Unsigned(&spec_.start_limit_burst);
+}
+
+// FailureAction=/SuccessAction= and their exit statuses. supd acts on none, exit and
+// exit-force; systemd's host actions (reboot, poweroff, ...) are warned and not acted on.
+void ServiceLoader::AddUnitActionHandlers() {
+  auto action = [this](UnitAction* out) -> UnitHandler {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      static const std::map<std::string, UnitAction, std::less<>> kActions = {
+          {"", UnitAction::kNone},
+          {"none", UnitAction::kNone},
+          {"exit", UnitAction::kExit},
+          {"exit-force", UnitAction::kExitForce}};
+      if (auto it = kActions.find(a.value); it != kActions.end()) {
+        *out = it->second;
+        return Ok();
+      }
+      static const std::set<std::string_view> kHostActions = {
+          "reboot",        "reboot-force",       "reboot-immediate", "poweroff",
+          "poweroff-force", "poweroff-immediate", "halt",             "halt-force",
+          "halt-immediate", "kexec",              "kexec-force",      "soft-reboot",
+          "soft-reboot-force"};
+      if (!kHostActions.contains(a.value)) return Invalid(a);
+      Warn(a, a.key + "=" + a.value +
+                  " is not supported by supd (it does not reboot or power off the host); "
+                  "only exit and exit-force are; ignored");
+      *out = UnitAction::kNone;
+      return Ok();
+    };
+  };
+  auto status = [this](std::optional<uint8_t>* out) -> UnitHandler {
+    return [this, out](const UnitAssignment& a) -> Result<void> {
+      if (a.value.empty()) {
+        out->reset();
+        return Ok();
+      }
+      auto n = ParseUnsigned(a.value);
+      if (!n.ok() || *n > 255) return Err(a, a.key + "= must be 0..255 or empty, not '" + a.value + "'");
+      *out = static_cast<uint8_t>(*n);
+      return Ok();
+    };
+  };
+  auto& h = handlers_;
+  h["Unit.FailureAction"] = action(&spec_.failure_action);
+  h["Unit.SuccessAction"] = action(&spec_.success_action);
+  h["Unit.FailureActionExitStatus"] = status(&spec_.failure_action_exit_status);
+  h["Unit.SuccessActionExitStatus"] = status(&spec_.success_action_exit_status);
 }
 
 void ServiceLoader::RegisterInstallHandlers() { AddInstallHandlers(&spec_.install); }

@@ -49,6 +49,7 @@ class ServiceLoader : public UnitLoaderBase<ServiceLoader, ServiceSpec> {
 
   // One per concern (see the file list above).
   void RegisterUnitHandlers();
+  void AddUnitActionHandlers();  // FailureAction=/SuccessAction=
   void RegisterInstallHandlers();
   void RegisterTypeAndExecHandlers();
   void RegisterRestartHandlers();

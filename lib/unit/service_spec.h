@@ -54,6 +54,12 @@ enum class ServiceType { kSimple, kExec, kOneshot, kNotify, kNotifyReload };
 const char* ServiceTypeName(ServiceType t);
 enum class RestartPolicy { kNo, kAlways, kOnSuccess, kOnFailure, kOnAbnormal, kOnAbort, kOnWatchdog };
 enum class KillMode { kControlGroup, kMixed, kProcess, kNone };
+// FailureAction=/SuccessAction= (systemd.unit(5)): what supd as a whole does when the unit
+// fails or succeeds. kExit: the orderly stop of every unit, then supd exits; kExitForce: every
+// process is killed at once, then supd exits. supd does not reboot or power off hosts: the
+// other values of systemd are warned at load and leave kNone.
+enum class UnitAction { kNone, kExit, kExitForce };
+const char* UnitActionName(UnitAction a);  // "none", "exit", "exit-force"
 // NotifyAccess=: whose sd_notify datagrams are accepted. kMain: the main pid; kExec: the main
 // pid and the pid of a running Exec*= command (ExecStartPre=, ExecReload=, ...); kAll: any
 // process of the service (its cgroup, or process group without one).
@@ -209,6 +215,10 @@ struct ServiceSpec {
   // [Unit] OnFailure=/OnSuccess=: units started when this one enters failed, or stops after a
   // successful run (specifiers resolved; .service and .socket names only).
   std::vector<std::string> on_failure, on_success;
+  // [Unit] FailureAction=/SuccessAction= and their exit statuses for supd (unset: the main
+  // process's exit code when it exited, as systemd).
+  UnitAction failure_action = UnitAction::kNone, success_action = UnitAction::kNone;
+  std::optional<uint8_t> failure_action_exit_status, success_action_exit_status;
   std::vector<std::string> documentation;
 
   InstallSection install;  // [Install]

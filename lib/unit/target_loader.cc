@@ -24,7 +24,8 @@ const std::vector<std::string> kSections = {"Unit", "Install"};
 // not apply to services either (IsKnownUnsupportedDirective), and these, which it applies to
 // services only. Condition*= and Assert*= are matched by prefix in IsKnownUnsupported().
 const std::set<std::string_view> kServiceOnlyUnit = {
-    "OnFailure", "OnSuccess", "StartLimitIntervalSec", "StartLimitBurst",
+    "OnFailure",     "OnSuccess",     "StartLimitIntervalSec",   "StartLimitBurst",
+    "FailureAction", "SuccessAction", "FailureActionExitStatus", "SuccessActionExitStatus",
 };
 
 Result<void> CheckUnitName(const std::string& unit_name) {

@@ -40,7 +40,7 @@ class HandlerEnableTest : public ::testing::Test {
     std::filesystem::remove_all(dir_, ec);
   }
 
-  void Start() {
+  void Start(bool load = true) {
     testing::FakeHost fake(io_);
     procs_ = fake.procs;
     cgroups_ = fake.cgroups;
@@ -52,6 +52,7 @@ class HandlerEnableTest : public ::testing::Test {
     cfg.state_dir = dir_;
     manager_ = std::make_unique<Manager>(io_, cfg, std::move(h));
     handler_ = std::make_unique<RequestHandler>(io_, *manager_, worker);
+    if (!load) return;
     bool loaded = false;
     manager_->LoadUnits([&] { loaded = true; });
     Poll();
@@ -214,6 +215,37 @@ TEST_F(HandlerEnableTest, ListDependenciesAndTargetStatus) {
   EXPECT_EQ("My app", r.result[0]["description"]);
   EXPECT_EQ("inactive", r.result[0]["state"]);
   EXPECT_EQ(json::parse(R"([{"unit":"web.service","state":"stopped"}])"), r.result[0]["members"]);
+}
+
+// is-system-running is answered at once, also before the units are loaded (a probe asks it
+// while a killed predecessor's services are being stopped); the others wait.
+TEST_F(HandlerEnableTest, IsSystemRunningIsAnsweredBeforeTheUnitsAreLoaded) {
+  ASSERT_NO_FATAL_FAILURE(Start(/*load=*/false));
+  Reply r = Call(R"({"cmd":"is-system-running","args":{}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  EXPECT_EQ(json({{"state", "initializing"}}), r.result);
+  bool version_answered = false;
+  handler_->Handle(Request{nullptr, "version", json::object()}, Peer{},
+                   [&](Reply) { version_answered = true; });
+  bool loaded = false;
+  manager_->LoadUnits([&] { loaded = true; });
+  Poll();
+  ASSERT_TRUE(loaded);
+  EXPECT_FALSE(version_answered) << "requests other than is-system-running wait for SetReady";
+  r = Call(R"({"cmd":"is-system-running","args":{}})");
+  EXPECT_EQ(json({{"state", "running"}}), r.result) << "nothing to start at boot";
+  handler_->SetReady();
+  EXPECT_TRUE(version_answered);
+  r = Call(R"({"cmd":"start","args":{"services":["tool"]}})");
+  ASSERT_TRUE(r.ok) << r.message;
+  auto snap = manager_->Snapshot({"tool"});
+  ASSERT_TRUE(snap.ok());
+  const pid_t tool = *std::get<ServiceSnapshot>(snap->at(0)).main_pid;
+  for (auto& [dir, pids] : cgroups_->members) pids.erase(tool);
+  procs_->Exit(tool, ExitStatus::Code(1));
+  Poll();
+  r = Call(R"({"cmd":"is-system-running","args":{}})");
+  EXPECT_EQ(json({{"state", "degraded"}}), r.result);
 }
 
 }  // namespace

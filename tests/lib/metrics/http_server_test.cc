@@ -6,6 +6,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <mutex>
@@ -277,6 +278,57 @@ TEST_F(MetricsHttpServerTest, OtherMethodIs405WithAllow) {
   ASSERT_TRUE(r);
   EXPECT_EQ(405, r->status);
   EXPECT_EQ(0, Renders());
+  Stop();
+}
+
+TEST_F(MetricsHttpServerTest, HealthzAndReadyzOnceSetHealthWasCalled) {
+  Start();
+  Client c(port_);
+  // Without SetHealth they are paths like any other.
+  ASSERT_TRUE(c.Send(Get("/readyz")));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(404, r->status);
+  auto health = std::make_shared<std::atomic<int>>(0);  // 0 starting, 1 running, 2 degraded
+  OnLoop([&] {
+    server_->SetHealth([health] {
+      switch (health->load()) {
+        case 1: return Health{"running", true};
+        case 2: return Health{"degraded", false};
+        default: return Health{"starting", false};
+      }
+    });
+    return 0;
+  });
+  ASSERT_TRUE(c.Send(Get("/healthz")));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(200, r->status);
+  EXPECT_EQ("ok\n", r->body);
+  EXPECT_EQ("text/plain; charset=utf-8", r->Header("Content-Type"));
+  ASSERT_TRUE(c.Send(Get("/readyz?verbose")));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(503, r->status);
+  EXPECT_EQ("starting\n", r->body);
+  health->store(1);
+  ASSERT_TRUE(c.Send(Get("/readyz")));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(200, r->status);
+  EXPECT_EQ("running\n", r->body);
+  health->store(2);
+  ASSERT_TRUE(c.Send("HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  r = c.Read(/*head_request=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(503, r->status);
+  EXPECT_EQ("9", r->Header("Content-Length"));
+  ASSERT_TRUE(c.Send("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(405, r->status);
+  EXPECT_EQ("Method not allowed: /healthz answers GET and HEAD\n", r->body);
+  EXPECT_EQ(0, Renders()) << "the probes do not render the metrics";
   Stop();
 }
 

@@ -791,5 +791,43 @@ ExecStart=/bin/web
                           ".service or .socket unit; supd cannot start it, ignoring"));
 }
 
+
+TEST(ServiceLoader, FailureAndSuccessActionsWithTheirExitStatuses) {
+  ServiceSpec s = Load(R"([Unit]
+FailureAction=exit
+FailureActionExitStatus=7
+SuccessAction=exit-force
+SuccessActionExitStatus=255
+[Service]
+ExecStart=/bin/web
+)");
+  EXPECT_EQ(s.failure_action, UnitAction::kExit);
+  EXPECT_EQ(s.failure_action_exit_status, std::optional<uint8_t>(7));
+  EXPECT_EQ(s.success_action, UnitAction::kExitForce);
+  EXPECT_EQ(s.success_action_exit_status, std::optional<uint8_t>(255));
+  EXPECT_TRUE(Warnings(s).empty());
+  // Empty resets, as in systemd.
+  s = Load("[Unit]\nFailureAction=exit\nFailureAction=\nFailureActionExitStatus=3\n"
+           "FailureActionExitStatus=\n[Service]\nExecStart=/bin/web\n");
+  EXPECT_EQ(s.failure_action, UnitAction::kNone);
+  EXPECT_FALSE(s.failure_action_exit_status);
+  EXPECT_STREQ(UnitActionName(UnitAction::kExitForce), "exit-force");
+}
+
+TEST(ServiceLoader, HostActionsAreWarnedAndBadValuesRefused) {
+  ServiceSpec s = Load("[Unit]\nFailureAction=reboot-force\n[Service]\nExecStart=/bin/web\n");
+  EXPECT_EQ(s.failure_action, UnitAction::kNone);
+  EXPECT_THAT(Warnings(s),
+              ElementsAre("units/web.service:2: FailureAction=reboot-force is not supported by "
+                          "supd (it does not reboot or power off the host); only exit and "
+                          "exit-force are; ignored"));
+  EXPECT_EQ(LoadErr("[Unit]\nSuccessAction=explode\n[Service]\nExecStart=/bin/web\n"),
+            "units/web.service:2: Invalid SuccessAction= value 'explode'");
+  EXPECT_EQ(LoadErr("[Unit]\nFailureActionExitStatus=256\n[Service]\nExecStart=/bin/web\n"),
+            "units/web.service:2: FailureActionExitStatus= must be 0..255 or empty, not '256'");
+  EXPECT_EQ(LoadErr("[Unit]\nSuccessActionExitStatus=-1\n[Service]\nExecStart=/bin/web\n"),
+            "units/web.service:2: SuccessActionExitStatus= must be 0..255 or empty, not '-1'");
+}
+
 }  // namespace
 }  // namespace supd
