@@ -22,6 +22,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,6 +141,19 @@ bool HasConnectedUnixSocket(pid_t pid) {
   }
   return false;
 }
+
+// Whether `pid`'s main thread is asleep in nanosleep/clock_nanosleep (/proc/PID/syscall).
+bool InSleepSyscall(pid_t pid) {
+  const std::string call = ReadFile("/proc/" + std::to_string(pid) + "/syscall");
+  int nr = -1;
+  std::from_chars(call.data(), call.data() + call.size(), nr);
+  return nr == SYS_clock_nanosleep || nr == SYS_nanosleep;
+}
+
+// A supctl that is waiting on supd's answer: connected to it, or asleep between two asks
+// (`is-system-running --wait` asks again every 50 ms, and sleeps only after an answer that
+// says to wait). Either shows that it has reached supd.
+bool WaitingOnSupd(pid_t pid) { return HasConnectedUnixSocket(pid) || InSleepSyscall(pid); }
 
 // A child of ours whose command line contains `needle` (a supctl run by a thread); 0 if none.
 pid_t ChildWithCmdline(const std::string& needle) {
@@ -587,8 +601,8 @@ WantedBy=multi-user.target
   EXPECT_EQ(1, quiet.exit_code) << quiet.Describe();
   EXPECT_EQ("", quiet.out) << quiet.Describe();
 
-  // --wait, on another thread: it must have asked supd (it holds a connection to it) before
-  // the start is released, and answer `running` only after.
+  // --wait, on another thread: it must have reached supd before the start is released (it is
+  // seen connected to it, or asleep between two asks), and answer `running` only after.
   auto waiting = std::async(std::launch::async, [this] {
     return Supctl({"is-system-running", "--wait"});
   });
@@ -596,7 +610,7 @@ WantedBy=multi-user.target
   EXPECT_TRUE(WaitFor(
       [&] {
         waiter = ChildWithCmdline("is-system-running --wait");
-        return waiter > 0 && HasConnectedUnixSocket(waiter);
+        return waiter > 0 && WaitingOnSupd(waiter);
       },
       30s, 2ms))
       << "supctl --wait never reached supd";
