@@ -634,7 +634,14 @@ WantedBy=multi-user.target
 // words in order: offline (no socket yet), initializing, then running.
 TEST_F(ContainerTest, IsSystemRunningSaysInitializingBeforeTheUnitsAreLoaded) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (cgroups: the predecessor's leftovers)";
-  WriteUnit("stubborn.service", StubbornUnit("", 1));
+  // Ignores SIGTERM silently: once supd is killed, an `echo` in a trap would die of SIGPIPE on
+  // the log pipe that supd held, and end the hold at once.
+  WriteUnit("stubborn.service", R"([Service]
+ExecStart=/bin/sh -c 'trap "" TERM; echo up; while :; do sleep 1; done'
+TimeoutStopSec=1
+[Install]
+WantedBy=multi-user.target
+)");
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   const pid_t stubborn = WaitForRunning("stubborn.service");
   ASSERT_GT(stubborn, 0) << SupdContext();
