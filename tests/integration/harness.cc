@@ -638,6 +638,7 @@ void SupdTest::StartSupd(const SupdOptions& options) {
   posix_spawn_file_actions_destroy(&actions);
   ASSERT_EQ(0, rc) << "posix_spawn " << argv[0] << ": " << strerror(rc);
   supd_pid_ = pid;
+  supd_own_pid_ = pid;
   supd_started_ = true;
   supd_stopped_ = false;
 
@@ -652,11 +653,19 @@ void SupdTest::StartSupd(const SupdOptions& options) {
   ASSERT_TRUE(SupdAlive()) << "supd exited during start-up" << SupdContext();
   ASSERT_TRUE(up) << "supd did not answer `supctl version` within " << options.ready_timeout.count()
                   << " ms; last: " << last.Describe() << SupdContext();
+  if (options.wrapper_forks) {
+    // supd answered, so the wrapper's child has exec'd it.
+    const std::vector<pid_t> children = ChildrenOf(pid);
+    ASSERT_EQ(1u, children.size()) << "the wrapper " << argv[0] << " has " << children.size()
+                                   << " children; expected supd alone" << SupdContext();
+    supd_own_pid_ = children[0];
+  }
 }
 
 void SupdTest::KillSupd() {
   ASSERT_GT(supd_pid_, 0);
-  kill(supd_pid_, SIGKILL);
+  // Under a forking wrapper, supd alone: the wrapper reaps it and ends of the same signal.
+  kill(supd_own_pid_, SIGKILL);
   int status = 0;
   waitpid(supd_pid_, &status, 0);
   supd_pid_ = -1;
@@ -680,9 +689,9 @@ int SupdTest::StopSupd(Ms timeout) {
   int status = supd_exit_status_;
   if (supd_pid_ >= 0 && SupdAlive()) {
     supd_stopped_ = true;
-    kill(supd_pid_, SIGTERM);
+    kill(supd_own_pid_, SIGTERM);
     if (!WaitPidFor(supd_pid_, timeout, &status)) {
-      kill(supd_pid_, SIGKILL);
+      kill(supd_own_pid_, SIGKILL);
       waitpid(supd_pid_, &status, 0);
       supd_pid_ = -1;
       supd_exit_status_ = status;
@@ -691,6 +700,15 @@ int SupdTest::StopSupd(Ms timeout) {
     supd_pid_ = -1;
     supd_exit_status_ = status;
   }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int SupdTest::WaitSupdExit(Ms timeout) {
+  int status = supd_exit_status_;
+  if (supd_pid_ >= 0 && !WaitPidFor(supd_pid_, timeout, &status)) return -2;
+  supd_stopped_ = true;
+  supd_pid_ = -1;
+  supd_exit_status_ = status;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

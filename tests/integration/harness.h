@@ -161,6 +161,10 @@ class SupdTest : public ::testing::Test {
     std::vector<std::string> extra_env;   // added to supd's environment
     int stderr_fd = -1;  // supd's stderr instead of the file SupdStderr() reads (stdout stays)
     Ms ready_timeout = 60s;               // for `supctl version` to answer
+    // The wrapper runs supd as its child instead of exec'ing it (unshare --fork): supd's own
+    // pid is then the wrapper's one child, and signals go to it (unshare blocks SIGTERM and
+    // SIGINT while it waits; it exits with supd's exit status, or of supd's signal).
+    bool wrapper_forks = false;
   };
 
   void SetUp() override;
@@ -202,6 +206,13 @@ class SupdTest : public ::testing::Test {
   std::string SupdStderr() const { return ReadFile(supd_stderr_); }
   // SIGKILLs supd and reaps it, as a crash would end it.
   void KillSupd();
+  // Waits at most `timeout` for supd to exit by itself (a unit's FailureAction=, say) and reaps
+  // it: its exit code as StopSupd() returns it (-1 for a signal, -2 when it did not exit in
+  // time; it is then left running for TearDown). An exit here is not a crash.
+  int WaitSupdExit(Ms timeout = 30s);
+  // The pid of supd itself (not of its wrapper when that forks it: wrapper_forks), as seen from
+  // the test; -1 when it is not running.
+  pid_t SupdOwnPid() const { return supd_pid_ < 0 ? -1 : supd_own_pid_; }
 
   // Processes to SIGKILL at teardown whatever happens (pids, or files of pids).
   void TrackPid(pid_t pid) { tracked_pids_.push_back(pid); }
@@ -216,7 +227,8 @@ class SupdTest : public ::testing::Test {
   std::string state_dir_;  // dir_/state
   std::string socket_;     // dir_/supd.sock
   std::string supd_stderr_;
-  pid_t supd_pid_ = -1;        // -1 when not running (or reaped)
+  pid_t supd_pid_ = -1;        // -1 when not running (or reaped); the wrapper's, if any
+  pid_t supd_own_pid_ = -1;    // supd itself: supd_pid_, or the forking wrapper's child
   int supd_exit_status_ = 0;   // raw wait status once reaped
   bool supd_started_ = false;  // StartSupd() spawned it
   bool supd_stopped_ = false;  // StopSupd() ended it (any other exit is a crash)
