@@ -288,6 +288,23 @@ class OwnWatchdog {
   uint64_t usec_ = 0;
 };
 
+// A unit's FailureAction=/SuccessAction= ends supd with its status; /healthz and /readyz (when
+// there is a metrics listener) say supd's state.
+void WireExitAndHealth(supd::Manager& manager, supd::Shutdown& shutdown,
+                       supd::metrics::MetricsHttpServer* metrics_http) {
+  manager.SetExitHandler([&shutdown](const supd::ExitRequest& req) {
+    if (!shutdown.begun()) Notify("STOPPING=1");
+    shutdown.Begin(fmt::format("{}: {}={}", req.unit, req.directive,
+                               supd::UnitActionName(req.action)),
+                   req.status, req.action == supd::UnitAction::kExitForce);
+  });
+  if (!metrics_http) return;
+  metrics_http->SetHealth([&manager] {
+    const supd::SystemState st = manager.system_state();
+    return supd::metrics::Health{supd::SystemStateName(st), st == supd::SystemState::kRunning};
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -352,19 +369,7 @@ int main(int argc, char** argv) {
     textfile = std::move(*writer);
   }
   supd::Shutdown shutdown(io, manager, handler, **server, options.stop_timeout);
-  // FailureAction=/SuccessAction=: the unit's exit status becomes supd's.
-  manager.SetExitHandler([&shutdown](const supd::ExitRequest& req) {
-    if (!shutdown.begun()) Notify("STOPPING=1");
-    shutdown.Begin(fmt::format("{}: {}={}", req.unit, req.directive,
-                               supd::UnitActionName(req.action)),
-                   req.status, req.action == supd::UnitAction::kExitForce);
-  });
-  if (metrics_http) {
-    metrics_http->SetHealth([&manager] {
-      const supd::SystemState st = manager.system_state();
-      return supd::metrics::Health{supd::SystemStateName(st), st == supd::SystemState::kRunning};
-    });
-  }
+  WireExitAndHealth(manager, shutdown, metrics_http.get());
   DaemonSignals signals(io, manager, shutdown, options.units_dir);
   signals.Wait();
 
