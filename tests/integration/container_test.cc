@@ -43,6 +43,7 @@
 
 #include "lib/base/unique_fd.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/http_client.h"
 
 namespace supd::integration {
 namespace {
@@ -162,83 +163,6 @@ pid_t ChildWithCmdline(const std::string& needle) {
   return 0;
 }
 
-struct HttpResponse {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // names in lower case
-  std::string body;
-  std::string Describe() const {
-    return std::to_string(status) + " content-type '" + Header("content-type") + "' body '" + body +
-           "'";
-  }
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-// `method` `target` on 127.0.0.1:port with HTTP/1.0 (the server closes after the answer);
-// nullopt when the exchange failed or the answer is not HTTP.
-std::optional<HttpResponse> HttpRequest(int port, const std::string& method,
-                                        const std::string& target, Ms timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
-  UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (s.get() < 0) return std::nullopt;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::nullopt;
-  timeval tv{};
-  tv.tv_sec =
-      static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
-  setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  const std::string request =
-      method + " " + target + " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t n = send(s.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return std::nullopt;
-    }
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[8192];
-  while (Clock::now() < deadline) {
-    const ssize_t n = read(s.get(), buf, sizeof buf);
-    if (n > 0) {
-      raw.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      return std::nullopt;
-    }
-  }
-  const size_t head_end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos) return std::nullopt;
-  HttpResponse r;
-  std::istringstream head(raw.substr(0, head_end));
-  std::string line;
-  std::getline(head, line);
-  const size_t sp = line.find(' ');
-  if (sp == std::string::npos) return std::nullopt;
-  std::from_chars(line.data() + sp + 1, line.data() + line.size(), r.status);
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    r.headers[name] = value;
-  }
-  r.body = raw.substr(head_end + 4);
-  return r;
-}
 
 // A service that logs each SIGTERM and ignores it, and ends only when it is killed, or when
 // `release` (a path, or "" for never) exists. Its `sleep` dies of a SIGTERM sent to the whole
@@ -735,18 +659,18 @@ ExecStart={go}/crasher -exit-code 3
       << ServiceLog("held.service") << SupdContext();
   const std::string kText = "text/plain; charset=utf-8";
 
-  auto healthz = HttpRequest(port, "GET", "/healthz");
+  auto healthz = HttpExchange(port, "GET", "/healthz");
   ASSERT_TRUE(healthz) << SupdContext();
   EXPECT_EQ(200, healthz->status) << healthz->Describe();
   EXPECT_EQ("ok", Trim(healthz->body)) << healthz->Describe();
   EXPECT_EQ(kText, healthz->Header("content-type")) << healthz->Describe();
 
-  auto starting = HttpRequest(port, "GET", "/readyz");
+  auto starting = HttpExchange(port, "GET", "/readyz");
   ASSERT_TRUE(starting);
   EXPECT_EQ(503, starting->status) << starting->Describe();
   EXPECT_EQ("starting", Trim(starting->body)) << starting->Describe();
   EXPECT_EQ(kText, starting->Header("content-type")) << starting->Describe();
-  auto head = HttpRequest(port, "HEAD", "/readyz");
+  auto head = HttpExchange(port, "HEAD", "/readyz");
   ASSERT_TRUE(head);
   EXPECT_EQ(503, head->status) << head->Describe();
   EXPECT_EQ("", head->body) << head->Describe();
@@ -754,29 +678,29 @@ ExecStart={go}/crasher -exit-code 3
   WriteFile(dir_ + "/ready", "");
   std::optional<HttpResponse> ready;
   EXPECT_TRUE(WaitFor([&] {
-    ready = HttpRequest(port, "GET", "/readyz");
+    ready = HttpExchange(port, "GET", "/readyz");
     return ready && ready->status == 200;
   })) << (ready ? ready->Describe() : "no answer");
   ASSERT_TRUE(ready);
   EXPECT_EQ("running", Trim(ready->body)) << ready->Describe();
   EXPECT_EQ(kText, ready->Header("content-type")) << ready->Describe();
-  auto head_ready = HttpRequest(port, "HEAD", "/readyz");
+  auto head_ready = HttpExchange(port, "HEAD", "/readyz");
   ASSERT_TRUE(head_ready);
   EXPECT_EQ(200, head_ready->status) << head_ready->Describe();
   EXPECT_EQ("", head_ready->body) << head_ready->Describe();
 
   StartUnit("bad.service");
   ASSERT_TRUE(WaitForState("bad.service", "failed")) << SupdContext();
-  auto degraded = HttpRequest(port, "GET", "/readyz");
+  auto degraded = HttpExchange(port, "GET", "/readyz");
   ASSERT_TRUE(degraded);
   EXPECT_EQ(503, degraded->status) << degraded->Describe();
   EXPECT_EQ("degraded", Trim(degraded->body)) << degraded->Describe();
   // Healthy all the same: supd's loop answers.
-  auto healthz_degraded = HttpRequest(port, "GET", "/healthz");
+  auto healthz_degraded = HttpExchange(port, "GET", "/healthz");
   ASSERT_TRUE(healthz_degraded);
   EXPECT_EQ(200, healthz_degraded->status) << healthz_degraded->Describe();
   EXPECT_EQ("ok", Trim(healthz_degraded->body)) << healthz_degraded->Describe();
-  auto head_healthz = HttpRequest(port, "HEAD", "/healthz");
+  auto head_healthz = HttpExchange(port, "HEAD", "/healthz");
   ASSERT_TRUE(head_healthz);
   EXPECT_EQ(200, head_healthz->status) << head_healthz->Describe();
   EXPECT_EQ("", head_healthz->body) << head_healthz->Describe();

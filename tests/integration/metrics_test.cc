@@ -36,6 +36,7 @@
 
 #include "lib/base/unique_fd.h"
 #include "tests/integration/harness.h"
+#include "tests/integration/http_client.h"
 
 extern char** environ;
 
@@ -58,86 +59,6 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// ---- HTTP over a raw socket --------------------------------------------------------------
-
-struct HttpResponse {
-  int status = 0;
-  std::map<std::string, std::string> headers;  // names in lower case
-  std::string body;
-  std::string Header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
-
-// GET `target` on 127.0.0.1:port with HTTP/1.0 (the server closes after the answer, and a Go
-// server does not chunk it), `extra_headers` as "Name: value". nullopt when the connection or
-// the exchange failed, or the answer is not HTTP.
-std::optional<HttpResponse> HttpFetch(int port, const std::string& target,
-                                      const std::vector<std::string>& extra_headers = {},
-                                      Ms timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
-  UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (s.get() < 0) return std::nullopt;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::nullopt;
-  timeval tv{};
-  tv.tv_sec =
-      static_cast<time_t>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
-  tv.tv_usec = 0;
-  setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  std::string request =
-      "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n";
-  for (const auto& h : extra_headers) request += h + "\r\n";
-  request += "\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t n = send(s.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return std::nullopt;
-    }
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[65536];
-  while (Clock::now() < deadline) {
-    const ssize_t n = read(s.get(), buf, sizeof buf);
-    if (n > 0) {
-      raw.append(buf, static_cast<size_t>(n));
-    } else if (n == 0) {
-      break;
-    } else if (errno != EINTR) {
-      return std::nullopt;
-    }
-  }
-  const size_t head_end = raw.find("\r\n\r\n");
-  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos) return std::nullopt;
-  HttpResponse r;
-  std::istringstream head(raw.substr(0, head_end));
-  std::string line;
-  std::getline(head, line);
-  const size_t sp = line.find(' ');
-  if (sp == std::string::npos) return std::nullopt;
-  std::from_chars(line.data() + sp + 1, line.data() + line.size(), r.status);
-  while (std::getline(head, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    r.headers[name] = value;
-  }
-  r.body = raw.substr(head_end + 4);
-  return r;
-}
 
 std::string UrlEncode(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
@@ -414,7 +335,7 @@ scrape_configs:
            (text.size() > 3000 ? text.substr(text.size() - 3000) : text) + "--- end ---";
   }
   bool Ready() {
-    auto r = HttpFetch(port_, "/-/ready", {}, 2s);
+    auto r = HttpExchange(port_, "GET", "/-/ready", {}, 2s);
     return r && r->status == 200;
   }
 
@@ -426,7 +347,7 @@ scrape_configs:
     double value = 0;
   };
   std::optional<std::vector<Point>> Query(const std::string& promql) {
-    auto r = HttpFetch(port_, "/api/v1/query?query=" + UrlEncode(promql), {}, 5s);
+    auto r = HttpExchange(port_, "GET", "/api/v1/query?query=" + UrlEncode(promql), {}, 5s);
     last_answer_ = r ? std::to_string(r->status) + " " + r->body : "no answer";
     if (!r || r->status != 200) return std::nullopt;
     const json j = json::parse(r->body, nullptr, /*allow_exceptions=*/false);
@@ -475,7 +396,7 @@ class MetricsTest : public SupdTest {
     ASSERT_NO_FATAL_FAILURE(StartSupd(options));
   }
   std::optional<HttpResponse> Scrape(const std::vector<std::string>& headers = {}) {
-    return HttpFetch(metrics_port_, "/metrics", headers);
+    return HttpExchange(metrics_port_, "GET", "/metrics", headers);
   }
   // `supctl metrics [--openmetrics]`'s stdout; fails the test when the command does.
   std::string SupctlMetrics(bool openmetrics = false) {
@@ -662,7 +583,7 @@ TasksMax=512
   EXPECT_EQ(Parse(om->body).SeriesKeys(), Parse(om_by_supctl).SeriesKeys());
 
   // Another path is not the exposition.
-  auto other = HttpFetch(metrics_port_, "/");
+  auto other = HttpExchange(metrics_port_, "GET", "/");
   ASSERT_TRUE(other);
   EXPECT_EQ(404, other->status) << other->body;
   EXPECT_EQ(0, Supctl({"stop", "web", "limited"}).exit_code);
