@@ -9,6 +9,8 @@
 
 #include "lib/unit/unit_loader.h"
 
+#include "tests/lib/unit/loader_test_util.h"
+
 namespace supd {
 namespace {
 
@@ -18,33 +20,17 @@ using testing::ElementsAre;
 using testing::IsEmpty;
 using testing::Pair;
 
-SpecifierContext Ctx() {
-  SpecifierContext c;
-  c.hostname = "box";
-  c.runtime_dir = "/run";
-  c.user_name = "root";
-  c.user_home = "/root";
-  c.uid = 0;
-  return c;
-}
+SpecifierContext Ctx() { return testing_util::TestSpecifiers(); }
 
 ServiceSpec Load(const std::string& text, const std::string& name = "web.service") {
-  auto r = ParseServiceText(text, "units/" + name, name, Ctx());
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? std::move(*r) : ServiceSpec{};
+  return testing_util::LoadOk<ServiceSpec>(ParseServiceText, text, name);
 }
 
 std::string LoadErr(const std::string& text, const std::string& name = "web.service") {
-  auto r = ParseServiceText(text, "units/" + name, name, Ctx());
-  EXPECT_FALSE(r.ok());
-  return r.ok() ? "" : r.error().message;
+  return testing_util::LoadError(ParseServiceText, text, name);
 }
 
-std::vector<std::string> Warnings(const ServiceSpec& s) {
-  std::vector<std::string> out;
-  for (const auto& w : s.warnings) out.push_back(w.ToString());
-  return out;
-}
+using testing_util::Warnings;
 
 TEST(ServiceLoader, Defaults) {
   ServiceSpec s = Load("[Service]\nExecStart=/bin/web\n");

@@ -9,39 +9,25 @@
 #include <fstream>
 #include <string>
 
+#include "tests/lib/unit/loader_test_util.h"
+
 namespace supd {
 namespace {
 
 using testing::ElementsAre;
 using testing::IsEmpty;
 
-SpecifierContext Ctx() {
-  SpecifierContext c;
-  c.hostname = "box";
-  c.runtime_dir = "/run";
-  c.user_name = "root";
-  c.user_home = "/root";
-  c.uid = 0;
-  return c;
-}
+SpecifierContext Ctx() { return testing_util::TestSpecifiers(); }
 
 SocketSpec Load(const std::string& text, const std::string& name = "web.socket") {
-  auto r = ParseSocketText(text, "units/" + name, name, Ctx());
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? std::move(*r) : SocketSpec{};
+  return testing_util::LoadOk<SocketSpec>(ParseSocketText, text, name);
 }
 
 std::string LoadErr(const std::string& text, const std::string& name = "web.socket") {
-  auto r = ParseSocketText(text, "units/" + name, name, Ctx());
-  EXPECT_FALSE(r.ok());
-  return r.ok() ? "" : r.error().message;
+  return testing_util::LoadError(ParseSocketText, text, name);
 }
 
-std::vector<std::string> Warnings(const SocketSpec& s) {
-  std::vector<std::string> out;
-  for (const auto& w : s.warnings) out.push_back(w.ToString());
-  return out;
-}
+using testing_util::Warnings;
 
 std::vector<std::string> Addresses(const SocketSpec& s) {
   std::vector<std::string> out;

@@ -8,39 +8,25 @@
 
 #include "lib/unit/target_spec.h"
 
+#include "tests/lib/unit/loader_test_util.h"
+
 namespace supd {
 namespace {
 
 using testing::ElementsAre;
 using testing::IsEmpty;
 
-SpecifierContext Ctx() {
-  SpecifierContext c;
-  c.hostname = "box";
-  c.runtime_dir = "/run";
-  c.user_name = "root";
-  c.user_home = "/root";
-  c.uid = 0;
-  return c;
-}
+SpecifierContext Ctx() { return testing_util::TestSpecifiers(); }
 
 TargetSpec Load(const std::string& text, const std::string& name = "app.target") {
-  auto r = ParseTargetText(text, "units/" + name, name, Ctx());
-  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? std::move(*r) : TargetSpec{};
+  return testing_util::LoadOk<TargetSpec>(ParseTargetText, text, name);
 }
 
 std::string LoadErr(const std::string& text, const std::string& name = "app.target") {
-  auto r = ParseTargetText(text, "units/" + name, name, Ctx());
-  EXPECT_FALSE(r.ok());
-  return r.ok() ? "" : r.error().message;
+  return testing_util::LoadError(ParseTargetText, text, name);
 }
 
-std::vector<std::string> Warnings(const TargetSpec& s) {
-  std::vector<std::string> out;
-  for (const auto& w : s.warnings) out.push_back(w.ToString());
-  return out;
-}
+using testing_util::Warnings;
 
 TEST(TargetLoader, Defaults) {
   TargetSpec t = Load("[Unit]\nDescription=App\n");
