@@ -54,6 +54,10 @@ struct Manager::Impl {
   void StartService(Service& s);
   // OnFailure=/OnSuccess=: `s` went from `from` to `to`; starts the units the spec names for
   // that change (on the next loop turn), with MONITOR_* in their environment.
+  // How a state change ends the service's run, for OnFailure=/OnSuccess= and
+  // FailureAction=/SuccessAction=.
+  enum class RunEnd { kNone, kFailed, kSucceeded };
+  RunEnd EndOf(const Service& s, State from, State to) const;
   void TriggerUnits(Service& s, State from, State to);
   // FailureAction=/SuccessAction=: tells the exit handler (posted) when one fires.
   void TriggerExitAction(Service& s, State from, State to);

@@ -84,13 +84,23 @@ void Manager::Impl::StartService(Service& s) {
   runner->Dispatch(s, s.fsm->Start(host.loop->Now()));
 }
 
+Manager::Impl::RunEnd Manager::Impl::EndOf(const Service& s, State from, State to) const {
+  // systemd: failed when the unit enters failed (with Restart=, only once it gives up: supd's
+  // failed state is that); succeeded when it becomes inactive with result success. A unit
+  // stopped because its file was removed (daemon-reload), or by the stop of everything, did
+  // neither.
+  if (!s.spec || shutting_down || s.removed) return RunEnd::kNone;
+  if (to == State::kFailed && from != State::kFailed) return RunEnd::kFailed;
+  if (to == State::kStopped && from != State::kStopped && from != State::kFailed &&
+      s.fsm->result() == ServiceResult::kSuccess)
+    return RunEnd::kSucceeded;
+  return RunEnd::kNone;
+}
+
 void Manager::Impl::TriggerExitAction(Service& s, State from, State to) {
-  // As TriggerUnits: failed is entered only once no automatic restart follows.
-  const bool failed = to == State::kFailed && from != State::kFailed;
-  const bool succeeded = to == State::kStopped && from != State::kStopped &&
-                         from != State::kFailed && s.fsm->result() == ServiceResult::kSuccess;
-  // A unit stopped because its file was removed (daemon-reload) did not fail or succeed.
-  if (!s.spec || shutting_down || s.removed || !exit_handler || (!failed && !succeeded)) return;
+  const RunEnd end = EndOf(s, from, to);
+  if (end == RunEnd::kNone || !exit_handler) return;
+  const bool failed = end == RunEnd::kFailed;
   const UnitAction action = failed ? s.spec->failure_action : s.spec->success_action;
   if (action == UnitAction::kNone) return;
   ExitRequest req;
@@ -116,12 +126,9 @@ void Manager::Impl::TriggerExitAction(Service& s, State from, State to) {
 }
 
 void Manager::Impl::TriggerUnits(Service& s, State from, State to) {
-  // systemd: OnFailure= when the unit enters failed (with Restart=, only once it gives up:
-  // supd's failed state is that); OnSuccess= when it becomes inactive with result success.
-  const bool failed = to == State::kFailed && from != State::kFailed;
-  const bool succeeded = to == State::kStopped && from != State::kStopped &&
-                         from != State::kFailed && s.fsm->result() == ServiceResult::kSuccess;
-  if (!s.spec || shutting_down || s.removed || (!failed && !succeeded)) return;
+  const RunEnd end = EndOf(s, from, to);
+  if (end == RunEnd::kNone) return;
+  const bool failed = end == RunEnd::kFailed;
   const std::vector<std::string>& units = failed ? s.spec->on_failure : s.spec->on_success;
   if (units.empty()) return;
   const char* directive = failed ? "OnFailure" : "OnSuccess";
