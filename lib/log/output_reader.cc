@@ -23,7 +23,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
  public:
   Reader(asio::io_context& io, int fd, std::shared_ptr<ServiceLog> log, pid_t pid,
          std::string stream)
-      : sd_(io, fd), log_(std::move(log)), pid_(pid), stream_(std::move(stream)) {
+      : sd_(io, fd), fd_(fd), log_(std::move(log)), pid_(pid), stream_(std::move(stream)) {
     boost::system::error_code ignored;
     sd_.non_blocking(true, ignored);
     ++g_live_readers;
@@ -31,7 +31,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
   ~Reader() override { --g_live_readers; }
 
   void Wait() {
-    if (eof_) return;
+    if (eof_ || exec_paused_) return;
     sd_.async_wait(asio::posix::stream_descriptor::wait_read,
                    [self = shared_from_this()](const boost::system::error_code& ec) {
                      if (ec) return;  // cancelled: supd is shutting down
@@ -52,6 +52,28 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
 
   std::vector<std::string> Excerpt() const override {
     return std::vector<std::string>(excerpt_.begin(), excerpt_.end());
+  }
+
+  void Pause() override {
+    exec_paused_ = true;
+    boost::system::error_code ignored;
+    sd_.cancel(ignored);  // the wait's handler sees operation_aborted and reads nothing
+  }
+
+  void Resume() override {
+    exec_paused_ = false;
+    if (!paused_) Wait();  // a reader held by back-pressure resumes when the log is writable
+  }
+
+  Exported Export() const override {
+    return Exported{eof_ ? -1 : fd_, stream_, pending_, Excerpt()};
+  }
+
+  // Adopt(): where the previous supd's reader stopped.
+  void Continue(const Exported& from) {
+    pending_ = from.pending;
+    for (const auto& line : from.excerpt) excerpt_.push_back(line);
+    while (excerpt_.size() > kExcerptLines) excerpt_.pop_front();
   }
 
  private:
@@ -135,6 +157,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
   }
 
   asio::posix::stream_descriptor sd_;  // owns the read end
+  const int fd_;                       // sd_'s, for Export()
   std::shared_ptr<ServiceLog> log_;
   pid_t pid_;
   std::string stream_;
@@ -142,6 +165,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
   bool eof_ = false;
   bool congested_ = false;  // the log's queue is over its limit: stop reading
   bool paused_ = false;     // waiting for WhenWritable
+  bool exec_paused_ = false;  // Pause(): supd is about to exec itself
   std::deque<std::string> excerpt_;  // stderr only
 };
 
@@ -171,6 +195,15 @@ std::shared_ptr<OutputReader> OutputReader::Start(asio::io_context& io, UniqueFd
   // (an unprivileged supd over its pipe-user-pages quota) just keeps the default.
   (void)::fcntl(read_end.get(), F_SETPIPE_SZ, kPipeSize);
   auto r = std::make_shared<Reader>(io, read_end.release(), std::move(log), pid, std::move(stream));
+  r->Wait();
+  return r;
+}
+
+std::shared_ptr<OutputReader> OutputReader::Adopt(asio::io_context& io, UniqueFd read_end,
+                                                  std::shared_ptr<ServiceLog> log, pid_t pid,
+                                                  const Exported& from) {
+  auto r = std::make_shared<Reader>(io, read_end.release(), std::move(log), pid, from.stream);
+  r->Continue(from);
   r->Wait();
   return r;
 }

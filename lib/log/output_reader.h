@@ -33,6 +33,14 @@ namespace supd {
 inline constexpr size_t kMaxLine = 48 * 1024;  // systemd's LineMax= default
 inline constexpr size_t kExcerptLines = 40;
 
+// Where an OutputReader stopped (daemon-reexec): see OutputReader::Export().
+struct OutputReaderExport {
+  int fd = -1;
+  std::string stream;                // "out" or "err"
+  std::string pending;               // bytes of a line not complete yet
+  std::vector<std::string> excerpt;
+};
+
 class OutputReader {
  public:
   virtual ~OutputReader() = default;
@@ -46,6 +54,18 @@ class OutputReader {
   virtual void DrainNow() = 0;
   // The last lines read (escaped, each at most 1 KiB), oldest first.
   virtual std::vector<std::string> Excerpt() const = 0;
+
+  // daemon-reexec. Pause() stops reading (what the process writes meanwhile stays in the pipe)
+  // until Resume(); Export() then says where the next supd goes on: the read end (still owned
+  // by this reader, -1 after EOF), the bytes of a line not complete yet, the excerpt.
+  using Exported = OutputReaderExport;
+  virtual void Pause() = 0;
+  virtual void Resume() = 0;
+  virtual Exported Export() const = 0;
+  // Goes on reading a pipe that a previous supd read, from where Export() left it.
+  static std::shared_ptr<OutputReader> Adopt(boost::asio::io_context& io, UniqueFd read_end,
+                                             std::shared_ptr<ServiceLog> log, pid_t pid,
+                                             const Exported& from);
 };
 
 // Readers that have not reached EOF yet (supd's shutdown waits for them, briefly, so that a

@@ -1,6 +1,7 @@
 #include "lib/notify/notify_server.h"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -240,6 +241,27 @@ Result<std::unique_ptr<NotifyServer>> NotifyServer::Bind(asio::io_context& io,
   impl->Wait();
   return std::unique_ptr<NotifyServer>(new NotifyServer(std::move(impl)));
 }
+
+Result<std::unique_ptr<NotifyServer>> NotifyServer::Adopt(asio::io_context& io, UniqueFd fd,
+                                                          const std::string& path,
+                                                          Handler handler) {
+  const std::string what = "adopt notify socket fd " + std::to_string(fd.get()) + " (" + path + ")";
+  int type = 0;
+  socklen_t len = sizeof(type);
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_TYPE, &type, &len) < 0) return ErrnoError(what);
+  if (type != SOCK_DGRAM) return Error{what + ": not a datagram socket"};
+  if (::fcntl(fd.get(), F_SETFD, FD_CLOEXEC) < 0) return ErrnoError(what + ": set FD_CLOEXEC");
+  auto impl = std::make_shared<Impl>(io, path, std::move(handler));
+  boost::system::error_code ec;
+  impl->sock.assign(datagram_protocol(), fd.get(), ec);
+  if (ec) return Error{what + ": " + ec.message(), ec.value()};
+  (void)fd.release();
+  impl->sock.non_blocking(true, ec);
+  impl->Wait();
+  return std::unique_ptr<NotifyServer>(new NotifyServer(std::move(impl)));
+}
+
+int NotifyServer::fd() const { return impl_->sock.native_handle(); }
 
 void NotifyServer::Drain() { impl_->Drain(); }
 

@@ -69,12 +69,21 @@ class NotifyServer {
   [[nodiscard]] static Result<std::unique_ptr<NotifyServer>> Bind(boost::asio::io_context& io,
                                                                   const std::string& path,
                                                                   Handler handler);
+  // daemon-reexec: goes on reading a notify socket a previous supd bound at `path` (the
+  // datagrams queued meanwhile are read as usual). Takes `fd`; it is checked to be a datagram
+  // socket: "adopt notify socket fd 7 (/run/supd/supd.notify): not a datagram socket".
+  [[nodiscard]] static Result<std::unique_ptr<NotifyServer>> Adopt(boost::asio::io_context& io,
+                                                                   UniqueFd fd,
+                                                                   const std::string& path,
+                                                                   Handler handler);
   ~NotifyServer();
   NotifyServer(const NotifyServer&) = delete;
   NotifyServer& operator=(const NotifyServer&) = delete;
 
   // As given to Bind(): the value for NOTIFY_SOCKET.
   const std::string& path() const;
+  // The socket (owned by the server), for daemon-reexec to keep across exec.
+  int fd() const;
   // Datagrams read from the socket, and those of them not handed to the handler.
   // Handles the datagrams queued right now (at most kMaxDatagramsPerWakeup). The manager calls
   // it before acting on a main process's exit: "READY=1\nMAINPID=<child>" sent just before the

@@ -29,6 +29,7 @@ namespace supd {
 
 class LogWriter;
 class SocketUnits;
+struct SavedInstance;
 struct LogRecord;
 
 class ActionRunner {
@@ -96,6 +97,18 @@ class ActionRunner {
 
   // After orphans were reaped: process groups may be gone and cgroups empty.
   void OnOrphansReaped();
+
+  // daemon-reexec (action_restore.cc). The current instance as the next supd needs it (its
+  // main process, output pipes, limits); output readers stop reading for the exec and go on if
+  // it failed.
+  SavedInstance SaveInstance(const Instance& inst) const;
+  void PauseOutputs(Service& s, bool pause);
+  // Re-attaches an instance a previous supd ran as the current one: watches its main process
+  // (an exit during the exec is seen at once: a zombie's pidfd is readable), reads its output
+  // on, re-records its limits. Probes and timers follow in RestoreTimers, once the sockets are
+  // back too.
+  void RestoreInstance(Service& s, SavedInstance saved);
+  void RestoreTimers(Service& s, std::optional<Usec> timer, std::optional<Usec> watchdog);
   // Opens the service's log if it has none ("" or the error, also kept in s.log_error).
   void OpenLog(Service& s);
 

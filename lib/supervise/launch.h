@@ -35,6 +35,7 @@ namespace supd {
 
 class OutputReader;
 class ServiceLog;
+struct OutputReaderExport;  // lib/log/output_reader.h
 
 // What a start learns from the host before its first process, off the loop.
 struct PreparedInstance {
@@ -144,6 +145,13 @@ class Launcher {
   [[nodiscard]] virtual Result<std::unique_ptr<Proc>> Launch(
       const LaunchPlan& plan, const LaunchTarget& target,
       std::vector<std::string>* output_warnings) = 0;
+  // daemon-reexec: goes on reading the stdout/stderr pipe of process `pid` that a previous supd
+  // read (OutputReader::Adopt). Null where output is not read (the tests' fakes).
+  virtual std::shared_ptr<OutputReader> AdoptOutput(UniqueFd read_end,
+                                                    std::shared_ptr<ServiceLog> log, pid_t pid,
+                                                    const OutputReaderExport& from) {
+    return nullptr;
+  }
 };
 
 }  // namespace supd

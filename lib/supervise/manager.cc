@@ -61,11 +61,12 @@ Manager::Impl::Impl(boost::asio::io_context& io, ManagerConfig cfg, HostParts h)
   hooks.is_enabled = [this](const std::string& unit) { return links.Linked(unit); };
   sockets = std::make_unique<SocketUnits>(*host.loop, *host.worker, std::move(hooks));
   if (!config.notify_socket.empty()) {
-    auto server = NotifyServer::Bind(
-        io, config.notify_socket,
-        [this](const NotifyMessage& m, const NotifyCredentials& cred, std::vector<UniqueFd> fds) {
-          router->Route(m, cred, std::move(fds));
-        });
+    auto route = [this](const NotifyMessage& m, const NotifyCredentials& cred,
+                        std::vector<UniqueFd> fds) { router->Route(m, cred, std::move(fds)); };
+    auto server = config.adopt_notify_fd >= 0
+                      ? NotifyServer::Adopt(io, UniqueFd(config.adopt_notify_fd),
+                                            config.notify_socket, route)
+                      : NotifyServer::Bind(io, config.notify_socket, route);
     if (server.ok()) {
       notify = std::move(*server);
     } else {

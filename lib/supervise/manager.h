@@ -36,6 +36,7 @@ class io_context;
 namespace supd {
 
 class LogSink;
+struct SavedState;
 class LogWriter;
 class ServiceLog;
 struct LogRecord;
@@ -45,6 +46,9 @@ struct ManagerConfig {
   std::string log_dir;
   std::string state_dir;
   std::string notify_socket;  // where services send sd_notify datagrams ("" = none)
+  // daemon-reexec: the notify socket a previous supd bound at notify_socket, taken over
+  // instead of binding (-1: bind).
+  int adopt_notify_fd = -1;
   SpecifierContext specifiers;
 };
 
@@ -133,6 +137,23 @@ class Manager {
   void SetExitHandler(std::function<void(const ExitRequest&)> handler);
   // What `supctl is-system-running` and /readyz say.
   SystemState system_state() const;
+
+  // daemon-reexec (manager_reexec.cc; the daemon's side is daemon/reexec.cc).
+  // What keeps the units from being saved now ("" when at rest): "web.service is starting
+  // (start-pre); a queued job of db.service".
+  std::string NotAtRest() const;
+  // Stops reading the services' output (what they write meanwhile stays in the pipes) and
+  // runs `flushed` on the loop once what was read is in the log files (at most ~2 s later).
+  // The loop runs in between: ask NotAtRest() again before SaveState.
+  void PauseForExec(std::function<void()> flushed);
+  void ResumeAfterFailedExec();
+  // Fills the units' part of `state` (services, sockets, targets, boot_finished, the notify
+  // socket). Fails, changing nothing, when not at rest.
+  [[nodiscard]] Result<void> SaveState(SavedState* state);
+  // A re-executed supd, instead of LoadUnits: loads the units directory and takes back what
+  // `state` holds (processes, pipes, held sockets, fd stores, timers with the time they had
+  // left); starts and stops nothing. `loaded` runs on the loop once done.
+  void RestoreUnits(SavedState state, std::function<void()> loaded);
 
   // Operations on one unit: "web", "web.service", "web.socket", "worker@3", or an Alias=.
   // `done` runs exactly once, on the loop (possibly before the call returns).

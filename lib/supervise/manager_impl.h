@@ -12,6 +12,7 @@
 #include "lib/supervise/dependency_graph.h"
 #include "lib/supervise/enablement.h"
 #include "lib/supervise/manager.h"
+#include "lib/supervise/saved_state.h"
 #include "lib/supervise/service.h"
 #include "lib/supervise/unit_catalog.h"
 
@@ -175,6 +176,10 @@ struct Manager::Impl {
   bool shutdown_done_called = false;
   std::function<void()> shutdown_done;
   std::function<void(const ExitRequest&)> exit_handler;
+  // daemon-reexec (manager_reexec.cc): the main processes whose output readers PauseForExec
+  // paused (empty: not paused).
+  std::set<pid_t> exec_paused_pids;
+  void RestoreService(SavedService& saved);
 };
 
 }  // namespace supd

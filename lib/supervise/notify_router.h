@@ -44,6 +44,7 @@ class NotifyRouter {
 
   void Route(const NotifyMessage& m, const NotifyCredentials& cred, std::vector<UniqueFd> fds);
   uint64_t refused() const { return refused_; }
+  void RestoreRefused(uint64_t n) { refused_ = n; }  // daemon-reexec
 
  private:
   struct Sender {

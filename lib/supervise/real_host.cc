@@ -270,6 +270,11 @@ class RealLauncher final : public Launcher {
     });
   }
 
+  std::shared_ptr<OutputReader> AdoptOutput(UniqueFd read_end, std::shared_ptr<ServiceLog> log,
+                                            pid_t pid, const OutputReaderExport& from) override {
+    return OutputReader::Adopt(io_, std::move(read_end), std::move(log), pid, from);
+  }
+
  private:
   // An exec: probe: stdout and stderr into one pipe that the probe reads.
   Result<std::unique_ptr<Proc>> LaunchCapturing(SpawnPlan plan, const LaunchPlan& lp,

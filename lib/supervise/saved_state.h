@@ -64,7 +64,7 @@ struct SavedFsm {
 // One stdout/stderr pipe of a process, as its OutputReader left it.
 struct SavedOutput {
   int fd = -1;                        // the read end, kept across exec
-  std::string stream;                 // "stdout" or "stderr"
+  std::string stream;                 // "out" or "err" (the log's stream tags)
   std::string pending;                // bytes of a line not complete yet
   std::vector<std::string> excerpt;   // the last lines (stderr: the crash excerpt)
 };

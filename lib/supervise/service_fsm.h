@@ -22,11 +22,14 @@
 #include <string>
 #include <vector>
 
+#include "lib/base/result.h"
 #include "lib/proc/exit_status.h"
 #include "lib/supervise/cause.h"
 #include "lib/unit/service_spec.h"
 
 namespace supd {
+
+struct SavedFsm;  // saved_state.h
 
 // The states the design and `supctl status` name.
 enum class State { kStopped, kStarting, kRunning, kReloading, kStopping, kBackoff, kFailed };
@@ -282,6 +285,15 @@ class ServiceFsm {
   Actions OnStartupProbeFailed(const std::string& what, Usec now);
   Actions OnLivenessProbeFailed(const std::string& what, Usec now);
   Actions OnReadinessChanged(bool ready, Usec now);
+
+  // --- daemon-reexec (service_fsm_saved.cc): the machine's state, in the phases a state is
+  // saved in (dead, running without a control process, backoff), and back. Restore() checks the
+  // saved phase against those and the spec (a main index past its ExecStart= list) and changes
+  // nothing on error.
+  SavedFsm Save() const;
+  [[nodiscard]] Result<void> Restore(const SavedFsm& saved);
+  // Whether the machine is in a phase a state can be saved in.
+  bool AtRest() const;
 
   // --- Decisions (const: asking changes nothing).
   // May a datagram from `role` steer the service? A previous instance's sender is refused

@@ -141,6 +141,44 @@ void SocketUnits::Bind(Unit& u, const SocketOwner& owner) {
   SetState(u, SocketState::kListening, "");
 }
 
+std::vector<SavedSocketUnit> SocketUnits::Save() const {
+  std::vector<SavedSocketUnit> out;
+  for (const auto& [name, u] : units_) {
+    SavedSocketUnit su;
+    su.name = name;
+    su.state = static_cast<int>(u->state);
+    su.error = u->error;
+    su.stopped_by_request = u->stopped_by_request;
+    su.activations = u->activations;
+    su.since_realtime = u->since_realtime;
+    for (const auto& b : u->bound) su.sockets.push_back(SavedSocket{b.identity, b.fd.get()});
+    out.push_back(std::move(su));
+  }
+  return out;
+}
+
+void SocketUnits::Adopt(std::vector<SavedSocketUnit> saved) {
+  for (auto& su : saved) {
+    std::string name = su.name;
+    adopted_.insert_or_assign(std::move(name), std::move(su));
+  }
+}
+
+void SocketUnits::TakeOver(Unit& u, std::shared_ptr<const SocketSpec> spec,
+                           SavedSocketUnit saved) {
+  u.spec = std::move(spec);
+  u.state = static_cast<SocketState>(saved.state);
+  u.error = std::move(saved.error);
+  u.stopped_by_request = saved.stopped_by_request;
+  u.activations = saved.activations;
+  u.since_realtime = saved.since_realtime;
+  for (SavedSocket& sock : saved.sockets)
+    u.bound.push_back(BoundSocket{std::move(sock.identity), u.spec->fd_name, UniqueFd(sock.fd)});
+  if (u.state == SocketState::kListening && u.bound.empty()) u.state = SocketState::kStopped;
+  for (const auto& b : u.bound)
+    spdlog::info("{}: holding {} for {} again (daemon-reexec)", u.name, b.identity, u.spec->service);
+}
+
 // The handles first, then the fds they borrow.
 void SocketUnits::DropActivation(Unit& u) {
   u.activation.handles.clear();
@@ -263,6 +301,12 @@ void SocketUnits::Sync(const UnitCatalog& catalog, std::function<void(SyncResult
     }
     u.load_error.clear();
     for (const auto& w : loaded.spec->warnings) spdlog::warn("{}", w.ToString());
+    // A re-executed supd: the unit as the previous one left it, then the usual comparison
+    // (a file that changed meanwhile is applied as a reload applies it).
+    if (auto a = adopted_.find(name); fresh && a != adopted_.end()) {
+      TakeOver(u, loaded.spec, std::move(a->second));
+      adopted_.erase(a);
+    }
     const bool same = u.spec && SameSetup(*u.spec, *loaded.spec);
     if (!fresh && !same) result->changed.push_back(name);
     if (same) {
@@ -279,6 +323,12 @@ void SocketUnits::Sync(const UnitCatalog& catalog, std::function<void(SyncResult
     pending->push_back(Pending{name, loaded.spec, apply, u.gen});
     to_resolve.push_back(loaded.spec);
   }
+  // Units a previous supd held whose file is gone now: closed, as a reload closes them.
+  for (auto& [name, saved] : adopted_) {
+    spdlog::info("{}: unit file gone; closing the {} sockets it held", name, saved.sockets.size());
+    for (const SavedSocket& sock : saved.sockets) UniqueFd closing(sock.fd);
+  }
+  adopted_.clear();
   Resolve(std::move(to_resolve),
           [this, pending, result, done = std::move(done)](
               std::map<std::string, Result<SocketOwner>> owners) {

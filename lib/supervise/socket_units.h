@@ -30,6 +30,7 @@
 #include "lib/socket/listener.h"
 #include "lib/supervise/host.h"
 #include "lib/supervise/launch.h"
+#include "lib/supervise/saved_state.h"
 #include "lib/supervise/snapshot.h"
 #include "lib/supervise/unit_catalog.h"
 
@@ -97,12 +98,20 @@ class SocketUnits {
   // supd's exit: closes every socket, removing the files of RemoveOnStop= units.
   void CloseAll();
 
+  // daemon-reexec. Save(): every unit's state and the fds it holds (kept across exec).
+  // Adopt(): before the first Sync() of a re-executed supd, the units as they were; that Sync
+  // takes each one's held fds instead of binding (a unit whose file changed meanwhile keeps
+  // them until the next daemon-reload applies the change, as a running unit's sockets do).
+  std::vector<SavedSocketUnit> Save() const;
+  void Adopt(std::vector<SavedSocketUnit> saved);
+
   struct Unit;  // socket_units.cc
 
  private:
   void Bind(Unit& u, const SocketOwner& owner);
   void ApplyChanged(Unit& u, std::shared_ptr<const SocketSpec> spec, const SocketOwner& owner);
   void Close(Unit& u);
+  void TakeOver(Unit& u, std::shared_ptr<const SocketSpec> spec, SavedSocketUnit saved);
   // Closes and forgets the units whose file is no longer among `names`.
   void DropRemoved(const std::set<std::string>& names, SyncResult& result);
   void DropActivation(Unit& u);
@@ -116,6 +125,7 @@ class SocketUnits {
   BlockingWork& worker_;
   Hooks hooks_;
   std::map<std::string, std::unique_ptr<Unit>> units_;
+  std::map<std::string, SavedSocketUnit> adopted_;  // Adopt(), until the next Sync()
   // Guards callbacks from the worker against a SocketUnits that is gone.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
