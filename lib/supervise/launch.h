@@ -147,9 +147,10 @@ class Launcher {
       std::vector<std::string>* output_warnings) = 0;
   // daemon-reexec: goes on reading the stdout/stderr pipe of process `pid` that a previous supd
   // read (OutputReader::Adopt). Null where output is not read (the tests' fakes).
-  virtual std::shared_ptr<OutputReader> AdoptOutput(UniqueFd read_end,
-                                                    std::shared_ptr<ServiceLog> log, pid_t pid,
-                                                    const OutputReaderExport& from) {
+  virtual std::shared_ptr<OutputReader> AdoptOutput(UniqueFd /*read_end*/,
+                                                    const std::shared_ptr<ServiceLog>& /*log*/,
+                                                    pid_t /*pid*/,
+                                                    const OutputReaderExport& /*from*/) {
     return nullptr;
   }
 };

@@ -270,9 +270,10 @@ class RealLauncher final : public Launcher {
     });
   }
 
-  std::shared_ptr<OutputReader> AdoptOutput(UniqueFd read_end, std::shared_ptr<ServiceLog> log,
-                                            pid_t pid, const OutputReaderExport& from) override {
-    return OutputReader::Adopt(io_, std::move(read_end), std::move(log), pid, from);
+  std::shared_ptr<OutputReader> AdoptOutput(UniqueFd read_end,
+                                            const std::shared_ptr<ServiceLog>& log, pid_t pid,
+                                            const OutputReaderExport& from) override {
+    return OutputReader::Adopt(io_, std::move(read_end), log, pid, from);
   }
 
  private:

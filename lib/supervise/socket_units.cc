@@ -164,8 +164,13 @@ void SocketUnits::Adopt(std::vector<SavedSocketUnit> saved) {
   }
 }
 
-void SocketUnits::TakeOver(Unit& u, std::shared_ptr<const SocketSpec> spec,
-                           SavedSocketUnit saved) {
+// A re-executed supd's first Sync: the unit as the previous supd left it (a file that changed
+// meanwhile is then applied as a reload applies it).
+void SocketUnits::TakeOver(Unit& u, std::shared_ptr<const SocketSpec> spec) {
+  auto it = adopted_.find(u.name);
+  if (it == adopted_.end()) return;
+  SavedSocketUnit saved = std::move(it->second);
+  adopted_.erase(it);
   u.spec = std::move(spec);
   u.state = static_cast<SocketState>(saved.state);
   u.error = std::move(saved.error);
@@ -177,6 +182,15 @@ void SocketUnits::TakeOver(Unit& u, std::shared_ptr<const SocketSpec> spec,
   if (u.state == SocketState::kListening && u.bound.empty()) u.state = SocketState::kStopped;
   for (const auto& b : u.bound)
     spdlog::info("{}: holding {} for {} again (daemon-reexec)", u.name, b.identity, u.spec->service);
+}
+
+// Units a previous supd held whose file is gone now: closed, as a reload closes them.
+void SocketUnits::CloseUnclaimed() {
+  for (auto& [name, saved] : adopted_) {
+    spdlog::info("{}: unit file gone; closing the {} sockets it held", name, saved.sockets.size());
+    for (const SavedSocket& sock : saved.sockets) UniqueFd closing(sock.fd);
+  }
+  adopted_.clear();
 }
 
 // The handles first, then the fds they borrow.
@@ -301,12 +315,7 @@ void SocketUnits::Sync(const UnitCatalog& catalog, std::function<void(SyncResult
     }
     u.load_error.clear();
     for (const auto& w : loaded.spec->warnings) spdlog::warn("{}", w.ToString());
-    // A re-executed supd: the unit as the previous one left it, then the usual comparison
-    // (a file that changed meanwhile is applied as a reload applies it).
-    if (auto a = adopted_.find(name); fresh && a != adopted_.end()) {
-      TakeOver(u, loaded.spec, std::move(a->second));
-      adopted_.erase(a);
-    }
+    if (fresh) TakeOver(u, loaded.spec);  // daemon-reexec; then compared as any unit
     const bool same = u.spec && SameSetup(*u.spec, *loaded.spec);
     if (!fresh && !same) result->changed.push_back(name);
     if (same) {
@@ -323,12 +332,7 @@ void SocketUnits::Sync(const UnitCatalog& catalog, std::function<void(SyncResult
     pending->push_back(Pending{name, loaded.spec, apply, u.gen});
     to_resolve.push_back(loaded.spec);
   }
-  // Units a previous supd held whose file is gone now: closed, as a reload closes them.
-  for (auto& [name, saved] : adopted_) {
-    spdlog::info("{}: unit file gone; closing the {} sockets it held", name, saved.sockets.size());
-    for (const SavedSocket& sock : saved.sockets) UniqueFd closing(sock.fd);
-  }
-  adopted_.clear();
+  CloseUnclaimed();
   Resolve(std::move(to_resolve),
           [this, pending, result, done = std::move(done)](
               std::map<std::string, Result<SocketOwner>> owners) {

@@ -111,7 +111,8 @@ class SocketUnits {
   void Bind(Unit& u, const SocketOwner& owner);
   void ApplyChanged(Unit& u, std::shared_ptr<const SocketSpec> spec, const SocketOwner& owner);
   void Close(Unit& u);
-  void TakeOver(Unit& u, std::shared_ptr<const SocketSpec> spec, SavedSocketUnit saved);
+  void TakeOver(Unit& u, std::shared_ptr<const SocketSpec> spec);
+  void CloseUnclaimed();
   // Closes and forgets the units whose file is no longer among `names`.
   void DropRemoved(const std::set<std::string>& names, SyncResult& result);
   void DropActivation(Unit& u);

@@ -1,7 +1,15 @@
 // The Manager across daemon-reexec: what one Manager saves at rest, a second one (a new host,
 // the same processes) takes back and goes on with — crash loops where they were, running
 // services with their pids and invocation ids, timers with the time they had left.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include "lib/supervise/saved_state.h"
 #include "tests/lib/supervise/manager_fixture.h"
@@ -13,14 +21,17 @@ class ManagerReexecTest : public ManagerTest {
  protected:
   // Saves the running Manager's state (it must be at rest), then replaces it by a new one on a
   // new fake host that has the same processes and cgroups and a clock that went on.
-  void Reexec(Usec exec_takes = 5ms) {
+  // `notify`: the new Manager takes over the old one's notify socket. The old Manager stays
+  // (unused) until the end of the test: it owns the fds the state names, as a process that
+  // execs does until the exec, and the new one must not see them closed.
+  void Reexec(Usec exec_takes = 5ms, bool notify = false) {
     SavedState state;
     auto saved = manager_->SaveState(&state);
     ASSERT_TRUE(saved.ok()) << saved.error().message;
     const std::set<pid_t> alive = procs_->alive;
     const auto members = cgroups_->members;
     const Usec now = loop_->Now();
-    manager_.reset();
+    old_managers_.push_back(std::move(manager_));
 
     testing::FakeHost fake(io_);
     fake.procs->alive = alive;
@@ -35,12 +46,24 @@ class ManagerReexecTest : public ManagerTest {
     cfg.units_dir = dir_ + "/units";
     cfg.log_dir = dir_ + "/logs";
     cfg.state_dir = dir_;
+    if (notify) {
+      cfg.notify_socket = dir_ + "/notify";
+      cfg.adopt_notify_fd = state.daemon.notify_fd;
+    }
     manager_ = std::make_unique<Manager>(io_, cfg, std::move(fake.parts));
     bool loaded = false;
     manager_->RestoreUnits(std::move(state), [&] { loaded = true; });
     Poll();
     ASSERT_TRUE(loaded);
   }
+
+  ~ManagerReexecTest() override {
+    // The new Manager first: it closes the fds both hold, which the old one then finds closed.
+    manager_.reset();
+    old_managers_.clear();
+  }
+
+  std::vector<std::unique_ptr<Manager>> old_managers_;
 };
 
 TEST_F(ManagerReexecTest, RunningServicesKeepTheirPidsInvocationAndCounters) {
@@ -153,6 +176,46 @@ TEST_F(ManagerReexecTest, AServiceWhoseUnitFileWentIsLeftAloneNotKilled) {
   EXPECT_FALSE(manager_->Resolve("gone", false).ok());
   EXPECT_TRUE(procs_->signals.empty());
   EXPECT_TRUE(cgroups_->signals.empty());
+}
+
+TEST_F(ManagerReexecTest, HeldSocketsAndTheNotifySocketAreTakenOverNotBoundAgain) {
+  const std::string path = dir_ + "/web.sock";
+  Unit("web.socket", "[Socket]\nListenStream=" + path + "\n");
+  Unit("web.service", "[Service]\nExecStart=/bin/web\n");
+  ASSERT_NO_FATAL_FAILURE(Start(/*notify=*/true));
+  ASSERT_TRUE(StartUnit("web"));
+  const std::vector<int> passed = launcher_->Last("ExecStart=/bin/web")->fds;
+  ASSERT_EQ(passed.size(), 1u);
+  struct stat before {};
+  ASSERT_EQ(::stat(path.c_str(), &before), 0);
+
+  ASSERT_NO_FATAL_FAILURE(Reexec(5ms, /*notify=*/true));
+  auto snaps = manager_->Snapshot({"web.socket"});
+  ASSERT_TRUE(snaps.ok());
+  const auto& sock = std::get<SocketSnapshot>(snaps->at(0));
+  EXPECT_EQ(sock.state, SocketState::kListening);
+  ASSERT_EQ(sock.listening.size(), 1u);
+  EXPECT_EQ(sock.listening[0].identity, "unix:" + path);
+  struct stat after {};
+  ASSERT_EQ(::stat(path.c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "the socket file was bound again";
+  EXPECT_EQ(::fcntl(passed[0], F_GETFD), FD_CLOEXEC) << "a kept fd must be close-on-exec again";
+
+  // The next start of the service gets the same socket.
+  Exit(*Snap("web.service").main_pid, ExitStatus::Code(0));
+  ASSERT_TRUE(StartUnit("web"));
+  EXPECT_EQ(launcher_->Last("ExecStart=/bin/web")->fds, passed);
+
+  // The notify socket is read by the new Manager (a datagram from a stranger is refused).
+  const uint64_t refused = manager_->notify_refused();
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string notify = dir_ + "/notify";
+  std::memcpy(addr.sun_path, notify.c_str(), notify.size() + 1);
+  ASSERT_EQ(::sendto(fd, "READY=1", 7, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 7);
+  ::close(fd);
+  EXPECT_TRUE(PollUntil([&] { return manager_->notify_refused() > refused; }));
 }
 
 }  // namespace
