@@ -320,8 +320,16 @@ bool StateDecoder::TakeInteger(std::string_view payload, StateCheck check, W* ou
 template <typename T>
 void StateDecoder::Items(std::string_view payload, std::vector<T>& items, const char* label,
                          StateCheck check) {
+  // A labelled list ("service") is called by its items ("services") where its count is wrong.
+  const auto list_scope = [&](std::optional<Scope>* scope) {
+    if (label != nullptr) scope->emplace(this, std::string(label) + "s", true);
+  };
   uint32_t count = 0;
-  if (!TakeCount(&payload, SIZE_MAX, &count)) return;
+  {
+    std::optional<Scope> scope;
+    list_scope(&scope);
+    if (!TakeCount(&payload, SIZE_MAX, &count)) return;
+  }
   items.clear();
   // One at a time, not resize(count): an item costs at least its 4-byte length of input.
   for (uint32_t i = 0; i < count && !failed(); ++i) {
@@ -332,7 +340,10 @@ void StateDecoder::Items(std::string_view payload, std::vector<T>& items, const 
     std::string_view item;
     if (TakeSized(&payload, &item)) Value(item, items.emplace_back(), check);
   }
-  if (!failed()) TrailingBytes(payload);
+  if (failed()) return;
+  std::optional<Scope> scope;
+  list_scope(&scope);
+  TrailingBytes(payload);
 }
 
 template <typename T, size_t N>

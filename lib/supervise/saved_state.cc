@@ -4,17 +4,20 @@
 
 #include "lib/base/state_codec.h"
 
-// The wire format: the 8 bytes "SUPDSTAT", a u32 format (little-endian), then SavedState's
-// fields as a record (lib/base/state_codec.h). Each struct lists its fields once, below, for
-// both directions. Tags are never reused: a field that goes keeps its tag unused, a field that
-// comes takes the next tag of its struct (an older supd of the same format skips it), a field
-// that changes meaning bumps kSavedStateFormat.
+// The wire format: the 8 bytes "SUPDSTAT", a u32 format, a u32 length (little-endian), then
+// that many bytes: SavedState's fields as a record (lib/base/state_codec.h). The length makes a
+// state cut short at a field's end a refused state, not one with its last services missing. Each
+// struct lists its fields once, below, for both directions. Tags are never reused: a field that
+// goes keeps its tag unused, a field that comes takes the next tag of its struct (an older supd of
+// the same format skips it), a field that changes meaning bumps kSavedStateFormat.
 namespace supd {
 
 namespace {
 
 constexpr std::string_view kMagic = "SUPDSTAT";
-constexpr size_t kHeaderBytes = kMagic.size() + sizeof(uint32_t);
+constexpr size_t kFormatAt = kMagic.size();
+constexpr size_t kLengthAt = kFormatAt + sizeof(uint32_t);
+constexpr size_t kHeaderBytes = kLengthAt + sizeof(uint32_t);
 
 bool IsSavedPhase(int64_t v) {
   return v == static_cast<int>(Phase::kDead) || v == static_cast<int>(Phase::kRunning) ||
@@ -293,10 +296,11 @@ std::vector<int> FdsOf(const SavedState& state) {
 }
 
 std::string EncodeSavedState(const SavedState& state) {
+  const std::string fields = EncodeFields(state);
   std::string out(kMagic);
   AppendLittleEndian(&out, kSavedStateFormat);
-  out += EncodeFields(state);
-  return out;
+  AppendLittleEndian(&out, static_cast<uint32_t>(fields.size()));
+  return out + fields;
 }
 
 Result<SavedState> DecodeSavedState(std::string_view bytes) {
@@ -305,19 +309,31 @@ Result<SavedState> DecodeSavedState(std::string_view bytes) {
     return refuse(std::to_string(bytes.size()) + " bytes, more than the " +
                   std::to_string(kMaxSavedStateBytes) + " this supd reads");
   }
-  if (bytes.size() < kHeaderBytes || bytes.substr(0, kMagic.size()) != kMagic) {
-    return refuse("not a supd state (it does not start with \"SUPDSTAT\" and a format)");
+  if (bytes.substr(0, kMagic.size()) != kMagic) {
+    return refuse("not a supd state (it does not start with \"SUPDSTAT\")");
+  }
+  if (bytes.size() < kHeaderBytes) {
+    return refuse("the header is cut short: " + std::to_string(bytes.size()) + " bytes of " +
+                  std::to_string(kHeaderBytes));
   }
   SavedState state;
-  state.format = LoadLittleEndian<uint32_t>(bytes.substr(kMagic.size()));
+  // The format first: a newer one may frame the rest otherwise.
+  state.format = LoadLittleEndian<uint32_t>(bytes.substr(kFormatAt));
   if (state.format > kSavedStateFormat) {
     return refuse("format " + std::to_string(state.format) + " is newer than this supd reads (" +
                   std::to_string(kSavedStateFormat) + ")");
   }
-  if (state.format == 0)
+  if (state.format == 0) {
     return refuse("format 0 is not a format (this supd reads " + std::to_string(kSavedStateFormat) +
                   ")");
-  if (auto decoded = DecodeFields(bytes.substr(kHeaderBytes), &state); !decoded.ok()) {
+  }
+  const auto length = LoadLittleEndian<uint32_t>(bytes.substr(kLengthAt));
+  const std::string_view fields = bytes.substr(kHeaderBytes);
+  if (fields.size() != length) {
+    return refuse(std::to_string(fields.size()) + " bytes of fields, the header says " +
+                  std::to_string(length));
+  }
+  if (auto decoded = DecodeFields(fields, &state); !decoded.ok()) {
     return refuse(decoded.error().message);
   }
   // Each fd has one owner in the new supd: an fd named twice would be closed twice.
