@@ -53,7 +53,8 @@ template <typename Io, typename T>
 using FieldsOf = std::conditional_t<Io::kEncodes, const T&, T&>;
 
 // A rule for an integer or enum the decoder reads: a value `ok` refuses is refused as
-// "<value> is not <what>" ("9 is not a service state"). The encoder does not check.
+// "<value> is not <what>" ("9 is not a service state"), and so is a field that is absent when
+// the struct's default fails the rule. The encoder does not check.
 struct StateCheck {
   bool (*ok)(int64_t value) = nullptr;  // nullptr: any value
   const char* what = "";
@@ -249,10 +250,27 @@ void StateEncoder::Value(const T& value) {
 
 template <typename T>
 void StateDecoder::Field(uint16_t tag, const char* name, T& value, StateCheck check) {
+  using namespace state_codec_internal;
   std::string_view payload;
-  if (!NextField(tag, name, &payload)) return;
+  const bool found = NextField(tag, name, &payload);
   Scope scope(this, name);
-  Value(payload, value, check);
+  if (found) {
+    Value(payload, value, check);
+    return;
+  }
+  // Absent, it keeps its default, which must pass the check too (a pid's default 0 does not):
+  // a check holds for every value decoded, whatever the writer left out. An absent struct is
+  // an empty one, its fields checked so.
+  if (failed()) return;
+  if constexpr (std::is_integral_v<T> || std::is_enum_v<T>) {
+    if (check.ok != nullptr && !check.ok(static_cast<int64_t>(value))) {
+      Fail("absent, and its default " + std::to_string(static_cast<int64_t>(value)) + " is not " +
+           check.what);
+    }
+  } else if constexpr (!std::is_same_v<T, std::string> && !IsDuration<T>::value &&
+                       !IsVector<T>::value && !IsArray<T>::value) {
+    Value(std::string_view(), value, check);
+  }
 }
 
 template <typename T>

@@ -21,6 +21,11 @@ struct Inner {
   std::string s;
 };
 
+// A struct whose default does not pass its check.
+struct WithPid {
+  int32_t pid = 0;
+};
+
 struct Outer {
   bool b = false;
   uint64_t u = 0;
@@ -31,6 +36,10 @@ struct Outer {
   std::chrono::microseconds span{0};
   std::vector<Inner> items;
   int32_t pid = 1;
+};
+
+struct HasWithPid {
+  WithPid with_pid;
 };
 
 // A later version of Inner: one field more.
@@ -54,6 +63,11 @@ void StateFields(Io& io, FieldsOf<Io, InnerV2> v) {
 }
 
 template <typename Io>
+void StateFields(Io& io, FieldsOf<Io, WithPid> v) {
+  io.Field(1, "pid", v.pid, StateCheck{[](int64_t p) { return p > 0; }, "a pid"});
+}
+
+template <typename Io>
 void StateFields(Io& io, FieldsOf<Io, Outer> v) {
   io.Field(1, "b", v.b);
   io.Field(2, "u", v.u);
@@ -64,6 +78,11 @@ void StateFields(Io& io, FieldsOf<Io, Outer> v) {
   io.Field(7, "span", v.span);
   io.List(8, "item", v.items);
   io.Field(10, "pid", v.pid, StateCheck{[](int64_t p) { return p > 0; }, "a pid"});
+}
+
+template <typename Io>
+void StateFields(Io& io, FieldsOf<Io, HasWithPid> v) {
+  io.Field(1, "with_pid", v.with_pid);
 }
 
 // Wire pieces, to write what an encoder would not.
@@ -208,6 +227,17 @@ TEST(StateCodec, RefusesValuesOutOfRange) {
   EXPECT_EQ("field u: length 4, not the 8 bytes of its integer",
             DecodeError<Outer>(Field(2, U32(1))));
   EXPECT_EQ("field b: length 0, not the 1 bytes of its integer", DecodeError<Outer>(Field(1, "")));
+}
+
+TEST(StateCodec, RefusesAnAbsentFieldWhoseDefaultFailsItsCheck) {
+  EXPECT_EQ("field pid: absent, and its default 0 is not a pid", DecodeError<WithPid>(""));
+  EXPECT_EQ("field pid: absent, and its default 0 is not a pid",
+            DecodeError<WithPid>(Field(2, "later")));
+  WithPid w;
+  EXPECT_TRUE(DecodeFields(Field(1, U32(7)), &w).ok());
+  // Inside a struct that is absent as a whole, too.
+  EXPECT_EQ("field with_pid.pid: absent, and its default 0 is not a pid",
+            DecodeError<HasWithPid>(""));
 }
 
 TEST(StateCodec, TruncatedInsideAFieldIsRefusedAtEveryByte) {

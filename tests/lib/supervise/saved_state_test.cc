@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lib/base/state_codec.h"
@@ -137,6 +140,64 @@ SavedState FullState() {
   st.sockets = {u};
   st.targets = {SavedTarget{"multi-user.target", true, 43}};
   return st;
+}
+
+// systemd's CVE-2018-15686: a STATUS= text that wrote state lines of its own. Here a text
+// holding newlines, NULs, a header and field bytes must stay one string.
+std::string TrickyText() {
+  std::string any;
+  for (int c = 0; c < 256; ++c) any.push_back(static_cast<char>(c));
+  const std::string fake_field = "\x01\x00\x05\x00\x00\x00"s + "evil.";
+  return "ok\nfsm.phase=1\n\0"s + fake_field + "SUPDSTAT\x02\x00\x00\x00"s + any;
+}
+
+SavedState TrickyTextState() {
+  const std::string tricky = TrickyText();
+  SavedState st = FullState();
+  st.services[0].status_text = tricky;
+  st.services[0].current->main->outputs[0].pending = tricky;
+  st.services[0].current->main->outputs[1].excerpt = {tricky, "", tricky};
+  st.services[1].last_exit->reason = tricky;
+  st.services[1].name = tricky;
+  return st;
+}
+
+// A running service with one process and its two pipes, nothing else set.
+SavedState OneRunningService() {
+  SavedState st;
+  st.writer_version = "0.1.0";
+  st.daemon.control_fd = 3;
+  SavedService& s = st.services.emplace_back();
+  s.name = "web.service";
+  s.fsm.phase = static_cast<int>(Phase::kRunning);
+  s.last_state = static_cast<int>(State::kRunning);
+  SavedProc& p = s.current.emplace().main.emplace();
+  p.pid = 1234;
+  p.path = "/usr/bin/web";
+  p.exec.kind = ExecStatus::Kind::kExecuted;
+  p.outputs = {SavedOutput{10, "stdout", "", {}}, SavedOutput{11, "stderr", "", {}}};
+  return st;
+}
+
+// Written by hand as a later supd of the same format would: an unknown field in the daemon's
+// record, in a target and after the last known field; no services or sockets field at all.
+std::string LaterSupdState() {
+  const auto field = [](uint16_t tag, const std::string& payload) {
+    std::string out;
+    AppendLittleEndian(&out, tag);
+    AppendLittleEndian(&out, static_cast<uint32_t>(payload.size()));
+    return out + payload;
+  };
+  const auto u32 = [](uint32_t v) {
+    std::string out;
+    AppendLittleEndian(&out, v);
+    return out;
+  };
+  const std::string target = field(1, "a.target") + field(2, "\x01") + field(9, "future");
+  const std::string fields = field(1, "9.9.9") + field(2, field(2, u32(3)) + field(40, "later")) +
+                             field(6, u32(1) + u32(static_cast<uint32_t>(target.size())) + target) +
+                             field(7, "later");
+  return "SUPDSTAT"s + u32(1) + u32(static_cast<uint32_t>(fields.size())) + fields;
 }
 
 SavedState RoundTrip(const SavedState& st) {
@@ -350,19 +411,8 @@ TEST(SavedState, StartsWithMagicFormatAndLength) {
 }
 
 TEST(SavedState, TextWithAnyBytesRoundTripsAsItself) {
-  // systemd's CVE-2018-15686: a STATUS= text that wrote state lines of its own. Here a text
-  // holding newlines, NULs, a header and field bytes stays one string.
-  std::string any;
-  for (int c = 0; c < 256; ++c) any.push_back(static_cast<char>(c));
-  const std::string fake_field = "\x01\x00\x05\x00\x00\x00"s + "evil.";
-  const std::string tricky =
-      "ok\nfsm.phase=1\n\0"s + fake_field + "SUPDSTAT\x02\x00\x00\x00"s + any;
-  SavedState st = FullState();
-  st.services[0].status_text = tricky;
-  st.services[0].current->main->outputs[0].pending = tricky;
-  st.services[0].current->main->outputs[1].excerpt = {tricky, "", tricky};
-  st.services[1].last_exit->reason = tricky;
-  st.services[1].name = tricky;
+  const SavedState st = TrickyTextState();
+  EXPECT_EQ(TrickyText(), st.services[0].status_text);
   ExpectSameState(st, RoundTrip(st));
 }
 
@@ -516,24 +566,7 @@ TEST(SavedState, RefusesPidsAndFdsThatCannotBe) {
 }
 
 TEST(SavedState, SkipsFieldsALaterSupdAddedAndKeepsDefaultsForAbsentOnes) {
-  // Written by hand as a later supd of the same format would: an unknown field in the daemon's
-  // record, in a target and after the last known field; no services or sockets field at all.
-  const auto field = [](uint16_t tag, const std::string& payload) {
-    std::string out;
-    AppendLittleEndian(&out, tag);
-    AppendLittleEndian(&out, static_cast<uint32_t>(payload.size()));
-    return out + payload;
-  };
-  const auto u32 = [](uint32_t v) {
-    std::string out;
-    AppendLittleEndian(&out, v);
-    return out;
-  };
-  const std::string target = field(1, "a.target") + field(2, "\x01") + field(9, "future");
-  const std::string fields = field(1, "9.9.9") + field(2, field(2, u32(3)) + field(40, "later")) +
-                             field(6, u32(1) + u32(target.size()) + target) + field(7, "later");
-  std::string bytes = "SUPDSTAT"s + u32(1) + u32(fields.size()) + fields;
-  auto st = DecodeSavedState(bytes);
+  auto st = DecodeSavedState(LaterSupdState());
   ASSERT_TRUE(st.ok()) << st.error().message;
   EXPECT_EQ("9.9.9", st->writer_version);
   EXPECT_EQ(3, st->daemon.control_fd);
@@ -545,12 +578,46 @@ TEST(SavedState, SkipsFieldsALaterSupdAddedAndKeepsDefaultsForAbsentOnes) {
   EXPECT_EQ(0, st->targets[0].since_realtime);
 }
 
+TEST(SavedState, RefusesAStateWithoutItsControlSocket) {
+  // An absent field is its default, checked as a written one: the daemon's record left out
+  // means a control_fd of -1.
+  EXPECT_EQ("saved state: field daemon.control_fd: absent, and its default -1 is not an fd",
+            DecodeError("SUPDSTAT\x01\x00\x00\x00\x00\x00\x00\x00"s));
+}
+
 TEST(SavedState, FdsOfNamesEveryKeptFdInOrder) {
   const SavedState st = FullState();
   EXPECT_EQ((std::vector<int>{100, 101, 102, 103, 110, 111, 112, 113, 7, 8, 4, 5, 6}), FdsOf(st));
   SavedState none;
   none.daemon.control_fd = 3;
   EXPECT_EQ(std::vector<int>{3}, FdsOf(none));
+}
+
+// The fuzz target's seeds (tests/fuzz/corpus/saved_state/), written when SUPD_SAVED_STATE_SEEDS
+// names a directory:
+//   SUPD_SAVED_STATE_SEEDS=tests/fuzz/corpus/saved_state build/tests/supd_unit_tests
+//   --gtest_filter=SavedState.FuzzSeeds
+TEST(SavedState, FuzzSeeds) {
+  SavedState empty;
+  empty.daemon.control_fd = 3;
+  std::string newer = EncodeSavedState(empty);
+  newer[8] = 2;
+  const std::vector<std::pair<std::string, std::string>> seeds = {
+      {"full", EncodeSavedState(FullState())},
+      {"empty", EncodeSavedState(empty)},
+      {"one-running-service", EncodeSavedState(OneRunningService())},
+      {"tricky-text", EncodeSavedState(TrickyTextState())},
+      {"later-supd", LaterSupdState()},
+      {"newer-format", newer},
+  };
+  const char* dir = std::getenv("SUPD_SAVED_STATE_SEEDS");
+  for (const auto& [name, bytes] : seeds) {
+    EXPECT_EQ(name != "newer-format", DecodeSavedState(bytes).ok()) << name;
+    if (dir == nullptr) continue;
+    std::ofstream out(std::string(dir) + "/" + name, std::ios::binary | std::ios::trunc);
+    out << bytes;
+    ASSERT_TRUE(out.good()) << dir << "/" << name;
+  }
 }
 
 }  // namespace
