@@ -14,12 +14,14 @@
 // With a StateEncoder `io` writes each field; with a StateDecoder it fills the struct from the
 // field with that tag. A decoder skips fields with tags it does not know (a later supd added
 // them) and leaves a field that is absent at the struct's default (an earlier supd did not have
-// it). Payloads, all integers little-endian:
+// it), checked as if it had been written (an absent struct is read as an empty one). Payloads,
+// all integers little-endian:
 //   bool                 1 byte, 0 or 1
 //   integer              its own width (int: 4 bytes, size_t: 8); an enum: 4 bytes
 //   std::chrono duration 8 bytes, its count
 //   std::string          the bytes as they are (the field's length says where they end)
-//   std::vector, array   u32 count, then each item as (u32 length, payload)
+//   std::vector, array   u32 count, then each item as (u32 length, payload); an array may
+//                        have fewer items than it holds (the rest keep their defaults)
 //   std::optional        the field is absent when empty
 //   a struct             its fields (a record)
 //
