@@ -30,10 +30,11 @@ mkdir -p "$findings"
 # Longest input per target: a unit line or file, a units directory (several files, framed as
 # tests/fuzz/units_dir_fuzz.cc says), a control request line, a notify datagram (NotifyServer
 # drops anything over 4096 bytes), a value, an HTTP response (16 KiB of headers at most, then
-# up to 2 KiB of body read for a failure's excerpt: a little more than both).
+# up to 2 KiB of body read for a failure's excerpt: a little more than both), a daemon-reexec
+# state (a few services' worth: a real one has no other shapes, only more of them).
 declare -A max_len=([unit_file]=16384 [units_dir]=32768 [control_request]=8192
-                    [notify_message]=4096 [values]=512 [http_probe]=20000)
-targets=(unit_file units_dir control_request notify_message values http_probe)
+                    [notify_message]=4096 [values]=512 [http_probe]=20000 [saved_state]=16384)
+targets=(unit_file units_dir control_request notify_message values http_probe saved_state)
 if [ -n "${SUPD_FUZZ_TARGETS:-}" ]; then
   read -r -a targets <<<"$SUPD_FUZZ_TARGETS"
 fi
