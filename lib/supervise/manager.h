@@ -36,6 +36,7 @@ class io_context;
 namespace supd {
 
 class LogSink;
+struct SavedState;  // TEMP (lead's API)
 class LogWriter;
 class ServiceLog;
 struct LogRecord;
@@ -45,6 +46,7 @@ struct ManagerConfig {
   std::string log_dir;
   std::string state_dir;
   std::string notify_socket;  // where services send sd_notify datagrams ("" = none)
+  int adopt_notify_fd = -1;   // TEMP (lead's API): use this fd as the notify socket, no bind
   SpecifierContext specifiers;
 };
 
@@ -188,6 +190,13 @@ class Manager {
   void HandleNotify(const NotifyMessage& message, const NotifyCredentials& cred,
                     std::vector<UniqueFd> fds);
   uint64_t notify_refused() const;
+
+  // TEMP declarations of the lead's daemon-reexec API (CONTRACT18.md, part C).
+  std::string NotAtRest() const;
+  void PauseForExec();
+  void ResumeAfterFailedExec();
+  [[nodiscard]] Result<void> SaveState(SavedState* state);
+  void RestoreUnits(SavedState state, std::function<void()> loaded);
 
   void Subscribe(ManagerObserver* observer);
   void Unsubscribe(ManagerObserver* observer);
