@@ -188,6 +188,7 @@ void Reexec::OnStateChecked(const Result<std::string>& line) {
 
 // From here to execve, nothing returns to the loop: no handler can change what was saved.
 void Reexec::Exec() {
+  spdlog::debug("daemon-reexec: at rest; pausing the control socket and the services' output");
   parts_.control->PauseAccepting();
   parts_.manager->PauseForExec();
   SavedState state;
@@ -201,6 +202,7 @@ void Reexec::Exec() {
   const std::string bytes = EncodeSavedState(state);
   auto memfd = StateMemfd(bytes);
   if (!memfd.ok()) return Resume(memfd.error().message);
+  spdlog::debug("daemon-reexec: state saved: {} bytes in memfd {}", bytes.size(), memfd->get());
   // The running binary, for the next supd to exec back if it cannot take over (O_PATH: it may
   // have no read permission; the file may be gone from its path already).
   UniqueFd exe_fd(::open("/proc/self/exe", O_PATH | O_CLOEXEC));
@@ -219,13 +221,13 @@ void Reexec::Exec() {
   auto decided = std::move(decided_);
   decided_ = nullptr;
   decided(reexecs_);
+  spdlog::debug("daemon-reexec: answered; execve {} {}", exe_, fmt::join(argv, " "));
   spdlog::default_logger()->flush();
   BlockDaemonSignals();
   if (!KeepOnly(keep)) {
     const int err = errno;
     return Resume("clear close-on-exec on the fds to keep: " + ErrnoText(err));
   }
-  spdlog::debug("daemon-reexec: execve {}", exe_);
   ::execve(exe_.c_str(), cargv.data(), environ);
   const int exec_err = errno;
   spdlog::error("daemon-reexec: execve {}: {}; exec'ing the running binary back", exe_,

@@ -388,7 +388,7 @@ int main(int argc, char** argv) {
   };
   SetUpProcess();
   supd::UniqueFd lock;
-  if (!PrepareDirectories(options, &lock)) return fail("the state directory or its lock (above)");
+  if (!PrepareDirectories(options, &lock)) return fail("cannot use the state directory or take its lock (see above)");
   // Orphaned grandchildren (double-forking daemons) become our children, so we can reap them
   // and a stop can find them.
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -460,8 +460,10 @@ int main(int argc, char** argv) {
   // first, and a manager told "ready" then would see "supervising 0 units".
   auto loaded = [&] {
     // The line comes before the first answer: SetReady answers the waiting requests at once.
-    spdlog::info("supd {} ready{}: units {}, control socket {}, logs {}", SUPD_VERSION,
-                 reexecs > 0 ? fmt::format(" (daemon-reexec #{})", reexecs) : std::string(),
+    std::string how;
+    if (saved && options.fallback_fd >= 0) how = fmt::format(" (daemon-reexec #{})", reexecs);
+    if (saved && options.fallback_fd < 0) how = " (the same binary again: a daemon-reexec failed)";
+    spdlog::info("supd {} ready{}: units {}, control socket {}, logs {}", SUPD_VERSION, how,
                  options.units_dir, options.socket_path, options.log_dir);
     handler.SetReady();
     // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.

@@ -16,7 +16,7 @@ ReexecVerdict WaitForReexec(uint64_t before, std::chrono::milliseconds timeout,
     auto r = ping(left);
     if (r.ok()) {
       const auto it = r->find("reexecs");
-      if (!r->is_object() || it == r->end() || !it->is_number_unsigned()) {
+      if (!r->is_object() || it == r->end() || !it->is_number_integer() || *it < 0) {
         return {1, "daemon-reexec: supd answered without a reexec count (an older supd?)"};
       }
       const auto after = it->get<uint64_t>();

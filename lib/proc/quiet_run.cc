@@ -75,9 +75,50 @@ void ChildWrite(int fd, const char* text) {
   _exit(127);
 }
 
-ExitStatus StatusOf(const siginfo_t& info) {
-  if (info.si_code == CLD_EXITED) return ExitStatus::Code(info.si_status);
-  return ExitStatus::Signal(info.si_status, info.si_code == CLD_DUMPED);
+// clone3 as fork, without glibc's fork handlers (other threads of supd may hold their locks).
+pid_t RawClone(uint64_t flags, int* pidfd, int exit_signal) {
+  CloneArgs args{};
+  args.flags = flags;
+  args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+  args.exit_signal = static_cast<uint64_t>(exit_signal);
+  return static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof(args)));
+}
+
+// What the middle process tells the caller, on the status pipe: the program's pid as soon as
+// it runs, then how it ended.
+struct MiddleReport {
+  int32_t pid = 0;
+  int32_t code = 0;    // si_code
+  int32_t status = 0;  // si_status
+};
+
+// The middle process: the program's parent, so that it is never supd's child. Its own exit
+// signal is 0 and it never execs (an exec would make it SIGCHLD again): supd's SIGCHLD reaping
+// never sees it, and it reaps the program itself.
+[[noreturn]] void RunMiddle(const char* path, char* const* argv, const std::vector<int>& pass,
+                            int devnull, int out, int err, int report) {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
+  MiddleReport r;
+  r.pid = RawClone(0, nullptr, SIGCHLD);
+  if (r.pid == 0) RunChild(path, argv, pass, devnull, out, err);
+  if (r.pid < 0) _exit(127);
+  ssize_t n = ::write(report, &r, sizeof(r));
+  siginfo_t info{};
+  while (::waitid(P_PID, static_cast<id_t>(r.pid), &info, WEXITED) < 0) {
+    if (errno != EINTR) _exit(127);
+  }
+  r.code = info.si_code;
+  r.status = info.si_status;
+  n = ::write(report, &r, sizeof(r));
+  (void)n;
+  _exit(0);
+}
+
+ExitStatus StatusOf(const MiddleReport& r) {
+  if (r.code == CLD_EXITED) return ExitStatus::Code(r.status);
+  return ExitStatus::Signal(r.status, r.code == CLD_DUMPED);
 }
 
 // Appends what `fd` holds now to *to (up to max; the rest is dropped). False at EOF or error.
@@ -109,6 +150,8 @@ Result<QuietRunOutput> RunQuietly(const QuietRun& run) {
   if (!out.ok()) return out.take_error();
   auto err = OpenPipe(what);
   if (!err.ok()) return err.take_error();
+  auto report = OpenPipe(what);
+  if (!report.ok()) return report.take_error();
 
   // Every signal blocked across clone, as Spawn does: a signal before the child reset its
   // handlers would run supd's in the child.
@@ -116,14 +159,11 @@ Result<QuietRunOutput> RunQuietly(const QuietRun& run) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   int pidfd_raw = -1;
-  CloneArgs args{};
-  args.flags = kClonePidfd;
-  args.pidfd = reinterpret_cast<uint64_t>(&pidfd_raw);
-  args.exit_signal = 0;  // no SIGCHLD: the process watcher never sees this child
-  const auto pid = static_cast<pid_t>(syscall(SYS_clone3, &args, sizeof(args)));
+  // No exit signal: no SIGCHLD, and the process watcher's waitid(P_ALL) skips it.
+  const pid_t pid = RawClone(kClonePidfd, &pidfd_raw, 0);
   if (pid == 0) {
-    RunChild(run.path.c_str(), argv.data(), run.pass_fds, devnull.get(), out->write.get(),
-             err->write.get());
+    RunMiddle(run.path.c_str(), argv.data(), run.pass_fds, devnull.get(), out->write.get(),
+              err->write.get(), report->write.get());
   }
   const int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -131,7 +171,9 @@ Result<QuietRunOutput> RunQuietly(const QuietRun& run) {
   UniqueFd pidfd(pidfd_raw);
   out->write.reset();
   err->write.reset();
-  for (int fd : {out->read.get(), err->read.get()}) fcntl(fd, F_SETFL, O_NONBLOCK);
+  report->write.reset();
+  for (int fd : {out->read.get(), err->read.get(), report->read.get()})
+    fcntl(fd, F_SETFL, O_NONBLOCK);
 
   QuietRunOutput result;
   const auto deadline = std::chrono::steady_clock::now() + run.limit;
@@ -157,7 +199,16 @@ Result<QuietRunOutput> RunQuietly(const QuietRun& run) {
     if (exited) break;
     if (fds[0].revents != 0) exited = true;
   }
-  if (timed_out) syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  MiddleReport r;
+  if (timed_out) {
+    // The program's pid stays its own until the middle process reaps it: no other process
+    // can have it when it is killed.
+    if (::read(report->read.get(), &r, sizeof(r)) == sizeof(r) && r.pid > 0) {
+      ::kill(r.pid, SIGKILL);
+    } else {
+      syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    }
+  }
   siginfo_t info{};
   while (::waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED | __WALL) < 0) {
     if (errno != EINTR) return ErrnoError(what + ": waitid");
@@ -165,7 +216,16 @@ Result<QuietRunOutput> RunQuietly(const QuietRun& run) {
   if (timed_out)
     return Error{fmt::format("{}: no exit within {}s (killed)", what,
                              std::chrono::duration<double>(run.limit).count())};
-  result.exit = StatusOf(info);
+  MiddleReport started, ended;
+  if (::read(report->read.get(), &started, sizeof(started)) != sizeof(started) ||
+      ::read(report->read.get(), &ended, sizeof(ended)) != sizeof(ended)) {
+    return Error{what + ": " +
+                 (info.si_code == CLD_EXITED && info.si_status == 0
+                      ? std::string("no exit status")
+                      : "could not start (" +
+                            DescribeExit(StatusOf({0, info.si_code, info.si_status})) + ")")};
+  }
+  result.exit = StatusOf(ended);
   return result;
 }
 

@@ -2,9 +2,11 @@
 // without supd's process watcher ever seeing it. For `daemon-reexec`, which asks the new supd
 // binary `--version` and `--check-state=FD` before supd execs it.
 //
-// The child is started by clone3 with no exit signal (exit_signal 0): the kernel then sends no
-// SIGCHLD, and a waitid(P_ALL) without __WALL (the ProcessWatcher's orphan reaping) skips it,
-// so its exit status is read here, by its pidfd, and nowhere else.
+// The program is not supd's child but a grandchild: a middle process, started by clone3 with no
+// exit signal and never exec'ing (an exec resets the exit signal to SIGCHLD), forks it, reaps
+// it and reports how it ended on a pipe. The kernel sends supd no SIGCHLD for the middle
+// process and a waitid(P_ALL) without __WALL (the ProcessWatcher's orphan reaping) skips it, so
+// nothing of supd's reaps either before this does.
 //
 // It blocks until the child exits (or the time limit, when it is killed): call it on the
 // BlockingWork worker, never on the loop. Thread-safe (it touches nothing shared).

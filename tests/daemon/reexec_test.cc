@@ -61,6 +61,7 @@ TEST(ReexecStateTest, MemfdIsSealedAndReadTwice) {
 
 TEST(ReexecStateTest, ANewerFormatIsRefused) {
   SavedState state;
+  state.writer_version = "9.9.9";
   state.format = kSavedStateFormat + 1;
   auto fd = StateMemfd(EncodeSavedState(state));
   ASSERT_TRUE(fd.ok());
