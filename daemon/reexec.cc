@@ -92,8 +92,7 @@ Result<std::string> Judge(const std::string& what, const Result<QuietRunOutput>&
 
 Reexec::Reexec(boost::asio::io_context& io, Parts parts, std::vector<std::string> argv,
                std::string exe, uint64_t reexecs, int64_t started_realtime)
-    : io_(io),
-      parts_(std::move(parts)),
+    : parts_(std::move(parts)),
       argv_(std::move(argv)),
       exe_(std::move(exe)),
       reexecs_(reexecs),
@@ -111,6 +110,7 @@ void Reexec::Request(std::chrono::milliseconds timeout,
     return decided(Error{"daemon-reexec: the path supd runs from is not known (/proc/self/exe)"});
   pending_ = true;
   state_checked_ = false;
+  draining_ = false;
   decided_ = std::move(decided);
   timeout_ = timeout;
   deadline_ = std::chrono::steady_clock::now() + timeout;
@@ -142,8 +142,22 @@ void Reexec::OnVersion(Result<std::string> version) {
 void Reexec::WaitForRest() {
   if (parts_.stopping && parts_.stopping()) return Fail("daemon-reexec: supd is shutting down");
   const std::string busy = parts_.manager->NotAtRest();
-  if (busy.empty()) return state_checked_ ? Exec() : CheckState();
-  if (std::chrono::steady_clock::now() >= deadline_) {
+  if (busy.empty() && !state_checked_) return CheckState();
+  if (busy.empty()) {
+    // Accepted connections finish first; a stream (or the request's own connection) does not.
+    if (!draining_) {
+      draining_ = true;
+      drain_deadline_ = std::chrono::steady_clock::now() + kDrainLimit;
+      parts_.control->PauseAccepting();
+      spdlog::debug("daemon-reexec: at rest; new control connections wait in the backlog");
+    }
+    if (parts_.control->clients() <= 1 || std::chrono::steady_clock::now() >= drain_deadline_)
+      return Exec();
+  } else if (draining_) {
+    draining_ = false;
+    parts_.control->ResumeAccepting();
+  }
+  if (!busy.empty() && std::chrono::steady_clock::now() >= deadline_) {
     return Fail(fmt::format("daemon-reexec: supd was not at rest within {}: {}",
                             FormatSpan(timeout_), busy));
   }
@@ -188,7 +202,8 @@ void Reexec::OnStateChecked(const Result<std::string>& line) {
 
 // From here to execve, nothing returns to the loop: no handler can change what was saved.
 void Reexec::Exec() {
-  spdlog::debug("daemon-reexec: at rest; pausing the control socket and the services' output");
+  spdlog::debug("daemon-reexec: pausing the services' output ({} control connections open)",
+                parts_.control->clients());
   parts_.control->PauseAccepting();
   parts_.manager->PauseForExec();
   SavedState state;
@@ -248,6 +263,7 @@ void Reexec::Resume(const std::string& why) {
   parts_.control->ResumeAccepting();
   spdlog::critical("daemon-reexec: {}; supd goes on with the binary it runs", why);
   pending_ = false;
+  draining_ = false;
   // Before the answer: the client is told why; after it: the next ping's count tells.
   if (decided_) {
     auto decided = std::move(decided_);
@@ -259,6 +275,8 @@ void Reexec::Resume(const std::string& why) {
 void Reexec::Fail(const std::string& why) {
   spdlog::error("{}", why);
   pending_ = false;
+  if (draining_ && parts_.control) parts_.control->ResumeAccepting();
+  draining_ = false;
   auto decided = std::move(decided_);
   decided_ = nullptr;
   if (decided) decided(Error{why});

@@ -8,8 +8,9 @@
 //      up to the request's timeout.
 //   3. At rest, a dry run: the state saved now, in a memfd, given to `P --check-state=3`, which
 //      must decode it (on the worker, at most kCheckLimit). Then back to 2: the check took time.
-//   4. At rest again, without a turn of the loop in between: stop accepting control
-//      connections (they wait in the backlog), Manager::PauseForExec, SaveState, encode into a
+//   4. At rest again: stop accepting control connections (they wait in the backlog) and let
+//      those already accepted finish (kDrainLimit at most); at rest still, without a turn of
+//      the loop in between: Manager::PauseForExec, SaveState, encode into a
 //      sealed memfd, answer the client with the reexec count, flush supd's log, set close-on-
 //      exec on every fd but the state's, the memfd and an O_PATH fd of the running binary, and
 //      execve(P, original args + --deserialize=MEMFD --reexec-fallback=EXEFD).
@@ -59,6 +60,9 @@ class Reexec {
  public:
   static constexpr std::chrono::seconds kCheckLimit{10};
   static constexpr std::chrono::milliseconds kRestTick{10};
+  // Before the exec, new control connections wait in the backlog while those already accepted
+  // get their answers, for at most this long (a `logs -f` or `events` stream never ends).
+  static constexpr std::chrono::milliseconds kDrainLimit{200};
 
   struct Parts {
     Manager* manager = nullptr;
@@ -89,11 +93,11 @@ class Reexec {
   void WaitForRest();
   void CheckState();
   void OnStateChecked(const Result<std::string>& line);
+  void Drain();
   void Exec();
   void Resume(const std::string& why);
   void Fail(const std::string& why);
 
-  boost::asio::io_context& io_;
   Parts parts_;
   const std::vector<std::string> argv_;
   const std::string exe_;
@@ -105,6 +109,8 @@ class Reexec {
   bool state_checked_ = false;
   std::chrono::milliseconds timeout_{0};
   std::chrono::steady_clock::time_point deadline_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  bool draining_ = false;
   control::RequestHandler::ReexecDecided decided_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -135,6 +135,31 @@ bool Drain(int fd, size_t max, std::string* to) {
   }
 }
 
+// Reads the program's output until the middle process exited (and the pipes are at EOF or, once
+// it exited, empty: a process the program left may hold them) or the time limit: true when the
+// limit was reached.
+Result<bool> ReadUntilExit(int pidfd, int out, int err, const QuietRun& run,
+                           QuietRunOutput* result) {
+  const auto deadline = std::chrono::steady_clock::now() + run.limit;
+  bool out_open = true, err_open = true, exited = false;
+  while (!exited || out_open || err_open) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return true;
+    pollfd fds[3] = {
+        {pidfd, POLLIN, 0}, {out_open ? out : -1, POLLIN, 0}, {err_open ? err : -1, POLLIN, 0}};
+    const int n = ::poll(fds, 3, exited ? 0 : static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) return ErrnoError("poll");
+    if (out_open && (exited || fds[1].revents != 0))
+      out_open = Drain(out, run.max_output, &result->out);
+    if (err_open && (exited || fds[2].revents != 0))
+      err_open = Drain(err, run.max_output, &result->err);
+    if (exited) break;
+    if (fds[0].revents != 0) exited = true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<QuietRunOutput> RunQuietly(const QuietRun& run) {
@@ -176,31 +201,10 @@ Result<QuietRunOutput> RunQuietly(const QuietRun& run) {
     fcntl(fd, F_SETFL, O_NONBLOCK);
 
   QuietRunOutput result;
-  const auto deadline = std::chrono::steady_clock::now() + run.limit;
-  bool out_open = true, err_open = true, exited = false, timed_out = false;
-  // Until it exited and both pipes are at EOF (or, once it exited, empty: a grandchild may
-  // hold them).
-  while (!exited || out_open || err_open) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    pollfd fds[3] = {{pidfd.get(), POLLIN, 0},
-                     {out_open ? out->read.get() : -1, POLLIN, 0},
-                     {err_open ? err->read.get() : -1, POLLIN, 0}};
-    const int n = ::poll(fds, 3, exited ? 0 : static_cast<int>(left.count()));
-    if (n < 0 && errno != EINTR) return ErrnoError(what + ": poll");
-    if (out_open && (exited || fds[1].revents != 0))
-      out_open = Drain(out->read.get(), run.max_output, &result.out);
-    if (err_open && (exited || fds[2].revents != 0))
-      err_open = Drain(err->read.get(), run.max_output, &result.err);
-    if (exited) break;
-    if (fds[0].revents != 0) exited = true;
-  }
+  auto timed_out = ReadUntilExit(pidfd.get(), out->read.get(), err->read.get(), run, &result);
+  if (!timed_out.ok()) return Error{what + ": " + timed_out.error().message};
   MiddleReport r;
-  if (timed_out) {
+  if (*timed_out) {
     // The program's pid stays its own until the middle process reaps it: no other process
     // can have it when it is killed.
     if (::read(report->read.get(), &r, sizeof(r)) == sizeof(r) && r.pid > 0) {
@@ -213,7 +217,7 @@ Result<QuietRunOutput> RunQuietly(const QuietRun& run) {
   while (::waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED | __WALL) < 0) {
     if (errno != EINTR) return ErrnoError(what + ": waitid");
   }
-  if (timed_out)
+  if (*timed_out)
     return Error{fmt::format("{}: no exit within {}s (killed)", what,
                              std::chrono::duration<double>(run.limit).count())};
   MiddleReport started, ended;
