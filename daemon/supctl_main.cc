@@ -22,6 +22,7 @@
 #include "lib/control/event_stream.h"
 #include "lib/control/paths.h"
 #include "lib/control/protocol.h"
+#include "lib/control/reexec_wait.h"
 #include "lib/control/resources_format.h"
 #include "lib/control/socket_status_format.h"
 #include "lib/control/status_format.h"
@@ -230,6 +231,7 @@ struct Commands {
   CLI::App* check;
   CLI::App* cat;
   CLI::App* reload;
+  CLI::App* reexec;
   CLI::App* version;
   CLI::App* logs;
   CLI::App* events;
@@ -264,6 +266,10 @@ Commands DefineCommands(CLI::App& app, Args* a) {
   c.cat = app.add_subcommand("cat", "print unit files of services");
   c.cat->add_option("services", a->services, "services")->required();
   c.reload = app.add_subcommand("daemon-reload", "re-read the units directory");
+  c.reexec = app.add_subcommand(
+      "daemon-reexec",
+      "replace supd by the binary now at its path, keeping every service and socket (an "
+      "upgrade); --timeout: how long to wait for a moment of rest and for the new supd");
   c.version = app.add_subcommand("version", "print supctl's and supd's versions");
   c.logs = app.add_subcommand("logs", "print the output of services, interleaved by time");
   c.logs->add_option("services", a->services, "services")->required();
@@ -473,6 +479,61 @@ int Metrics(const std::string& socket, bool openmetrics) {
   return kExitOk;
 }
 
+// daemon-reexec: asks supd to exec itself, then pings until a supd answers; its reexec count
+// says whether the new binary runs (lib/control/reexec_wait.h). `timeout` bounds both the wait
+// for a moment of rest (supd's) and the wait for an answer afterwards (30 s each by default).
+int DaemonReexec(const std::string& socket, std::optional<std::chrono::milliseconds> timeout) {
+  using std::chrono::milliseconds;
+  const milliseconds wait = timeout.value_or(std::chrono::seconds(30));
+  // The count before, in case the answer is lost in the exec.
+  Outcome v = Call(socket, "version", nlohmann::json::object());
+  if (v.code != kExitOk) return v.code;
+  const nlohmann::json& version = v.response["result"];
+  if (!version.contains("reexecs") || !version["reexecs"].is_number_unsigned()) {
+    std::fprintf(stderr, "supctl: supd %s does not know daemon-reexec\n",
+                 version.value("version", "?").c_str());
+    return kExitFailed;
+  }
+  uint64_t before = version["reexecs"].get<uint64_t>();
+  nlohmann::json args = nlohmann::json::object();
+  if (timeout) args["timeout_ms"] = timeout->count();
+  auto client = supd::control::Client::Connect(socket);
+  if (!client.ok()) {
+    std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
+    return kExitUnreachable;
+  }
+  // supd checks the new binary first (up to 10 s for each of two runs), then waits for rest.
+  client->SetTimeout(wait + std::chrono::seconds(25));
+  auto r = client->Call("daemon-reexec", args);
+  if (r.ok()) {
+    if (!r->value("ok", false)) {
+      const nlohmann::json e = r->value("error", nlohmann::json::object());
+      std::fprintf(stderr, "supctl: %s\n",
+                   (e.is_object() ? e.value("message", "failed") : "failed").c_str());
+      return kExitFailed;
+    }
+    const nlohmann::json result = r->value("result", nlohmann::json::object());
+    if (result.contains("reexecs") && result["reexecs"].is_number_unsigned())
+      before = result["reexecs"].get<uint64_t>();
+  }
+  // No answer (the connection closed with the exec): the pings tell what happened.
+  const supd::control::ReexecVerdict verdict = supd::control::WaitForReexec(
+      before, wait, milliseconds(20),
+      [&socket](milliseconds left) -> supd::Result<nlohmann::json> {
+        auto c = supd::control::Client::Connect(socket);
+        if (!c.ok()) return c.take_error();
+        c->SetTimeout(std::max(left, milliseconds(1)));
+        auto pong = c->Call("ping", nlohmann::json::object());
+        if (!pong.ok()) return pong.take_error();
+        if (!pong->value("ok", false)) return supd::Error{"ping refused: " + pong->dump()};
+        return pong->value("result", nlohmann::json::object());
+      },
+      [](milliseconds d) { std::this_thread::sleep_for(d); },
+      [] { return std::chrono::steady_clock::now(); });
+  if (!verdict.message.empty()) std::fprintf(stderr, "supctl: %s\n", verdict.message.c_str());
+  return verdict.exit_code;
+}
+
 // --timeout: *timeout, or false (after saying why) when it is not a time span.
 bool ParseTimeout(const std::string& text, std::optional<std::chrono::milliseconds>* timeout) {
   if (text.empty()) return true;
@@ -539,6 +600,7 @@ int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::millis
   }
   if (c.metrics->parsed()) return Metrics(a.socket, a.openmetrics);
   if (c.reload->parsed()) return Call(a.socket, "daemon-reload", nlohmann::json::object()).code;
+  if (c.reexec->parsed()) return DaemonReexec(a.socket, timeout);
   if (c.events->parsed()) return Events(a.socket, a.services, a.json_out);
   if (c.enable->parsed()) return Install("enable", a, timeout);
   if (c.disable->parsed()) return Install("disable", a, timeout);

@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 #include <thread>
 
+#include "daemon/reexec.h"
 #include "daemon/shutdown.h"
 #include "lib/base/event_loop.h"
 #include "lib/base/sd_notify.h"
@@ -74,6 +75,10 @@ struct Options {
   unsigned metrics_textfile_interval = 15;  // seconds
   std::string stop_timeout_text = "25s";
   std::chrono::microseconds stop_timeout{std::chrono::seconds(25)};  // 0: no cap
+  // daemon-reexec (daemon/reexec.h): the state handed over, the old binary, a dry run.
+  int deserialize_fd = -1;
+  int fallback_fd = -1;
+  int check_state_fd = -1;
 };
 
 // The command line, over the defaults: nullopt to go on, or the exit code (--help, --version,
@@ -108,6 +113,17 @@ std::optional<int> ParseOptions(int argc, char** argv, const supd::DefaultPaths&
                  "cap on the whole stop of supd (SIGTERM, FailureAction=exit): past it, what is "
                  "left gets SIGKILL. A time span (25s, 1min 30s); 0 or infinity: no cap")
       ->capture_default_str();
+  app.add_option(supd::kDeserializeOption, o->deserialize_fd,
+                 "(set by daemon-reexec) take over the state the previous supd left in FD")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option(supd::kFallbackOption, o->fallback_fd,
+                 "(set by daemon-reexec) the previous supd's binary, exec'd back if this one "
+                 "cannot take over")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option(supd::kCheckStateOption, o->check_state_fd,
+                 "read the state in FD as --deserialize would, print what it holds and exit (0: "
+                 "readable)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag_callback("--version", [] {
     std::printf("supd %s\n", SUPD_VERSION);
     std::exit(0);
@@ -305,17 +321,74 @@ void WireExitAndHealth(supd::Manager& manager, supd::Shutdown& shutdown,
   });
 }
 
+// `supd --check-state=FD`: what a daemon-reexec's dry run asks of the new binary.
+int CheckState(int fd) {
+  auto line = supd::CheckStateLine(fd);
+  if (!line.ok()) {
+    std::fprintf(stderr, "%s\n", line.error().message.c_str());
+    return 1;
+  }
+  std::printf("%s\n", line->c_str());
+  return 0;
+}
+
+// What the previous supd handed over (--deserialize), if anything. A state that cannot be read
+// sends supd back to the previous binary (FailBeforeAnswering): it never returns then.
+std::optional<supd::SavedState> TakeOverState(const Options& o,
+                                              const std::vector<std::string>& args) {
+  if (o.deserialize_fd < 0) return std::nullopt;
+  auto state = supd::ReadSavedState(o.deserialize_fd);
+  if (!state.ok()) {
+    supd::FailBeforeAnswering("read the state (fd " + std::to_string(o.deserialize_fd) +
+                                  "): " + state.error().message,
+                              o.fallback_fd, args, {o.deserialize_fd});
+  }
+  spdlog::info("daemon-reexec: taking over from supd {} ({} services, {} socket units)",
+               state->writer_version, state->services.size(), state->sockets.size());
+  return std::move(*state);
+}
+
+// The metrics listener of --metrics-listen (the one the previous supd had, when it handed one
+// over). Null without the option.
+supd::Result<std::unique_ptr<supd::metrics::MetricsHttpServer>> MakeMetricsServer(
+    boost::asio::io_context& io, const Options& o, supd::Manager& manager, int adopt_fd) {
+  if (o.metrics_listen.empty()) return std::unique_ptr<supd::metrics::MetricsHttpServer>();
+  // Rendered on the loop at each scrape (a few ms for 100 services).
+  auto render = [&manager](std::string_view accept) {
+    const supd::metrics::Format f = supd::metrics::NegotiateFormat(accept);
+    return supd::metrics::Rendered{supd::metrics::ContentType(f),
+                                   supd::metrics::Render(supd::metrics::Collect(manager, true), f)};
+  };
+  if (adopt_fd >= 0)
+    return supd::metrics::MetricsHttpServer::Adopt(io, adopt_fd, o.metrics_listen, render);
+  return supd::metrics::MetricsHttpServer::Listen(io, o.metrics_listen, render);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const supd::DefaultPaths defaults = supd::GetDefaultPaths();
   Options options;
   if (auto exit_code = ParseOptions(argc, argv, defaults, &options)) return *exit_code;
+  if (options.check_state_fd >= 0) return CheckState(options.check_state_fd);
   // stderr in the foreground; journald (with levels) when systemd connected stderr to it.
   supd::SetUpDaemonLog(options.log_level);
+  const std::vector<std::string> args(argv, argv + argc);
+  // After a daemon-reexec: the previous supd's state. Until this supd answers, a failure
+  // sends it back to the previous binary with that state (FailBeforeAnswering).
+  std::optional<supd::SavedState> saved = TakeOverState(options, args);
+  std::vector<int> state_fds;
+  if (saved) {
+    state_fds = supd::FdsOf(*saved);
+    state_fds.push_back(options.deserialize_fd);
+  }
+  auto fail = [&](const std::string& why) {
+    if (saved) supd::FailBeforeAnswering(why, options.fallback_fd, args, state_fds);
+    return 1;
+  };
   SetUpProcess();
   supd::UniqueFd lock;
-  if (!PrepareDirectories(options, &lock)) return 1;
+  if (!PrepareDirectories(options, &lock)) return fail("cannot use the state directory or take its lock (see above)");
   // Orphaned grandchildren (double-forking daemons) become our children, so we can reap them
   // and a stop can find them.
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -323,6 +396,7 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io(1);
   supd::ManagerConfig cfg = MakeManagerConfig(options, defaults);
+  if (saved) cfg.adopt_notify_fd = saved->daemon.notify_fd;
   supd::HostParts host = supd::MakeRealHost(io, supd::CgroupTreeName(options.state_dir));
   std::shared_ptr<supd::BlockingWork> worker = host.worker;
   supd::Manager manager(io, std::move(cfg), std::move(host));
@@ -330,29 +404,23 @@ int main(int argc, char** argv) {
   // Requests wait until the units are loaded (SetReady below).
   supd::control::RequestHandler handler(io, manager, worker);
 
-  auto server = supd::control::ControlServer::Listen(
-      io, options.socket_path, options.admin_group,
-      [&handler](const supd::control::Request& req, const supd::control::Peer& peer,
-                 supd::control::ReplyFn reply) { handler.Handle(req, peer, std::move(reply)); });
+  auto handle = [&handler](const supd::control::Request& req, const supd::control::Peer& peer,
+                           supd::control::ReplyFn reply) {
+    handler.Handle(req, peer, std::move(reply));
+  };
+  auto server = saved ? supd::control::ControlServer::Adopt(io, saved->daemon.control_fd,
+                                                            options.socket_path,
+                                                            options.admin_group, handle)
+                      : supd::control::ControlServer::Listen(io, options.socket_path,
+                                                             options.admin_group, handle);
   if (!server.ok()) {
     spdlog::critical("{}", server.error().message);
-    return 1;
+    return fail(server.error().message);
   }
-  // Metrics: rendered on the loop at each scrape or rewrite (a few ms for 100 services).
-  std::unique_ptr<supd::metrics::MetricsHttpServer> metrics_http;
-  if (!options.metrics_listen.empty()) {
-    auto http = supd::metrics::MetricsHttpServer::Listen(
-        io, options.metrics_listen, [&manager](std::string_view accept) {
-          const supd::metrics::Format f = supd::metrics::NegotiateFormat(accept);
-          return supd::metrics::Rendered{
-              supd::metrics::ContentType(f),
-              supd::metrics::Render(supd::metrics::Collect(manager, true), f)};
-        });
-    if (!http.ok()) {
-      spdlog::critical("{}", http.error().message);
-      return 1;
-    }
-    metrics_http = std::move(*http);
+  auto metrics_http = MakeMetricsServer(io, options, manager, saved ? saved->daemon.metrics_fd : -1);
+  if (!metrics_http.ok()) {
+    spdlog::critical("{}", metrics_http.error().message);
+    return fail(metrics_http.error().message);
   }
   std::unique_ptr<supd::metrics::TextfileWriter> textfile;
   if (!options.metrics_textfile.empty()) {
@@ -364,25 +432,53 @@ int main(int argc, char** argv) {
         });
     if (!writer.ok()) {
       spdlog::critical("{}", writer.error().message);
-      return 1;
+      return fail(writer.error().message);
     }
     textfile = std::move(*writer);
   }
   supd::Shutdown shutdown(io, manager, handler, **server, options.stop_timeout);
-  WireExitAndHealth(manager, shutdown, metrics_http.get());
+  WireExitAndHealth(manager, shutdown, metrics_http->get());
   DaemonSignals signals(io, manager, shutdown, options.units_dir);
   signals.Wait();
 
+  // This supd's line: a new binary after a daemon-reexec counts one more; the old binary
+  // exec'd back (no --reexec-fallback) does not (daemon/reexec.h).
+  const uint64_t reexecs =
+      saved ? saved->daemon.reexecs + (options.fallback_fd >= 0 ? 1 : 0) : 0;
+  const int64_t started = saved ? saved->daemon.started_realtime : manager.Daemon().start_realtime;
+  handler.SetDaemonLine(reexecs, started);
+  supd::Reexec reexec(io,
+                      {&manager, server->get(), metrics_http->get(), worker,
+                       [&shutdown] { return shutdown.begun(); }},
+                      args, supd::OwnExecutable(), reexecs, started);
+  handler.SetReexec([&reexec](std::chrono::milliseconds timeout,
+                              supd::control::RequestHandler::ReexecDecided decided) {
+    reexec.Request(timeout, std::move(decided));
+  });
+
   // READY=1 waits for the units: after a SIGKILL the previous supd's services are stopped
   // first, and a manager told "ready" then would see "supervising 0 units".
-  manager.LoadUnits([&] {
+  auto loaded = [&] {
     // The line comes before the first answer: SetReady answers the waiting requests at once.
-    spdlog::info("supd {} ready: units {}, control socket {}, logs {}", SUPD_VERSION,
+    std::string how;
+    if (saved && options.fallback_fd >= 0) how = fmt::format(" (daemon-reexec #{})", reexecs);
+    if (saved && options.fallback_fd < 0) how = " (the same binary again: a daemon-reexec failed)";
+    spdlog::info("supd {} ready{}: units {}, control socket {}, logs {}", SUPD_VERSION, how,
                  options.units_dir, options.socket_path, options.log_dir);
     handler.SetReady();
     // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
     Notify(fmt::format("READY=1\nSTATUS=supervising {} units", manager.service_count()));
-  });
+  };
+  if (saved) {
+    // The point of no return: from here on this supd owns the state's fds.
+    supd::SetCloseOnExec(state_fds);
+    supd::UniqueFd state_fd(options.deserialize_fd), old_binary(options.fallback_fd);
+    // Signals sent during the exec were held (BlockDaemonSignals): the handlers take them now.
+    supd::UnblockDaemonSignals();
+    manager.RestoreUnits(std::move(*saved), loaded);
+  } else {
+    manager.LoadUnits(loaded);
+  }
   OwnWatchdog watchdog(io);
   supd::RunEventLoop(io);
   return shutdown.exit_status();

@@ -102,7 +102,13 @@ void RequestHandler::ShuttingDown() {
 
 void RequestHandler::Run(const Request& req, const Peer& peer, ReplyFn reply) {
   const std::string& cmd = req.cmd;
-  if (cmd == "ping" || cmd == "version") return reply(Reply::Ok(DaemonJson(manager_.Daemon())));
+  if (cmd == "ping" || cmd == "version") {
+    const DaemonSnapshot d = manager_.Daemon();
+    json result = DaemonJson(d);
+    result["reexecs"] = reexecs_;
+    result["started_realtime"] = started_realtime_ != 0 ? started_realtime_ : d.start_realtime;
+    return reply(Reply::Ok(std::move(result)));
+  }
   if (cmd == "status" || cmd == "list") return Status(req, peer, reply);
   if (cmd == "check") return reply(Reply::Ok(CheckJson(manager_.Check())));
   if (cmd == "cat") return Cat(req, peer, std::move(reply));
@@ -121,7 +127,28 @@ void RequestHandler::Run(const Request& req, const Peer& peer, ReplyFn reply) {
     });
     return;
   }
+  if (cmd == "daemon-reexec") return DaemonReexec(req, peer, std::move(reply));
   Operation(req, std::move(reply));
+}
+
+void RequestHandler::DaemonReexec(const Request& req, const Peer& peer, ReplyFn reply) {
+  // The server refuses it to unprivileged peers already; this is the second lock on the door.
+  if (!peer.privileged) {
+    return reply(Reply::Fail(kPermissionDenied,
+                             "permission denied: 'daemon-reexec' needs root, supd's own user or "
+                             "the supd group (you are uid " +
+                                 std::to_string(peer.uid) + ")"));
+  }
+  if (shutting_down_) return reply(Reply::Fail(kFailed, "daemon-reexec: supd is shutting down"));
+  if (!reexec_) return reply(Reply::Fail(kFailed, "daemon-reexec: not available in this supd"));
+  auto timeout = UnsignedArg(req.args, "timeout_ms", UINT32_MAX);
+  if (!timeout.ok()) return reply(Reply::Fail(kBadRequest, timeout.error().message));
+  const std::chrono::milliseconds wait =
+      *timeout && **timeout > 0 ? std::chrono::milliseconds(**timeout) : kDefaultReexecTimeout;
+  reexec_(wait, [reply = std::move(reply)](Result<uint64_t> decided) {
+    if (!decided.ok()) return reply(Reply::Fail(kFailed, decided.error().message));
+    reply(Reply::Ok(json{{"reexecs", *decided}}));
+  });
 }
 
 void RequestHandler::Status(const Request& req, const Peer& peer, const ReplyFn& reply) {

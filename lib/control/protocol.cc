@@ -7,12 +7,12 @@
 namespace supd::control {
 namespace {
 
-constexpr std::array<std::string_view, 21> kCommands = {
+constexpr std::array<std::string_view, 22> kCommands = {
     "status",  "version", "check",   "start",        "stop",
     "restart", "reload",  "kill",    "reset-failed", "daemon-reload",
     "list",    "cat",     "ping",    "logs",         "metrics",
     "events",  "enable",  "disable", "is-enabled",   "list-dependencies",
-    "is-system-running"};
+    "is-system-running", "daemon-reexec"};
 constexpr std::array<std::string_view, 11> kReadOnly = {
     "status", "version", "check",  "list",       "cat",
     "ping",   "metrics", "events", "is-enabled", "list-dependencies",

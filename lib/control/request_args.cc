@@ -137,6 +137,10 @@ Result<void> CheckArgs(std::string_view cmd, const json& args) {
     if (cmd != "is-enabled") SUPD_TRY(BoolArg(args, "now", false));
     return Ok();
   }
+  if (cmd == "daemon-reexec") {  // how long to wait for a moment of rest
+    SUPD_TRY(UnsignedArg(args, "timeout_ms", UINT32_MAX));
+    return Ok();
+  }
   if (cmd == "list-dependencies") {  // one unit, not a list: the tree has one root
     SUPD_TRY(StringArg(args, "unit"));
     SUPD_TRY(BoolArg(args, "reverse", false));

@@ -271,10 +271,18 @@ struct ControlServer::Impl {
   Impl(asio::io_context& io, stream_protocol::acceptor acc, std::string path)
       : io(io), acceptor(std::move(acc)), retry(io), path(std::move(path)) {}
 
+  // One accept is pending at a time, unless paused or closed.
   void Accept() {
+    if (paused || accepting) return;
+    accepting = true;
     acceptor.async_accept([this](const boost::system::error_code& ec,
                                  stream_protocol::socket sock) {
-      if (ec == asio::error::operation_aborted) return;
+      accepting = false;
+      if (ec == asio::error::operation_aborted) {
+        // Paused (then perhaps resumed before this ran: accept again), or closed.
+        if (acceptor.is_open()) Accept();
+        return;
+      }
       if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
           ec == asio::error::no_memory || ec.value() == ENFILE) {
         // Out of fds: the connection stays in the backlog and accept would fail again at
@@ -319,6 +327,8 @@ struct ControlServer::Impl {
   asio::steady_timer retry;  // re-arms accept after EMFILE
   std::string path;
   bool accept_error_logged = false;
+  bool paused = false;     // PauseAccepting: no new accept is started
+  bool accepting = false;  // an async_accept is pending
   Handler handler;
   std::optional<gid_t> admin_gid;
   std::shared_ptr<size_t> client_count = std::make_shared<size_t>(0);
@@ -348,8 +358,33 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(asio::io_context& i
   if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return Error{"listen on control socket " + path + ": " + ec.message(), ec.value()};
   if (::chmod(path.c_str(), 0666) < 0) return ErrnoError("chmod 0666 " + path);
+  return Start(std::make_unique<Impl>(io, std::move(acc), path), admin_group, std::move(handler));
+}
 
-  auto impl = std::make_unique<Impl>(io, std::move(acc), path);
+Result<std::unique_ptr<ControlServer>> ControlServer::Adopt(asio::io_context& io, int fd,
+                                                            const std::string& path,
+                                                            const std::string& admin_group,
+                                                            Handler handler) {
+  const std::string what = "adopt control socket fd " + std::to_string(fd) + " (" + path + ")";
+  int domain = 0, type = 0, listening = 0;
+  socklen_t len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return ErrnoError(what);
+  len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return ErrnoError(what);
+  len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) return ErrnoError(what);
+  if (domain != AF_UNIX || type != SOCK_STREAM || listening == 0)
+    return Error{what + ": not a listening unix stream socket"};
+  stream_protocol::acceptor acc(io);
+  boost::system::error_code ec;
+  acc.assign(stream_protocol(), fd, ec);
+  if (ec) return Error{what + ": " + ec.message(), ec.value()};
+  return Start(std::make_unique<Impl>(io, std::move(acc), path), admin_group, std::move(handler));
+}
+
+std::unique_ptr<ControlServer> ControlServer::Start(std::unique_ptr<Impl> impl,
+                                                    const std::string& admin_group,
+                                                    Handler handler) {
   impl->handler = std::move(handler);
   if (!admin_group.empty()) {
     // A group that is not there (or a failed lookup) grants nothing.
@@ -363,6 +398,24 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Listen(asio::io_context& i
 void ControlServer::Close() {
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
+}
+
+void ControlServer::PauseAccepting() {
+  if (impl_->paused) return;
+  impl_->paused = true;
+  boost::system::error_code ignored;
+  impl_->acceptor.cancel(ignored);
+  impl_->retry.cancel();
+}
+
+void ControlServer::ResumeAccepting() {
+  if (!impl_->paused) return;
+  impl_->paused = false;
+  impl_->Accept();
+}
+
+int ControlServer::native_handle() const {
+  return const_cast<stream_protocol::acceptor&>(impl_->acceptor).native_handle();
 }
 
 size_t ControlServer::clients() const { return *impl_->client_count; }

@@ -94,15 +94,30 @@ class ControlServer {
   [[nodiscard]] static Result<std::unique_ptr<ControlServer>> Listen(
       boost::asio::io_context& io, const std::string& path, const std::string& admin_group,
       Handler handler);
+  // The same on a listening socket that is already bound (a supd that execs itself hands its
+  // control socket to the next: `path` is only named in the log). Takes ownership of `fd` and
+  // leaves its close-on-exec flag as it is. Errors: "adopt control socket fd 5 (PATH): not a
+  // listening unix stream socket".
+  [[nodiscard]] static Result<std::unique_ptr<ControlServer>> Adopt(
+      boost::asio::io_context& io, int fd, const std::string& path,
+      const std::string& admin_group, Handler handler);
   ~ControlServer();
 
   // Stops accepting; open connections finish their current request.
   void Close();
+  // While supd decides to exec itself: new connections wait in the listen backlog (for the
+  // next supd, or for this one if the exec fails and it resumes). Open connections go on.
+  void PauseAccepting();
+  void ResumeAccepting();
+  // The listening socket (kept across a daemon-reexec).
+  int native_handle() const;
   size_t clients() const;
 
  private:
   struct Impl;
   explicit ControlServer(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<ControlServer> Start(std::unique_ptr<Impl> impl,
+                                              const std::string& admin_group, Handler handler);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -396,6 +396,41 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Listen(asio::io_co
   return server;
 }
 
+Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Adopt(asio::io_context& io, int fd,
+                                                                    const std::string& address,
+                                                                    RenderFn render) {
+  return Adopt(io, fd, address, std::move(render), Options{});
+}
+
+Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Adopt(asio::io_context& io, int fd,
+                                                                    const std::string& address,
+                                                                    RenderFn render,
+                                                                    const Options& options) {
+  const std::string where = "--metrics-listen " + address;
+  const std::string what = where + ": adopt fd " + std::to_string(fd);
+  int domain = 0, type = 0, listening = 0;
+  socklen_t len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return ErrnoError(what);
+  len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return ErrnoError(what);
+  len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) return ErrnoError(what);
+  if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM || listening == 0)
+    return Error{what + ": not a listening TCP socket"};
+  tcp::acceptor acceptor(io);
+  error_code ec;
+  acceptor.assign(domain == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
+  if (ec) return ErrnoError(what, ec.value());
+  auto state = std::make_shared<State>(io, std::move(acceptor), std::move(render), options, where);
+  Accept(state);
+  std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer(std::move(state)));
+  spdlog::info("metrics: serving /metrics on {} (port {}, kept across exec)", address,
+               server->local_port());
+  return server;
+}
+
+int MetricsHttpServer::native_handle() const { return state_->acceptor.native_handle(); }
+
 void MetricsHttpServer::SetHealth(HealthFn health) { state_->health = std::move(health); }
 
 uint16_t MetricsHttpServer::local_port() const {

@@ -84,6 +84,16 @@ class MetricsHttpServer {
       boost::asio::io_context& io, const std::string& address, RenderFn render,
       const Options& options);
 
+  // The same on a socket that already listens (a supd that execs itself hands its metrics
+  // listener to the next: `address` is only named in the log). Takes ownership of `fd` and
+  // leaves its close-on-exec flag as it is. Errors: "--metrics-listen A: adopt fd 7: not a
+  // listening TCP socket".
+  [[nodiscard]] static Result<std::unique_ptr<MetricsHttpServer>> Adopt(
+      boost::asio::io_context& io, int fd, const std::string& address, RenderFn render);
+  [[nodiscard]] static Result<std::unique_ptr<MetricsHttpServer>> Adopt(
+      boost::asio::io_context& io, int fd, const std::string& address, RenderFn render,
+      const Options& options);
+
   // Stops accepting and closes every connection. Handlers still queued on the io_context hold
   // the shared state, not the server: they find it stopped and end without calling render.
   ~MetricsHttpServer();
@@ -95,6 +105,8 @@ class MetricsHttpServer {
 
   // The port actually bound (the kernel's choice when the address asked for port 0).
   uint16_t local_port() const;
+  // The listening socket (kept across a daemon-reexec).
+  int native_handle() const;
   // Connections open now (being served, idle in keep-alive, or being closed).
   size_t open_connections() const;
   // Connections closed at once because max_connections were open.

@@ -51,7 +51,7 @@ expect_has() {
 globals="--help --no-block --socket --timeout"
 expect "commands by prefix" "start status stop" supctl st
 expect "commands by prefix" "is-enabled is-system-running" supctl is-
-expect "the value of --socket is not the command" "daemon-reload" supctl --socket /x dae
+expect "the value of --socket is not the command" "daemon-reexec daemon-reload" supctl --socket /x dae
 expect "restart's options and the global ones" "--hard $globals" supctl restart --
 expect "logs' options and the global ones" \
     "--follow --help --json --lines --no-block --since --socket --stream --timeout" supctl logs --

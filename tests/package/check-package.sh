@@ -92,6 +92,17 @@ done
 if grep -n 'restart' "$tmp/control/postinst"; then
   fail "postinst restarts supd on upgrade (the lines above)"
 fi
+# An upgrade re-executes a running supd (daemon-reexec) after debhelper's part, and a failure of
+# it does not fail the upgrade.
+debhelper_end=$(grep -n 'End automatically added section' "$tmp/control/postinst" | tail -n 1 |
+                cut -d: -f1)
+reexec_line=$(grep -n -E '^[[:space:]]*supctl .*daemon-reexec[[:space:]]*\|\|' \
+              "$tmp/control/postinst" | head -n 1 | cut -d: -f1)
+if [ -z "$reexec_line" ]; then
+  fail "postinst does not call supctl daemon-reexec (with || for its failure) on upgrade"
+elif [ -n "$debhelper_end" ] && [ "$reexec_line" -lt "$debhelper_end" ]; then
+  fail "postinst calls daemon-reexec (line $reexec_line) before debhelper's part (line $debhelper_end)"
+fi
 # Each stop must be inside an `if` whose condition is `"$1" = remove` (debhelper's snippets
 # are one `if` each).
 awk '/^[[:space:]]*if / { cond = $0 }
