@@ -141,7 +141,8 @@ class ReexecTest : public SupdTest {
     k.state = s->value("state", "");
     if ((*s)["main_pid"].is_number_integer()) k.main_pid = (*s)["main_pid"].get<pid_t>();
     if ((*s)["restarts"].is_number_integer()) k.restarts = (*s)["restarts"].get<int>();
-    if ((*s)["invocation_id"].is_string()) k.invocation_id = (*s)["invocation_id"].get<std::string>();
+    if ((*s)["invocation_id"].is_string())
+      k.invocation_id = (*s)["invocation_id"].get<std::string>();
     return k;
   }
 
@@ -243,9 +244,10 @@ ExecStart={go}/fdstore -out {dir}/fdstore.out
   void ExpectFdStoreKept() {
     CommandResult r = Supctl({"restart", "st"});
     ASSERT_EQ(0, r.exit_code) << r.Describe() << SupdContext();
-    EXPECT_TRUE(WaitFor(
-        [&] { return ReadFile(dir_ + "/fdstore.out") == "stored\ngot: generation-1\n"; }))
-        << ReadFile(dir_ + "/fdstore.out") << SupdContext();
+    EXPECT_TRUE(WaitFor([&] {
+      return ReadFile(dir_ + "/fdstore.out") == "stored\ngot: generation-1\n";
+    })) << ReadFile(dir_ + "/fdstore.out")
+        << SupdContext();
   }
 
   // Every numbered line of chatty exactly once, in order, to the last: stops the logger, which
@@ -466,7 +468,8 @@ ExecStart={go}/notifier
     EXPECT_EQ(std::optional<Kept>(kept), KeptOf("svc"));
     ExpectChildOfSupd(kept->main_pid, "svc");
     EXPECT_TRUE(WaitFor([&] { return StderrSince(log_from).find(c.logged) != std::string::npos; }))
-        << "supd's log does not name " << c.logged << ":\n" << StderrSince(log_from);
+        << "supd's log does not name " << c.logged << ":\n"
+        << StderrSince(log_from);
     // It still does its work: a stop and a start.
     EXPECT_EQ(0, Supctl({"restart", "svc"}).exit_code) << SupdContext();
     kept = KeptOf("svc");
