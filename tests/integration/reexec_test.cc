@@ -515,12 +515,18 @@ ExecStart=/bin/sleep infinity
   EXPECT_EQ(std::optional<uint64_t>(0), Reexecs()) << SupdContext();
   EXPECT_EQ("start-pre", Status("held").value_or(json::object()).value("sub_state", ""));
 
-  // Now one that waits; the gate opens once supd has it pending (its log says so), or after a
-  // while all the same: then the test only checks less, it does not fail.
+  // Now one that waits: the gate opens once supd has checked the new binary (its debug log
+  // says so, then it waits for rest) or, if that line never comes, after 10 s all the same; the
+  // reexec must not have ended before the gate opened.
   const size_t log_from = SupdStderr().size();
   CommandResult waited;
-  std::thread reexec([&] { waited = Supctl({"daemon-reexec"}); });
-  WaitFor([&] { return StderrSince(log_from).find("reexec") != std::string::npos; }, 10s);
+  std::atomic<bool> reexec_done{false};
+  std::thread reexec([&] {
+    waited = Supctl({"daemon-reexec"});
+    reexec_done = true;
+  });
+  WaitFor([&] { return StderrSince(log_from).find("--version: supd") != std::string::npos; }, 10s);
+  EXPECT_FALSE(reexec_done) << "the reexec did not wait for held.service's ExecStartPre=";
   WriteFile(dir_ + "/gate", "");
   reexec.join();
   EXPECT_EQ(0, waited.exit_code) << waited.Describe() << SupdContext();
