@@ -206,6 +206,7 @@ ExecStart={go}/fdstore -out {dir}/fdstore.out
     ASSERT_TRUE((*ping)["reexecs"].is_number_unsigned())
         << "ping carries no reexecs: " << ping->dump();
     ASSERT_EQ(0u, (*ping)["reexecs"].get<uint64_t>());
+    ASSERT_TRUE((*ping)["started_realtime"].is_number()) << ping->dump();
     first_ping_ = *ping;
   }
 
@@ -217,10 +218,8 @@ ExecStart={go}/fdstore -out {dir}/fdstore.out
     ASSERT_TRUE(ping) << SupdContext();
     EXPECT_EQ(json(n), (*ping)["reexecs"]) << SupdContext();
     EXPECT_EQ(first_ping_["pid"], (*ping)["pid"]);
-    if (first_ping_.contains("started_realtime")) {
-      EXPECT_EQ(first_ping_["started_realtime"], (*ping)["started_realtime"])
-          << "the line's first start";
-    }
+    EXPECT_EQ(first_ping_["started_realtime"], (*ping)["started_realtime"])
+        << "the line's first start";
     for (const auto& name : steady_) {
       EXPECT_EQ(std::optional<Kept>(before_[name]), KeptOf(name)) << name << " after reexec " << n;
       ExpectChildOfSupd(before_[name].main_pid, name);
