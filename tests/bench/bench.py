@@ -527,7 +527,7 @@ def main():
     ap.add_argument("--flood", type=int, default=100000, help="datagrams in the notify flood")
     ap.add_argument("--zd-seconds", type=int, default=10, help="hey run across restarts")
     ap.add_argument("--only", choices=["all", "zero-downtime", "logs", "footprint", "speed",
-                                       "probes", "metrics", "deps"],
+                                       "probes", "metrics", "deps", "reexec"],
                     default="all")
     ap.add_argument("--rounds", type=int, default=3,
                     help="alternating rounds of supd and its floor (or bare run)")
@@ -546,6 +546,9 @@ def main():
                     help="sleep: Type=simple /bin/sleep (ready when spawned: the latency is "
                          "supd's own); notify: Type=notify tests/go/chain (ready at READY=1: "
                          "a Go program's start-up per level)")
+    ap.add_argument("--reexec-rounds", type=int, default=20,
+                    help="daemon-reexecs (each in turn with a status alone), by protocol and by "
+                         "supctl")
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     gobin = os.path.join(args.build, "tests", "go")
@@ -572,12 +575,16 @@ def main():
     if args.only == "deps":
         bench_deps(args, gobin)
         return
+    if args.only == "reexec":
+        print_reexec(args)
+        return
     if args.only == "all":
         bench_speed(args, gobin)
         bench_supervision(args, gobin)
         bench_probes(args, gobin)
         bench_metrics(args)
         bench_deps(args, gobin)
+        print_reexec(args)
     bench_restarts(args, gobin)
 
 
@@ -877,6 +884,74 @@ def bench_restarts(args, gobin):
               f"(steady state 3 s: {steady['ok']} ok, {steady['failed']} failed, "
               f"p50 {steady['p50']:.1f} ms, p99 {steady['p99']:.1f} ms, "
               f"max {steady['max']:.1f} ms)")
+
+
+def bench_reexec(build, n, rounds):
+    """daemon-reexec with n services running (sleep, enabled): from sending the request on the
+    control socket to the first answered `status` that lists all n services (sent at once after
+    the reply: it waits in the listen backlog and is answered by the new supd); its floor: the
+    same `status` request alone, on the same supd, in turns. Then the same with supctl, as a user
+    runs it (`supctl daemon-reexec` returns once the new supd answers its ping)."""
+    units = {f"s{i:03d}.service": sleeper_unit(enabled=True) for i in range(n)}
+    d = Supd(build, units)
+    d.start()
+    out = {"reexec_ms": [], "status_ms": [], "supctl_reexec_ms": [], "supctl_status_ms": []}
+    supctl = [os.path.join(build, "supctl"), "--socket", d.sock]
+
+    def services(result):
+        return [u for u in result if u.get("unit_type") == "service" and u["state"] == "running"]
+
+    try:
+        if not d.wait(lambda: len(services(d.status())) == n, 60):
+            raise RuntimeError(f"not all {n} services running")
+        pids = sorted(u["main_pid"] for u in services(d.status()))
+        reexecs = d.call("ping")["result"]["reexecs"]
+        for i in range(rounds):
+            t0 = time.monotonic()
+            if len(services(d.status())) != n:
+                raise RuntimeError("status lacks services")
+            out["status_ms"].append((time.monotonic() - t0) * 1000)
+            t0 = time.monotonic()
+            reply = d.call("daemon-reexec")
+            if not reply.get("ok"):
+                raise RuntimeError(f"daemon-reexec refused: {reply}")
+            if len(services(d.status())) != n:
+                raise RuntimeError("status after the reexec lacks services")
+            out["reexec_ms"].append((time.monotonic() - t0) * 1000)
+            reexecs += 1
+            got = d.call("ping")["result"]["reexecs"]
+            if got != reexecs:
+                raise RuntimeError(f"ping says {got} reexecs, expected {reexecs}")
+        for i in range(rounds):
+            t0 = time.monotonic()
+            subprocess.run(supctl + ["status", "--json"], capture_output=True, check=True)
+            out["supctl_status_ms"].append((time.monotonic() - t0) * 1000)
+            t0 = time.monotonic()
+            r = subprocess.run(supctl + ["daemon-reexec"], capture_output=True)
+            if r.returncode != 0:
+                raise RuntimeError(f"supctl daemon-reexec: {r.stderr.decode()}")
+            out["supctl_reexec_ms"].append((time.monotonic() - t0) * 1000)
+        if sorted(u["main_pid"] for u in services(d.status())) != pids:
+            raise RuntimeError("main pids changed across the reexecs")
+        if d.proc.poll() is not None:
+            raise RuntimeError("supd exited")
+    finally:
+        d.stop()
+    return out
+
+
+def print_reexec(args):
+    n, rounds = 100, args.reexec_rounds
+    r = bench_reexec(args.build, n, rounds)
+    med = {k: statistics.median(v) for k, v in r.items()}
+    print(f"daemon-reexec, {n} services running, {rounds} reexecs in turns with a status: request "
+          f"sent -> first status answered (all {n} in it) median {med['reexec_ms']:.1f} ms (p90 "
+          f"{pct(r['reexec_ms'], 90):.1f}, max {max(r['reexec_ms']):.1f}); floor, the status "
+          f"alone: median {med['status_ms']:.1f} ms (p90 {pct(r['status_ms'], 90):.1f}): the "
+          f"reexec adds {med['reexec_ms'] - med['status_ms']:.1f} ms; `supctl daemon-reexec` "
+          f"(until the new supd answers) median {med['supctl_reexec_ms']:.1f} ms (p90 "
+          f"{pct(r['supctl_reexec_ms'], 90):.1f}), `supctl status --json` median "
+          f"{med['supctl_status_ms']:.1f} ms; main pids unchanged")
 
 
 def cgroup_layout():

@@ -609,7 +609,7 @@ void SupdTest::StartSupd(const SupdOptions& options) {
   ASSERT_EQ(-1, supd_pid_) << "supd already running";
   std::vector<std::string> argv = options.wrapper;
   for (const std::string& a :
-       {std::string(SUPD_BIN), std::string("--units"), units_dir_, std::string("--control-socket"),
+       {options.binary.empty() ? std::string(SUPD_BIN) : options.binary, std::string("--units"), units_dir_, std::string("--control-socket"),
         socket_, std::string("--log-dir"), log_dir_, std::string("--state-dir"), state_dir_,
         std::string("--log-level"), std::string("debug")}) {
     argv.push_back(a);

@@ -157,6 +157,8 @@ class SupdTest : public ::testing::Test {
  protected:
   struct SupdOptions {
     std::vector<std::string> wrapper;     // e.g. {"/usr/bin/setpriv", "--reuid=65534", ...}
+    // supd's path instead of the build's (a copy that a test replaces, as an upgrade does).
+    std::string binary;
     std::vector<std::string> extra_args;  // appended to supd's command line
     std::vector<std::string> extra_env;   // added to supd's environment
     int stderr_fd = -1;  // supd's stderr instead of the file SupdStderr() reads (stdout stays)

@@ -5,6 +5,10 @@
 //	                  stderr, exit status 2).
 //	logspam lines N   N numbered lines on stdout, then exits 0.
 //	logspam tick      "tick <n> pid <pid>" on stdout every 20 ms, for ever.
+//	logspam numbered  "line <n> of chatty" on stdout every 20 ms, each line in two writes 5 ms
+//	                  apart (so that a reader often holds half a line); on SIGTERM, once the
+//	                  line in progress is whole, "done after <n> lines" and exit 0: a test can
+//	                  check that every line is in the log exactly once, in order, to the last.
 //	logspam rate SECS [FILE]
 //	                  200-byte lines on stdout (or appended to FILE) as fast as it can for SECS
 //	                  seconds, then prints "wrote <lines> <bytes>" on stderr and exits 0.
@@ -14,8 +18,10 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -71,9 +77,26 @@ func rate(secs int, file string) {
 	fmt.Fprintf(os.Stderr, "wrote %d %d\n", lines, bytes)
 }
 
+func numbered() {
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	tick := time.NewTicker(20 * time.Millisecond)
+	for n := 0; ; n++ {
+		select {
+		case <-term:
+			fmt.Printf("done after %d lines\n", n)
+			os.Exit(0)
+		case <-tick.C:
+		}
+		fmt.Printf("line %d ", n)
+		time.Sleep(5 * time.Millisecond)
+		fmt.Printf("of chatty\n")
+	}
+}
+
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: logspam burst N | tick | rate SECS [FILE]")
+		fmt.Fprintln(os.Stderr, "usage: logspam burst N | lines N | tick | numbered | rate SECS [FILE]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -92,6 +115,8 @@ func main() {
 			fmt.Printf("tick %d pid %d\n", i, os.Getpid())
 			time.Sleep(20 * time.Millisecond)
 		}
+	case "numbered":
+		numbered()
 	case "rate":
 		secs, _ := strconv.Atoi(os.Args[2])
 		file := ""
