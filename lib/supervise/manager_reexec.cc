@@ -212,6 +212,9 @@ void Manager::RestoreUnits(SavedState state, std::function<void()> loaded) {
         m.runner->RestoreTimers(*s, saved.timer_remaining, saved.watchdog_remaining);
     // Each service as it is now (readiness, socket activation, busy, a process already gone).
     for (auto& [name, s] : m.services) m.AfterChange(*s);
+    // SIGCHLDs of the exec's moment are gone with the old image: reap what exited meanwhile
+    // (watched processes through their watch, the others as orphans).
+    m.host.process->ReapNow();
     m.sockets->ArmActivation();
     spdlog::info("restored {} services and {} socket units from the previous supd",
                  timers->size(), m.sockets->Names().size());
