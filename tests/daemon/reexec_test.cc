@@ -62,8 +62,11 @@ TEST(ReexecStateTest, MemfdIsSealedAndReadTwice) {
 TEST(ReexecStateTest, ANewerFormatIsRefused) {
   SavedState state;
   state.writer_version = "9.9.9";
-  state.format = kSavedStateFormat + 1;
-  auto fd = StateMemfd(EncodeSavedState(state));
+  state.daemon.control_fd = 3;
+  // A later supd's state: the format after the 8-byte magic, little-endian.
+  std::string bytes = EncodeSavedState(state);
+  bytes[8] = static_cast<char>(kSavedStateFormat + 1);
+  auto fd = StateMemfd(bytes);
   ASSERT_TRUE(fd.ok());
   auto line = CheckStateLine(fd->get());
   ASSERT_FALSE(line.ok());
