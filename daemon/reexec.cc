@@ -225,6 +225,9 @@ void Reexec::ExecFlushed() {
     parts_.manager->ResumeAfterFailedExec();
     return WaitForRest();
   }
+  // From here a SIGTERM or SIGHUP stays pending, and the next supd (or this one, resumed)
+  // takes it once its handlers are in place.
+  BlockDaemonSignals();
   SavedState state;
   if (auto saved = parts_.manager->SaveState(&state); !saved.ok())
     return Resume("save the state: " + saved.error().message);
@@ -253,7 +256,6 @@ void Reexec::ExecFlushed() {
   decided(reexecs_);
   spdlog::debug("daemon-reexec: answered; execve {} {}", exe_, fmt::join(argv, " "));
   spdlog::default_logger()->flush();
-  BlockDaemonSignals();
   if (!KeepOnly(keep)) {
     const int err = errno;
     return Resume("clear close-on-exec on the fds to keep: " + ErrnoText(err));

@@ -397,9 +397,15 @@ int main(int argc, char** argv) {
   boost::asio::io_context io(1);
   supd::ManagerConfig cfg = MakeManagerConfig(options, defaults);
   if (saved) cfg.adopt_notify_fd = saved->daemon.notify_fd;
+  // supd's threads (the worker, the log writer) never take SIGTERM/SIGINT/SIGHUP: created with
+  // them blocked, they leave them to the loop thread, which unblocks them below (a signal taken
+  // by another thread right before a daemon-reexec would be lost with the old image).
+  supd::BlockDaemonSignals();
   supd::HostParts host = supd::MakeRealHost(io, supd::CgroupTreeName(options.state_dir));
   std::shared_ptr<supd::BlockingWork> worker = host.worker;
   supd::Manager manager(io, std::move(cfg), std::move(host));
+  if (saved && saved->daemon.notify_fd >= 0 && !manager.notify_error().empty())
+    return fail("take over the notify socket: " + manager.notify_error());
   supd::control::EventLog event_log(manager);
   // Requests wait until the units are loaded (SetReady below).
   supd::control::RequestHandler handler(io, manager, worker);
@@ -477,6 +483,7 @@ int main(int argc, char** argv) {
     supd::UnblockDaemonSignals();
     manager.RestoreUnits(std::move(*saved), loaded);
   } else {
+    supd::UnblockDaemonSignals();
     manager.LoadUnits(loaded);
   }
   OwnWatchdog watchdog(io);

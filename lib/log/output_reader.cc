@@ -34,7 +34,9 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
     if (eof_ || exec_paused_) return;
     sd_.async_wait(asio::posix::stream_descriptor::wait_read,
                    [self = shared_from_this()](const boost::system::error_code& ec) {
-                     if (ec) return;  // cancelled: supd is shutting down
+                     // Cancelled (supd is shutting down), or paused for an exec after the wait
+                     // completed: Resume() waits again.
+                     if (ec || self->exec_paused_) return;
                      // At most one pipe's worth per turn: a service that refills its pipe as
                      // fast as supd reads it would otherwise hold the loop for longer (16
                      // reads made every other client wait ~1 s per answer under ASan).
@@ -61,6 +63,7 @@ class Reader : public OutputReader, public std::enable_shared_from_this<Reader> 
   }
 
   void Resume() override {
+    if (!exec_paused_) return;  // never paused: its wait is still there
     exec_paused_ = false;
     if (!paused_) Wait();  // a reader held by back-pressure resumes when the log is writable
   }

@@ -552,6 +552,10 @@ void ActionRunner::Abandon(Service& s, std::unique_ptr<Proc>& slot) {
 void ActionRunner::AdoptMain(Service& s, std::unique_ptr<Proc> proc) {
   Instance& inst = *s.current;
   if (inst.main) {
+    // A process the main one started (a tableflip-style handover) writes to the pipes it
+    // inherited: their readers are the new main's too (a daemon-reexec carries them with it).
+    if (!proc->out_reader) proc->out_reader = inst.main->out_reader;
+    if (!proc->err_reader) proc->err_reader = inst.main->err_reader;
     spdlog::debug("{}: former main process {} is left to exit", s.name, inst.main->pid());
     Unindex(inst.main->pid());
     Owner& o = owners_[inst.main->pid()];

@@ -209,6 +209,8 @@ class Manager {
   void HandleNotify(const NotifyMessage& message, const NotifyCredentials& cred,
                     std::vector<UniqueFd> fds);
   uint64_t notify_refused() const;
+  // Why supd has no notify socket ("" when it has one, or none was asked for).
+  const std::string& notify_error() const;
 
   void Subscribe(ManagerObserver* observer);
   void Unsubscribe(ManagerObserver* observer);

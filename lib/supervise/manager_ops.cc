@@ -619,6 +619,7 @@ void Manager::HandleNotify(const NotifyMessage& message, const NotifyCredentials
   impl_->router->Route(message, cred, std::move(fds));
 }
 uint64_t Manager::notify_refused() const { return impl_->router->refused(); }
+const std::string& Manager::notify_error() const { return impl_->notify_error; }
 
 void Manager::Subscribe(ManagerObserver* observer) { impl_->observers.push_back(observer); }
 void Manager::Unsubscribe(ManagerObserver* observer) { std::erase(impl_->observers, observer); }

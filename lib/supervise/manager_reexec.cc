@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "lib/log/log_writer.h"
+#include "lib/log/output_reader.h"
 #include "lib/log/service_log.h"
 #include "lib/notify/notify_server.h"
 #include "lib/supervise/action_runner.h"
@@ -53,6 +54,20 @@ void CloseOnExecAgain(const SavedState& state) {
       spdlog::warn("{}", ErrnoError("set FD_CLOEXEC on kept fd " + std::to_string(fd)).message);
 }
 
+// Output readers the state would not carry: those of processes that are not a current main
+// (a main that exited and left a daemon holding its pipe, an exited control process's). The exec
+// would close their pipes under whoever still writes to them.
+size_t UncarriedReaders(const std::map<std::string, std::unique_ptr<Service>>& services) {
+  std::set<const OutputReader*> carried;
+  for (const auto& [name, s] : services) {
+    if (!s->current || !s->current->main) continue;
+    for (const auto* r : {s->current->main->out_reader.get(), s->current->main->err_reader.get()})
+      if (r) carried.insert(r);
+  }
+  const size_t live = LiveOutputReaders();
+  return live > carried.size() ? live - carried.size() : 0;
+}
+
 }  // namespace
 
 std::string Manager::NotAtRest() const {
@@ -60,6 +75,14 @@ std::string Manager::NotAtRest() const {
   if (!m.units_loaded) return "the units are still loading";
   if (m.shutting_down) return "supd is stopping";
   std::vector<std::string> busy;
+  if (const size_t n = UncarriedReaders(m.services); n > 0)
+    busy.push_back(std::to_string(n) + " output pipe(s) of processes that are no service's main "
+                   "process are still open (a daemon that outlived its service's main process?)");
+  // A main process paused for the exec that exited meanwhile: its last lines went to the log
+  // after the flush began.
+  for (const pid_t pid : m.exec_paused_pids)
+    if (pid != 0 && !m.runner->OwnerOf(pid))
+      busy.push_back("pid " + std::to_string(pid) + " exited while the logs were flushed");
   for (const auto& [name, job] : m.dep_jobs)
     busy.push_back(std::string("a ") + (job.running ? "running" : "queued") + " job of " + name);
   for (const auto& [name, s] : m.services)
@@ -99,6 +122,20 @@ void Manager::ResumeAfterFailedExec() {
 Result<void> Manager::SaveState(SavedState* state) {
   Impl& m = *impl_;
   if (std::string why = NotAtRest(); !why.empty()) return Error{"not at rest: " + why};
+  // The next supd reads the unit files again: one deleted or broken since the last
+  // daemon-reload would leave its service's processes unsupervised after the exec. Refused
+  // now, with the unit named, while nothing has changed yet.
+  for (const auto& [name, sp] : m.services) {
+    const Service& s = *sp;
+    if (!s.fsm || !s.has_processes()) continue;
+    const auto loaded = m.catalog.LoadService(name);
+    if (!loaded.spec)
+      return Error{name + " runs, but its unit does not load now (" + loaded.error +
+                   "): fix it, or stop the service, first"};
+    if (auto r = ServiceFsm::Restorable(s.fsm->Save(), *loaded.spec); !r.ok())
+      return Error{name + " runs, but its unit file changed so that it cannot be taken over (" +
+                   r.error().message + "): stop or restart it first"};
+  }
   state->boot_finished = m.boot_finished;
   state->daemon.started_realtime = m.started_realtime;
   state->daemon.notify_fd = m.notify ? m.notify->fd() : -1;
@@ -135,33 +172,34 @@ Result<void> Manager::SaveState(SavedState* state) {
 }
 
 // One saved service back: its unit (as the file says now), its machine, its instance, what
-// its program said. Its timers wait for RestoreTimers (the sockets first).
+// its program said. Its timers wait for RestoreTimers (the sockets first). A service that
+// cannot be taken back is left running unsupervised (never killed), its kept fds closed.
 void Manager::Impl::RestoreService(SavedService& saved) {
   const std::string& name = saved.name;
+  const bool has_main = saved.current && saved.current->main;
+  const auto give_up = [&](const std::string& why) {
+    spdlog::error("{}: not taken over: {}{}", name, why,
+                  has_main ? "; pid " + std::to_string(saved.current->main->pid) +
+                                 " and its other processes run on unsupervised"
+                           : "");
+    for (const auto& [fd_name, fd] : saved.fdstore) UniqueFd closing(fd);
+    if (has_main)
+      for (const SavedOutput& o : saved.current->main->outputs) UniqueFd closing(o.fd);
+  };
   Service* s = Find(name);
   if (!s) {
     // A template's instance, or a unit whose file is gone.
     s = &Create(name);
     if (!LoadSpec(*s)) {
-      spdlog::error("{}: its unit does not load now; pid {} and its other processes are no "
-                    "longer supervised", name,
-                    saved.current && saved.current->main ? saved.current->main->pid : 0);
       services.erase(name);
-      for (const auto& [fd_name, fd] : saved.fdstore) UniqueFd closing(fd);
-      if (saved.current && saved.current->main)
-        for (const SavedOutput& o : saved.current->main->outputs) UniqueFd closing(o.fd);
-      return;
+      return give_up("its unit does not load now");
     }
   }
-  if (!s->fsm) {
-    spdlog::error("{}: not restored: {}", name, s->load_error);
-    return;
-  }
-  if (auto r = s->fsm->Restore(saved.fsm); !r.ok()) {
-    spdlog::error("{}: not restored: {}; its processes are left to run unsupervised", name,
-                  r.error().message);
-    return;
-  }
+  if (!s->fsm) return give_up("its unit does not load now: " + s->load_error);
+  if (saved.fsm.main_alive != has_main)
+    return give_up(has_main ? "a main process the state machine did not count"
+                            : "the state machine counts a main process the state lacks");
+  if (auto r = s->fsm->Restore(saved.fsm); !r.ok()) return give_up(r.error().message);
   if (saved.current) runner->RestoreInstance(*s, std::move(*saved.current));
   s->stale_cgroups = std::move(saved.stale_cgroups);
   for (auto& [fd_name, fd] : saved.fdstore) s->fdstore.emplace_back(fd_name, UniqueFd(fd));

@@ -292,6 +292,8 @@ class ServiceFsm {
   // nothing on error.
   SavedFsm Save() const;
   [[nodiscard]] Result<void> Restore(const SavedFsm& saved);
+  // Whether Restore() would take `saved` with `spec` as the unit ("" or why not).
+  [[nodiscard]] static Result<void> Restorable(const SavedFsm& saved, const ServiceSpec& spec);
   // Whether the machine is in a phase a state can be saved in.
   bool AtRest() const;
 

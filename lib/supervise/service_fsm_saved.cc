@@ -38,17 +38,23 @@ SavedFsm ServiceFsm::Save() const {
   return s;
 }
 
-Result<void> ServiceFsm::Restore(const SavedFsm& s) {
+Result<void> ServiceFsm::Restorable(const SavedFsm& s, const ServiceSpec& spec) {
   const auto phase = static_cast<Phase>(s.phase);
   if (phase != Phase::kDead && phase != Phase::kRunning && phase != Phase::kBackoff)
     return Error{"phase " + std::to_string(s.phase) + " is not one a state is saved in"};
   // A oneshot's main process can be any of its ExecStart= lines; others have one.
-  if (s.main_alive && s.main_index >= spec_->exec_start.size())
+  if (s.main_alive && s.main_index >= spec.exec_start.size())
     return Error{"its main process runs ExecStart= line " + std::to_string(s.main_index + 1) +
-                 ", but the unit has " + std::to_string(spec_->exec_start.size())};
+                 ", but the unit has " + std::to_string(spec.exec_start.size())};
   if (phase == Phase::kRunning && !s.main_alive &&
-      !(spec_->type == ServiceType::kOneshot && spec_->remain_after_exit))
+      !(spec.type == ServiceType::kOneshot && spec.remain_after_exit))
     return Error{"it was running without a main process, which its unit does not allow now"};
+  return {};
+}
+
+Result<void> ServiceFsm::Restore(const SavedFsm& s) {
+  SUPD_TRY(Restorable(s, *spec_));
+  const auto phase = static_cast<Phase>(s.phase);
   phase_ = phase;
   step_ = Step::kCheck;
   failed_ = s.failed;

@@ -24,10 +24,13 @@ class ManagerReexecTest : public ManagerTest {
   // `notify`: the new Manager takes over the old one's notify socket. The old Manager stays
   // (unused) until the end of the test: it owns the fds the state names, as a process that
   // execs does until the exec, and the new one must not see them closed.
-  void Reexec(Usec exec_takes = 5ms, bool notify = false) {
+  // `between`: runs after the save, before the new Manager reads the units directory.
+  void Reexec(Usec exec_takes = 5ms, bool notify = false,
+              const std::function<void()>& between = {}) {
     SavedState state;
     auto saved = manager_->SaveState(&state);
     ASSERT_TRUE(saved.ok()) << saved.error().message;
+    if (between) between();
     kept_fds_ = FdsOf(state);
     const std::set<pid_t> alive = procs_->alive;
     const auto members = cgroups_->members;
@@ -171,12 +174,29 @@ TEST_F(ManagerReexecTest, NotAtRestWhileAStartRunsItsExecStartPre) {
   EXPECT_EQ(manager_->NotAtRest(), "");
 }
 
-TEST_F(ManagerReexecTest, AServiceWhoseUnitFileWentIsLeftAloneNotKilled) {
+TEST_F(ManagerReexecTest, ARunningServiceWhoseUnitNoLongerLoadsIsRefusedBeforeTheSave) {
   Unit("gone.service", "[Service]\nExecStart=/bin/gone\n");
+  Unit("oneshot.service", "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n");
   ASSERT_NO_FATAL_FAILURE(Start());
   ASSERT_TRUE(StartUnit("gone"));
   std::filesystem::remove(dir_ + "/units/gone.service");
-  ASSERT_NO_FATAL_FAILURE(Reexec());
+  SavedState state;
+  auto r = manager_->SaveState(&state);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("gone.service runs, but its unit does not load now"),
+            std::string::npos)
+      << r.error().message;
+  // Restored, it can be saved again.
+  Unit("gone.service", "[Service]\nExecStart=/bin/gone\n");
+  EXPECT_TRUE(manager_->SaveState(&state).ok());
+}
+
+TEST_F(ManagerReexecTest, AServiceWhoseUnitFileWentDuringTheExecIsLeftAloneNotKilled) {
+  Unit("gone.service", "[Service]\nExecStart=/bin/gone\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  ASSERT_TRUE(StartUnit("gone"));
+  ASSERT_NO_FATAL_FAILURE(
+      Reexec(5ms, false, [&] { std::filesystem::remove(dir_ + "/units/gone.service"); }));
   EXPECT_FALSE(manager_->Resolve("gone", false).ok());
   EXPECT_TRUE(procs_->signals.empty());
   EXPECT_TRUE(cgroups_->signals.empty());
