@@ -364,6 +364,64 @@ supd::Result<std::unique_ptr<supd::metrics::MetricsHttpServer>> MakeMetricsServe
   return supd::metrics::MetricsHttpServer::Listen(io, o.metrics_listen, render);
 }
 
+// The control socket: bound anew, or the one the previous supd handed over.
+supd::Result<std::unique_ptr<supd::control::ControlServer>> MakeControlServer(
+    boost::asio::io_context& io, const Options& o, const std::optional<supd::SavedState>& saved,
+    supd::control::RequestHandler& handler) {
+  auto handle = [&handler](const supd::control::Request& req, const supd::control::Peer& peer,
+                           supd::control::ReplyFn reply) {
+    handler.Handle(req, peer, std::move(reply));
+  };
+  if (saved) {
+    return supd::control::ControlServer::Adopt(io, saved->daemon.control_fd, o.socket_path,
+                                               o.admin_group, handle);
+  }
+  return supd::control::ControlServer::Listen(io, o.socket_path, o.admin_group, handle);
+}
+
+// --metrics-textfile's writer; null without the option.
+supd::Result<std::unique_ptr<supd::metrics::TextfileWriter>> MakeTextfile(
+    boost::asio::io_context& io, const std::shared_ptr<supd::BlockingWork>& worker,
+    const Options& o, supd::Manager& manager) {
+  if (o.metrics_textfile.empty()) return std::unique_ptr<supd::metrics::TextfileWriter>();
+  return supd::metrics::TextfileWriter::Start(
+      io, worker, o.metrics_textfile, std::chrono::seconds(o.metrics_textfile_interval),
+      [&manager] {
+        return supd::metrics::Render(supd::metrics::Collect(manager, false),
+                                     supd::metrics::Format::kPrometheusText);
+      });
+}
+
+// Loads the units, or takes over the previous supd's (after a daemon-reexec); then answers
+// requests and tells the service manager READY=1.
+void StartUnits(supd::Manager& manager, supd::control::RequestHandler& handler, const Options& o,
+                std::optional<supd::SavedState> saved, const std::vector<int>& state_fds,
+                uint64_t reexecs) {
+  std::string how;
+  if (saved && o.fallback_fd >= 0) how = fmt::format(" (daemon-reexec #{})", reexecs);
+  if (saved && o.fallback_fd < 0) how = " (the same binary again: a daemon-reexec failed)";
+  // READY=1 waits for the units: after a SIGKILL the previous supd's services are stopped
+  // first, and a manager told "ready" then would see "supervising 0 units".
+  auto loaded = [&manager, &handler, &o, how] {
+    // The line comes before the first answer: SetReady answers the waiting requests at once.
+    spdlog::info("supd {} ready{}: units {}, control socket {}, logs {}", SUPD_VERSION, how,
+                 o.units_dir, o.socket_path, o.log_dir);
+    handler.SetReady();
+    // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
+    Notify(fmt::format("READY=1\nSTATUS=supervising {} units", manager.service_count()));
+  };
+  if (!saved) {
+    supd::UnblockDaemonSignals();  // blocked while the threads were made (main)
+    return manager.LoadUnits(loaded);
+  }
+  // The point of no return: from here on this supd owns the state's fds.
+  supd::SetCloseOnExec(state_fds);
+  supd::UniqueFd state_fd(o.deserialize_fd), old_binary(o.fallback_fd);
+  // Signals sent during the exec were held (BlockDaemonSignals): the handlers take them now.
+  supd::UnblockDaemonSignals();
+  manager.RestoreUnits(std::move(*saved), loaded);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -388,7 +446,8 @@ int main(int argc, char** argv) {
   };
   SetUpProcess();
   supd::UniqueFd lock;
-  if (!PrepareDirectories(options, &lock)) return fail("cannot use the state directory or take its lock (see above)");
+  if (!PrepareDirectories(options, &lock))
+    return fail("cannot use the state directory or take its lock (see above)");
   // Orphaned grandchildren (double-forking daemons) become our children, so we can reap them
   // and a stop can find them.
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
@@ -410,37 +469,21 @@ int main(int argc, char** argv) {
   // Requests wait until the units are loaded (SetReady below).
   supd::control::RequestHandler handler(io, manager, worker);
 
-  auto handle = [&handler](const supd::control::Request& req, const supd::control::Peer& peer,
-                           supd::control::ReplyFn reply) {
-    handler.Handle(req, peer, std::move(reply));
-  };
-  auto server = saved ? supd::control::ControlServer::Adopt(io, saved->daemon.control_fd,
-                                                            options.socket_path,
-                                                            options.admin_group, handle)
-                      : supd::control::ControlServer::Listen(io, options.socket_path,
-                                                             options.admin_group, handle);
+  auto server = MakeControlServer(io, options, saved, handler);
   if (!server.ok()) {
     spdlog::critical("{}", server.error().message);
     return fail(server.error().message);
   }
-  auto metrics_http = MakeMetricsServer(io, options, manager, saved ? saved->daemon.metrics_fd : -1);
+  auto metrics_http =
+      MakeMetricsServer(io, options, manager, saved ? saved->daemon.metrics_fd : -1);
   if (!metrics_http.ok()) {
     spdlog::critical("{}", metrics_http.error().message);
     return fail(metrics_http.error().message);
   }
-  std::unique_ptr<supd::metrics::TextfileWriter> textfile;
-  if (!options.metrics_textfile.empty()) {
-    auto writer = supd::metrics::TextfileWriter::Start(
-        io, worker, options.metrics_textfile,
-        std::chrono::seconds(options.metrics_textfile_interval), [&manager] {
-          return supd::metrics::Render(supd::metrics::Collect(manager, false),
-                                       supd::metrics::Format::kPrometheusText);
-        });
-    if (!writer.ok()) {
-      spdlog::critical("{}", writer.error().message);
-      return fail(writer.error().message);
-    }
-    textfile = std::move(*writer);
+  auto textfile = MakeTextfile(io, worker, options, manager);
+  if (!textfile.ok()) {
+    spdlog::critical("{}", textfile.error().message);
+    return fail(textfile.error().message);
   }
   supd::Shutdown shutdown(io, manager, handler, **server, options.stop_timeout);
   WireExitAndHealth(manager, shutdown, metrics_http->get());
@@ -462,30 +505,7 @@ int main(int argc, char** argv) {
     reexec.Request(timeout, std::move(decided));
   });
 
-  // READY=1 waits for the units: after a SIGKILL the previous supd's services are stopped
-  // first, and a manager told "ready" then would see "supervising 0 units".
-  auto loaded = [&] {
-    // The line comes before the first answer: SetReady answers the waiting requests at once.
-    std::string how;
-    if (saved && options.fallback_fd >= 0) how = fmt::format(" (daemon-reexec #{})", reexecs);
-    if (saved && options.fallback_fd < 0) how = " (the same binary again: a daemon-reexec failed)";
-    spdlog::info("supd {} ready{}: units {}, control socket {}, logs {}", SUPD_VERSION, how,
-                 options.units_dir, options.socket_path, options.log_dir);
-    handler.SetReady();
-    // Under systemd (Type=notify) supd tells its own manager; elsewhere these are no-ops.
-    Notify(fmt::format("READY=1\nSTATUS=supervising {} units", manager.service_count()));
-  };
-  if (saved) {
-    // The point of no return: from here on this supd owns the state's fds.
-    supd::SetCloseOnExec(state_fds);
-    supd::UniqueFd state_fd(options.deserialize_fd), old_binary(options.fallback_fd);
-    // Signals sent during the exec were held (BlockDaemonSignals): the handlers take them now.
-    supd::UnblockDaemonSignals();
-    manager.RestoreUnits(std::move(*saved), loaded);
-  } else {
-    supd::UnblockDaemonSignals();
-    manager.LoadUnits(loaded);
-  }
+  StartUnits(manager, handler, options, std::move(saved), state_fds, reexecs);
   OwnWatchdog watchdog(io);
   supd::RunEventLoop(io);
   return shutdown.exit_status();

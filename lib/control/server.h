@@ -95,8 +95,8 @@ class ControlServer {
       boost::asio::io_context& io, const std::string& path, const std::string& admin_group,
       Handler handler);
   // The same on a listening socket that is already bound (a supd that execs itself hands its
-  // control socket to the next: `path` is only named in the log). Takes ownership of `fd` and
-  // leaves its close-on-exec flag as it is. Errors: "adopt control socket fd 5 (PATH): not a
+  // control socket to the next: `path` is only named in the log). Takes ownership of `fd` on
+  // success (on failure it stays open, for a fallback) and leaves its close-on-exec flag. Errors: "adopt control socket fd 5 (PATH): not a
   // listening unix stream socket".
   [[nodiscard]] static Result<std::unique_ptr<ControlServer>> Adopt(
       boost::asio::io_context& io, int fd, const std::string& path,

@@ -85,8 +85,8 @@ class MetricsHttpServer {
       const Options& options);
 
   // The same on a socket that already listens (a supd that execs itself hands its metrics
-  // listener to the next: `address` is only named in the log). Takes ownership of `fd` and
-  // leaves its close-on-exec flag as it is. Errors: "--metrics-listen A: adopt fd 7: not a
+  // listener to the next: `address` is only named in the log). Takes ownership of `fd` on
+  // success (on failure it stays open, for a fallback) and leaves its close-on-exec flag. Errors: "--metrics-listen A: adopt fd 7: not a
   // listening TCP socket".
   [[nodiscard]] static Result<std::unique_ptr<MetricsHttpServer>> Adopt(
       boost::asio::io_context& io, int fd, const std::string& address, RenderFn render);
