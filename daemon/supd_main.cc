@@ -143,7 +143,7 @@ std::optional<int> ParseOptions(int argc, char** argv, const supd::DefaultPaths&
   return std::nullopt;
 }
 
-// What supd sets for itself: SIGPIPE, the heap, its fd limit.
+// What supd sets for itself: SIGPIPE, the heap, its fd limit, and that it is a subreaper.
 void SetUpProcess() {
   // Writes to a client that hung up must be errors, not a dead supd.
   signal(SIGPIPE, SIG_IGN);
@@ -158,6 +158,10 @@ void SetUpProcess() {
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
       spdlog::warn("setrlimit(RLIMIT_NOFILE, {}): {}", rl.rlim_max, strerror(errno));
   }
+  // Orphaned grandchildren (double-forking daemons) become our children, so we can reap them
+  // and a stop can find them.
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+    spdlog::warn("prctl(PR_SET_CHILD_SUBREAPER): {}; orphans go to init", strerror(errno));
 }
 
 // The state directory's lock. A predecessor that was just killed may hold it for a moment
@@ -448,17 +452,11 @@ int main(int argc, char** argv) {
   supd::UniqueFd lock;
   if (!PrepareDirectories(options, &lock))
     return fail("cannot use the state directory or take its lock (see above)");
-  // Orphaned grandchildren (double-forking daemons) become our children, so we can reap them
-  // and a stop can find them.
-  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-    spdlog::warn("prctl(PR_SET_CHILD_SUBREAPER): {}; orphans go to init", strerror(errno));
-
   boost::asio::io_context io(1);
   supd::ManagerConfig cfg = MakeManagerConfig(options, defaults);
   if (saved) cfg.adopt_notify_fd = saved->daemon.notify_fd;
-  // supd's threads (the worker, the log writer) never take SIGTERM/SIGINT/SIGHUP: created with
-  // them blocked, they leave them to the loop thread, which unblocks them below (a signal taken
-  // by another thread right before a daemon-reexec would be lost with the old image).
+  // Only the loop thread takes supd's signals: its other threads are made with them blocked
+  // (one taken by another thread right before a daemon-reexec would be lost with the old image).
   supd::BlockDaemonSignals();
   supd::HostParts host = supd::MakeRealHost(io, supd::CgroupTreeName(options.state_dir));
   std::shared_ptr<supd::BlockingWork> worker = host.worker;
