@@ -125,6 +125,9 @@ Result<void> Manager::SaveState(SavedState* state) {
   // The next supd reads the unit files again: one deleted or broken since the last
   // daemon-reload would leave its service's processes unsupervised after the exec. Refused
   // now, with the unit named, while nothing has changed yet.
+  if (std::string changed = m.sockets->ChangedOnDisk(m.catalog); !changed.empty())
+    return Error{changed + ": the unit file changed since its sockets were bound (or no longer "
+                 "loads): run daemon-reload first"};
   for (const auto& [name, sp] : m.services) {
     const Service& s = *sp;
     if (!s.fsm || !s.has_processes()) continue;

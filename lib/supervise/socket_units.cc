@@ -157,6 +157,16 @@ std::vector<SavedSocketUnit> SocketUnits::Save() const {
   return out;
 }
 
+std::string SocketUnits::ChangedOnDisk(const UnitCatalog& catalog) const {
+  std::string out;
+  for (const auto& [name, u] : units_) {
+    if (u->state != SocketState::kListening || !u->spec) continue;
+    const auto loaded = catalog.LoadSocket(name);
+    if (!loaded.spec || !SameSetup(*u->spec, *loaded.spec)) out += (out.empty() ? "" : ", ") + name;
+  }
+  return out;
+}
+
 void SocketUnits::Adopt(std::vector<SavedSocketUnit> saved) {
   for (auto& su : saved) {
     std::string name = su.name;

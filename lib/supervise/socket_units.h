@@ -103,6 +103,10 @@ class SocketUnits {
   // takes each one's held fds instead of binding (a unit whose file changed meanwhile keeps
   // them until the next daemon-reload applies the change, as a running unit's sockets do).
   std::vector<SavedSocketUnit> Save() const;
+  // The listening units whose file now asks for other sockets than those held (changed since
+  // the last Sync): a re-executed supd could not tell, so daemon-reexec refuses until a
+  // daemon-reload applied the change. "" when none.
+  std::string ChangedOnDisk(const UnitCatalog& catalog) const;
   void Adopt(std::vector<SavedSocketUnit> saved);
 
   struct Unit;  // socket_units.cc

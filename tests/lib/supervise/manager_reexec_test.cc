@@ -227,6 +227,15 @@ TEST_F(ManagerReexecTest, HeldSocketsAndTheNotifySocketAreTakenOverNotBoundAgain
   for (const int fd : kept_fds_)
     EXPECT_EQ(::fcntl(fd, F_GETFD), FD_CLOEXEC) << "fd " << fd << " must be close-on-exec again";
 
+  // A socket unit whose file changed since it bound is refused until a daemon-reload.
+  Unit("web.socket", "[Socket]\nListenStream=" + dir_ + "/other.sock\n");
+  SavedState changed;
+  auto r = manager_->SaveState(&changed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("web.socket: the unit file changed"), std::string::npos)
+      << r.error().message;
+  Unit("web.socket", "[Socket]\nListenStream=" + path + "\n");
+
   // The next start of the service gets the same socket.
   Exit(*Snap("web.service").main_pid, ExitStatus::Code(0));
   ASSERT_TRUE(StartUnit("web"));
