@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 #include <sstream>
 
+#include "lib/base/socket_kind.h"
 #include "lib/base/user_db.h"
 
 namespace supd::control {
@@ -366,14 +367,11 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Adopt(asio::io_context& io
                                                             const std::string& admin_group,
                                                             Handler handler) {
   const std::string what = "adopt control socket fd " + std::to_string(fd) + " (" + path + ")";
-  int domain = 0, type = 0, listening = 0;
-  socklen_t len = sizeof(int);
-  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return ErrnoError(what);
-  len = sizeof(int);
-  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return ErrnoError(what);
-  len = sizeof(int);
-  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) return ErrnoError(what);
-  if (domain != AF_UNIX || type != SOCK_STREAM || listening == 0)
+  auto kind = SocketKindOf(fd, what);
+  if (!kind.ok()) return kind.take_error();
+  const int domain = kind->domain, type = kind->type;
+  const bool listening = kind->listening;
+  if (domain != AF_UNIX || type != SOCK_STREAM || !listening)
     return Error{what + ": not a listening unix stream socket"};
   stream_protocol::acceptor acc(io);
   boost::system::error_code ec;

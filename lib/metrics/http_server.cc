@@ -28,6 +28,7 @@
 #include <boost/beast/http/write.hpp>
 #include <spdlog/spdlog.h>
 
+#include "lib/base/socket_kind.h"
 #include "lib/base/unique_fd.h"
 
 namespace supd::metrics {
@@ -408,14 +409,11 @@ Result<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Adopt(asio::io_con
                                                                     const Options& options) {
   const std::string where = "--metrics-listen " + address;
   const std::string what = where + ": adopt fd " + std::to_string(fd);
-  int domain = 0, type = 0, listening = 0;
-  socklen_t len = sizeof(int);
-  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) return ErrnoError(what);
-  len = sizeof(int);
-  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0) return ErrnoError(what);
-  len = sizeof(int);
-  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) return ErrnoError(what);
-  if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM || listening == 0)
+  auto kind = SocketKindOf(fd, what);
+  if (!kind.ok()) return kind.take_error();
+  const int domain = kind->domain, type = kind->type;
+  const bool listening = kind->listening;
+  if ((domain != AF_INET && domain != AF_INET6) || type != SOCK_STREAM || !listening)
     return Error{what + ": not a listening TCP socket"};
   tcp::acceptor acceptor(io);
   error_code ec;
