@@ -1,7 +1,5 @@
-// supctl: the command-line client of supd. Argument parsing and printing only.
-//
-// Exit codes: 0 ok, 1 the daemon refused or the operation failed, 2 usage, 3 the daemon is
-// unreachable.
+// supctl: the command-line client of supd. Argument parsing and printing only; the exit
+// codes and the verb groups in other files are in daemon/supctl.h.
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "daemon/supctl.h"
 #include "lib/control/client.h"
 #include "lib/control/dependency_tree.h"
 #include "lib/control/enable_format.h"
@@ -33,41 +32,12 @@
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitUnreachable = 3;
-
-struct Outcome {
-  int code;
-  nlohmann::json response;
-};
-
-// Sends one request; prints transport failures and returns the exit code they mean.
-// `wait`: how long to wait for the answer (unset: as long as it takes).
-Outcome Call(const std::string& socket, const std::string& cmd, const nlohmann::json& args,
-             std::optional<std::chrono::milliseconds> wait = std::nullopt) {
-  auto client = supd::control::Client::Connect(socket);
-  if (!client.ok()) {
-    std::fprintf(stderr, "supctl: supd is not reachable: %s\n", client.error().message.c_str());
-    return {kExitUnreachable, nullptr};
-  }
-  if (wait) client->SetTimeout(*wait);
-  auto r = client->Call(cmd, args);
-  if (!r.ok()) {
-    std::fprintf(stderr, "supctl: %s\n", r.error().message.c_str());
-    return {kExitUnreachable, nullptr};
-  }
-  const auto ok = r->find("ok");
-  if (ok == r->end() || !ok->is_boolean() || !ok->get<bool>()) {
-    std::string message = "failed";
-    if (auto e = r->find("error"); e != r->end() && e->is_object())
-      if (auto m = e->find("message"); m != e->end() && m->is_string()) message = *m;
-    std::fprintf(stderr, "supctl: %s\n", message.c_str());
-    return {kExitFailed, *r};
-  }
-  return {kExitOk, *r};
-}
+using supd::supctl::Call;
+using supd::supctl::kExitFailed;
+using supd::supctl::kExitOk;
+using supd::supctl::kExitUnreachable;
+using supd::supctl::kExitUsage;
+using supd::supctl::Outcome;
 
 int CheckFiles(const std::vector<std::string>& files) {
   supd::SpecifierContext ctx;
@@ -220,6 +190,7 @@ struct Args {
   bool wait_boot = false;  // is-system-running --wait
   bool reverse = false;
   bool all = false;
+  bool no_color = false, no_pager = false;
 };
 
 // The subcommands, to tell which one was given.
@@ -433,12 +404,11 @@ int IsEnabled(const std::string& socket, const std::vector<std::string>& units, 
   return supd::control::AnyEnableStateOk(words) ? kExitOk : kExitFailed;
 }
 
-int ListDependencies(const std::string& socket, const std::string& unit, bool reverse, bool all) {
+int ListDependencies(const std::string& socket, const std::string& unit, bool reverse, bool all,
+                     bool color) {
   Outcome o =
       Call(socket, "list-dependencies", {{"unit", unit}, {"reverse", reverse}, {"all", all}});
   if (o.code != kExitOk) return o.code;
-  const bool color = supd::control::UseColor(isatty(STDOUT_FILENO) == 1, std::getenv("NO_COLOR"),
-                                             std::getenv("TERM"));
   std::fputs(supd::control::FormatDependencyTree(o.response["result"], color).c_str(), stdout);
   return kExitOk;
 }
@@ -609,7 +579,8 @@ int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::millis
     return IsSystemRunning(a.socket, a.quiet, a.wait_boot, timeout);
   }
   if (c.list_dependencies->parsed()) {
-    return ListDependencies(a.socket, a.services.front(), a.reverse, a.all);
+    return ListDependencies(a.socket, a.services.front(), a.reverse, a.all,
+                            supd::supctl::ColorOn({a.socket, timeout, a.no_color, a.no_pager}));
   }
   return kExitUsage;
 }
@@ -643,7 +614,12 @@ int Run(int argc, char** argv, std::string* socket_out) {
                "start, stop, restart, reload: do not wait for the operation to finish");
   app.add_option("--timeout", a.timeout_text,
                  "give up waiting after this long (e.g. 30s, 500ms); the operation goes on");
+  app.add_flag("--no-color", a.no_color, "no colours, even on a terminal (as $NO_COLOR)");
+  app.add_flag("--no-pager", a.no_pager, "never page long output through less");
   const Commands commands = DefineCommands(app, &a);
+  supd::supctl::Verbs verbs;
+  supd::supctl::AddTopVerbs(app, &verbs);
+  supd::supctl::AddQueryVerbs(app, &verbs);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -653,5 +629,7 @@ int Run(int argc, char** argv, std::string* socket_out) {
   *socket_out = a.socket;
   std::optional<std::chrono::milliseconds> timeout;
   if (!ParseTimeout(a.timeout_text, &timeout)) return kExitUsage;
+  for (const auto& verb : verbs)
+    if (verb.command->parsed()) return verb.run({a.socket, timeout, a.no_color, a.no_pager});
   return Dispatch(commands, a, timeout);
 }
