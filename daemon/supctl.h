@@ -30,8 +30,16 @@ struct GlobalOptions {
 };
 
 // Whether to colour standard output: not with --no-color or $NO_COLOR, not on TERM=dumb,
-// else when it is a terminal (lib/control/dependency_tree.h UseColor).
+// else when it is a terminal (lib/control/dependency_tree.h UseColor). Decided on standard
+// output as it was before a pager took it.
 bool ColorOn(const GlobalOptions& g);
+
+// Pages what follows through $SUPD_PAGER, else $SYSTEMD_PAGER, else $PAGER, else `less`
+// ($LESS defaults to "FRXK": quit at once when it fits, colours, no screen clearing, Ctrl-C
+// quits), as systemctl does: only when standard output is a terminal and not with
+// --no-pager; a pager of "" or "cat" means none. When the pager cannot be started, the
+// output goes to the terminal unpaged. The pager is waited for at exit.
+void StartPager(const GlobalOptions& g);
 
 struct Outcome {
   int code;

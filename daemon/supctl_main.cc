@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "daemon/supctl.h"
@@ -19,6 +20,7 @@
 #include "lib/control/dependency_tree.h"
 #include "lib/control/enable_format.h"
 #include "lib/control/event_stream.h"
+#include "lib/control/log_output.h"
 #include "lib/control/paths.h"
 #include "lib/control/protocol.h"
 #include "lib/control/reexec_wait.h"
@@ -81,7 +83,15 @@ int CheckFiles(const std::vector<std::string>& files) {
   return rc;
 }
 
-void PrintLogLines(const nlohmann::json& result, bool json_out) {
+// How `logs` prints a record: supd's own line, the protocol's JSON (--json), or a journalctl
+// mode (-o).
+struct LogFormat {
+  bool json_out = false;
+  std::optional<supd::control::LogOutput> mode;
+  std::string hostname;
+};
+
+void PrintLogLines(const nlohmann::json& result, const LogFormat& format) {
   if (!result.is_object() || !result.contains("lines")) return;
   if (auto sk = result.find("skipped"); sk != result.end() && sk->is_number_unsigned()) {
     std::fflush(stdout);  // the gap is before the lines that follow
@@ -89,7 +99,11 @@ void PrintLogLines(const nlohmann::json& result, bool json_out) {
                  static_cast<unsigned long long>(sk->get<uint64_t>()));
   }
   for (const auto& l : result["lines"]) {
-    if (json_out) {
+    if (format.mode) {
+      std::printf("%s\n", supd::control::FormatLogRecord(l, *format.mode, format.hostname).c_str());
+      continue;
+    }
+    if (format.json_out) {
       std::printf("%s\n", l.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
       continue;
     }
@@ -134,13 +148,18 @@ int Stream(const std::string& socket, const std::string& cmd, const nlohmann::js
 }
 
 int Logs(const std::string& socket, const std::vector<std::string>& services, int lines,
-         bool follow, const std::string& since, const std::string& stream, bool json_out) {
+         bool follow, const std::string& since, const std::string& stream, LogFormat format) {
   nlohmann::json args = {{"services", services}, {"follow", follow}};
   if (lines >= 0) args["lines"] = lines;
   if (!since.empty()) args["since"] = since;
   if (!stream.empty()) args["stream"] = stream;
+  if (format.mode) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) format.hostname = host;
+    if (format.hostname.empty()) format.hostname = "localhost";
+  }
   return Stream(socket, "logs", args,
-                [json_out](const nlohmann::json& result) { PrintLogLines(result, json_out); });
+                [&format](const nlohmann::json& result) { PrintLogLines(result, format); });
 }
 
 // `events` runs until interrupted: that is how it ends, not a failure.
@@ -184,6 +203,7 @@ struct Args {
   int log_lines = -1;
   bool follow = false;
   std::string since, stream;
+  std::string output;  // logs -o
   bool openmetrics = false;
   bool now = false;
   bool quiet = false;
@@ -250,7 +270,16 @@ Commands DefineCommands(CLI::App& app, Args* a) {
   c.logs->add_option("--since", a->since, "only lines from this time on (2026-11-22T07:00:00Z)");
   c.logs->add_option("--stream", a->stream, "only stdout or stderr")
       ->check(CLI::IsMember({"out", "err"}));
-  c.logs->add_flag("--json", a->json_out, "one JSON object per line");
+  c.logs->add_flag("--json", a->json_out, "one JSON object per line (the protocol's fields)");
+  c.logs->add_option("-o,--output", a->output,
+                     "as journalctl's -o: " + supd::control::LogOutputNames() +
+                         " (default: supd's own lines)")
+      ->check([](const std::string& v) {
+        return supd::control::ParseLogOutput(v)
+                   ? std::string()
+                   : "'" + v + "' is not one of: " + supd::control::LogOutputNames();
+      })
+      ->excludes("--json");
   c.events = app.add_subcommand(
       "events", "print what happens to units (all if none named) as it happens, until interrupted");
   c.events->add_option("units", a->services, "units");
@@ -566,7 +595,8 @@ int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::millis
   if (c.check->parsed()) return a.files.empty() ? CheckLoaded(a.socket) : CheckFiles(a.files);
   if (c.cat->parsed()) return Cat(a.socket, a.services);
   if (c.logs->parsed()) {
-    return Logs(a.socket, a.services, a.log_lines, a.follow, a.since, a.stream, a.json_out);
+    return Logs(a.socket, a.services, a.log_lines, a.follow, a.since, a.stream,
+                {a.json_out, supd::control::ParseLogOutput(a.output), ""});
   }
   if (c.metrics->parsed()) return Metrics(a.socket, a.openmetrics);
   if (c.reload->parsed()) return Call(a.socket, "daemon-reload", nlohmann::json::object()).code;
@@ -583,6 +613,14 @@ int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::millis
                             supd::supctl::ColorOn({a.socket, timeout, a.no_color, a.no_pager}));
   }
   return kExitUsage;
+}
+
+// The verbs whose output may be long, paged as systemctl pages them (not a followed stream).
+bool Pages(const std::string& verb, const Args& a) {
+  static const std::set<std::string> kPaged{"status",          "list",      "cat",
+                                            "list-dependencies", "list-units", "list-unit-files",
+                                            "show",            "logs",      "check"};
+  return kPaged.count(verb) && !(verb == "logs" && a.follow);
 }
 
 }  // namespace
@@ -629,7 +667,10 @@ int Run(int argc, char** argv, std::string* socket_out) {
   *socket_out = a.socket;
   std::optional<std::chrono::milliseconds> timeout;
   if (!ParseTimeout(a.timeout_text, &timeout)) return kExitUsage;
+  const supd::supctl::GlobalOptions g{a.socket, timeout, a.no_color, a.no_pager};
+  for (const CLI::App* verb : app.get_subcommands())
+    if (Pages(verb->get_name(), a)) supd::supctl::StartPager(g);
   for (const auto& verb : verbs)
-    if (verb.command->parsed()) return verb.run({a.socket, timeout, a.no_color, a.no_pager});
+    if (verb.command->parsed()) return verb.run(g);
   return Dispatch(commands, a, timeout);
 }

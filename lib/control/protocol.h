@@ -2,7 +2,7 @@
 //
 //   → {"id":1,"cmd":"status","args":{"services":["web"]}}
 //   ← {"id":1,"ok":true,"result":…}
-//   ← {"id":1,"ok":false,"error":{"code":"not-found","message":"no such service: web.service"}}
+//   ← {"id":1,"ok":false,"error":{"code":"not-found","message":"Unit web.service not found."}}
 //
 // Parsing and formatting only: no I/O here, so every bad input is a unit test on a string.
 #pragma once

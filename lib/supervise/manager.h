@@ -187,7 +187,7 @@ class Manager {
                                                         bool all);
 
   // The canonical name of a unit ("web" → "web.service"), loading a template instance on first
-  // use when `create_instance`. Errors: a bad name, "no such unit: …", a failed load.
+  // use when `create_instance`. Errors: a bad name, "Unit … not found.", a failed load.
   [[nodiscard]] Result<std::string> Resolve(const std::string& unit, bool create_instance);
   // Snapshots of the named units, or of every unit (services, then socket units, each in name
   // order, then targets) when `units` is empty. Fails on the first name that is not a unit.

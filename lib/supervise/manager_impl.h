@@ -99,6 +99,9 @@ struct Manager::Impl {
   void LoadTargets();
   void RebuildGraph();
   bool UnitExists(const std::string& name);
+  // systemctl's "Unit NAME not found." with what helps: the loaded name it is a typo of, or
+  // where supd looked.
+  std::string NotFound(const std::string& name);
   bool Active(const std::string& name);    // running (services), listening, active targets
   bool Inactive(const std::string& name);  // stopped or failed, not listening, not active
   std::string StateWord(const std::string& name);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <spdlog/spdlog.h>
 
+#include "lib/base/closest_name.h"
 #include "lib/base/signals.h"
 #include "lib/log/log_writer.h"
 #include "lib/log/service_log.h"
@@ -56,8 +57,21 @@ Result<Manager::Impl::Target> Manager::Impl::ResolveTarget(const std::string& un
     }
     return Target{n, &s};
   }
-  return Error{std::string(n.ends_with(".service") ? "no such service: " : "no such unit: ") + n +
-               " (no unit file in " + config.units_dir + ")"};
+  return Error{NotFound(n)};
+}
+
+std::string Manager::Impl::NotFound(const std::string& name) {
+  std::vector<std::string> names;
+  for (const auto& [n, svc] : services) {
+    names.push_back(n);
+    if (svc->spec)
+      for (const auto& alias : svc->spec->install.aliases) names.push_back(alias);
+  }
+  for (auto& n : sockets->Names()) names.push_back(std::move(n));
+  for (const auto& [n, target] : targets) names.push_back(n);
+  if (auto close = ClosestName(name, names))
+    return "Unit " + name + " not found. Did you mean " + *close + "?";
+  return "Unit " + name + " not found (no unit file in " + config.units_dir + ").";
 }
 
 // Answers `done` and returns true when the target cannot be acted on.

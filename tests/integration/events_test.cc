@@ -243,7 +243,7 @@ TEST_F(EventsTest, SupctlRefusesAnUnknownUnit) {
   ASSERT_NO_FATAL_FAILURE(StartSupd());
   CommandResult r = Supctl({"events", "nope"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
-  EXPECT_EQ(r.err, "supctl: no such service: nope.service (no unit file in " + units_dir_ + ")\n");
+  EXPECT_EQ(r.err, "supctl: Unit nope.service not found (no unit file in " + units_dir_ + ").\n");
 }
 
 // A subscriber that never reads while services flap as fast as they can: supd counts what it

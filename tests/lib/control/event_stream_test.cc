@@ -420,7 +420,7 @@ TEST_F(EventStreamTest, AnUnknownUnitIsRefused) {
   EXPECT_FALSE(replies[0].ok);
   EXPECT_EQ(replies[0].code, kNotFound);
   EXPECT_EQ(replies[0].message,
-            "no such service: nope.service (no unit file in " + dir_ + "/units)");
+            "Unit nope.service not found (no unit file in " + dir_ + "/units).");
   req.args = json{{"units", {"a/b"}}};
   replies.clear();
   handler_->Handle(req, c.peer(), [&](const Reply& r) { replies.push_back(r); });

@@ -163,7 +163,19 @@ TEST_F(ManagerTest, ARequestForAnUnknownUnitSaysWhere) {
   auto r = StartUnit("nope");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->kind, JobResult::Kind::kNotFound);
-  EXPECT_EQ(r->text, "no such service: nope.service (no unit file in " + dir_ + "/units)");
+  EXPECT_EQ(r->text, "Unit nope.service not found (no unit file in " + dir_ + "/units).");
+}
+
+TEST_F(ManagerTest, AnUnknownNameCloseToALoadedOneGetsAHint) {
+  Unit("hello.service", "[Service]\nExecStart=/bin/hello\n");
+  ASSERT_NO_FATAL_FAILURE(Start());
+  auto r = StartUnit("helo");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, JobResult::Kind::kNotFound);
+  EXPECT_EQ(r->text, "Unit helo.service not found. Did you mean hello.service?");
+  auto status = manager_->Snapshot({"hellp"});
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().message, "Unit hellp.service not found. Did you mean hello.service?");
 }
 
 // Issue 11, bug 3: MAINPID= opens the pidfd before it checks that the process belongs to the
