@@ -322,7 +322,8 @@ int Version(const std::string& socket) {
   return kExitOk;
 }
 
-int Status(const std::string& socket, const std::vector<std::string>& services, bool json_out) {
+int Status(const std::string& socket, const std::vector<std::string>& services, bool json_out,
+           bool color) {
   nlohmann::json args = nlohmann::json::object();
   if (!services.empty()) args["services"] = services;
   Outcome o = Call(socket, "status", args);
@@ -337,7 +338,8 @@ int Status(const std::string& socket, const std::vector<std::string>& services, 
       // supd's own block first: its cgroup layout (what limits can be enforced here).
       Outcome v = Call(socket, "version", nlohmann::json::object());
       if (v.code == kExitOk) {
-        std::fputs(supd::control::FormatDaemonStatus(v.response["result"]).c_str(), stdout);
+        const std::string text = supd::control::FormatDaemonStatus(v.response["result"]);
+        std::fputs(color ? supd::control::ColorStatus(text).c_str() : text.c_str(), stdout);
         first = false;
       }
     }
@@ -345,10 +347,10 @@ int Status(const std::string& socket, const std::vector<std::string>& services, 
       if (!first) std::printf("\n");
       first = false;
       const std::string type = s.value("unit_type", "service");
-      std::fputs(type == "socket"   ? supd::control::FormatSocketStatus(s).c_str()
-                 : type == "target" ? supd::control::FormatTargetStatus(s).c_str()
-                                    : supd::control::FormatServiceStatus(s).c_str(),
-                 stdout);
+      const std::string text = type == "socket"   ? supd::control::FormatSocketStatus(s)
+                               : type == "target" ? supd::control::FormatTargetStatus(s)
+                                                  : supd::control::FormatServiceStatus(s);
+      std::fputs(color ? supd::control::ColorStatus(text).c_str() : text.c_str(), stdout);
     }
   }
   // Asking for a named unit that cannot even be loaded is a failure, as systemctl's is. (One
@@ -583,7 +585,10 @@ int IsSystemRunning(const std::string& socket, bool quiet, bool wait,
 
 int Dispatch(const Commands& c, const Args& a, std::optional<std::chrono::milliseconds> timeout) {
   if (c.version->parsed()) return Version(a.socket);
-  if (c.status->parsed() || c.list->parsed()) return Status(a.socket, a.services, a.json_out);
+  if (c.status->parsed() || c.list->parsed()) {
+    return Status(a.socket, a.services, a.json_out,
+                  supd::supctl::ColorOn({a.socket, timeout, a.no_color, a.no_pager}));
+  }
   for (const auto& [op, sub] : c.ops) {
     if (sub->parsed()) return Operation(op, a, timeout);
   }

@@ -1,7 +1,9 @@
 #include "lib/control/status_format.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lib/control/json_field.h"
@@ -164,6 +166,42 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
     out += "\n";
     for (const auto& line : *t)
       if (line.is_string()) out += line.get<std::string>() + "\n";
+  }
+  return out;
+}
+
+std::string ColorStatus(std::string_view text) {
+  constexpr std::string_view kGreen = "\x1B[0;1;32m", kRed = "\x1B[0;1;31m",
+                             kNormal = "\x1B[0m", kActive = "     Active: ";
+  std::string out;
+  out.reserve(text.size() + 64);
+  while (!text.empty()) {
+    const size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end == std::string_view::npos ? text.size() : end + 1);
+    text.remove_prefix(line.size());
+    for (auto [dot, color] : {std::pair{std::string_view("●"), kGreen},
+                              std::pair{std::string_view("×"), kRed}}) {
+      if (line.starts_with(dot) && line.substr(dot.size()).starts_with(" ")) {
+        out.append(color).append(dot).append(kNormal);
+        line.remove_prefix(dot.size());
+        break;
+      }
+    }
+    if (line.starts_with(kActive)) {
+      out.append(kActive);
+      line.remove_prefix(kActive.size());
+      const size_t word_end = std::min(line.find_first_of(" \n"), line.size());
+      const std::string_view word = line.substr(0, word_end);
+      const std::string_view color = word == "failed" ? kRed
+                                     : word == "running" || word == "listening" || word == "active"
+                                         ? kGreen
+                                         : std::string_view();
+      if (!color.empty()) {
+        out.append(color).append(word).append(kNormal);
+        line.remove_prefix(word_end);
+      }
+    }
+    out.append(line);
   }
   return out;
 }

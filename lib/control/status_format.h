@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -25,5 +26,10 @@ std::string FormatDependencyLines(const nlohmann::json& s);
 
 // One service object of the status reply → several lines of text (newline-terminated).
 std::string FormatServiceStatus(const nlohmann::json& s);
+
+// systemctl status's colours on text the Format*Status functions made: a block's dot (● green,
+// × red) and the first word of its Active: line (running, listening, active green; failed
+// red), in systemd's highlight colours. The rest is unchanged.
+std::string ColorStatus(std::string_view text);
 
 }  // namespace supd::control

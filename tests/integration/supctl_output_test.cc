@@ -118,6 +118,24 @@ TEST_F(SupctlOutputTest, LongOutputIsPagedOnATerminalOnly) {
   EXPECT_FALSE(Contains(piped.out, "paged:")) << piped.out;
 }
 
+TEST_F(SupctlOutputTest, ColourOnlyOnATerminalAndNeverWithNoColor) {
+  ASSERT_GT(StartWeb(), 0);
+  const std::string green_running = "\x1B[0;1;32mrunning\x1B[0m";
+  auto tty = OnTerminal("--no-pager status web", {"TERM=xterm"});
+  EXPECT_TRUE(Contains(tty.out, "Active: " + green_running)) << tty.out;
+  auto no_color = OnTerminal("--no-pager --no-color status web", {"TERM=xterm"});
+  EXPECT_FALSE(Contains(no_color.out, "\x1B[")) << no_color.out;
+  auto env = OnTerminal("--no-pager status web", {"TERM=xterm", "NO_COLOR=1"});
+  EXPECT_FALSE(Contains(env.out, "\x1B[")) << env.out;
+  auto dumb = OnTerminal("--no-pager status web", {"TERM=dumb"});
+  EXPECT_FALSE(Contains(dumb.out, "\x1B[")) << dumb.out;
+  auto piped = Supctl({"status", "web"});
+  EXPECT_FALSE(Contains(piped.out, "\x1B[")) << piped.out;
+  // Through the pager the colours stay (less -R shows them).
+  auto paged = OnTerminal("status web", {"TERM=xterm", "SUPD_PAGER=sed s/^/paged:/"});
+  EXPECT_TRUE(Contains(paged.out, "paged:     Active: " + green_running)) << paged.out;
+}
+
 TEST_F(SupctlOutputTest, AnUnknownUnitIsNotFoundWithAHintWhenCloseToALoadedOne) {
   ASSERT_GT(StartWeb(), 0);
   auto typo = Supctl({"restart", "wbe"});

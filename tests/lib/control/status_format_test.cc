@@ -223,3 +223,33 @@ TEST(StatusFormatTest, EnableStateDependencyErrorAndJob) {
 
 }  // namespace
 }  // namespace supd::control
+
+namespace supd::control {
+namespace {
+
+TEST(ColorStatusTest, ColoursTheDotAndTheActiveWordAsSystemctl) {
+  const std::string plain =
+      "● web.service - Web\n"
+      "     Loaded: /u/web.service (static)\n"
+      "     Active: running since 2026-12-03T21:05:09Z\n"
+      "\n"
+      "× bad.service\n"
+      "     Active: failed (exit-code) since 2026-12-03T21:05:09Z\n"
+      "○ idle.service\n"
+      "     Active: stopped (dead) since 2026-12-03T21:05:09Z\n"
+      "2026-12-03T21:05:09Z 12 out: ● not a dot line's start\n";
+  const std::string G = "\x1B[0;1;32m", R = "\x1B[0;1;31m", N = "\x1B[0m";
+  EXPECT_EQ(G + "●" + N + " web.service - Web\n" +
+                "     Loaded: /u/web.service (static)\n" + "     Active: " + G + "running" + N +
+                " since 2026-12-03T21:05:09Z\n" + "\n" + R + "×" + N + " bad.service\n" +
+                "     Active: " + R + "failed" + N + " (exit-code) since 2026-12-03T21:05:09Z\n" +
+                "○ idle.service\n" + "     Active: stopped (dead) since 2026-12-03T21:05:09Z\n" +
+                "2026-12-03T21:05:09Z 12 out: ● not a dot line's start\n",
+            ColorStatus(plain));
+  EXPECT_EQ("", ColorStatus(""));
+  EXPECT_EQ("     Active: " + G + "running" + N, ColorStatus("     Active: running"))
+      << "a last line without its newline";
+}
+
+}  // namespace
+}  // namespace supd::control
