@@ -94,7 +94,7 @@ std::string FormatLogRecord(const nlohmann::json& record, LogOutput mode,
                             const std::string& hostname) {
   const std::string time = Field(record, "time");
   const std::optional<int64_t> usec = ParseRfc3339(time);
-  const std::string text = Field(record, "text");
+  std::string text = Field(record, "text");
   constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
   switch (mode) {
     case LogOutput::kCat:
