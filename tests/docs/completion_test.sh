@@ -48,15 +48,16 @@ expect_has() {
     fi
 }
 
-globals="--help --no-block --socket --timeout"
+globals="--help --no-block --no-color --no-pager --socket --timeout"
 expect "commands by prefix" "start status stop" supctl st
-expect "commands by prefix" "is-enabled is-system-running" supctl is-
+expect "commands by prefix" "is-active is-enabled is-failed is-system-running" supctl is-
 expect "the value of --socket is not the command" "daemon-reexec daemon-reload" supctl --socket /x dae
 expect "restart's options and the global ones" "--hard $globals" supctl restart --
 expect "logs' options and the global ones" \
-    "--follow --help --json --lines --no-block --since --socket --stream --timeout" supctl logs --
+    "--follow --help --json --lines --no-block --no-color --no-pager --output --since --socket --stream --timeout" \
+    supctl logs --
 expect "logs' short and long options" \
-    "--follow --help --json --lines --no-block --since --socket --stream --timeout -f -n" \
+    "--follow --help --json --lines --no-block --no-color --no-pager --output --since --socket --stream --timeout -f -n -o" \
     supctl logs -
 expect "logs' options" "--follow" supctl logs --f
 expect "is-system-running's options" "--quiet" supctl is-system-running --q
@@ -64,6 +65,10 @@ expect "is-system-running's options" "--wait" supctl is-system-running --w
 expect "global options before the command" "$globals" supctl --
 expect "--stream's values" "err out" supctl logs --stream ""
 expect "--kill-whom's values" "all main" supctl kill --kill-whom ""
+expect "logs -o's modes" "short short-iso short-precise" supctl logs -o sh
+expect "top --sort's keys" "cpu memory name restarts" supctl top --sort ""
+expect "show -p's properties" "MainPID MemoryCurrent" supctl show web -p M
+expect "list-units' options" "--all" supctl list-units --a
 expect_has "signals after kill -s" SIGTERM supctl kill -s ""
 expect_has "signals after kill -s" SIGKILL supctl kill -s ""
 expect "signals by prefix after kill --signal" "SIGHUP" supctl kill --signal SIGHU
