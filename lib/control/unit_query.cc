@@ -169,7 +169,8 @@ std::string FormatListUnits(const nlohmann::json& units, const ListUnitsOptions&
       std::any_of(shown.begin(), shown.end(), [](const UnitView& v) { return !v.job.empty(); });
   std::vector<std::vector<Cell>> rows;
   if (o.legend) {
-    std::vector<Cell> header = {{"", ""}, {"UNIT", ""}, {"LOAD", ""}, {"ACTIVE", ""}, {"SUB", ""}};
+    // The glyph column is one wide even with no unit listed (systemctl: "  UNIT LOAD …").
+    std::vector<Cell> header = {{" ", ""}, {"UNIT", ""}, {"LOAD", ""}, {"ACTIVE", ""}, {"SUB", ""}};
     if (jobs) header.push_back({"JOB", ""});
     header.push_back({"DESCRIPTION", ""});
     rows.push_back(std::move(header));
