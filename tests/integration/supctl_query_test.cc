@@ -1,5 +1,5 @@
 // systemctl's query verbs against the real supd: is-active, is-failed, show, list-units and
-// list-unit-files with a running httpserver, a failed crasher and a service never started.
+// list-unit-files with a running httpserver, a failed crasher and a stopped, disabled service.
 
 #include <string>
 
@@ -26,13 +26,18 @@ ExecStart={go}/crasher -exit-code 3
 Restart=no
 )");
     WriteUnit("idle.service", R"([Unit]
-Description=Never started
+Description=Stopped
 [Service]
 ExecStart={go}/crasher -sleep
 [Install]
 WantedBy=multi-user.target
 )");
     ASSERT_NO_FATAL_FAILURE(StartSupd());
+    // supd enables and starts a unit with [Install] on its first start (as a preset):
+    // disabled and stopped, idle.service is the inactive one with a "disabled" file.
+    CommandResult r = Supctl({"disable", "--now", "idle"});
+    ASSERT_EQ(0, r.exit_code) << r.Describe() << SupdContext();
+    ASSERT_TRUE(WaitForState("idle.service", "stopped")) << SupdContext();
     ASSERT_EQ(0, Supctl({"start", "web"}).exit_code) << SupdContext();
     ASSERT_NE(0, WaitForRunning("web.service")) << SupdContext();
     Supctl({"start", "crash"});  // fails or not, depending on when the exit is seen
@@ -117,8 +122,7 @@ TEST_F(SupctlQueryTest, ListUnitsAndListUnitFiles) {
   EXPECT_EQ(r.out.find("idle.service"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("UNIT"), std::string::npos) << r.out;
   r = Supctl({"list-units", "-a", "--type", "service"});
-  EXPECT_NE(r.out.find("  idle.service  loaded inactive dead    Never started\n"),
-            std::string::npos)
+  EXPECT_NE(r.out.find("  idle.service  loaded inactive dead    Stopped\n"), std::string::npos)
       << r.out;
 
   r = Supctl({"list-unit-files"});
