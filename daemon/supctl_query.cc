@@ -156,7 +156,19 @@ int Show(const GlobalOptions& g, const QueryArgs& q) {
   return kExitOk;
 }
 
+// `is-failed` without a unit: whether any unit failed, which supd's state tells ("degraded"),
+// as systemctl answers it from its manager's SystemState.
+int IsSystemDegraded(const GlobalOptions& g, bool quiet) {
+  Outcome s = Call(g.socket, "is-system-running", json::object(), g.timeout);
+  if (s.code != kExitOk) return kExitFailed;
+  const json& result = s.response["result"];
+  const std::string state = result.is_object() ? result.value("state", "") : "";
+  if (!quiet) std::printf("%s\n", state.c_str());
+  return state == "degraded" ? kExitOk : kExitFailed;
+}
+
 int CheckActive(const GlobalOptions& g, const QueryArgs& q, bool failed_verb) {
+  if (failed_verb && q.units.empty()) return IsSystemDegraded(g, q.quiet);
   UnitLookup lookup;
   if (!lookup.Connect(g)) return kExitFailed;
   std::vector<control::ActiveCheck> checks;
@@ -223,8 +235,9 @@ void AddQueryVerbs(CLI::App& app, Verbs* verbs) {
 
   auto* is_failed = app.add_subcommand(
       "is-failed",
-      "print whether units are failed (exit 0 when any is, 1 when none is, 4 when none exists)");
-  is_failed->add_option("units", q->units, "units")->required();
+      "print whether units are failed (exit 0 when any is, 1 when none is, 4 when none exists); "
+      "without a unit, whether supd is degraded");
+  is_failed->add_option("units", q->units, "units");
   is_failed->add_flag("-q,--quiet", q->quiet, "print nothing, only set the exit code");
   verbs->push_back({is_failed, [q](const GlobalOptions& g) { return CheckActive(g, *q, true); }});
 }

@@ -73,6 +73,10 @@ TEST_F(SupctlQueryTest, IsActiveAndIsFailedWordsAndExitCodes) {
   EXPECT_EQ("", r.out);
   r = Supctl({"is-failed", "nope.service"});
   EXPECT_EQ(4, r.exit_code) << r.Describe();
+  // Without a unit: whether any unit failed (supd is "degraded"), as systemctl's.
+  r = Supctl({"is-failed"});
+  EXPECT_EQ(0, r.exit_code) << r.Describe();
+  EXPECT_EQ("degraded\n", r.out);
 }
 
 TEST_F(SupctlQueryTest, ShowPrintsSystemdPropertiesOfTheUnits) {
