@@ -1,7 +1,8 @@
 // `supctl top`: supd's units, refreshed, on the whole terminal (lib/control/top_view.h draws
 // the frame). Plain ANSI: the alternate screen, a hidden cursor, no echo and no line editing;
 // all of it is put back however top ends (q, Ctrl-C, SIGTERM, SIGHUP, an error, supd gone),
-// and then the reason is printed. One connection; per refresh one `status` and one `version`
+// and then the reason is printed. Ctrl-Z gives the terminal back to the shell while top is
+// stopped; fg brings the view back. One connection; per refresh one `status` and one `version`
 // request and a read of /proc/<supd's pid>/stat; no log file is read.
 //
 // --once prints one frame and exits. CPU% needs two samples: --once takes them 200 ms apart,
@@ -130,11 +131,13 @@ bool WriteOut(std::string_view data) {
 // The terminal in top's modes while it lives; its destructor puts back what was there.
 class Screen {
  public:
-  // False (and the terminal untouched) when its modes cannot be read.
+  // Sets the modes (again, after a stop: the shell had the terminal meanwhile). False when
+  // they cannot be set; the terminal is then as it was.
   bool Enter() {
-    if (tcgetattr(STDIN_FILENO, &saved_) != 0) return false;
+    if (!entered_ && tcgetattr(STDIN_FILENO, &saved_) != 0) return false;
     termios raw = saved_;
-    // No echo and no line editing; signals stay on (Ctrl-C is a SIGINT, read from the signalfd).
+    // No echo and no line editing; signals stay on (Ctrl-C is a SIGINT, Ctrl-Z a SIGTSTP, both
+    // read from the signalfd).
     raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
@@ -154,7 +157,7 @@ class Screen {
   ~Screen() { Leave(); }
 
  private:
-  termios saved_{};
+  termios saved_{};  // the modes before Enter; valid while entered_
   bool entered_ = false;
 };
 
@@ -228,8 +231,8 @@ struct Ending {
   std::string reason;  // "" for q and Ctrl-C
 };
 
-Ending Loop(Sampler* sampler, int signal_fd, milliseconds interval, Sort sort, bool color,
-            control::TopSample first) {
+Ending Loop(Screen* screen, Sampler* sampler, int signal_fd, milliseconds interval, Sort sort,
+            bool color, control::TopSample first) {
   using Clock = std::chrono::steady_clock;
   std::optional<control::TopSample> previous;
   control::TopSample current = std::move(first);
@@ -260,6 +263,18 @@ Ending Loop(Sampler* sampler, int signal_fd, milliseconds interval, Sort sort, b
       if (read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
         const int sig = static_cast<int>(si.ssi_signo);
         if (sig == SIGWINCH) {
+          size = TerminalSize();
+          dirty = true;
+        } else if (sig == SIGTSTP || sig == SIGCONT) {
+          // Ctrl-Z: the terminal back to the shell, then stopped as the default action would
+          // stop us; continued (by fg, or after a stop from elsewhere), the view again.
+          if (sig == SIGTSTP) {
+            screen->Leave();
+            raise(SIGSTOP);
+          }
+          if (!screen->Enter())
+            return {kExitFailed,
+                    std::string("setting the terminal's modes again: ") + std::strerror(errno)};
           size = TerminalSize();
           dirty = true;
         } else if (sig == SIGINT) {
@@ -310,7 +325,7 @@ int Interactive(Sampler* sampler, milliseconds interval, Sort sort, bool color) 
   // blocked, they cannot interrupt a write half done.
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) sigaddset(&set, sig);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGTSTP, SIGCONT}) sigaddset(&set, sig);
   sigset_t old;
   if (sigprocmask(SIG_BLOCK, &set, &old) != 0) {
     std::fprintf(stderr, "supctl: blocking signals for top: %s\n", std::strerror(errno));
@@ -337,7 +352,7 @@ int Interactive(Sampler* sampler, milliseconds interval, Sort sort, bool color) 
                    std::strerror(errno));
       return kExitFailed;
     }
-    end = Loop(sampler, signal_fd.get(), interval, sort, color, std::move(*first));
+    end = Loop(&screen, sampler, signal_fd.get(), interval, sort, color, std::move(*first));
   }
   if (!end.reason.empty()) std::fprintf(stderr, "supctl: top: %s\n", end.reason.c_str());
   return end.code;

@@ -335,6 +335,40 @@ TEST_F(SupctlTopTest, CtrlCAndSigtermRestoreTheTerminal) {
   EXPECT_TRUE(Contains(Screen(), "supctl: top: ended by SIGTERM")) << Screen();
 }
 
+// Ctrl-Z in an interactive shell: the shell gets a sane terminal while top is stopped, fg
+// brings the view back.
+TEST_F(SupctlTopTest, CtrlZGivesTheTerminalBackAndFgTheView) {
+  if (!HaveTmux()) GTEST_SKIP() << "tmux is not installed (packaging/install-deps.sh --tests)";
+  ASSERT_NO_FATAL_FAILURE(StartServices());
+  tmux_socket_ = dir_ + "/tmux.sock";
+  const std::vector<pid_t> before = ChildrenOf(getpid());
+  CommandResult r = Tmux({"-f", "/dev/null", "new-session", "-d", "-s", "top", "-x", "120", "-y",
+                          "30", "bash --norc --noprofile -i"});
+  for (pid_t pid : ChildrenOf(getpid()))
+    if (pid != supd_pid_ && std::find(before.begin(), before.end(), pid) == before.end())
+      tmux_children_.push_back(pid);
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  Tmux({"send-keys", "-t", "top",
+        std::string(SUPCTL_BIN) + " --socket " + socket_ + " top --interval 60s", "Enter"});
+  ASSERT_TRUE(WaitFor([&] { return Contains(Screen(), "z-crash.service"); })) << Screen();
+  Tmux({"send-keys", "-t", "top", "C-z"});
+  ASSERT_TRUE(WaitFor([&] { return Format("#{alternate_on}") == "0"; })) << Screen();
+  Tmux({"send-keys", "-t", "top", "stty -a", "Enter"});
+  ASSERT_TRUE(WaitFor([&] { return Contains(Screen(), "speed"); })) << Screen();
+  EXPECT_TRUE(Contains(Screen(), "Stopped")) << Screen();
+  EXPECT_TRUE(Contains(Screen(), " icanon")) << Screen();
+  EXPECT_FALSE(Contains(Screen(), "-icanon")) << Screen();
+  EXPECT_EQ(Format("#{cursor_flag}"), "1");
+  Tmux({"send-keys", "-t", "top", "clear; fg", "Enter"});
+  ASSERT_TRUE(WaitFor([&] {
+    return Format("#{alternate_on}") == "1" && Contains(Screen(), "z-crash.service");
+  })) << Screen();
+  Tmux({"send-keys", "-t", "top", "q"});
+  ASSERT_TRUE(WaitFor([&] { return Format("#{alternate_on}") == "0"; })) << Screen();
+  Tmux({"send-keys", "-t", "top", "echo \"top exit $?\"; stty -a", "Enter"});
+  ASSERT_NO_FATAL_FAILURE(ExpectTerminalRestored(0));
+}
+
 TEST_F(SupctlTopTest, SupdGoingAwayEndsTopWithTheReason) {
   if (!HaveTmux()) GTEST_SKIP() << "tmux is not installed (packaging/install-deps.sh --tests)";
   ASSERT_NO_FATAL_FAILURE(StartServices());
