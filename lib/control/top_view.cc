@@ -122,7 +122,7 @@ size_t Width(std::string_view s) {
 // right-aligned.
 std::string Cell(std::string_view s, size_t width, bool right = false) {
   const size_t w = Width(s);
-  if (w > width) return CutToWidth(s, width == 0 ? 0 : width - 1) + "…";
+  if (w > width) return width == 0 ? std::string() : CutToWidth(s, width - 1) + "…";
   const std::string pad(width - w, ' ');
   return right ? pad + std::string(s) : std::string(s) + pad;
 }

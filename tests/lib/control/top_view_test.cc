@@ -261,6 +261,19 @@ TEST(TopViewTest, MissingFieldsShowAsDashes) {
             "      ?               -      -         -      -       - -\n");
 }
 
+TEST(TopViewTest, LongNamesAreCutAtFortyAndNarrowTerminalsCutEverything) {
+  TopSample s;
+  s.units = json::array({{{"name", std::string(45, 'n') + ".service"}, {"state", "stopped"}}});
+  TopOptions o;
+  o.width = 0;
+  auto lines = TopFrame(s, nullptr, o);
+  EXPECT_EQ(lines[4].substr(0, 51), std::string(39, 'n') + "… stopped ") << lines[4];
+  o.width = 3;
+  lines = TopFrame(s, nullptr, o);
+  for (const auto& l : lines) EXPECT_LE(CodePoints(l), 3u) << l;
+  EXPECT_EQ(lines[3], "UNI");
+}
+
 TEST(TopViewTest, ParsesProcStat) {
   // The command name may hold spaces and parentheses.
   const std::string stat =
