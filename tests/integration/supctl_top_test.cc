@@ -369,6 +369,20 @@ TEST_F(SupctlTopTest, CtrlZGivesTheTerminalBackAndFgTheView) {
   ASSERT_NO_FATAL_FAILURE(ExpectTerminalRestored(0));
 }
 
+// A daemon-reexec closes top's connection; top connects again and goes on.
+TEST_F(SupctlTopTest, TopOutlivesADaemonReexec) {
+  if (!HaveTmux()) GTEST_SKIP() << "tmux is not installed (packaging/install-deps.sh --tests)";
+  ASSERT_NO_FATAL_FAILURE(StartServices());
+  ASSERT_NO_FATAL_FAILURE(StartTop("--interval 200ms", 120, 30));
+  EXPECT_TRUE(Contains(Screen(), "reexecs 0")) << Screen();
+  CommandResult r = Supctl({"daemon-reexec"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe() << SupdContext();
+  EXPECT_TRUE(WaitFor([&] { return Contains(Screen(), "reexecs 1"); })) << Screen();
+  EXPECT_EQ(Format("#{alternate_on}"), "1") << Screen();
+  Tmux({"send-keys", "-t", "top", "q"});
+  ExpectTerminalRestored(0);
+}
+
 TEST_F(SupctlTopTest, SupdGoingAwayEndsTopWithTheReason) {
   if (!HaveTmux()) GTEST_SKIP() << "tmux is not installed (packaging/install-deps.sh --tests)";
   ASSERT_NO_FATAL_FAILURE(StartServices());
