@@ -288,6 +288,8 @@ Ending Loop(Screen* screen, Sampler* sampler, int signal_fd, milliseconds interv
       char keys[64];
       const ssize_t got = read(STDIN_FILENO, keys, sizeof keys);
       if (got == 0) return {kExitOk, "the terminal closed"};
+      if (got < 0 && errno != EINTR && errno != EAGAIN)
+        return {kExitFailed, std::string("reading the terminal: ") + std::strerror(errno)};
       for (ssize_t i = 0; i < got; ++i) {
         // An escape sequence (an arrow key, F1 = ESC O P) is not a key of ours: the rest of
         // the read is skipped.
