@@ -23,6 +23,8 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "daemon/supctl.h"
@@ -231,27 +233,74 @@ struct Ending {
   std::string reason;  // "" for q and Ctrl-C
 };
 
+// What the view shows; `dirty` when it must be drawn again.
+struct View {
+  Sort sort;
+  Size size;
+  bool dirty = true;
+};
+
+// A signal read from the signalfd: how top ends, or nullopt when it goes on.
+std::optional<Ending> OnSignal(int sig, Screen* screen, View* view) {
+  if (sig == SIGWINCH) {
+    view->size = TerminalSize();
+    view->dirty = true;
+    return std::nullopt;
+  }
+  if (sig == SIGTSTP || sig == SIGCONT) {
+    // Ctrl-Z: the terminal back to the shell, then stopped as the default action would stop
+    // us; continued (by fg, or after a stop from elsewhere), the view again.
+    if (sig == SIGTSTP) {
+      screen->Leave();
+      raise(SIGSTOP);
+    }
+    if (!screen->Enter())
+      return Ending{kExitFailed,
+                    std::string("setting the terminal's modes again: ") + std::strerror(errno)};
+    view->size = TerminalSize();
+    view->dirty = true;
+    return std::nullopt;
+  }
+  if (sig == SIGINT) return Ending{};
+  return Ending{128 + sig, std::string("ended by SIG") + sigabbrev_np(sig)};
+}
+
+// Keys read from the terminal: how top ends, or nullopt when it goes on.
+std::optional<Ending> OnKeys(std::string_view keys, View* view) {
+  for (char key : keys) {
+    // An escape sequence (an arrow key, F1 = ESC O P) is not a key of ours: the rest of the
+    // read is skipped.
+    if (key == '\x1b') break;
+    if (key == 'q' || key == 'Q') return Ending{};
+    if (key == '\x0c') view->dirty = true;  // Ctrl-L
+    if (auto s = SortForKey(key)) {
+      view->sort = *s;
+      view->dirty = true;
+    }
+  }
+  return std::nullopt;
+}
+
 Ending Loop(Screen* screen, Sampler* sampler, int signal_fd, milliseconds interval, Sort sort,
             bool color, control::TopSample first) {
   using Clock = std::chrono::steady_clock;
   std::optional<control::TopSample> previous;
   control::TopSample current = std::move(first);
-  Size size = TerminalSize();
+  View view{sort, TerminalSize()};
   Clock::time_point next = Clock::now() + interval;
-  bool dirty = true;
   for (;;) {
-    if (dirty) {
+    if (view.dirty) {
       control::TopOptions o;
-      o.sort = sort;
+      o.sort = view.sort;
       o.color = color;
-      o.width = size.width;
-      o.height = size.height;
+      o.width = view.size.width;
+      o.height = view.size.height;
       o.hint = std::string("keys: q quit, sort by c cpu, m memory, r restarts, n name  (sort: ") +
-               control::TopSortName(sort) + ")";
-      if (!WriteOut(
-              Paint(control::TopFrame(current, previous ? &*previous : nullptr, o), size.height)))
+               control::TopSortName(view.sort) + ")";
+      if (!WriteOut(Paint(control::TopFrame(current, previous ? &*previous : nullptr, o),
+                          view.size.height)))
         return {kExitFailed, std::string("writing to the terminal: ") + std::strerror(errno)};
-      dirty = false;
+      view.dirty = false;
     }
     const auto wait = std::chrono::duration_cast<milliseconds>(next - Clock::now());
     pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {signal_fd, POLLIN, 0}};
@@ -260,29 +309,8 @@ Ending Loop(Screen* screen, Sampler* sampler, int signal_fd, milliseconds interv
       return {kExitFailed, std::string("poll on the terminal: ") + std::strerror(errno)};
     if (n > 0 && (fds[1].revents & POLLIN)) {
       signalfd_siginfo si{};
-      if (read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-        const int sig = static_cast<int>(si.ssi_signo);
-        if (sig == SIGWINCH) {
-          size = TerminalSize();
-          dirty = true;
-        } else if (sig == SIGTSTP || sig == SIGCONT) {
-          // Ctrl-Z: the terminal back to the shell, then stopped as the default action would
-          // stop us; continued (by fg, or after a stop from elsewhere), the view again.
-          if (sig == SIGTSTP) {
-            screen->Leave();
-            raise(SIGSTOP);
-          }
-          if (!screen->Enter())
-            return {kExitFailed,
-                    std::string("setting the terminal's modes again: ") + std::strerror(errno)};
-          size = TerminalSize();
-          dirty = true;
-        } else if (sig == SIGINT) {
-          return {};
-        } else {
-          return {128 + sig, std::string("ended by SIG") + sigabbrev_np(sig)};
-        }
-      }
+      if (read(signal_fd, &si, sizeof si) == static_cast<ssize_t>(sizeof si))
+        if (auto end = OnSignal(static_cast<int>(si.ssi_signo), screen, &view)) return *end;
     }
     if (n > 0 && (fds[0].revents & POLLIN)) {
       char keys[64];
@@ -290,17 +318,8 @@ Ending Loop(Screen* screen, Sampler* sampler, int signal_fd, milliseconds interv
       if (got == 0) return {kExitOk, "the terminal closed"};
       if (got < 0 && errno != EINTR && errno != EAGAIN)
         return {kExitFailed, std::string("reading the terminal: ") + std::strerror(errno)};
-      for (ssize_t i = 0; i < got; ++i) {
-        // An escape sequence (an arrow key, F1 = ESC O P) is not a key of ours: the rest of
-        // the read is skipped.
-        if (keys[i] == '\x1b') break;
-        if (keys[i] == 'q' || keys[i] == 'Q') return {};
-        if (keys[i] == '\x0c') dirty = true;  // Ctrl-L
-        if (auto s = SortForKey(keys[i])) {
-          sort = *s;
-          dirty = true;
-        }
-      }
+      if (got > 0)
+        if (auto end = OnKeys(std::string_view(keys, static_cast<size_t>(got)), &view)) return *end;
     } else if (n > 0 && (fds[0].revents & (POLLHUP | POLLERR))) {
       return {kExitOk, "the terminal closed"};
     }
@@ -311,7 +330,7 @@ Ending Loop(Screen* screen, Sampler* sampler, int signal_fd, milliseconds interv
       previous = std::move(current);
       current = std::move(*s);
       next = Clock::now() + interval;
-      dirty = true;
+      view.dirty = true;
     }
   }
 }
