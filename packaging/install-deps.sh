@@ -21,10 +21,11 @@ scdoc"
 # tests/package/check-package.sh builds the Debian package with dpkg-buildpackage (dpkg-dev,
 # debhelper, fakeroot, and build-essential, which dpkg-checkbuilddeps requires), and runs
 # lintian on it; tests/package/check-container.sh parses packaging/examples/kubernetes.yaml
-# (python3-yaml).
+# (python3-yaml). tmux: the integration test of `supctl top` runs it on a pseudo-terminal of a
+# set size, sends it keys and reads the screen.
 if [ "${1:-}" = "--tests" ]; then
   PKGS="$PKGS prometheus groff-base build-essential debhelper dpkg-dev fakeroot lintian
-python3-yaml"
+python3-yaml tmux"
 fi
 
 missing=""
