@@ -1,4 +1,3 @@
-#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +8,7 @@
 #include <string>
 
 #include "daemon/supctl.h"
+#include "lib/base/unique_fd.h"
 #include "lib/control/client.h"
 #include "lib/control/dependency_tree.h"
 
@@ -27,7 +27,7 @@ pid_t pager_pid = -1;
 void WaitForPager() {
   if (pager_pid <= 0) return;
   std::fflush(stdout);
-  close(STDOUT_FILENO);  // the pager sees the end of its input
+  UniqueFd(STDOUT_FILENO).reset();  // the pager sees the end of its input
   while (waitpid(pager_pid, nullptr, 0) < 0 && errno == EINTR) {
   }
   pager_pid = -1;
@@ -74,28 +74,23 @@ void StartPager(const GlobalOptions& g) {
   }
   if (pager.empty() || pager == "cat") return;
   setenv("LESS", "FRXK", 0);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) return;  // unpaged
+  auto pipe = OpenPipe("the pager");
+  if (!pipe.ok()) return;  // unpaged
   std::fflush(stdout);
   const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    return;
-  }
+  if (pid < 0) return;
   if (pid == 0) {
-    if (dup2(fds[0], STDIN_FILENO) < 0) _exit(1);
-    close(fds[1]);  // the copy fallback must see the end of its input
+    if (dup2(pipe->read.get(), STDIN_FILENO) < 0) _exit(1);
+    pipe->write.reset();  // the copy fallback must see the end of its input
     RunPager(pager);
   }
-  close(fds[0]);
-  if (dup2(fds[1], STDOUT_FILENO) < 0) {
+  pipe->read.reset();
+  if (dup2(pipe->write.get(), STDOUT_FILENO) < 0) {
     // stdout is still the terminal: the pager ends on its empty input.
-    close(fds[1]);
+    pipe->write.reset();
     waitpid(pid, nullptr, 0);
     return;
   }
-  close(fds[1]);
   pager_pid = pid;
   std::atexit(WaitForPager);
 }
