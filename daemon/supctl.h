@@ -34,11 +34,14 @@ struct GlobalOptions {
 // output as it was before a pager took it.
 bool ColorOn(const GlobalOptions& g);
 
-// Pages what follows through $SUPD_PAGER, else $SYSTEMD_PAGER, else $PAGER, else `less`
-// ($LESS defaults to "FRXK": quit at once when it fits, colours, no screen clearing, Ctrl-C
-// quits), as systemctl does: only when standard output is a terminal and not with
-// --no-pager; a pager of "" or "cat" means none. When the pager cannot be started, the
-// output goes to the terminal unpaged. The pager is waited for at exit.
+// Pages what follows through $SUPD_PAGER, else $SYSTEMD_PAGER, else $PAGER, else `less`, as
+// systemctl does: only when standard output is a terminal (and TERM is not "dumb"), not with
+// --no-pager; a pager of "" or "cat" means none. less gets $SUPD_LESS, else $SYSTEMD_LESS,
+// else "FRXK" (quit at once when it fits, colours, no screen clearing, Ctrl-C quits). Under
+// sudo or pkexec only less runs, with LESSSECURE=1 (no shell escape). A pager that cannot be
+// exec'd falls back to `more`, then to a plain copy; one that starts and fails (a pager
+// string run by sh that names no program) loses the output, as systemctl's does. The pager
+// dies with supctl and is waited for at exit; quitting it early is not an error.
 void StartPager(const GlobalOptions& g);
 
 struct Outcome {

@@ -1,3 +1,6 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -5,7 +8,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "daemon/supctl.h"
 #include "lib/base/unique_fd.h"
@@ -33,14 +39,24 @@ void WaitForPager() {
   pager_pid = -1;
 }
 
+// The pager's words: split on blanks, or "sh -c TEXT" when it needs a shell (quotes, pipes…).
+std::vector<std::string> PagerArgv(const std::string& pager) {
+  if (pager.find_first_of("'\"\\|&;<>$`*?()") != std::string::npos) return {"sh", "-c", pager};
+  std::vector<std::string> argv;
+  std::istringstream words(pager);
+  for (std::string w; words >> w;) argv.push_back(w);
+  return argv;
+}
+
 // In the pager's child: the pager, else `more`, else a plain copy to the terminal. supctl has
-// no other threads, so the environment is safe to read here.
-[[noreturn]] void RunPager(const std::string& pager) {
-  if (pager.find_first_of(" \t'\"|&;<>$") == std::string::npos) {
-    execlp(pager.c_str(), pager.c_str(), static_cast<char*>(nullptr));
-  } else {
-    execl("/bin/sh", "sh", "-c", pager.c_str(), static_cast<char*>(nullptr));
-  }
+// no other threads, so allocating here is safe.
+[[noreturn]] void RunPager(const std::vector<std::string>& argv, pid_t parent) {
+  // Gone with supctl (killed by Ctrl-C, say), not left reading the terminal.
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent) _exit(0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  if (!argv.empty()) execvp(args[0], args.data());
   execlp("more", "more", static_cast<char*>(nullptr));
   char buf[65536];
   for (;;) {
@@ -56,6 +72,15 @@ void WaitForPager() {
   }
 }
 
+// Run by sudo, pkexec or set-uid: the pager must not give the user a shell (systemd's
+// CVE-2023-26604). $SUPD_PAGERSECURE (or $SYSTEMD_PAGERSECURE) =1/0 overrides.
+bool PagerMustBeSecure() {
+  for (const char* name : {"SUPD_PAGERSECURE", "SYSTEMD_PAGERSECURE"}) {
+    if (const char* v = std::getenv(name); v && *v) return std::string_view(v) != "0";
+  }
+  return std::getenv("SUDO_UID") || std::getenv("PKEXEC_UID") || getuid() != geteuid();
+}
+
 }  // namespace
 
 bool ColorOn(const GlobalOptions& g) {
@@ -65,6 +90,7 @@ bool ColorOn(const GlobalOptions& g) {
 
 void StartPager(const GlobalOptions& g) {
   if (g.no_pager || !StdoutIsTerminal() || pager_pid > 0) return;
+  if (const char* term = std::getenv("TERM"); term && std::string_view(term) == "dumb") return;
   std::string pager = "less";
   for (const char* name : {"SUPD_PAGER", "SYSTEMD_PAGER", "PAGER"}) {
     if (const char* v = std::getenv(name)) {
@@ -72,17 +98,35 @@ void StartPager(const GlobalOptions& g) {
       break;
     }
   }
-  if (pager.empty() || pager == "cat") return;
-  setenv("LESS", "FRXK", 0);
+  std::vector<std::string> argv = PagerArgv(pager);
+  if (argv.empty() || argv == std::vector<std::string>{"cat"}) return;
+  if (PagerMustBeSecure()) {
+    // Only less, in its secure mode (no shell, no editor, no log file).
+    if (argv.front() != "less") return;
+    setenv("LESSSECURE", "1", 1);
+  }
+  // less's options are supctl's, as systemd sets them: $SUPD_LESS, else $SYSTEMD_LESS, else
+  // FRXK (K: Ctrl-C quits it, which a user's own $LESS might not allow).
+  const char* less = std::getenv("SUPD_LESS");
+  if (!less) less = std::getenv("SYSTEMD_LESS");
+  setenv("LESS", less ? less : "FRXK", 1);
+  setenv("LESSCHARSET", "utf-8", 0);  // supctl prints UTF-8 (●, ×, │) whatever the locale
   auto pipe = OpenPipe("the pager");
   if (!pipe.ok()) return;  // unpaged
   std::fflush(stdout);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) return;
   if (pid == 0) {
-    if (dup2(pipe->read.get(), STDIN_FILENO) < 0) _exit(1);
+    if (pipe->read.get() == STDIN_FILENO) {
+      // supctl was started with stdin closed: the pipe took fd 0, close-on-exec.
+      if (fcntl(STDIN_FILENO, F_SETFD, 0) < 0) _exit(1);
+      (void)pipe->read.release();
+    } else if (dup2(pipe->read.get(), STDIN_FILENO) < 0) {
+      _exit(1);
+    }
     pipe->write.reset();  // the copy fallback must see the end of its input
-    RunPager(pager);
+    RunPager(argv, parent);
   }
   pipe->read.reset();
   if (dup2(pipe->write.get(), STDOUT_FILENO) < 0) {
@@ -92,6 +136,8 @@ void StartPager(const GlobalOptions& g) {
     return;
   }
   pager_pid = pid;
+  // A user who quits the pager early ends supctl's output, not supctl with SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
   std::atexit(WaitForPager);
 }
 

@@ -114,7 +114,7 @@ std::string FormatLogRecord(const nlohmann::json& record, LogOutput mode,
                ? LocalTime(*usec, "%Y-%m-%dT%H:%M:%S", false, true)
                : LocalTime(*usec, "%b %d %H:%M:%S", mode == LogOutput::kShortPrecise, false);
   }
-  return when + " " + hostname + " " + Field(record, "service") + "[" +
+  return when + " " + hostname + " " + Identifier(Field(record, "service")) + "[" +
          std::to_string(Pid(record)) + "]: " + text;
 }
 

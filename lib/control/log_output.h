@@ -1,9 +1,11 @@
 // `supctl logs -o MODE`: journalctl's output modes for supd's log records (one record on the
 // wire: {"service","time","pid","stream","continued","text"}, lib/control/log_stream.h).
 //
-//   short           Dec 03 21:35:26 HOST web.service[1234]: text      (journalctl's default)
-//   short-iso       2026-12-03T21:35:26+00:00 HOST web.service[1234]: text
-//   short-precise   Dec 03 21:35:26.123456 HOST web.service[1234]: text
+//   short           Dec 03 21:35:26 HOST web[1234]: text      (journalctl's default)
+//   short-iso       2026-12-03T21:35:26+00:00 HOST web[1234]: text
+//   short-precise   Dec 03 21:35:26.123456 HOST web[1234]: text
+//                   (the identifier is SYSLOG_IDENTIFIER's: the unit's name without its type,
+//                   where journald would have the executable's name)
 //   cat             text
 //   json            journalctl's field names, every value a string, one object per line:
 //                   __REALTIME_TIMESTAMP, _HOSTNAME, _PID, _SYSTEMD_UNIT, SYSLOG_IDENTIFIER,

@@ -430,7 +430,7 @@ std::optional<std::string> HttpGet(int port, Ms timeout) {
 bool HeyInstalled() { return access("/usr/bin/hey", X_OK) == 0; }
 
 HeyReport RunHeyDuring(const std::string& url, Ms duration, int concurrency,
-                       const std::function<void()>& during) {
+                       const std::function<void()>& during, bool keepalive) {
   HeyReport report;
   int out_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -451,6 +451,7 @@ HeyReport RunHeyDuring(const std::string& url, Ms duration, int concurrency,
                                    std::to_string(concurrency),
                                    "-disable-keepalive",
                                    url};
+  if (keepalive) argv.erase(argv.begin() + 5);
   std::vector<std::string> env = MergedEnv({});
   auto c_argv = CStrings(argv);
   auto c_env = CStrings(env);

@@ -110,9 +110,11 @@ struct HeyReport {
 bool HeyInstalled();
 // Runs `hey -z <duration> -c <concurrency> -disable-keepalive <url>` and calls `during` on this
 // thread meanwhile; returns once both are done. No keep-alive: every request is a new connection
-// through the listening socket, which is what restarts must keep serving.
+// through the listening socket, which is what restarts must keep serving. `keepalive`: hey's
+// default instead, connections reused (as the demo runs it): the old instance must close its
+// idle ones without failing a request in flight.
 HeyReport RunHeyDuring(const std::string& url, Ms duration, int concurrency,
-                       const std::function<void()>& during);
+                       const std::function<void()>& during, bool keepalive = false);
 
 // Sends `payload` on a new connection to the unix socket at `path` and reads until the first
 // '\n' or EOF or timeout. nullopt if the connection failed; `closed` tells whether the peer

@@ -78,7 +78,7 @@ TEST_F(SupctlOutputTest, LogsInJournalctlsOutputModes) {
   auto short_out = Supctl({"logs", "web", "-o", "short"});
   ASSERT_EQ(0, short_out.exit_code) << short_out.Describe();
   const std::regex line("[A-Z][a-z]{2} [0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} " + std::string(host) +
-                        " web\\.service\\[" + pid_text + "\\]: listening on .*");
+                        " web\\[" + pid_text + "\\]: listening on .*");
   EXPECT_TRUE(std::regex_match(Lines(short_out.out).at(0), line)) << short_out.out;
 
   auto bad = Supctl({"logs", "web", "-o", "verbose"});
@@ -112,6 +112,25 @@ TEST_F(SupctlOutputTest, LongOutputIsPagedOnATerminalOnly) {
   EXPECT_EQ(0, start.exit_code) << start.Describe();
   EXPECT_FALSE(Contains(start.out, "paged:")) << start.out;
 
+  // TERM=dumb: no pager, as systemctl.
+  auto dumb = OnTerminal("status web", {"TERM=dumb", "SUPD_PAGER=sed s/^/paged:/"});
+  EXPECT_FALSE(Contains(dumb.out, "paged:")) << dumb.out;
+  // Under sudo only less may page (no shell escape): another pager is not run.
+  auto sudo = OnTerminal("status web", {"SUDO_UID=1000", "SUPD_PAGER=sed s/^/paged:/"});
+  EXPECT_EQ(0, sudo.exit_code) << sudo.Describe();
+  EXPECT_FALSE(Contains(sudo.out, "paged:")) << sudo.out;
+  EXPECT_TRUE(Contains(sudo.out, "web.service - Web server")) << sudo.out;
+  auto sudo_allowed = OnTerminal(
+      "status web", {"SUDO_UID=1000", "SUPD_PAGERSECURE=0", "SUPD_PAGER=sed s/^/paged:/"});
+  EXPECT_TRUE(Contains(sudo_allowed.out, "paged:")) << sudo_allowed.out;
+  // supctl started with its stdin closed: the pipe to the pager takes fd 0; still paged.
+  auto closed_stdin = OnTerminal("status web <&-", pager);
+  EXPECT_EQ(0, closed_stdin.exit_code) << closed_stdin.Describe();
+  EXPECT_TRUE(Contains(closed_stdin.out, "paged:     Loaded:")) << closed_stdin.out;
+  // A pager quit before the output ends: supctl ends quietly, not by SIGPIPE.
+  auto early = OnTerminal("logs web -n 500", {"SUPD_PAGER=true"});
+  EXPECT_EQ(0, early.exit_code) << early.Describe();
+
   // Not a terminal: never paged.
   auto piped = RunCommand({SUPCTL_BIN, "--socket", socket_, "status", "web"}, 30s, pager);
   EXPECT_EQ(0, piped.exit_code);
@@ -141,8 +160,9 @@ TEST_F(SupctlOutputTest, AnUnknownUnitIsNotFoundWithAHintWhenCloseToALoadedOne) 
   auto typo = Supctl({"restart", "wbe"});
   EXPECT_EQ(1, typo.exit_code);
   EXPECT_EQ("supctl: Unit wbe.service not found. Did you mean web.service?\n", typo.err);
-  auto status = Supctl({"status", "web.servic"});
-  EXPECT_NE(0, status.exit_code);
+  auto status = Supctl({"status", "wbe.service"});
+  EXPECT_EQ(1, status.exit_code);
+  EXPECT_EQ("supctl: Unit wbe.service not found. Did you mean web.service?\n", status.err);
   auto far = Supctl({"stop", "database"});
   EXPECT_EQ(1, far.exit_code);
   EXPECT_EQ("supctl: Unit database.service not found (no unit file in " + units_dir_ + ").\n",

@@ -43,11 +43,11 @@ TEST_F(LogOutputTest, ParsesJournalctlsModeNames) {
 }
 
 TEST_F(LogOutputTest, ShortModesAreJournalctlsLines) {
-  EXPECT_EQ("Dec 03 21:05:09 host1 web.service[1234]: listening on :8080",
+  EXPECT_EQ("Dec 03 21:05:09 host1 web[1234]: listening on :8080",
             FormatLogRecord(record_, LogOutput::kShort, "host1"));
-  EXPECT_EQ("Dec 03 21:05:09.012345 host1 web.service[1234]: listening on :8080",
+  EXPECT_EQ("Dec 03 21:05:09.012345 host1 web[1234]: listening on :8080",
             FormatLogRecord(record_, LogOutput::kShortPrecise, "host1"));
-  EXPECT_EQ("2026-12-03T21:05:09+00:00 host1 web.service[1234]: listening on :8080",
+  EXPECT_EQ("2026-12-03T21:05:09+00:00 host1 web[1234]: listening on :8080",
             FormatLogRecord(record_, LogOutput::kShortIso, "host1"));
   EXPECT_EQ("listening on :8080", FormatLogRecord(record_, LogOutput::kCat, "host1"));
 }
@@ -55,9 +55,9 @@ TEST_F(LogOutputTest, ShortModesAreJournalctlsLines) {
 TEST_F(LogOutputTest, TimesAreLocal) {
   setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
   tzset();
-  EXPECT_EQ("Dec 03 22:05:09 h web.service[1234]: listening on :8080",
+  EXPECT_EQ("Dec 03 22:05:09 h web[1234]: listening on :8080",
             FormatLogRecord(record_, LogOutput::kShort, "h"));
-  EXPECT_EQ("2026-12-03T22:05:09+01:00 h web.service[1234]: listening on :8080",
+  EXPECT_EQ("2026-12-03T22:05:09+01:00 h web[1234]: listening on :8080",
             FormatLogRecord(record_, LogOutput::kShortIso, "h"));
 }
 
@@ -81,7 +81,7 @@ TEST_F(LogOutputTest, JsonHasJournalFieldNamesAndStringValues) {
 
 TEST_F(LogOutputTest, OddRecordsPrintWhatCame) {
   const nlohmann::json odd = {{"service", "x.service"}, {"time", "yesterday"}, {"pid", "no"}};
-  EXPECT_EQ("yesterday h x.service[0]: ", FormatLogRecord(odd, LogOutput::kShort, "h"));
+  EXPECT_EQ("yesterday h x[0]: ", FormatLogRecord(odd, LogOutput::kShort, "h"));
   EXPECT_EQ("", FormatLogRecord(odd, LogOutput::kCat, "h"));
   const auto j = nlohmann::json::parse(FormatLogRecord(odd, LogOutput::kJson, "h"));
   EXPECT_EQ("yesterday", j.value("__REALTIME_TIMESTAMP", ""));
