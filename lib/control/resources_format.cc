@@ -9,16 +9,6 @@
 namespace supd::control {
 namespace {
 
-std::string Bytes(uint64_t b) {
-  static constexpr const char* kUnits[] = {"B", "K", "M", "G", "T", "P", "E"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 6) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f}{}", v, kUnits[u]) : fmt::format("{:.1f}{}", v, kUnits[u]);
-}
 
 bool Num(const nlohmann::json& j, const char* key, uint64_t* out) {
   auto it = j.find(key);
@@ -48,8 +38,8 @@ std::string FormatResourceLines(const nlohmann::json& s) {
   if (auto st = r->find("stats"); st != r->end() && st->is_object()) {
     uint64_t cur = 0, peak = 0, cpu = 0, tasks = 0;
     if (Num(*st, "memory_current_bytes", &cur)) {
-      out += "     Memory: " + Bytes(cur);
-      if (Num(*st, "memory_peak_bytes", &peak)) out += " (peak " + Bytes(peak) + ")";
+      out += "     Memory: " + FormatBytes(cur);
+      if (Num(*st, "memory_peak_bytes", &peak)) out += " (peak " + FormatBytes(peak) + ")";
       out += "\n";
     }
     if (Num(*st, "cpu_usec", &cpu)) {
@@ -138,6 +128,17 @@ std::string FormatDaemonStatus(const nlohmann::json& v) {
   if (auto cg = v.find("cgroups"); cg != v.end() && cg->is_object())
     out += "    Cgroups: " + Str(*cg, "summary") + "\n";
   return out;
+}
+
+std::string FormatBytes(uint64_t b) {
+  static constexpr const char* kUnits[] = {"B", "K", "M", "G", "T", "P", "E"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 6) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f}{}", v, kUnits[u]) : fmt::format("{:.1f}{}", v, kUnits[u]);
 }
 
 }  // namespace supd::control

@@ -2,6 +2,7 @@
 // runtime settings, and supd's own block (which cgroup layout the host has).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -33,5 +34,8 @@ std::string FormatProcessLines(const nlohmann::json& service);
 //  ● supd 0.1.0 (pid 123)
 //      Cgroups: hybrid: tracking in cgroup v2 at ...; controllers on cgroup v1: ...
 std::string FormatDaemonStatus(const nlohmann::json& version);
+
+// A byte count as status and top print it: "123B", "11.8M" (base 1024).
+std::string FormatBytes(uint64_t bytes);
 
 }  // namespace supd::control

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "lib/control/json_field.h"
+#include "lib/control/resources_format.h"
 #include "lib/log/service_log.h"
 
 namespace supd::control {
@@ -68,17 +69,6 @@ std::string Duration(int64_t usec) {
   return fmt::format("{}d{:02}h", s / 86400, s % 86400 / 3600);
 }
 
-// "123B", "11.8M" (base 1024).
-std::string Bytes(uint64_t b) {
-  static constexpr const char* kUnits[] = {"B", "K", "M", "G", "T", "P", "E"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (v >= 1024 && u < 6) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f}{}", v, kUnits[u]) : fmt::format("{:.1f}{}", v, kUnits[u]);
-}
 
 // CPU % of `cur` over `prev` taken `wall_usec` apart; nullopt when it cannot be told.
 std::optional<double> Percent(std::optional<uint64_t> cur, std::optional<uint64_t> prev,
@@ -173,7 +163,7 @@ Row MakeRow(const json& u, const TopSample& now, const TopSample* previous) {
       }
   }
   if (auto mem = Stat(u, "memory_current_bytes")) {
-    r.mem = Bytes(*mem);
+    r.mem = FormatBytes(*mem);
     r.mem_key = static_cast<double>(*mem);
   }
   if (r.state == "running" || r.state == "reloading")
@@ -224,7 +214,7 @@ std::string DaemonLine(const TopSample& now, const TopSample* previous) {
     cpu = Percent(now.supd->cpu_usec, previous->supd->cpu_usec,
                   now.monotonic_usec - previous->monotonic_usec);
   line += "  cpu " + (cpu ? fmt::format("{:.1f}%", *cpu) : std::string("-"));
-  line += "  rss " + (now.supd ? Bytes(now.supd->rss_bytes) : std::string("-"));
+  line += "  rss " + (now.supd ? FormatBytes(now.supd->rss_bytes) : std::string("-"));
   return line;
 }
 
