@@ -239,7 +239,7 @@ Commands DefineCommands(CLI::App& app, Args* a) {
   c.status = app.add_subcommand("status", "show the state of services (all if none named)");
   c.status->add_option("services", a->services, "services");
   c.status->add_flag("--json", a->json_out, "print the protocol's JSON");
-  c.list = app.add_subcommand("list", "same as status --json, one line per service");
+  c.list = app.add_subcommand("list", "the state of every unit, as status without units prints it");
   c.list->add_flag("--json", a->json_out, "print the protocol's JSON");
   for (const char* op : {"start", "stop", "restart", "reload", "reset-failed"}) {
     auto* sub = app.add_subcommand(op, std::string(op) + " services");
