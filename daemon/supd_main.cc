@@ -140,6 +140,18 @@ std::optional<int> ParseOptions(int argc, char** argv, const supd::DefaultPaths&
     return 2;
   }
   o->stop_timeout = *span;
+  // Absolute from here on: services get paths derived from them (NOTIFY_SOCKET beside the
+  // control socket) and may run in another working directory.
+  for (std::string* path : {&o->units_dir, &o->socket_path, &o->log_dir, &o->state_dir}) {
+    if (path->empty()) continue;
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(*path, ec);
+    if (ec) {
+      std::fprintf(stderr, "making %s absolute: %s\n", path->c_str(), ec.message().c_str());
+      return 2;
+    }
+    *path = absolute.lexically_normal().string();
+  }
   return std::nullopt;
 }
 

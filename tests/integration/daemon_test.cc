@@ -2,6 +2,8 @@
 // and a control socket that survives bad input.
 
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include <filesystem>
 #include <iostream>
@@ -14,6 +16,8 @@ namespace supd::integration {
 namespace {
 
 using nlohmann::json;
+
+extern "C" char** environ;
 
 class DaemonTest : public SupdTest {};
 
@@ -329,6 +333,44 @@ TEST_F(DaemonTest, IdleClientsDoNotBlockOthers) {
     EXPECT_FALSE(idle[i].ReadLine(1ms)) << "idle client " << i << " got an answer";
     EXPECT_FALSE(idle[i].closed()) << "idle client " << i << " was hung up on before the answer";
   }
+}
+
+
+// supd started with relative paths (cd DIR; supd --control-socket supd.sock …): a Type=notify
+// service runs in / and still reaches the notify socket, which sits beside the control socket:
+// supd makes its paths absolute before it derives NOTIFY_SOCKET from them.
+TEST_F(DaemonTest, RelativePathsOnTheCommandLineStillReachTheNotifySocket) {
+  WriteUnit("ready.service", R"([Service]
+Type=notify
+ExecStart={go}/notifier -ready-after 0s
+WorkingDirectory=/
+TimeoutStartSec=20s
+)");
+  const std::string script = "cd '" + dir_ +
+                             "' && exec \"$0\" --units units --control-socket rel.sock "
+                             "--state-dir rel-state --log-dir rel-logs";
+  std::vector<std::string> argv = {"/bin/sh", "-c", script, SUPD_BIN};
+  std::vector<char*> c_argv;
+  for (auto& a : argv) c_argv.push_back(a.data());
+  c_argv.push_back(nullptr);
+  SpawnAttr attr;
+  pid_t pid = -1;
+  ASSERT_EQ(0, posix_spawn(&pid, "/bin/sh", nullptr, &attr.attr, c_argv.data(), environ));
+  const std::string sock = dir_ + "/rel.sock";
+  auto supctl = [&](const std::vector<std::string>& args) {
+    std::vector<std::string> full = {SUPCTL_BIN, "--socket", sock};
+    full.insert(full.end(), args.begin(), args.end());
+    return RunCommand(full, 60s);
+  };
+  EXPECT_TRUE(WaitFor([&] { return supctl({"version"}).exit_code == 0; }));
+  const CommandResult start = supctl({"start", "ready"});
+  EXPECT_EQ(0, start.exit_code) << start.Describe();
+  const CommandResult show = supctl({"show", "-p", "ActiveState", "--value", "ready"});
+  EXPECT_EQ("active\n", show.out);
+  kill(pid, SIGTERM);
+  int status = 0;
+  EXPECT_EQ(pid, waitpid(pid, &status, 0));
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 }  // namespace
