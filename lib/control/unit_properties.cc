@@ -173,10 +173,8 @@ std::vector<Property> SocketProperties(const json& u, const UnitView& view) {
   return out;
 }
 
-}  // namespace
-
-std::vector<Property> UnitProperties(const json& unit) {
-  const UnitView view = ViewOf(unit);
+// A unit's properties by its type, with its states as `view` says.
+std::vector<Property> PropertiesOf(const json& unit, const UnitView& view) {
   const std::string type = Str(unit, "unit_type");
   if (type == "socket") return SocketProperties(unit, view);
   if (type == "target") {
@@ -187,6 +185,10 @@ std::vector<Property> UnitProperties(const json& unit) {
   return ServiceProperties(unit, view);
 }
 
+}  // namespace
+
+std::vector<Property> UnitProperties(const json& unit) { return PropertiesOf(unit, ViewOf(unit)); }
+
 std::vector<Property> NotFoundProperties(const std::string& name) {
   const auto dot = name.rfind('.');
   const std::string type = dot == std::string::npos ? "service" : name.substr(dot + 1);
@@ -195,13 +197,7 @@ std::vector<Property> NotFoundProperties(const std::string& name) {
   view.load = "not-found";
   view.active = "inactive";
   view.sub = "dead";
-  if (type == "socket") return SocketProperties(unit, view);
-  if (type == "target") {
-    std::vector<Property> out;
-    AddUnitProperties(unit, view, "", "", &out);
-    return out;
-  }
-  return ServiceProperties(unit, view);
+  return PropertiesOf(unit, view);
 }
 
 std::string FormatProperties(const std::vector<Property>& props, const ShowOptions& o) {
