@@ -1,27 +1,15 @@
 #include "lib/control/log_output.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <time.h>
+
+#include "tests/lib/control/time_zone.h"
 
 namespace supd::control {
 namespace {
 
 class LogOutputTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (const char* tz = getenv("TZ")) saved_tz_ = tz;
-    setenv("TZ", "UTC", 1);
-    tzset();
-  }
-  void TearDown() override {
-    if (saved_tz_)
-      setenv("TZ", saved_tz_->c_str(), 1);
-    else
-      unsetenv("TZ");
-    tzset();
-  }
-  std::optional<std::string> saved_tz_;
+  testing::ScopedTimeZone zone_{"UTC"};
   const nlohmann::json record_ = {{"service", "web.service"},
                                   {"time", "2026-12-03T21:05:09.012345Z"},
                                   {"pid", 1234},
@@ -53,8 +41,7 @@ TEST_F(LogOutputTest, ShortModesAreJournalctlsLines) {
 }
 
 TEST_F(LogOutputTest, TimesAreLocal) {
-  setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
-  tzset();
+  zone_.Set("CET-1CEST,M3.5.0,M10.5.0/3");
   EXPECT_EQ("Dec 03 22:05:09 h web[1234]: listening on :8080",
             FormatLogRecord(record_, LogOutput::kShort, "h"));
   EXPECT_EQ("2026-12-03T22:05:09+01:00 h web[1234]: listening on :8080",

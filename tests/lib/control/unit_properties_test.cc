@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 
+#include "tests/lib/control/time_zone.h"
 #include "tests/lib/control/unit_query_fixture.h"
 
 namespace supd::control {
@@ -23,25 +24,12 @@ nlohmann::json Find(const std::string& name) {
 // Timestamps print in the local zone, as systemctl's: these tests run in UTC.
 class UnitPropertiesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (const char* tz = getenv("TZ")) saved_tz_ = tz;
-    setenv("TZ", "UTC", 1);
-    tzset();
-  }
-  void TearDown() override {
-    if (saved_tz_) {
-      setenv("TZ", saved_tz_->c_str(), 1);
-    } else {
-      unsetenv("TZ");
-    }
-    tzset();
-  }
   std::string Show(const std::string& unit, ShowOptions o = {}) {
     return FormatProperties(UnitProperties(Find(unit)), o);
   }
 
  private:
-  std::optional<std::string> saved_tz_;
+  testing::ScopedTimeZone utc_{"UTC"};
 };
 
 TEST_F(UnitPropertiesTest, ARunningServiceInSystemdsNamesAndFormats) {
