@@ -2,21 +2,21 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
+#include "lib/control/ansi_color.h"
 #include "lib/control/json_field.h"
 
 namespace supd::control {
 namespace {
 
-// systemd's ansi_highlight_green(), ansi_highlight_red(), ansi_normal().
-constexpr const char* kGreen = "\x1B[0;1;32m";
-constexpr const char* kRed = "\x1B[0;1;31m";
-constexpr const char* kNormal = "\x1B[0m";
+using ansi::kNormal;
+constexpr std::string_view kGreen = ansi::kHighlightGreen, kRed = ansi::kHighlightRed;
 
 struct Glyph {
   const char* text;
-  const char* color;
+  std::string_view color;
 };
 
 // A state word of the reply (TargetSnapshot::members' words) as systemd's active state shows

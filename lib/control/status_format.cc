@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/control/ansi_color.h"
 #include "lib/control/json_field.h"
 #include "lib/control/resources_format.h"
 
@@ -171,8 +172,8 @@ std::string FormatServiceStatus(const nlohmann::json& s) {
 }
 
 std::string ColorStatus(std::string_view text) {
-  constexpr std::string_view kGreen = "\x1B[0;1;32m", kRed = "\x1B[0;1;31m",
-                             kNormal = "\x1B[0m", kActive = "     Active: ";
+  constexpr std::string_view kGreen = ansi::kHighlightGreen, kRed = ansi::kHighlightRed,
+                             kNormal = ansi::kNormal, kActive = "     Active: ";
   std::string out;
   out.reserve(text.size() + 64);
   while (!text.empty()) {

@@ -6,17 +6,16 @@
 #include <algorithm>
 #include <string_view>
 
+#include "lib/control/ansi_color.h"
 #include "lib/control/json_field.h"
 
 namespace supd::control {
 namespace {
 
 // systemd's escape sequences (src/basic/terminal-util.h).
-constexpr std::string_view kRed = "\x1B[0;1;31m";
-constexpr std::string_view kGreen = "\x1B[0;1;32m";
-constexpr std::string_view kYellow = "\x1B[0;1;38;5;185m";
-constexpr std::string_view kBold = "\x1B[0;1;39m";
-constexpr std::string_view kNormal = "\x1B[0m";
+using ansi::kNormal;
+constexpr std::string_view kRed = ansi::kHighlightRed, kGreen = ansi::kHighlightGreen,
+                           kYellow = ansi::kHighlightYellow, kBold = ansi::kHighlight;
 
 std::string TypeOf(const std::string& id) {
   const auto dot = id.rfind('.');
